@@ -1,0 +1,13 @@
+"""Registry of CLI subcommands (imported by ``autoscaler.cli``)."""
+
+from __future__ import annotations
+
+import click
+
+
+def COMMANDS() -> list[click.Command]:  # noqa: N802 - reads as a constant list
+    from autoscaler.commands.check_config import check_config
+    from autoscaler.commands.simulate import simulate
+
+    commands: list[click.Command] = [simulate, check_config]
+    return commands

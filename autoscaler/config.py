@@ -1,0 +1,335 @@
+"""The YAML configuration, validated with pydantic into frozen objects.
+
+``load_config(path)`` reads and validates a file and raises ``ConfigError`` listing
+*every* problem at once, each as ``file:line: path.to.field: message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from autoscaler.durations import format_duration, parse_duration
+from autoscaler.model import GroupSpec
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- policies
+
+
+class ThresholdPolicyConfig(_Frozen):
+    """Reactive step scaling as Heat/Aodh alarms do it."""
+
+    kind: Literal["threshold"] = "threshold"
+    upper: float = Field(0.8, gt=0, le=1.5)
+    lower: float = Field(0.3, ge=0, lt=1.5)
+    periods: int = Field(3, ge=1)
+    step_out: int = Field(2, ge=1)
+    step_in: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ThresholdPolicyConfig:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        return self
+
+
+class TargetPolicyConfig(_Frozen):
+    """Target tracking as the Kubernetes HPA does it."""
+
+    kind: Literal["target"] = "target"
+    target: float = Field(0.7, gt=0, le=1.0)
+    tolerance: float = Field(0.1, ge=0, lt=1.0)
+    stabilization_down: Duration = timedelta(minutes=5)
+    max_up_pct: float = Field(100.0, gt=0)
+    max_up_pods: int = Field(4, ge=1)
+    max_down_pct: float = Field(100.0, gt=0, le=100.0)
+
+
+class OraclePolicyConfig(_Frozen):
+    """The offline lower bound: sees the whole trace (simulation only)."""
+
+    kind: Literal["oracle"] = "oracle"
+
+
+PolicyConfig = Annotated[
+    ThresholdPolicyConfig | TargetPolicyConfig | OraclePolicyConfig,
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- groups
+
+
+class BootDelayConfig(_Frozen):
+    """How long an instance takes from request to serving (simulated cloud)."""
+
+    distribution: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    median: Duration = timedelta(minutes=2)
+    low: Duration | None = None
+    high: Duration | None = None
+    sigma: float = Field(0.25, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str | timedelta):
+            return {"distribution": "fixed", "median": value}
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> BootDelayConfig:
+        if self.distribution == "uniform" and (self.low is None or self.high is None):
+            raise ValueError("a uniform boot delay needs low and high")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+
+class MetricConfig(_Frozen):
+    source: Literal["simulated", "prometheus", "monasca"] = "simulated"
+    query: str = ""
+    unit: Literal["load", "utilization"] = "load"
+    lookback: Duration = timedelta(hours=1)
+
+
+class SloConfig(_Frozen):
+    p95_latency: Duration = timedelta(milliseconds=200)
+    target_violation_pct: float = Field(1.0, ge=0, le=100)
+
+
+class GroupConfig(_Frozen):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    min_size: int = Field(1, ge=0)
+    max_size: int = Field(20, ge=1)
+    flavor: str = "m1.small"
+    capacity_per_instance: float = Field(100.0, gt=0)
+    slo: SloConfig = SloConfig()
+    interval: Duration = timedelta(minutes=1)
+    cooldown_up: Duration = timedelta(minutes=3)
+    cooldown_down: Duration = timedelta(minutes=5)
+    max_step_up: int = Field(1000, ge=1)
+    max_step_down: int = Field(1000, ge=1)
+    boot_delay: BootDelayConfig = BootDelayConfig()
+    stale_after: Duration = timedelta(minutes=5)
+    dry_run: bool = False
+    metric: MetricConfig = MetricConfig()
+    policies: list[PolicyConfig] = Field(default_factory=lambda: [TargetPolicyConfig()])
+
+    @model_validator(mode="after")
+    def _sizes(self) -> GroupConfig:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
+        return self
+
+    def spec(self) -> GroupSpec:
+        """The engine's view of this group."""
+        return GroupSpec(
+            name=self.name,
+            min_size=self.min_size,
+            max_size=self.max_size,
+            capacity_per_instance=self.capacity_per_instance,
+            interval=self.interval,
+            cooldown_up=self.cooldown_up,
+            cooldown_down=self.cooldown_down,
+            max_step_up=self.max_step_up,
+            max_step_down=self.max_step_down,
+            boot_delay=self.boot_delay.median,
+            slo_p95_seconds=self.slo.p95_latency.total_seconds(),
+            stale_after=self.stale_after,
+            dry_run=self.dry_run,
+            flavor=self.flavor,
+        )
+
+
+# ---------------------------------------------------------------- cloud, simulation
+
+
+class FlavorConfig(_Frozen):
+    vcpus: int = Field(1, ge=1)
+    ram_mb: int = Field(2048, ge=1)
+    gpus: int = Field(0, ge=0)
+    price_per_hour: float = Field(0.05, ge=0)
+
+
+class CloudConfig(_Frozen):
+    kind: Literal["simulated", "nova", "heat", "senlin"] = "simulated"
+    cloud: str | None = None  # name of the entry in clouds.yaml; credentials stay there
+
+
+class SimulationConfig(_Frozen):
+    step: Duration = timedelta(minutes=1)
+    seed: int = 0
+    peak_instances: int = Field(20, ge=1)
+    boot_failure_rate: float = Field(0.0, ge=0, lt=1)
+    request_timeout: Duration = timedelta(seconds=10)
+    trace: str | None = None
+    column: str | None = None
+    fill: Literal["zero", "previous"] | None = None
+
+
+class Config(_Frozen):
+    version: Literal[1] = 1
+    flavors: dict[str, FlavorConfig] = Field(
+        default_factory=lambda: {"m1.small": FlavorConfig()}
+    )
+    cloud: CloudConfig = CloudConfig()
+    simulation: SimulationConfig = SimulationConfig()
+    groups: list[GroupConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        problems = []
+        seen: set[str] = set()
+        for i, g in enumerate(self.groups):
+            if g.name in seen:
+                problems.append(f"groups[{i}].name: duplicate group name {g.name!r}")
+            seen.add(g.name)
+            if g.flavor not in self.flavors:
+                known = ", ".join(sorted(self.flavors)) or "none"
+                problems.append(
+                    f"groups[{i}].flavor: unknown flavor {g.flavor!r} (known: {known})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def group(self, name: str) -> GroupConfig:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+def default_group() -> GroupConfig:
+    """The group used when a config has none (the simulator's embedded default)."""
+    return GroupConfig(name="web")
+
+
+# ---------------------------------------------------------------- loading and errors
+
+
+def _loc_to_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _clean_message(msg: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map every key/index path in a YAML document to its 1-based line number."""
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                p = (*path, key.value)
+                lines[p] = key.start_mark.line + 1
+                walk(value, p)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    out = []
+    for err in exc.errors():
+        # Discriminated unions put the tag name in the location; drop it for users.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig")))
+        loc = tuple(p for p in loc if p not in ("threshold", "target", "oracle") or loc[:1] != p)
+        line = None
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        prefix = f"{where}:{line}: " if line else f"{where}: "
+        path = _loc_to_path(loc)
+        msg = _clean_message(err["msg"])
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown policy kind {err.get('input', {}).get('kind')!r}" if isinstance(
+                err.get("input"), dict
+            ) else msg
+        out.append(f"{prefix}{path + ': ' if path else ''}{msg}")
+    return out
+
+
+def parse_config(data: Any, where: str = "<config>", text: str | None = None) -> Config:
+    """Validate already-parsed YAML data. Raises ``ConfigError`` with every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{where}: the top level must be a mapping of sections"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where, _yaml_lines(text) if text else {})) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file. Raises ``ConfigError`` (never a traceback)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{p}{line}: invalid YAML: {problem}"]) from None
+    return parse_config(data, str(p), text)

@@ -1,0 +1,26 @@
+"""Turning the known user-facing errors into one-line messages with exit code 2."""
+
+from __future__ import annotations
+
+import click
+
+from autoscaler.config import ConfigError
+from autoscaler.traces import TraceError
+
+
+class UserError(click.ClickException):
+    """An error in what the user gave us: printed as one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def as_user_error(exc: BaseException) -> UserError | None:
+    """The ``UserError`` for a known user-facing exception, or None for a bug."""
+    if isinstance(exc, ConfigError):
+        return UserError("\n".join(exc.errors))
+    if isinstance(exc, TraceError):
+        return UserError(str(exc))
+    return None
