@@ -200,9 +200,7 @@ class SimulationConfig(_Frozen):
 
 class Config(_Frozen):
     version: Literal[1] = 1
-    flavors: dict[str, FlavorConfig] = Field(
-        default_factory=lambda: {"m1.small": FlavorConfig()}
-    )
+    flavors: dict[str, FlavorConfig] = Field(default_factory=lambda: {"m1.small": FlavorConfig()})
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
@@ -217,9 +215,7 @@ class Config(_Frozen):
             seen.add(g.name)
             if g.flavor not in self.flavors:
                 known = ", ".join(sorted(self.flavors)) or "none"
-                problems.append(
-                    f"groups[{i}].flavor: unknown flavor {g.flavor!r} (known: {known})"
-                )
+                problems.append(f"groups[{i}].flavor: unknown flavor {g.flavor!r} (known: {known})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -233,7 +229,7 @@ class Config(_Frozen):
 
 def default_group() -> GroupConfig:
     """The group used when a config has none (the simulator's embedded default)."""
-    return GroupConfig(name="web")
+    return GroupConfig(name="web", min_size=1, max_size=40)
 
 
 # ---------------------------------------------------------------- loading and errors
@@ -280,11 +276,15 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
-def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+def _format_errors(
+    exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]
+) -> list[str]:
     out = []
     for err in exc.errors():
         # Discriminated unions put the tag name in the location; drop it for users.
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig")))
+        loc = tuple(
+            p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig"))
+        )
         loc = tuple(p for p in loc if p not in ("threshold", "target", "oracle") or loc[:1] != p)
         line = None
         for n in range(len(loc), -1, -1):
@@ -297,9 +297,11 @@ def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "union_tag_invalid":
-            msg = f"unknown policy kind {err.get('input', {}).get('kind')!r}" if isinstance(
-                err.get("input"), dict
-            ) else msg
+            msg = (
+                f"unknown policy kind {err.get('input', {}).get('kind')!r}"
+                if isinstance(err.get("input"), dict)
+                else msg
+            )
         out.append(f"{prefix}{path + ': ' if path else ''}{msg}")
     return out
 
