@@ -198,11 +198,26 @@ class SimulationConfig(_Frozen):
     fill: Literal["zero", "previous"] | None = None
 
 
+class DaemonConfig(_Frozen):
+    """How ``autoscaler run`` serves: state, HTTP, logs, readiness, the simulated clock."""
+
+    state_dir: str = "/var/lib/autoscaler"
+    bind: str = "127.0.0.1"
+    port: int = Field(9723, ge=0, le=65535)
+    log_format: Literal["json", "text"] = "json"
+    speedup: float = Field(60.0, gt=0, le=1_000_000)
+    not_ready_after: int = Field(3, ge=1)
+    source_timeout: Duration = timedelta(seconds=10)
+    retrain_every: Duration = timedelta(hours=1)
+    misfire_grace: Duration = timedelta(seconds=30)
+
+
 class Config(_Frozen):
     version: Literal[1] = 1
     flavors: dict[str, FlavorConfig] = Field(default_factory=lambda: {"m1.small": FlavorConfig()})
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
+    daemon: DaemonConfig = DaemonConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

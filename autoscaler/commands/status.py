@@ -1,0 +1,50 @@
+"""``autoscaler status``: what a running daemon is doing, read from its HTTP API."""
+
+from __future__ import annotations
+
+import click
+
+from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+
+
+@click.command("status")
+@click.option(
+    "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
+)
+def status(url: str) -> None:
+    """Show readiness and each group's size, last decision and cooldowns."""
+    ready = fetch_json(url, "/readyz", ok_codes=(200, 503))
+    groups = fetch_json(url, "/v1/groups")["groups"]
+    click.echo(f"daemon at {url}: {'ready' if ready['ready'] else 'NOT READY'}")
+    for reason in ready.get("reasons", []):
+        click.echo(f"  - {reason}")
+    if not groups:
+        click.echo("no groups")
+        return
+    click.echo(f"{'GROUP':<16} {'SIZE':>5} {'MIN':>4} {'MAX':>4}  {'LAST DECISION':<40} COOLDOWN")
+    for g in groups:
+        last = g.get("last_decision") or {}
+        size = "?" if g.get("current_size") is None else str(g["current_size"])
+        click.echo(
+            f"{g['name']:<16} {size:>5} {g['min_size']:>4} {g['max_size']:>4}  "
+            f"{_decision(last):<40} {_cooldowns(g.get('cooldowns') or {})}"
+        )
+        if g.get("config_error"):
+            click.echo(f"{'':<16} config: {g['config_error']}")
+
+
+def _decision(d: dict) -> str:
+    if not d:
+        return "none yet"
+    if d.get("error"):
+        return f"error ({d.get('stage')}): {d['error']}"[:40]
+    action = d.get("action")
+    at = str(d.get("at", ""))[:16]
+    if action:
+        return f"{at} {action['current']}->{action['target']} {action['direction']}"
+    guard = f" [{d['guard']}]" if d.get("guard") else ""
+    return f"{at} hold at {d.get('desired')}{guard}"
+
+
+def _cooldowns(c: dict) -> str:
+    return ", ".join(f"{k} until {v['until'][11:16]}" for k, v in sorted(c.items())) or "-"

@@ -1,0 +1,132 @@
+"""Forecasts for the daemon: a fitted forecaster behind the engine's ``ForecastProvider``,
+refitted by the retraining job, with a fallback when the model fails.
+
+``Retrainer`` is the hook the retraining job calls for every group; ``NoRetrain`` is
+used for groups without a forecaster. ``FittedForecast`` is both: the evaluation job
+calls ``forecast`` (cheap: ``update`` with the new samples, then ``predict``) and the
+retraining job calls ``retrain`` (a full ``fit`` on the last window seen).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from autoscaler.interfaces import Forecaster
+from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
+
+
+class Retrainer(Protocol):
+    def retrain(self, group: str, now: datetime) -> None:
+        """Refit the group's model on recent data. May be slow; runs in its own job."""
+
+    def model_age(self, now: datetime) -> timedelta | None:
+        """Time since the model was last fitted; None when there is no model."""
+
+
+class NoRetrain:
+    """The retraining hook of a group that has no forecaster: does nothing."""
+
+    def retrain(self, group: str, now: datetime) -> None:
+        return None
+
+    def model_age(self, now: datetime) -> timedelta | None:
+        return None
+
+
+def window_series(w: MetricWindow) -> pd.Series:
+    """The window as a series on a UTC index (``values[-1]`` at ``w.end``)."""
+    idx = pd.date_range(end=w.end, periods=len(w), freq=w.step)
+    return pd.Series(w.values, index=idx, dtype=float)
+
+
+class LastValue:
+    """The fallback forecast: the newest finite observation, flat, with no spread."""
+
+    name = "last_value"
+
+    def predict_from(self, w: MetricWindow, horizon: int, quantiles: Sequence[float]) -> Forecast:
+        finite = w.values[np.isfinite(w.values)]
+        if finite.size == 0:
+            raise ForecastError("no finite observation to fall back on")
+        flat = np.full(horizon, float(finite[-1]))
+        idx = pd.date_range(w.end + w.step, periods=horizon, freq=w.step)
+        return Forecast(idx, flat, {q: flat for q in quantiles}, model=self.name)
+
+
+class FittedForecast:
+    """A ``ForecastProvider`` and ``Retrainer`` around one group's ``Forecaster``.
+
+    The model is fitted on the first window it sees (if long enough) and whenever
+    ``retrain`` runs; in between, each tick only appends the samples after the last
+    one the model has. Any exception from the model falls back to ``LastValue`` and
+    the reason goes in ``Forecast.note`` (and so in the audit log).
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], Forecaster],
+        *,
+        horizon: int,
+        quantiles: Sequence[float] = (0.5, 0.9),
+        fallback: LastValue | None = None,
+    ) -> None:
+        self.build = build
+        self.horizon = horizon
+        self.quantiles = tuple(quantiles)
+        self.fallback = fallback or LastValue()
+        self.model: Forecaster | None = None
+        self.fitted_at: datetime | None = None
+        self._seen_end: datetime | None = None
+        self._last_window: MetricWindow | None = None
+        self._lock = threading.Lock()
+
+    def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
+        with self._lock:
+            self._last_window = window
+            try:
+                if self.model is None:
+                    self._fit(window, now)
+                else:
+                    self._update(window)
+                assert self.model is not None
+                return self.model.predict(self.horizon, self.quantiles)
+            except Exception as exc:  # any model failure degrades to the fallback, with why
+                reason = f"{type(exc).__name__}: {exc}"
+                fc = self.fallback.predict_from(window, self.horizon, self.quantiles)
+                return Forecast(fc.index, fc.mean, fc.quantiles, fc.model, f"fallback: {reason}")
+
+    def retrain(self, group: str, now: datetime) -> None:
+        with self._lock:
+            if self._last_window is not None:
+                self._fit(self._last_window, now)
+
+    def model_age(self, now: datetime) -> timedelta | None:
+        return None if self.fitted_at is None else now - self.fitted_at
+
+    def _fit(self, window: MetricWindow, now: datetime) -> None:
+        model = self.build()
+        y = window_series(window)
+        if len(y) < max(1, getattr(model, "min_history", 1)):
+            raise ForecastError(f"{len(y)} samples, the model needs {model.min_history}")
+        self.model = model.fit(y)
+        self.fitted_at = now
+        self._seen_end = window.end
+
+    def _update(self, window: MetricWindow) -> None:
+        assert self.model is not None and self._seen_end is not None
+        new = math.floor((window.end - self._seen_end) / window.step)
+        if new <= 0:
+            return
+        if new >= len(window):
+            # A gap longer than the window: the model's state is too old; refit.
+            self._fit(window, window.end)
+            return
+        self.model.update(window_series(window).iloc[-new:])
+        self._seen_end = window.end

@@ -1,0 +1,76 @@
+"""One configured group at run time: its engine, its source wrapper, its retraining hook.
+
+Each group gets its own ``Engine`` (with one ``GroupBinding``) so that each scheduler
+job evaluates exactly its group at its own interval, and a reload can swap one group
+without touching the others. All engines share one state store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from autoscaler.config import GroupConfig
+from autoscaler.daemon.forecasting import NoRetrain, Retrainer
+from autoscaler.daemon.observed_source import ObservedSource
+from autoscaler.daemon.world import World
+from autoscaler.engine import Engine, ForecastProvider, GroupBinding
+from autoscaler.interfaces import StateStore
+
+# Builds a group's forecast provider (which may also be its Retrainer), or None.
+ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
+
+
+@dataclass
+class GroupRuntime:
+    config: GroupConfig
+    engine: Engine
+    source: ObservedSource
+    retrainer: Retrainer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last: dict[str, Any] | None = None
+    config_error: str | None = None
+    state_failures: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def binding(self) -> GroupBinding:
+        return self.engine.groups[0]
+
+
+def build_group(
+    cfg: GroupConfig,
+    world: World,
+    state: StateStore,
+    *,
+    source_timeout: timedelta | None,
+    forecasts: ForecastFactory | None = None,
+) -> GroupRuntime:
+    """Wire one group. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
+    from autoscaler.registry import build_policy
+
+    policies = [build_policy(p) for p in cfg.policies]
+    source = ObservedSource(world.source_for(cfg), source_timeout)
+    provider = forecasts(cfg) if forecasts is not None else None
+    binding = GroupBinding(
+        spec=cfg.spec(),
+        policies=policies,
+        source=source,
+        cloud=world.cloud_for(cfg),
+        query=cfg.metric.query,
+        lookback=cfg.metric.lookback,
+        forecaster=provider,
+        utilization_metric=cfg.metric.unit == "utilization",
+    )
+    retrainer: Retrainer = provider if _is_retrainer(provider) else NoRetrain()  # type: ignore[assignment]
+    return GroupRuntime(cfg, Engine([binding], state), source, retrainer)
+
+
+def _is_retrainer(obj: object) -> bool:
+    return callable(getattr(obj, "retrain", None)) and callable(getattr(obj, "model_age", None))

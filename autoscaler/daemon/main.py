@@ -1,0 +1,125 @@
+"""Assembling and running the daemon (what ``autoscaler run`` calls)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from autoscaler.config import Config, load_config
+
+
+class StartError(Exception):
+    """The daemon cannot start; one line for the user."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config_path: Path
+    state_dir: str | None = None
+    speedup: float | None = None
+    bind: str | None = None
+    port: int | None = None
+    log_format: str | None = None
+
+
+def state_dir_for(opts: RunOptions, config: Config, environ: Mapping[str, str]) -> Path:
+    """--state-dir, else systemd's ``$STATE_DIRECTORY`` (first entry), else the config."""
+    if opts.state_dir:
+        return Path(opts.state_dir)
+    env = environ.get("STATE_DIRECTORY", "")
+    if env:
+        return Path(env.split(":")[0])
+    return Path(config.daemon.state_dir)
+
+
+def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> int:
+    """Start, serve until SIGTERM/SIGINT, stop cleanly; returns the exit code.
+
+    Raises ``ConfigError`` or ``StartError`` for problems found before serving.
+    """
+    from prometheus_client import CollectorRegistry
+
+    from autoscaler.daemon.http_api import ApiServer
+    from autoscaler.daemon.logs import LogSink, SinkHandler
+    from autoscaler.daemon.metrics import DaemonMetrics
+    from autoscaler.daemon.notify import SystemdNotifier
+    from autoscaler.daemon.redact import Redactor
+    from autoscaler.daemon.service import Daemon, Settings
+    from autoscaler.daemon.state import SqliteStateStore, StateError
+    from autoscaler.daemon.world import WorldError, load_world
+
+    env = os.environ if environ is None else environ
+    config = load_config(opts.config_path)
+    dcfg = config.daemon
+    redactor = Redactor(environ=env)
+    log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor)
+    _route_library_logs(SinkHandler(log))
+    speedup = opts.speedup or dcfg.speedup
+    if speedup != dcfg.speedup:
+        config = config.model_copy(update={"daemon": dcfg.model_copy(update={"speedup": speedup})})
+    try:
+        world = load_world(config, env)
+    except WorldError as exc:
+        raise StartError(redactor.text(str(exc))) from None
+    state_dir = state_dir_for(opts, config, env)
+    try:
+        store = SqliteStateStore.in_dir(state_dir, redactor=redactor)
+    except StateError as exc:
+        raise StartError(str(exc)) from None
+    settings = Settings(Path(opts.config_path), speedup, dcfg.not_ready_after, dcfg.source_timeout)
+    registry = CollectorRegistry()
+    notifier = SystemdNotifier(env)
+    daemon = Daemon(
+        config,
+        settings,
+        world=world,
+        store=store,
+        metrics=DaemonMetrics(registry),
+        log=log,
+        notifier=notifier,
+    )
+    try:
+        daemon.build_all()
+        daemon.reconcile()
+    except (WorldError, StateError) as exc:
+        store.close()
+        raise StartError(redactor.text(str(exc))) from None
+    bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
+    try:
+        api = ApiServer(daemon, registry, bind, port)
+    except OSError as exc:
+        store.close()
+        raise StartError(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+    daemon.install_signal_handlers()
+    api.start()
+    daemon.start()
+    host, real_port = api.address
+    log.event(
+        "info",
+        f"serving on http://{host}:{real_port}",
+        groups=len(daemon.groups),
+        state=str(state_dir / "state.db"),
+        clock=type(world.clock).__name__,
+        speedup=speedup,
+        port=real_port,
+    )
+    notifier.ready(f"{len(daemon.groups)} group(s), http://{host}:{real_port}")
+    try:
+        daemon.wait(alive=lambda: daemon.scheduler_alive() and api.alive())
+    finally:
+        api.stop()
+        daemon.stop()
+        log.event("info", "stopped")
+    return 0
+
+
+def _route_library_logs(handler: object) -> None:
+    import logging
+
+    for name in ("apscheduler",):
+        lg = logging.getLogger(name)
+        lg.addHandler(handler)  # type: ignore[arg-type]
+        lg.setLevel(logging.WARNING)
+        lg.propagate = False

@@ -1,0 +1,106 @@
+"""The daemon's Prometheus metrics, on a registry passed in (a fresh one per test)."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from autoscaler.model import TickOutcome
+
+
+class DaemonMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.forecast = Gauge(
+            "autoscaler_forecast_load",
+            "Forecast load of the next step (requests/s); quantile 'mean' is the mean",
+            ["group", "quantile"],
+            registry=registry,
+        )
+        self.desired = Gauge(
+            "autoscaler_desired_capacity",
+            "Instances the group should have after guards",
+            ["group"],
+            registry=registry,
+        )
+        self.current = Gauge(
+            "autoscaler_current_capacity",
+            "Instances the cloud reports (ready + booting)",
+            ["group"],
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "autoscaler_decisions_total",
+            "Votes by policy and direction; policy 'combined' is the action after guards",
+            ["group", "policy", "direction"],
+            registry=registry,
+        )
+        self.tick_seconds = Histogram(
+            "autoscaler_tick_duration_seconds",
+            "Wall time of one group's evaluation",
+            ["group"],
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30),
+            registry=registry,
+        )
+        self.errors = Counter(
+            "autoscaler_errors_total",
+            "Failures by stage (source, forecast, cloud, act, state, engine)",
+            ["group", "stage"],
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "autoscaler_last_successful_tick_timestamp_seconds",
+            "Unix time (of the daemon's clock) of the group's last tick without error",
+            ["group"],
+            registry=registry,
+        )
+        self.model_age = Gauge(
+            "autoscaler_model_age_seconds",
+            "Age of the group's fitted forecasting model (absent when it has none)",
+            ["group"],
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "autoscaler_ready", "1 when /readyz answers ready, else 0", registry=registry
+        )
+
+    def observe(self, o: TickOutcome, seconds: float) -> None:
+        g = o.group
+        self.tick_seconds.labels(g).observe(seconds)
+        if o.status is not None:
+            self.current.labels(g).set(o.status.total)
+        if o.desired is not None:
+            self.desired.labels(g).set(o.desired)
+        if o.forecast is not None and len(o.forecast):
+            self.forecast.labels(g, "mean").set(_finite(o.forecast.mean[0]))
+            for q, values in o.forecast.quantiles.items():
+                if len(values):
+                    self.forecast.labels(g, f"{q:g}").set(_finite(values[0]))
+        current = o.status.total if o.status is not None else None
+        if current is not None:
+            for v in o.votes:
+                self.decisions.labels(g, v.policy or "?", _direction(v.desired, current)).inc()
+            if o.desired is not None:
+                self.decisions.labels(g, "combined", _direction(o.desired, current)).inc()
+        if o.error is not None:
+            self.errors.labels(g, o.stage or "engine").inc()
+        else:
+            self.last_success.labels(g).set(o.now.timestamp())
+
+    def count_error(self, group: str, stage: str) -> None:
+        self.errors.labels(group, stage).inc()
+
+    def set_model_age(self, group: str, age: timedelta | None) -> None:
+        if age is not None:
+            self.model_age.labels(group).set(age.total_seconds())
+
+
+def _direction(desired: int, current: int) -> str:
+    return "up" if desired > current else ("down" if desired < current else "hold")
+
+
+def _finite(x: float) -> float:
+    x = float(x)
+    return x if math.isfinite(x) else math.nan

@@ -1,0 +1,80 @@
+"""Deciding what a configuration reload (SIGHUP) may apply.
+
+pydantic validates the whole file, so one broken group would reject everything. To
+keep one group's mistake from freezing the others, a file that fails validation is
+looked at group by group: if everything outside ``groups`` is valid, each group that
+validates on its own takes its new settings, and each broken group keeps its previous
+settings (or, if it is new, is left out). Anything else wrong (bad YAML, a broken
+top-level section) rejects the reload and the old configuration stays whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from autoscaler.config import Config, ConfigError, GroupConfig, load_config, parse_config
+
+
+@dataclass(frozen=True)
+class ReloadPlan:
+    """``config`` is what to run from now on, or None when the reload is rejected.
+
+    ``errors`` are the validator's lines (file:line: path: message); ``broken`` maps a
+    group name (or ``groups[i]`` when it has none) to what happened to it.
+    """
+
+    config: Config | None
+    errors: tuple[str, ...] = ()
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+def plan_reload(path: str | Path, old: Config) -> ReloadPlan:
+    """Validate ``path`` against the running config ``old``. Never raises."""
+    try:
+        return ReloadPlan(load_config(path))
+    except ConfigError as exc:
+        errors = tuple(exc.errors)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ReloadPlan(None, errors)
+    if not isinstance(data, dict) or not isinstance(data.get("groups", []), list):
+        return ReloadPlan(None, errors)
+    raw_groups: list[Any] = data.get("groups") or []
+    try:
+        base = parse_config({**data, "groups": []})
+    except ConfigError:
+        return ReloadPlan(None, errors)
+
+    kept: list[GroupConfig] = []
+    broken: dict[str, str] = {}
+    for i, raw in enumerate(raw_groups):
+        try:
+            kept.extend(parse_config({**data, "groups": [raw]}).groups)
+            continue
+        except ConfigError:
+            pass
+        name = raw.get("name") if isinstance(raw, dict) else None
+        previous = _find(old, name)
+        if previous is not None:
+            kept.append(previous)
+            broken[str(name)] = "invalid in the new file; keeps its previous configuration"
+        else:
+            broken[str(name or f"groups[{i}]")] = "invalid in the new file; not started"
+    names = [g.name for g in kept]
+    if len(set(names)) != len(names):
+        return ReloadPlan(None, errors)
+    return ReloadPlan(base.model_copy(update={"groups": kept}), errors, broken)
+
+
+def _find(cfg: Config, name: object) -> GroupConfig | None:
+    if not isinstance(name, str):
+        return None
+    try:
+        return cfg.group(name)
+    except KeyError:
+        return None

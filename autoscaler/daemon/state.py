@@ -1,0 +1,280 @@
+"""``SqliteStateStore``: the daemon's durable state in one SQLite database (WAL mode).
+
+Tables: ``actions`` (the journal: intent written before the cloud is asked, outcome
+after), ``cooldowns`` (time of the last completed action per group and direction),
+``policy_memory`` (JSON) and ``audit`` (one JSON record per group per tick).
+
+Every write is one transaction, so a crash, a full disk or a lock leaves the database
+as it was before that write. Every SQLite failure surfaces as ``StateError`` with one
+line naming the database and the cause. Safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from autoscaler.daemon.records import iso, outcome_record
+from autoscaler.daemon.redact import Redactor
+from autoscaler.model import MetricWindow, ScaleAction, TickOutcome, ensure_utc
+
+DB_NAME = "state.db"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actions (
+    action_id TEXT PRIMARY KEY,
+    grp TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    current INTEGER NOT NULL,
+    target INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    victims TEXT NOT NULL,
+    outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_open ON actions (outcome) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS cooldowns (
+    grp TEXT NOT NULL, direction TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (grp, direction)
+);
+CREATE TABLE IF NOT EXISTS policy_memory (
+    grp TEXT NOT NULL, policy TEXT NOT NULL, memory TEXT NOT NULL,
+    PRIMARY KEY (grp, policy)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT NOT NULL,
+    at TEXT NOT NULL,
+    action_id TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_group ON audit (grp, id);
+"""
+
+
+class StateError(Exception):
+    """The state database cannot be read or written (locked, disk full, read-only)."""
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    msg = str(exc)
+    if "locked" in msg or "busy" in msg:
+        return f"database is locked by another process ({msg})"
+    if "full" in msg:
+        return f"disk full ({msg}); nothing was written"
+    if "readonly" in msg or "read-only" in msg:
+        return f"cannot write ({msg})"
+    return msg
+
+
+class SqliteStateStore:
+    """The engine's ``StateStore`` on SQLite.
+
+    ``redactor`` cleans every text that goes into the audit log and the journal.
+    ``inputs`` (optional) returns the metric window a group's last tick looked at, for
+    the audit record. ``busy_timeout`` is how long a write waits for another writer.
+    ``max_pages`` caps the database size (used to test a full disk).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        redactor: Redactor | None = None,
+        inputs: Callable[[str], MetricWindow | None] | None = None,
+        busy_timeout: float = 2.0,
+        max_pages: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.redactor = redactor or Redactor()
+        self.inputs = inputs
+        self._lock = threading.RLock()
+        self._memory: dict[tuple[str, str], object] = {}
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if max_pages is not None:
+                self._db.execute(f"PRAGMA max_page_count={int(max_pages)}")
+            # One script, one transaction: the schema appears whole or not at all.
+            self._db.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}"
+                f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
+            )
+        except sqlite3.Error as exc:
+            raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+
+    @classmethod
+    def in_dir(cls, state_dir: str | Path, **kwargs: Any) -> SqliteStateStore:
+        """Open (creating if needed) ``state.db`` in ``state_dir``. Raises ``StateError``."""
+        d = Path(state_dir)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"state directory {d}: {exc.strerror or exc}") from None
+        return cls(d / DB_NAME, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back whole on any error."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (e.g. on SQLITE_FULL); nothing left to undo.
+        with suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+
+    # ---------------------------------------------------------------- StateStore
+
+    def last_action(self, group: str, direction: str) -> datetime | None:
+        rows = self._read(
+            "SELECT at FROM cooldowns WHERE grp = ? AND direction = ?", (group, direction)
+        )
+        return ensure_utc(datetime.fromisoformat(rows[0][0])) if rows else None
+
+    def policy_memory(self, group: str, policy: str) -> object:
+        key = (group, policy)
+        if key not in self._memory:
+            rows = self._read("SELECT memory FROM policy_memory WHERE grp = ? AND policy = ?", key)
+            self._memory[key] = json.loads(rows[0][0]) if rows else None
+        return self._memory[key]
+
+    def set_policy_memory(self, group: str, policy: str, memory: object) -> None:
+        """Kept in memory as given; persisted as JSON when it can be (else only in memory)."""
+        self._memory[(group, policy)] = memory
+        try:
+            text = json.dumps(memory)
+        except (TypeError, ValueError):
+            return
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO policy_memory VALUES (?, ?, ?)", (group, policy, text)
+            )
+
+    def begin_action(self, action: ScaleAction) -> None:
+        """Journal the intent. Must succeed before the cloud is asked (raises ``StateError``)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (
+                    action.action_id,
+                    action.group,
+                    iso(action.created_at),
+                    action.current,
+                    action.target,
+                    self.redactor.text(action.reason),
+                    json.dumps(list(action.victims)),
+                ),
+            )
+
+    def finish_action(self, action: ScaleAction, outcome: str) -> None:
+        """Record the outcome; a ``"done"`` action also starts its direction's cooldown."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE actions SET outcome = ? WHERE action_id = ?",
+                (self.redactor.text(outcome), action.action_id),
+            )
+            if outcome == "done":
+                db.execute(
+                    "INSERT OR REPLACE INTO cooldowns VALUES (?, ?, ?)",
+                    (action.group, action.direction.value, iso(action.created_at)),
+                )
+
+    def unfinished_actions(self) -> Sequence[ScaleAction]:
+        rows = self._read(
+            "SELECT action_id, grp, created_at, current, target, reason, victims "
+            "FROM actions WHERE outcome IS NULL ORDER BY created_at"
+        )
+        return [
+            ScaleAction(
+                group=grp,
+                action_id=aid,
+                created_at=ensure_utc(datetime.fromisoformat(created)),
+                current=current,
+                target=target,
+                reason=reason,
+                victims=tuple(json.loads(victims)),
+            )
+            for aid, grp, created, current, target, reason, victims in rows
+        ]
+
+    def record(self, outcome: object) -> None:
+        """Append one audit record (a ``TickOutcome`` or an already built dict)."""
+        if isinstance(outcome, TickOutcome):
+            inputs = self.inputs(outcome.group) if self.inputs is not None else None
+            rec = outcome_record(outcome, inputs)
+        elif isinstance(outcome, dict):
+            rec = outcome
+        else:
+            raise TypeError(f"cannot audit {type(outcome).__name__}")
+        rec = self.redactor.value(rec)
+        action = rec.get("action") or {}
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO audit (grp, at, action_id, record) VALUES (?, ?, ?, ?)",
+                (rec["group"], rec["at"], action.get("id"), json.dumps(rec)),
+            )
+
+    # ---------------------------------------------------------------- reading back
+
+    def decisions(self, group: str, last: int = 10) -> list[dict[str, Any]]:
+        """The newest ``last`` audit records of ``group``, oldest first."""
+        rows = self._read(
+            "SELECT record FROM audit WHERE grp = ? ORDER BY id DESC LIMIT ?", (group, last)
+        )
+        return [json.loads(r[0]) for r in reversed(rows)]
+
+    def audited_actions(self, group: str | None = None) -> list[dict[str, Any]]:
+        """Every audit record that carries an action, oldest first."""
+        sql = "SELECT record FROM audit WHERE action_id IS NOT NULL"
+        args: tuple[Any, ...] = ()
+        if group is not None:
+            sql += " AND grp = ?"
+            args = (group,)
+        return [json.loads(r[0]) for r in self._read(sql + " ORDER BY id", args)]
+
+    def journal(self) -> list[tuple[str, str | None]]:
+        """(action_id, outcome) for every journalled action, oldest first."""
+        return [
+            (a, o)
+            for a, o in self._read("SELECT action_id, outcome FROM actions ORDER BY created_at")
+        ]
+
+    def cooldowns(self, group: str) -> dict[str, str]:
+        return dict(self._read("SELECT direction, at FROM cooldowns WHERE grp = ?", (group,)))
