@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from autoscaler.config import GroupConfig
 from autoscaler.daemon.forecasting import NoRetrain, Retrainer
+from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
 from autoscaler.daemon.world import World
 from autoscaler.engine import Engine, ForecastProvider, GroupBinding
@@ -29,11 +30,13 @@ class GroupRuntime:
     config: GroupConfig
     engine: Engine
     source: ObservedSource
+    cloud: ObservedCloud
     retrainer: Retrainer
     lock: threading.Lock = field(default_factory=threading.Lock)
     last: dict[str, Any] | None = None
     config_error: str | None = None
     state_failures: int = 0
+    backoff_until: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -57,19 +60,20 @@ def build_group(
 
     policies = [build_policy(p) for p in cfg.policies]
     source = ObservedSource(world.source_for(cfg), source_timeout)
+    cloud = ObservedCloud(world.cloud_for(cfg))
     provider = forecasts(cfg) if forecasts is not None else None
     binding = GroupBinding(
         spec=cfg.spec(),
         policies=policies,
         source=source,
-        cloud=world.cloud_for(cfg),
+        cloud=cloud,
         query=cfg.metric.query,
         lookback=cfg.metric.lookback,
         forecaster=provider,
         utilization_metric=cfg.metric.unit == "utilization",
     )
     retrainer: Retrainer = provider if _is_retrainer(provider) else NoRetrain()  # type: ignore[assignment]
-    return GroupRuntime(cfg, Engine([binding], state), source, retrainer)
+    return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer)
 
 
 def _is_retrainer(obj: object) -> bool:

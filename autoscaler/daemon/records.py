@@ -103,4 +103,4 @@ def _outcome_word(o: TickOutcome) -> str:
         return "failed" if o.stage == "act" else "done"
     if o.status is None:
         return "error"
-    return "hold" if o.desired == o.status.total else "dry_run"
+    return "dry_run" if o.guard and "dry_run" in o.guard else "hold"

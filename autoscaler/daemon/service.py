@@ -96,7 +96,7 @@ class Daemon:
         """Settle interrupted actions against the cloud before any new decision."""
         now = self.clock.now()
         self.world.advance(now)
-        targets = {n: (rt.binding.spec, rt.binding.cloud) for n, rt in self.groups.items()}
+        targets = {n: (rt.binding.spec, rt.cloud.cloud) for n, rt in self.groups.items()}
         for s in reconcile(self.store, targets, now):
             self.log.event(
                 "warning" if s.how in ("failed", "superseded", "abandoned") else "info",
@@ -160,6 +160,14 @@ class Daemon:
             return
         with rt.lock:
             now = self.clock.now()
+            if rt.backoff_until is not None and now < rt.backoff_until:
+                self.log.event(
+                    "info",
+                    "cloud backoff: skipping this tick",
+                    group=name,
+                    until=iso(rt.backoff_until),
+                )
+                return
             t0 = time.perf_counter()
             try:
                 self.world.advance(now)
@@ -174,6 +182,11 @@ class Daemon:
                 self.log.event("error", f"{type(exc).__name__}: {exc}", group=name)
                 return
             rt.state_failures = 0
+            if outcome.stage in ("cloud", "act"):
+                rt.backoff_until = now + rt.cloud.backoff(rt.config.interval)
+            else:
+                rt.cloud.succeeded()
+                rt.backoff_until = None
             self.metrics.observe(outcome, time.perf_counter() - t0)
             rt.last = self.store.redactor.value(outcome_record(outcome, rt.source.last_window))
             self.log.tick(rt.last)

@@ -1,0 +1,241 @@
+"""The daemon's evaluation job on fakes: holds, error counts, readiness, backoff,
+forecast fallback, reload of a broken group, redaction; driven by a manual clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from daemon_fakes import FakeWorld, config, group
+
+from autoscaler.daemon.forecasting import FittedForecast
+from autoscaler.model import Forecast, ForecastError
+
+MIN = timedelta(minutes=1)
+
+
+def tick(d, name: str = "web") -> dict:
+    d.world.clock.advance(MIN)
+    d.evaluate(name)
+    return d.groups[name].last
+
+
+def test_scales_out_then_in_and_audits_each_decision(make_daemon) -> None:
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    d = make_daemon(config(group("web")), world)
+    first = tick(d)
+    assert (
+        first["action"]["direction"] == "up" and first["desired"] == 6
+    )  # 400/(100*0.5)=8, rate-limited
+    world.sources["web"].load = 60.0
+    tick(d)  # load dropped
+    last = tick(d)
+    assert last["status"]["ready"] + last["status"]["booting"] < 8 or last["action"]
+    actions = [r["action"]["direction"] for r in d.store.audited_actions("web")]
+    assert "up" in actions and "down" in actions
+    assert len(d.store.decisions("web", 100)) == 3
+    assert d.group_view("web")["cooldowns"].keys() == {"up", "down"}
+
+
+def test_source_down_holds_counts_and_flips_readiness_then_recovers(make_daemon) -> None:
+    world = FakeWorld({"web": 10}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world)
+    src = world.sources["web"]
+    src.mode = "down"
+    for i in range(3):
+        rec = tick(d)
+        assert rec["desired"] == 10, "never scale in without data"
+        assert rec["stage"] == "source" and "connection refused" in rec["error"]
+        assert d.readiness()[0] is (i < 2)
+    ok, reasons = d.readiness()
+    assert not ok and "failed 3 times in a row" in reasons[0]
+    assert world.cloud.scale_calls == []
+    assert _metric(d, "autoscaler_errors_total", group="web", stage="source") == 3.0
+    src.mode = "ok"
+    tick(d)
+    assert d.readiness() == (True, [])
+    assert world.cloud.scale_calls, "with data back the group scales in (load needs 2)"
+
+
+def test_slow_source_times_out_and_holds(make_daemon) -> None:
+    world = FakeWorld({"web": 10}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world, source_timeout=timedelta(seconds=0.2))
+    world.sources["web"].mode = "slow"
+    rec = tick(d)
+    assert rec["stage"] == "source" and "no answer within 0.2s" in rec["error"]
+    assert rec["desired"] == 10 and world.cloud.scale_calls == []
+
+
+def test_garbage_samples_never_scale_in(make_daemon) -> None:
+    world = FakeWorld({"web": 10}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world)
+    world.sources["web"].mode = "garbage"
+    rec = tick(d)
+    assert rec["desired"] == 10 and world.cloud.scale_calls == []
+    assert rec["inputs"]["last"] is None  # -inf is recorded as "no value", not a number
+    world.sources["web"].mode = "ok"
+    assert tick(d)["action"]["direction"] == "down"  # the same load, now valid, does scale in
+
+
+def test_cloud_errors_back_off_and_never_duplicate_an_action(make_daemon) -> None:
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    d = make_daemon(config(group("web")), world)
+    world.cloud.failures = 3
+    rec = tick(d)
+    assert rec["outcome"] == "failed" and rec["stage"] == "act"
+    assert len(world.cloud.scale_calls) == 1
+    tick(d)  # after the first failure: retried at the next interval
+    assert len(world.cloud.scale_calls) == 2
+    tick(d)  # after the second: waits two intervals
+    assert len(world.cloud.scale_calls) == 2
+    tick(d)
+    assert len(world.cloud.scale_calls) == 3
+    for _ in range(3):  # after the third: four intervals
+        tick(d)
+    assert len(world.cloud.scale_calls) == 3
+    tick(d)
+    assert len(world.cloud.scale_calls) == 4
+    calls = world.cloud.scale_calls
+    assert len(calls) == len(set(calls)), "every attempt is a new decision with its own id"
+    assert world.cloud.actions == 1, "the cloud applied exactly one action"
+    journal = dict(d.store.journal())
+    assert sum(o == "done" for o in journal.values()) == 1
+    assert all(o is not None for o in journal.values())
+
+
+def test_cloud_retry_after_is_honoured(make_daemon) -> None:
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    d = make_daemon(config(group("web")), world)
+    world.cloud.failures, world.cloud.retry_after = 1, 600.0
+    tick(d)
+    for _ in range(9):
+        tick(d)
+    assert len(world.cloud.scale_calls) == 1
+    tick(d)
+    assert len(world.cloud.scale_calls) == 2 and world.cloud.actions == 1
+
+
+class Exploding:
+    """A forecaster that fits but cannot predict."""
+
+    name = "exploding"
+    min_history = 5
+
+    def fit(self, y: pd.Series) -> Exploding:
+        return self
+
+    def update(self, y: pd.Series) -> Exploding:
+        return self
+
+    def predict(self, horizon: int, quantiles=()) -> Forecast:
+        raise ForecastError("singular matrix")
+
+
+def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
+    world = FakeWorld({"web": 4}, {"web": 150.0})
+    provider = FittedForecast(Exploding, horizon=5, quantiles=(0.5, 0.9))
+    d = make_daemon(config(group("web")), world, forecasts=lambda g: provider)
+    rec = tick(d)
+    fc = rec["forecast"]
+    assert fc["model"] == "last_value" and fc["mean_next"] == 150.0
+    assert fc["note"] == "fallback: ForecastError: singular matrix"
+    assert d.store.decisions("web", 1)[0]["forecast"]["note"] == fc["note"]
+    assert rec["error"] is None
+    assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0
+    d.retrain("web")
+    assert _metric(d, "autoscaler_model_age_seconds", group="web") == 0.0
+
+
+def test_reload_keeps_old_config_of_a_broken_group_and_applies_the_rest(
+    make_daemon, tmp_path: Path
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
+    cfg = config(group("web"), group("api"))
+    d = make_daemon(cfg, world, config_path=path)
+    d._scheduler = _NullScheduler()
+    doc = {
+        "daemon": {"not_ready_after": 3},
+        "groups": [group("web", max_size=50), group("api", min_size=9, max_size=2)],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    d.reload()
+    assert d.groups["web"].config.max_size == 50
+    assert d.groups["api"].config.max_size == 20, "broken group keeps its previous config"
+    assert "previous configuration" in d.group_view("api")["config_error"]
+    assert d.group_view("web")["config_error"] is None
+    tick(d, "api")
+    assert d.groups["api"].last["error"] is None
+    logged = d.log.stream.getvalue()
+    assert "min_size (9) exceeds max_size (2)" in logged
+
+
+def test_reload_with_invalid_yaml_keeps_everything(make_daemon, tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    world = FakeWorld({"web": 3}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world, config_path=path)
+    d._scheduler = _NullScheduler()
+    before = d.config
+    path.write_text("groups: [\n")
+    d.reload()
+    assert d.config is before
+    assert "reload rejected" in d.log.stream.getvalue()
+
+
+def test_credentials_never_reach_logs_audit_or_api(make_daemon) -> None:
+    token = "s3cr3t-keystone-token-77"
+    world = FakeWorld({"web": 3}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world, environ={"OS_AUTH_TOKEN": token})
+    world.sources["web"].mode = "down"
+    world.sources["web"].secret_in_error = f"?token={token} (as admin:{token}@keystone)"
+    for _ in range(3):
+        tick(d)
+    exposed = [
+        d.log.stream.getvalue(),
+        json.dumps(d.groups_view()),
+        json.dumps(d.decisions("web", 10)),
+        json.dumps(d.readiness()),
+    ]
+    for text in exposed:
+        assert token not in text
+    assert "***" in exposed[0] and "connection refused" in exposed[0]
+
+
+def test_one_json_log_line_per_group_per_tick(make_daemon) -> None:
+    world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
+    d = make_daemon(config(group("web"), group("api")), world)
+    d.log.stream.truncate(0)
+    d.log.stream.seek(0)
+    world.clock.advance(MIN)
+    d.evaluate("web")
+    d.evaluate("api")
+    lines = [json.loads(x) for x in d.log.stream.getvalue().splitlines()]
+    assert [(x["event"], x["group"]) for x in lines] == [("tick", "web"), ("tick", "api")]
+    assert set(lines[0]) >= {"ts", "level", "at", "current", "desired", "outcome", "votes"}
+
+
+class _NullScheduler:
+    def add_job(self, *a, **k) -> None:
+        return None
+
+    def get_job(self, job_id: str) -> None:
+        return None
+
+
+def _metric(d, name: str, **labels: str) -> float | None:
+    return d.metrics.registry.get_sample_value(name, labels)
+
+
+def test_window_series_matches_window_positions() -> None:
+    from daemon_fakes import T0
+
+    from autoscaler.daemon.forecasting import window_series
+    from autoscaler.model import MetricWindow
+
+    w = MetricWindow(T0, MIN, np.arange(4.0))
+    s = window_series(w)
+    assert s.index[-1] == T0 and s.index[0] == T0 - 3 * MIN and list(s) == [0, 1, 2, 3]
