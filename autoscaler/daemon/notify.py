@@ -42,6 +42,8 @@ class SystemdNotifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+                # Never block: a supervisor that stops reading must not freeze the daemon.
+                s.setblocking(False)
                 s.connect(self.address)
                 s.sendall("\n".join(lines).encode())
         except OSError:

@@ -67,7 +67,6 @@ class Daemon:
         self.broken: dict[str, str] = {}
         self.started = False
         self._scheduler: Any = None
-        self._wake = threading.Event()
         self._stop = False
         self._reload = False
         store.inputs = self._inputs_of
@@ -220,7 +219,9 @@ class Daemon:
             self.notifier.ready("reload rejected; running the previous configuration")
             return
         new = plan.config
-        if new.daemon != self.config.daemon or new.simulation != self.config.simulation:
+        # --speedup may have overridden the file's value; that is not a change.
+        file_daemon = new.daemon.model_copy(update={"speedup": self.config.daemon.speedup})
+        if file_daemon != self.config.daemon or new.simulation != self.config.simulation:
             self.log.event("warning", "daemon/simulation settings change only on restart")
         new = new.model_copy(
             update={"daemon": self.config.daemon, "simulation": self.config.simulation}
@@ -322,21 +323,21 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)
 
+    # Handlers only set flags: taking a lock (Event.set) inside a handler can deadlock
+    # with the interrupted main thread; the main loop polls the flags instead.
     def _on_stop(self, signum: int, frame: object) -> None:
         self._stop = True
-        self._wake.set()
 
     def _on_reload(self, signum: int, frame: object) -> None:
         self._reload = True
-        self._wake.set()
 
     def request_stop(self) -> None:
-        self._on_stop(0, None)
+        self._stop = True
 
     def request_reload(self) -> None:
-        self._on_reload(0, None)
+        self._reload = True
 
-    def wait(self, alive: Any = None) -> None:
+    def wait(self, alive: Any = None, poll: float = 0.1) -> None:
         """Block until a stop is requested, doing reloads and watchdog pings meanwhile.
 
         ``alive`` (a callable) says whether the other threads are healthy; the watchdog
@@ -344,14 +345,16 @@ class Daemon:
         """
         wd = self.notifier.watchdog
         period = min(wd.total_seconds() / 2, 5.0) if wd is not None else 5.0
+        next_ping = 0.0
         while not self._stop:
-            self._wake.wait(period)
-            self._wake.clear()
-            if self._reload and not self._stop:
+            if self._reload:
                 self._reload = False
                 self.reload()
-            if alive is None or alive():
-                self.notifier.ping()
+            if time.monotonic() >= next_ping:
+                if alive is None or alive():
+                    self.notifier.ping()
+                next_ping = time.monotonic() + period
+            time.sleep(poll)
 
     def scheduler_alive(self) -> bool:
         return self._scheduler is not None and self._scheduler.running
