@@ -34,7 +34,7 @@ def make_daemon(tmp_path: Path) -> Callable[..., Daemon]:
         source_timeout: timedelta | None = timedelta(seconds=0.5),
     ) -> Daemon:
         redactor = Redactor(environ=environ or {})
-        store = SqliteStateStore(tmp_path / "state.db", redactor=redactor)
+        store = SqliteStateStore(tmp_path / "state.db", redactor=redactor, busy_timeout=0.1)
         d = Daemon(
             cfg,
             Settings(config_path or tmp_path / "cfg.yaml", 1.0, 3, source_timeout),

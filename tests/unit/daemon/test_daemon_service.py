@@ -239,3 +239,48 @@ def test_window_series_matches_window_positions() -> None:
     w = MetricWindow(T0, MIN, np.arange(4.0))
     s = window_series(w)
     assert s.index[-1] == T0 and s.index[0] == T0 - 3 * MIN and list(s) == [0, 1, 2, 3]
+
+
+def test_locked_state_database_blocks_actions_and_is_reported(make_daemon, tmp_path) -> None:
+    import sqlite3
+
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    d = make_daemon(config(group("web")), world)
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for _ in range(3):
+            world.clock.advance(MIN)
+            d.evaluate("web")
+        assert world.cloud.scale_calls == [], "no action without its intent journalled first"
+        assert _metric(d, "autoscaler_errors_total", group="web", stage="state") == 3.0
+        ok, reasons = d.readiness()
+        assert not ok and "state database failed 3 times" in reasons[0]
+        assert "database is locked" in d.log.stream.getvalue()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    tick(d)
+    assert world.cloud.scale_calls and d.readiness()[0]
+    assert [o for _, o in d.store.journal()] == ["done"]
+
+
+def test_scheduler_runs_each_group_job_with_the_required_options(make_daemon) -> None:
+    import time
+
+    world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
+    d = make_daemon(config(group("web", interval="1s"), group("api", interval="2s")), world)
+    d.start()
+    try:
+        job = d._scheduler.get_job("evaluate:web")
+        assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time >= 1
+        assert job.trigger.interval.total_seconds() == 1.0
+        assert d._scheduler.get_job("evaluate:api").trigger.interval.total_seconds() == 2.0
+        assert d._scheduler.get_job("retrain:web") is not None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(rt.last for rt in d.groups.values()):
+            time.sleep(0.05)
+        assert all(rt.last for rt in d.groups.values()), "both groups were evaluated"
+    finally:
+        d.stop()
+    assert not d.scheduler_alive()
