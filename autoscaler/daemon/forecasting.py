@@ -23,6 +23,12 @@ from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
 
 
 class Retrainer(Protocol):
+    def adopt(self, model: Forecaster, seen_end: datetime, fitted_at: datetime) -> None:
+        """Use an already fitted ``model`` whose data ends at ``seen_end`` (e.g. one
+        loaded from a model store) instead of fitting on the first window."""
+        with self._lock:
+            self.model, self._seen_end, self.fitted_at = model, seen_end, fitted_at
+
     def retrain(self, group: str, now: datetime) -> None:
         """Refit the group's model on recent data. May be slow; runs in its own job."""
 
@@ -32,6 +38,12 @@ class Retrainer(Protocol):
 
 class NoRetrain:
     """The retraining hook of a group that has no forecaster: does nothing."""
+
+    def adopt(self, model: Forecaster, seen_end: datetime, fitted_at: datetime) -> None:
+        """Use an already fitted ``model`` whose data ends at ``seen_end`` (e.g. one
+        loaded from a model store) instead of fitting on the first window."""
+        with self._lock:
+            self.model, self._seen_end, self.fitted_at = model, seen_end, fitted_at
 
     def retrain(self, group: str, now: datetime) -> None:
         return None
@@ -102,6 +114,12 @@ class FittedForecast:
                 fc = self.fallback.predict_from(window, self.horizon, self.quantiles)
                 return Forecast(fc.index, fc.mean, fc.quantiles, fc.model, f"fallback: {reason}")
 
+    def adopt(self, model: Forecaster, seen_end: datetime, fitted_at: datetime) -> None:
+        """Use an already fitted ``model`` whose data ends at ``seen_end`` (e.g. one
+        loaded from a model store) instead of fitting on the first window."""
+        with self._lock:
+            self.model, self._seen_end, self.fitted_at = model, seen_end, fitted_at
+
     def retrain(self, group: str, now: datetime) -> None:
         with self._lock:
             if self._last_window is not None:
@@ -128,5 +146,6 @@ class FittedForecast:
             # A gap longer than the window: the model's state is too old; refit.
             self._fit(window, window.end)
             return
-        self.model.update(window_series(window).iloc[-new:])
+        tail = MetricWindow(window.end, window.step, window.values[-new:])
+        self.model.update(window_series(tail))
         self._seen_end = window.end
