@@ -284,3 +284,35 @@ def test_scheduler_runs_each_group_job_with_the_required_options(make_daemon) ->
     finally:
         d.stop()
     assert not d.scheduler_alive()
+
+
+def test_reload_that_cannot_build_a_group_keeps_its_running_version(
+    make_daemon, tmp_path: Path
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
+    d = make_daemon(config(group("web"), group("api")), world, config_path=path)
+    d._scheduler = _NullScheduler()
+    running = d.groups["web"]
+    # Valid YAML and schema, but the oracle policy cannot run outside the simulator.
+    doc = {"groups": [group("web", policies=[{"kind": "oracle"}]), group("api", max_size=9)]}
+    path.write_text(yaml.safe_dump(doc))
+    d.reload()
+    assert d.groups["web"] is running
+    assert "cannot run outside the simulator" in d.group_view("web")["config_error"]
+    assert d.groups["api"].config.max_size == 9 and d.group_view("api")["config_error"] is None
+
+
+def test_text_log_format_is_one_readable_line_per_tick(make_daemon) -> None:
+    import io
+
+    from autoscaler.daemon.logs import LogSink
+    from autoscaler.daemon.redact import Redactor
+
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    d = make_daemon(config(group("web")), world)
+    d.log = LogSink(io.StringIO(), "text", Redactor(environ={}))
+    tick(d)
+    (line,) = d.log.stream.getvalue().splitlines()
+    assert "INFO" in line and "web" in line and "2 -> 6" in line and "done" in line
+    assert "(target: " in line and not line.lstrip().startswith("{")
