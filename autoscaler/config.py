@@ -88,6 +88,11 @@ PolicyConfig = Annotated[
 ]
 
 
+_POLICY_KINDS = frozenset(
+    t.model_fields["kind"].default
+    for t in PolicyConfig.__origin__.__args__  # type: ignore[attr-defined]
+)
+
 # ---------------------------------------------------------------- groups
 
 
@@ -245,6 +250,21 @@ def _loc_to_path(loc: Iterable[Any]) -> str:
     return out
 
 
+def _user_loc(loc: Iterable[Any]) -> tuple[Any, ...]:
+    """Drop the tag that pydantic inserts after a discriminated union's index."""
+    out: list[Any] = []
+    for part in loc:
+        if (
+            len(out) >= 2
+            and out[-2] == "policies"
+            and isinstance(out[-1], int)
+            and isinstance(part, str)
+        ) and part in _POLICY_KINDS:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def _clean_message(msg: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
@@ -281,11 +301,7 @@ def _format_errors(
 ) -> list[str]:
     out = []
     for err in exc.errors():
-        # Discriminated unions put the tag name in the location; drop it for users.
-        loc = tuple(
-            p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig"))
-        )
-        loc = tuple(p for p in loc if p not in ("threshold", "target", "oracle") or loc[:1] != p)
+        loc = _user_loc(err["loc"])
         line = None
         for n in range(len(loc), -1, -1):
             if loc[:n] in lines:
@@ -302,8 +318,8 @@ def _format_errors(
                 if isinstance(err.get("input"), dict)
                 else msg
             )
-        out.append(f"{prefix}{path + ': ' if path else ''}{msg}")
-    return out
+        out.append((line or 0, f"{prefix}{path + ': ' if path else ''}{msg}"))
+    return [text for _, text in sorted(out, key=lambda e: e[0])]
 
 
 def parse_config(data: Any, where: str = "<config>", text: str | None = None) -> Config:
