@@ -29,6 +29,7 @@ def test_every_error_reported_at_once_with_file_line_and_path(tmp_path: Path) ->
         "    max_size: 2\n"
         "  - name: api\n"
         "    cooldown_up: 5 minutes\n"
+        "    flavor: nope\n"
         "    policies:\n"
         "      - kind: threshold\n"
         "        upper: 0.2\n"
@@ -41,10 +42,13 @@ def test_every_error_reported_at_once_with_file_line_and_path(tmp_path: Path) ->
     errors = info.value.errors
     assert f'{p}:6: groups[1].cooldown_up: invalid duration "5 minutes" (use 90s, 5m, 1h)' in errors
     assert f"{p}:2: groups[0]: min_size (5) exceeds max_size (2)" in errors
-    assert f"{p}:8: groups[1].policies[0]: lower (0.5) must be below upper (0.2)" in errors
-    assert f"{p}:11: groups[1].policies[1]: unknown policy kind 'magic'" in errors
-    assert f"{p}:12: groups[1].bogus: unknown field" in errors
-    assert len(errors) == 5
+    assert f"{p}:7: groups[1].flavor: unknown flavor 'nope' (known: m1.small)" in errors
+    assert f"{p}:9: groups[1].policies[0]: lower (0.5) must be below upper (0.2)" in errors
+    assert f"{p}:12: groups[1].policies[1]: unknown policy kind 'magic'" in errors
+    assert f"{p}:13: groups[1].bogus: unknown field" in errors
+    assert len(errors) == 6
+    # In the order they stand in the file.
+    assert errors == sorted(errors, key=lambda e: int(e.split(":")[1]))
 
 
 def test_cross_references_checked() -> None:
