@@ -17,12 +17,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
+
 from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.clock import SimulatedClock
 from autoscaler.interfaces import Clock, CloudAdapter, MetricSource
 from autoscaler.model import GroupSpec, GroupStatus, InstanceInfo, ScaleAction
 
 WORLD_FACTORY_ENV = "AUTOSCALER_WORLD_FACTORY"
+REPLAY_DAYS = 7
+MAX_REPLAY_SAMPLES = 500_000
 
 
 class WorldError(Exception):
@@ -87,14 +91,19 @@ class SimulatedWorld:
         self._cloud = LockedCloud(self._sim, self._lock)
         self._sources: dict[str, MetricSource] = {}
 
-    def _load(self, group: GroupConfig):  # -> numpy array of load per second
+    def _load(self, group: GroupConfig) -> np.ndarray:
+        """The group's load per second, the trace repeated to last ``REPLAY_DAYS`` of
+        real time (at most ``MAX_REPLAY_SAMPLES``): a demo left running keeps scaling."""
         from autoscaler.simulation import ScenarioError, build_scenario
 
         cfg = self.config.model_copy(update={"groups": [group]})
         try:
-            return build_scenario(self.trace, cfg, group=group.name).load
+            load = build_scenario(self.trace, cfg, group=group.name).load
         except ScenarioError as exc:
             raise WorldError(f"group {group.name}: {exc}") from None
+        wanted = REPLAY_DAYS * 86400 * self.clock.speedup / self.trace.step.total_seconds()
+        repeats = max(1, min(math.ceil(wanted / len(load)), MAX_REPLAY_SAMPLES // len(load)))
+        return np.tile(load, repeats)
 
     def source_for(self, group: GroupConfig) -> MetricSource:
         from autoscaler.simulator.source import TraceSource

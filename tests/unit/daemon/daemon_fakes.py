@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from autoscaler.simulator.boot import BootDelay
-from autoscaler.simulator.cloud import SimCloud
 
 from autoscaler.config import Config, GroupConfig, parse_config
 from autoscaler.model import CloudError, MetricWindow, ScaleAction, SourceError
+from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.cloud import SimCloud
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -104,3 +104,20 @@ def test_reload_plan_leaves_out_a_new_broken_group(tmp_path: Path) -> None:
     assert plan.config.groups[0].max_size == 7
     assert plan.broken == {"fresh": "invalid in the new file; not started"}
     assert plan.errors  # the validator's lines, with file and line, for the log
+
+
+def test_simulated_world_replays_the_bundled_trace_on_a_fast_clock() -> None:
+    from autoscaler.config import parse_config
+    from autoscaler.daemon.world import MAX_REPLAY_SAMPLES, SimulatedWorld
+
+    cfg = parse_config({"daemon": {"speedup": 60}, "groups": [group("web")]})
+    world = SimulatedWorld(cfg)
+    start = world.trace.series.index[0].to_pydatetime()
+    assert world.clock.now() - start >= timedelta(hours=1)  # one lookback in: a full window
+    src = world.source_for(cfg.groups[0])
+    n = len(world.trace)
+    assert len(src.values) % n == 0 and n < len(src.values) <= MAX_REPLAY_SAMPLES
+    assert (src.values[:n] == src.values[n : 2 * n]).all()  # repeated, so a demo keeps going
+    cloud = world.cloud_for(cfg.groups[0])
+    spec = cfg.groups[0].spec()
+    assert 1 <= cloud.status(spec).total <= 20
