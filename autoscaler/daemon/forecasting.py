@@ -121,9 +121,20 @@ class FittedForecast:
             self.model, self._seen_end, self.fitted_at = model, seen_end, fitted_at
 
     def retrain(self, group: str, now: datetime) -> None:
+        """Fit a fresh model on the last window seen, then swap it in. The fit runs
+        outside the lock so that evaluation ticks go on with the old model meanwhile."""
         with self._lock:
-            if self._last_window is not None:
-                self._fit(self._last_window, now)
+            window = self._last_window
+        if window is None:
+            return
+        model = self.build()
+        y = window_series(window)
+        if len(y) < max(1, getattr(model, "min_history", 1)):
+            raise ForecastError(f"{len(y)} samples, the model needs {model.min_history}")
+        model.fit(y)
+        with self._lock:
+            # Samples after ``window.end`` reach the new model at the next tick's update.
+            self.model, self.fitted_at, self._seen_end = model, now, window.end
 
     def model_age(self, now: datetime) -> timedelta | None:
         return None if self.fitted_at is None else now - self.fitted_at

@@ -187,6 +187,7 @@ class Daemon:
                 rt.cloud.succeeded()
                 rt.backoff_until = None
             self.metrics.observe(outcome, time.perf_counter() - t0)
+            self.metrics.set_model_age(name, rt.retrainer.model_age(now))
             rt.last = self.store.redactor.value(outcome_record(outcome, rt.source.last_window))
             self.log.tick(rt.last)
 
