@@ -127,11 +127,7 @@ class FittedForecast:
             window = self._last_window
         if window is None:
             return
-        model = self.build()
-        y = window_series(window)
-        if len(y) < max(1, getattr(model, "min_history", 1)):
-            raise ForecastError(f"{len(y)} samples, the model needs {model.min_history}")
-        model.fit(y)
+        model = self._fitted_on(window)
         with self._lock:
             # Samples after ``window.end`` reach the new model at the next tick's update.
             self.model, self.fitted_at, self._seen_end = model, now, window.end
@@ -139,12 +135,16 @@ class FittedForecast:
     def model_age(self, now: datetime) -> timedelta | None:
         return None if self.fitted_at is None else now - self.fitted_at
 
-    def _fit(self, window: MetricWindow, now: datetime) -> None:
+    def _fitted_on(self, window: MetricWindow) -> Forecaster:
         model = self.build()
         y = window_series(window)
         if len(y) < max(1, getattr(model, "min_history", 1)):
             raise ForecastError(f"{len(y)} samples, the model needs {model.min_history}")
-        self.model = model.fit(y)
+        model.fit(y)
+        return model
+
+    def _fit(self, window: MetricWindow, now: datetime) -> None:
+        self.model = self._fitted_on(window)
         self.fitted_at = now
         self._seen_end = window.end
 
