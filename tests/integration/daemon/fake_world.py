@@ -3,7 +3,8 @@
 The cloud keeps its state in a JSON file (``$FAKE_CLOUD_DIR/cloud.json``) so that it
 outlives a daemon killed with ``kill -9``, as a real cloud would. While the file
 ``$FAKE_CLOUD_DIR/block`` exists, ``scale`` applies the action, writes ``blocked``
-and then never returns: the daemon is caught in the middle of an action.
+and then never returns: the daemon is caught in the middle of an action. While
+``slow`` exists, ``scale`` takes two seconds after applying (writing ``in_scale``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class FileCloud:
         state["groups"][action.group] = action.target
         state["applied"].append(action.action_id)
         self._save(state)
+        if (self.dir / "slow").exists():  # a slow API call: the tick is mid-action
+            (self.dir / "in_scale").write_text(action.action_id)
+            time.sleep(2)
         if (self.dir / "block").exists():
             (self.dir / "blocked").write_text(action.action_id)
             while True:

@@ -150,6 +150,37 @@ def test_kill_9_during_a_scale_action_neither_loses_nor_repeats_it(tmp_path: Pat
     assert reconciled["reconciled"] == "already_applied"
 
 
+def test_sigterm_mid_action_finishes_the_tick_persists_and_exits_0(tmp_path: Path) -> None:
+    cfg = tmp_path / "autoscaler.yaml"
+    cfg.write_text(
+        "daemon: {speedup: 600}\n"
+        "groups: [{name: web, min_size: 2, max_size: 6, policies: [{kind: target}]}]\n"
+    )
+    cloud_dir = tmp_path / "cloud"
+    cloud_dir.mkdir()
+    (cloud_dir / "slow").touch()
+    env = {
+        "AUTOSCALER_WORLD_FACTORY": "fake_world:build",
+        "PYTHONPATH": str(HERE),
+        "FAKE_CLOUD_DIR": str(cloud_dir),
+    }
+    d = DaemonProcess(
+        ["--config", str(cfg), "--state-dir", str(tmp_path / "state"), "--port", "0"], env
+    )
+    try:
+        wait_until(lambda: (cloud_dir / "in_scale").exists(), 20, "the daemon to be inside scale")
+        t0 = time.monotonic()
+        assert d.stop(timeout=10) == 0
+        assert 1.0 < time.monotonic() - t0 < 10, "it waited for the action, not longer"
+    finally:
+        d.kill()
+    action_id = (cloud_dir / "in_scale").read_text()
+    with sqlite3.connect(tmp_path / "state" / "state.db") as c:
+        journal = c.execute("SELECT action_id, outcome FROM actions").fetchall()
+        audited = c.execute("SELECT action_id FROM audit WHERE action_id IS NOT NULL").fetchall()
+    assert journal == [(action_id, "done")] and audited == [(action_id,)]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
