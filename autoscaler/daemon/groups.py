@@ -37,6 +37,7 @@ class GroupRuntime:
     config_error: str | None = None
     state_failures: int = 0
     backoff_until: datetime | None = None
+    last_progress: float = 0.0  # monotonic time the last tick finished (or was scheduled)
 
     @property
     def name(self) -> str:

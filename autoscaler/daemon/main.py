@@ -107,7 +107,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     )
     notifier.ready(f"{len(daemon.groups)} group(s), http://{host}:{real_port}")
     try:
-        daemon.wait(alive=lambda: daemon.scheduler_alive() and api.alive())
+        daemon.wait(alive=lambda: daemon.scheduler_alive() and api.alive() and daemon.progressing())
     finally:
         api.stop()
         daemon.stop()

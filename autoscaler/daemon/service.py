@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,7 @@ class Daemon:
         log: LogSink,
         notifier: SystemdNotifier,
         forecasts: ForecastFactory | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -63,6 +65,7 @@ class Daemon:
         self.log = log
         self.notifier = notifier
         self.forecasts = forecasts
+        self._monotonic = monotonic
         self.groups: dict[str, GroupRuntime] = {}
         self.broken: dict[str, str] = {}
         self.started = False
@@ -125,6 +128,7 @@ class Daemon:
         # A run later than one interval is useless: the next one will look at fresher data.
         grace = max(1, int(min(interval, self.config.daemon.misfire_grace.total_seconds())))
         name = rt.name
+        rt.last_progress = self._monotonic()
         self._scheduler.add_job(
             self.evaluate,
             "interval",
@@ -158,38 +162,45 @@ class Daemon:
         if rt is None:
             return
         with rt.lock:
-            now = self.clock.now()
-            if rt.backoff_until is not None and now < rt.backoff_until:
-                self.log.event(
-                    "info",
-                    "cloud backoff: skipping this tick",
-                    group=name,
-                    until=iso(rt.backoff_until),
-                )
-                return
-            t0 = time.perf_counter()
             try:
-                self.world.advance(now)
-                outcome = rt.engine.tick(now)[0]
-            except StateError as exc:
-                rt.state_failures += 1
-                self.metrics.count_error(name, "state")
-                self.log.event("error", str(exc), group=name, stage="state")
-                return
-            except Exception as exc:  # never let a bug kill the job silently
-                self.metrics.count_error(name, "engine")
-                self.log.event("error", f"{type(exc).__name__}: {exc}", group=name)
-                return
-            rt.state_failures = 0
-            if outcome.stage in ("cloud", "act"):
-                rt.backoff_until = now + rt.cloud.backoff(rt.config.interval)
-            else:
-                rt.cloud.succeeded()
-                rt.backoff_until = None
-            self.metrics.observe(outcome, time.perf_counter() - t0)
-            self.metrics.set_model_age(name, rt.retrainer.model_age(now))
-            rt.last = self.store.redactor.value(outcome_record(outcome, rt.source.last_window))
-            self.log.tick(rt.last)
+                self._evaluate_locked(rt)
+            finally:
+                rt.last_progress = self._monotonic()
+
+    def _evaluate_locked(self, rt: GroupRuntime) -> None:
+        name = rt.name
+        now = self.clock.now()
+        if rt.backoff_until is not None and now < rt.backoff_until:
+            self.log.event(
+                "info",
+                "cloud backoff: skipping this tick",
+                group=name,
+                until=iso(rt.backoff_until),
+            )
+            return
+        t0 = time.perf_counter()
+        try:
+            self.world.advance(now)
+            outcome = rt.engine.tick(now)[0]
+        except StateError as exc:
+            rt.state_failures += 1
+            self.metrics.count_error(name, "state")
+            self.log.event("error", str(exc), group=name, stage="state")
+            return
+        except Exception as exc:  # never let a bug kill the job silently
+            self.metrics.count_error(name, "engine")
+            self.log.event("error", f"{type(exc).__name__}: {exc}", group=name)
+            return
+        rt.state_failures = 0
+        if outcome.stage in ("cloud", "act"):
+            rt.backoff_until = now + rt.cloud.backoff(rt.config.interval)
+        else:
+            rt.cloud.succeeded()
+            rt.backoff_until = None
+        self.metrics.observe(outcome, time.perf_counter() - t0)
+        self.metrics.set_model_age(name, rt.retrainer.model_age(now))
+        rt.last = self.store.redactor.value(outcome_record(outcome, rt.source.last_window))
+        self.log.tick(rt.last)
 
     def retrain(self, name: str) -> None:
         rt = self.groups.get(name)
@@ -356,6 +367,17 @@ class Daemon:
                     self.notifier.ping()
                 next_ping = time.monotonic() + period
             time.sleep(poll)
+
+    def progressing(self) -> bool:
+        """False when a group has finished no tick for far longer than its interval
+        (a job wedged inside a call): the watchdog then stops, and systemd restarts us."""
+        now = self._monotonic()
+        slack = self.settings.source_timeout.total_seconds() if self.settings.source_timeout else 0
+        for rt in list(self.groups.values()):
+            interval = real_seconds(rt.config.interval, self.settings.speedup)
+            if now - rt.last_progress > max(5 * interval, 60.0) + slack:
+                return False
+        return True
 
     def scheduler_alive(self) -> bool:
         return self._scheduler is not None and self._scheduler.running

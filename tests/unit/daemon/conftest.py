@@ -32,6 +32,7 @@ def make_daemon(tmp_path: Path) -> Callable[..., Daemon]:
         forecasts: Callable | None = None,
         environ: dict[str, str] | None = None,
         source_timeout: timedelta | None = timedelta(seconds=0.5),
+        monotonic: Callable[[], float] | None = None,
     ) -> Daemon:
         redactor = Redactor(environ=environ or {})
         store = SqliteStateStore(tmp_path / "state.db", redactor=redactor, busy_timeout=0.1)
@@ -44,6 +45,7 @@ def make_daemon(tmp_path: Path) -> Callable[..., Daemon]:
             log=LogSink(io.StringIO(), "json", redactor),
             notifier=SystemdNotifier({}),
             forecasts=forecasts,
+            **({"monotonic": monotonic} if monotonic is not None else {}),
         )
         d.build_all()
         d.reconcile()

@@ -316,3 +316,19 @@ def test_text_log_format_is_one_readable_line_per_tick(make_daemon) -> None:
     (line,) = d.log.stream.getvalue().splitlines()
     assert "INFO" in line and "web" in line and "2 -> 6" in line and "done" in line
     assert "(target: " in line and not line.lstrip().startswith("{")
+
+
+def test_watchdog_progress_fails_when_a_group_stops_finishing_ticks(make_daemon) -> None:
+    mono = [1000.0]
+    world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
+    d = make_daemon(config(group("web"), group("api")), world, monotonic=lambda: mono[0])
+    d._scheduler = _NullScheduler()
+    for rt in d.groups.values():
+        d._schedule(rt)
+    mono[0] += 50  # intervals are 60 s real at speedup 1: 5 intervals = 300 s of slack
+    assert d.progressing()
+    mono[0] += 300
+    tick(d, "web")  # web finished a tick just now; api has not for 350 s
+    assert not d.progressing()
+    tick(d, "api")
+    assert d.progressing()
