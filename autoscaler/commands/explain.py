@@ -24,7 +24,7 @@ def explain(group: str, last: int, url: str) -> None:
 
 
 def _explain(d: dict) -> str:
-    lines = [f"{d.get('at')}  {d.get('group')}"]
+    lines = [f"{str(d.get('at'))[:19]}  {d.get('group')}"]
     if d.get("event") == "reconcile":
         lines.append(
             f"  reconciled an interrupted action: {d.get('reconciled')} ({d.get('detail')})"

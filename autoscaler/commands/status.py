@@ -47,4 +47,5 @@ def _decision(d: dict) -> str:
 
 
 def _cooldowns(c: dict) -> str:
-    return ", ".join(f"{k} until {v['until'][11:16]}" for k, v in sorted(c.items())) or "-"
+    active = sorted((k, v) for k, v in c.items() if v.get("active"))
+    return ", ".join(f"{k} until {v['until'][11:19]}" for k, v in active) or "-"

@@ -312,7 +312,11 @@ class Daemon:
             until = datetime.fromisoformat(at) + (
                 spec.cooldown_up if direction == "up" else spec.cooldown_down
             )
-            cooldowns[direction] = {"last_action": at, "until": iso(until)}
+            cooldowns[direction] = {
+                "last_action": at,
+                "until": iso(until),
+                "active": until > self.clock.now(),
+            }
         return {
             "name": rt.name,
             "current_size": (status.get("ready", 0) + status.get("booting", 0)) if status else None,

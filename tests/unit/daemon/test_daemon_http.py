@@ -52,7 +52,7 @@ def test_endpoints(served) -> None:
     assert [g["name"] for g in groups] == ["web"]
     one = json.loads(get(url + "/v1/groups/web")[1])
     assert one["current_size"] == 6 and one["last_decision"]["outcome"] == "hold"
-    assert "up" in one["cooldowns"]
+    assert one["cooldowns"]["up"]["active"] is False  # cooldown_up is 0s in this group
     dec = json.loads(get(url + "/v1/groups/web/decisions?last=1")[1])["decisions"]
     assert len(dec) == 1 and dec[0]["at"] == one["last_decision"]["at"]
 
