@@ -121,3 +121,13 @@ def test_simulated_world_replays_the_bundled_trace_on_a_fast_clock() -> None:
     cloud = world.cloud_for(cfg.groups[0])
     spec = cfg.groups[0].spec()
     assert 1 <= cloud.status(spec).total <= 20
+
+
+def test_state_dir_precedence_option_then_systemd_then_config() -> None:
+    from autoscaler.daemon.main import RunOptions, state_dir_for
+
+    cfg = config(group("web"), state_dir="/from/config")
+    env = {"STATE_DIRECTORY": "/var/lib/autoscaler:/var/lib/other"}
+    assert state_dir_for(RunOptions(Path("c"), "/opt/x"), cfg, env) == Path("/opt/x")
+    assert state_dir_for(RunOptions(Path("c")), cfg, env) == Path("/var/lib/autoscaler")
+    assert state_dir_for(RunOptions(Path("c")), cfg, {}) == Path("/from/config")
