@@ -15,7 +15,7 @@ class QuotaLedger:
     """GPU milli held per partition. Unknown partitions are refused at construction."""
 
     def __init__(self, partitions: tuple[Partition, ...]) -> None:
-        self.quota = {p.name: int(round(p.gpu_quota * 1000)) for p in partitions}
+        self.quota = {p.name: round(p.gpu_quota * 1000) for p in partitions}
         self.held = dict.fromkeys(self.quota, 0)
 
     def admits(self, partition: str | None, gpu_milli: int) -> bool:
