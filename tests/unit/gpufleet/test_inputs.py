@@ -86,7 +86,7 @@ def test_node_csv_errors(tmp_path: Path) -> None:
     no_model.write_text("sn,cpu_milli,memory_mib,gpu,model\na,1000,10,2,\n")
     with pytest.raises(FleetInputError, match=r"m.csv:2: model"):
         load_fleet(no_model)
-    with pytest.raises(FleetInputError, match="must be .csv"):
+    with pytest.raises(FleetInputError, match=r"must be \.csv"):
         load_fleet(tmp_path / "fleet.txt")
     with pytest.raises(FleetInputError, match="cannot read node list"):
         load_fleet(tmp_path / "missing.csv")
