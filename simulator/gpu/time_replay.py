@@ -390,6 +390,7 @@ class _Replay:
             self._schedule(now)
             times.append(now)
             used.append(self.state.used_gpu_milli)
+        self.state.check_invariants()
         t = np.array(times)
         u = np.array(used, dtype=float) / self.state.total_gpu_milli * 100
         span = t[-1] - t[0]
