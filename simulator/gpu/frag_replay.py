@@ -72,7 +72,8 @@ def submission_order(
 
 def discretize(load_pct: np.ndarray, values: np.ndarray, max_x: int) -> np.ndarray:
     """Mean of ``values`` over samples whose load rounds (half to even) to each
-    x = 0..max_x; falls back to the samples within x +- 1, else NaN."""
+    x = 0..max_x; falls back to the samples within x +- 1, then to the value at x - 1
+    (NaN only before the first sample)."""
     bins = np.rint(load_pct).astype(np.int64)
     sums = np.bincount(np.clip(bins, 0, max_x + 1), weights=values, minlength=max_x + 2)
     counts = np.bincount(np.clip(bins, 0, max_x + 1), minlength=max_x + 2)
@@ -84,6 +85,10 @@ def discretize(load_pct: np.ndarray, values: np.ndarray, max_x: int) -> np.ndarr
             lo, hi = max(x - 1, 0), x + 2
             if counts[lo:hi].sum():
                 out[x] = sums[lo:hi].sum() / counts[lo:hi].sum()
+            elif x > 0:
+                # Nothing submitted near x (coarse pods on a small fleet): the cluster
+                # is as it was at the last submission.
+                out[x] = out[x - 1]
     return out
 
 

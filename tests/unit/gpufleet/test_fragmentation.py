@@ -114,3 +114,9 @@ def test_matches_the_papers_allocation_ratio(openb_fleet, openb_pods) -> None:
             assert abs(ours[policy][x] - _expected(ref, str(x))) <= 1.5, (policy, x, ours)
     assert ours["fgd"][130] > ours["best_fit"][130] > ours["random"][130]
     assert abs(ours["random"][130] - _expected("01-Random", "130")) <= 1.5
+
+
+def test_discretize_carries_the_last_value_past_the_last_submission() -> None:
+    out = discretize(np.array([1.0, 2.0]), np.array([4.0, 6.0]), 6)
+    assert out[5] == pytest.approx(6.0) and out[6] == pytest.approx(6.0)
+    assert np.isnan(discretize(np.array([3.0]), np.array([1.0]), 4)[0])  # before the first
