@@ -252,8 +252,9 @@ class FgdPolicy:
 
     name = "fgd"
 
-    def __init__(self, typical: TypicalPods) -> None:
+    def __init__(self, typical: TypicalPods, memo: bool = True) -> None:
         self.typical = typical
+        self.memo = memo  # False rescores every feasible node per pod (benchmark baseline)
         self._frag_version: np.ndarray | None = None
         self._frag: np.ndarray | None = None
         self._memo: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -307,7 +308,7 @@ class FgdPolicy:
             memo = (np.zeros(n), np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
             self._memo[key] = memo
         scores, best_gpu, seen = memo
-        stale = np.flatnonzero(mask & (seen != state.version))
+        stale = np.flatnonzero(mask & (seen != state.version) if self.memo else mask)
         if len(stale):
             scores[stale], best_gpu[stale] = self._scores(req, state, stale, frag)
             seen[stale] = state.version[stale]

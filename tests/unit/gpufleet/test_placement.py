@@ -158,3 +158,23 @@ def test_determinism_by_seed() -> None:
     for policy in POLICY_NAMES:
         assert _placements(policy, 3, fleet, rows) == _placements(policy, 3, fleet, rows)
     assert _placements("random", 3, fleet, rows) != _placements("random", 4, fleet, rows)
+
+
+def test_fgd_memo_changes_no_decision(openb_fleet, openb_pods) -> None:
+    from autoscaler.simulator.gpu.frag_replay import requests_for, submission_order
+    from autoscaler.simulator.gpu.placement import FgdPolicy
+
+    tp = typical_pods(openb_pods, openb_fleet.models)
+    reqs = requests_for(openb_pods, openb_fleet.models)
+    order = submission_order(openb_pods, 6_212_000, 130, np.random.default_rng(0))[:600]
+    decisions = []
+    for memo in (True, False):
+        placer, state, out = FgdPolicy(tp, memo=memo), ClusterState(openb_fleet), []
+        rng = np.random.default_rng(0)
+        for i in order:
+            where = placer.place(reqs[i], state, rng)
+            if where is not None:
+                state.bind(where, reqs[i].cpu, reqs[i].mem, reqs[i].gpu_milli)
+            out.append(where)
+        decisions.append(out)
+    assert decisions[0] == decisions[1]
