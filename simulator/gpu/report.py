@@ -82,6 +82,7 @@ def time_summary(runs: Sequence[TimeRun]) -> dict[str, Any]:
                 ),
             },
             "mean_gpu_utilisation_pct": _round(r.mean_gpu_util_pct),
+            "gpu_utilisation_while_queued_pct": _round(r.util_while_queued_pct),
             "finished": r.finished,
             "unfinished": r.unfinished,
             "preemptions": r.preemptions,
@@ -99,16 +100,21 @@ def time_table(runs: Sequence[TimeRun]) -> str:
     """One row per configuration: JCT mean/p50/p95/p99, queueing, utilisation, counts."""
     rows = [
         f"{'configuration':<46}{'JCT mean':>10}{'p50':>9}{'p95':>10}{'p99':>10}"
-        f"{'wait mean':>10}{'GPU util%':>10}{'preempt':>8}{'migr':>6}{'unfin':>6}"
+        f"{'wait mean':>10}{'util%':>7}{'util% q':>8}{'preempt':>8}{'migr':>6}{'unfin':>6}"
     ]
     for r in runs:
         wait = float(r.queueing_delay.mean()) if len(r.queueing_delay) else float("nan")
         rows.append(
             f"{r.config.label():<46}{r.jct_stat('mean'):>10.0f}{r.jct_stat('p50'):>9.0f}"
             f"{r.jct_stat('p95'):>10.0f}{r.jct_stat('p99'):>10.0f}{wait:>10.0f}"
-            f"{r.mean_gpu_util_pct:>10.1f}{r.preemptions:>8}{r.migrations:>6}{r.unfinished:>6}"
+            f"{r.mean_gpu_util_pct:>7.1f}{_fmt(r.util_while_queued_pct):>8}"
+            f"{r.preemptions:>8}{r.migrations:>6}{r.unfinished:>6}"
         )
     return "\n".join(rows)
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
 
 
 def _pyplot() -> Any:

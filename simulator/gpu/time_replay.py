@@ -75,7 +75,9 @@ class TimeConfig:
 @dataclass(frozen=True, slots=True, eq=False)
 class TimeRun:
     """Results. ``jct``/``queueing_delay`` hold one value per finished pod (seconds);
-    ``util_times``/``util_pct`` are the allocated-GPU step curve."""
+    ``util_times``/``util_pct`` are the allocated-GPU step curve; ``mean_gpu_util_pct``
+    averages it over the whole run, ``util_while_queued_pct`` only over the time some pod
+    was waiting (None if none ever waited): how well placement packs under contention."""
 
     config: TimeConfig
     jct: np.ndarray
@@ -87,6 +89,7 @@ class TimeRun:
     util_times: np.ndarray
     util_pct: np.ndarray
     mean_gpu_util_pct: float
+    util_while_queued_pct: float | None
     wall_seconds: float
 
     def jct_stat(self, what: str) -> float:
@@ -372,7 +375,7 @@ class _Replay:
     # main loop -------------------------------------------------------------------
     def run(self) -> TimeRun:
         started = time.perf_counter()
-        times, used = [0.0], [0]
+        times, used, queued = [0.0], [0], [False]
         finished: list[_Job] = []
         while len(self.events):
             now = self.events.peek_time()
@@ -390,11 +393,15 @@ class _Replay:
             self._schedule(now)
             times.append(now)
             used.append(self.state.used_gpu_milli)
+            queued.append(any(self.groups.values()))
         self.state.check_invariants()
         t = np.array(times)
         u = np.array(used, dtype=float) / self.state.total_gpu_milli * 100
         span = t[-1] - t[0]
-        mean_util = float((u[:-1] * np.diff(t)).sum() / span) if span > 0 else 0.0
+        dt = np.diff(t)
+        mean_util = float((u[:-1] * dt).sum() / span) if span > 0 else 0.0
+        waiting = np.array(queued[:-1]) & (dt > 0)
+        busy = float((u[:-1] * dt)[waiting].sum() / dt[waiting].sum()) if waiting.any() else None
         jct = np.array([j.finish - j.arrival for j in finished if j.finish is not None])
         delay = np.array([j.first_start - j.arrival for j in finished if j.first_start is not None])
         return TimeRun(
@@ -408,6 +415,7 @@ class _Replay:
             util_times=t,
             util_pct=u,
             mean_gpu_util_pct=mean_util,
+            util_while_queued_pct=busy,
             wall_seconds=time.perf_counter() - started,
         )
 

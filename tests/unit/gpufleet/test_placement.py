@@ -166,7 +166,7 @@ def test_fgd_memo_changes_no_decision(openb_fleet, openb_pods) -> None:
 
     tp = typical_pods(openb_pods, openb_fleet.models)
     reqs = requests_for(openb_pods, openb_fleet.models)
-    order = submission_order(openb_pods, 6_212_000, 130, np.random.default_rng(0))[:600]
+    order = submission_order(openb_pods, 6_212_000, 130, np.random.default_rng(0))[:300]
     decisions = []
     for memo in (True, False):
         placer, state, out = FgdPolicy(tp, memo=memo), ClusterState(openb_fleet), []
