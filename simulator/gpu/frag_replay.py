@@ -40,6 +40,7 @@ class FragRun:
     fragmented_gpus_at_max_load: float
     submitted: int
     placed: int
+    total_gpus: int
     wall_seconds: float
 
 
@@ -177,5 +178,6 @@ def run_fragmentation(
         fragmented_gpus_at_max_load=float(frag_amount[-1] / MILLI) if n else 0.0,
         submitted=n,
         placed=placed,
+        total_gpus=fleet.total_gpus,
         wall_seconds=time.perf_counter() - started,
     )

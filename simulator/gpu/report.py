@@ -32,6 +32,9 @@ def fragmentation_summary(by_policy: dict[str, list[FragRun]]) -> dict[str, Any]
             "gpu_allocation_ratio_pct": _curve(mean_curve(runs, "allocation_pct")),
             "fragmentation_ratio_pct": _curve(mean_curve(runs, "fragmentation_ratio_pct")),
             "fragmented_gpu_pct": _curve(mean_curve(runs, "fragmentation_pct")),
+            "unallocated_gpus": _curve(
+                runs[0].total_gpus * (1 - mean_curve(runs, "allocation_pct") / 100)
+            ),
             "unallocated_gpus_at_max_load": round(
                 float(np.mean([r.unallocated_gpus_at_max_load for r in runs])), 3
             ),

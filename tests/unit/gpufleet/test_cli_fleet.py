@@ -60,7 +60,11 @@ def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> Non
     assert 0 < fgd["gpu_allocation_ratio_pct"]["130"] <= 100
     assert fgd["seeds"] == [42, 43]
     assert fgd["unallocated_gpus_at_max_load"] >= 0 and fgd["wall_seconds"] > 0
-    assert "fragmentation_ratio_pct" in fgd
+    assert "fragmentation_ratio_pct" in fgd and "fragmented_gpu_pct" in fgd
+    idle_at_max = fgd["unallocated_gpus"]["130"]
+    assert idle_at_max == pytest.approx(
+        36 * (1 - fgd["gpu_allocation_ratio_pct"]["130"] / 100), abs=0.01
+    )
     assert (out / "allocation.png").stat().st_size > 1000
 
 
