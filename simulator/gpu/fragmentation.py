@@ -142,15 +142,3 @@ def take_whole_gpus(gpu_left: np.ndarray, count: int) -> np.ndarray:
     """(d, G) mask of the first ``count`` idle GPUs of each node (the exclusive pick)."""
     idle = gpu_left >= 1000
     return idle & (np.cumsum(idle, axis=1) <= count)
-
-
-@dataclass(frozen=True, slots=True)
-class FragSnapshot:
-    """Cluster-wide figures at one moment (GPU amounts in GPUs, ratios in %)."""
-
-    allocated_gpus: float
-    fragmented_gpus: float
-    idle_gpus: float
-    allocation_ratio_pct: float
-    fragmentation_pct: float
-    fragmentation_ratio_pct: float

@@ -258,11 +258,11 @@ class FgdPolicy:
         self._frag_version: np.ndarray | None = None
         self._frag: np.ndarray | None = None
         self._memo: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._state_id: int | None = None
+        self._state: ClusterState | None = None
 
     def _current_frag(self, state: ClusterState) -> np.ndarray:
-        if self._state_id != id(state) or self._frag is None:
-            self._state_id = id(state)
+        if self._state is not state or self._frag is None:
+            self._state = state
             self._memo.clear()
             self._frag = node_frag(self.typical, state.cpu_left, state.gpu_left, state.model_idx)
             self._frag_version = state.version.copy()

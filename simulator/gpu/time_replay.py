@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from autoscaler.simulator.event_queue import EventQueue
 from autoscaler.simulator.gpu.allocation import cpu_plan, granted_cpu, proportional_cpu, slowdown
-from autoscaler.simulator.gpu.fleet import MILLI, Fleet
+from autoscaler.simulator.gpu.fleet import Fleet
 from autoscaler.simulator.gpu.frag_replay import requests_for
 from autoscaler.simulator.gpu.fragmentation import typical_pods
 from autoscaler.simulator.gpu.partitions import QuotaLedger
@@ -117,7 +117,6 @@ class _Job:
     run_start: float = 0.0
     epoch: int = 0
     finish: float | None = None
-    node_jobs: list[int] = field(default_factory=list)
 
 
 class _Replay:
@@ -430,4 +429,4 @@ def run_time(fleet: Fleet, pods: PodTable, cfg: TimeConfig) -> TimeRun:
     return _Replay(fleet, pods, cfg).run()
 
 
-__all__ = ["MILLI", "SCHEDULERS", "TimeConfig", "TimeRun", "run_time"]
+__all__ = ["SCHEDULERS", "TimeConfig", "TimeRun", "run_time"]
