@@ -31,6 +31,7 @@ PLACEMENTS = (
 )
 SCHEDULERS = ("fifo", "sjf", "priority")
 ALLOCATIONS = ("request", "proportional", "sensitive")
+DEFAULT_SEED = 42
 
 FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
@@ -117,9 +118,11 @@ def fleet_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def run_fleet(trace: str | None, out: str | None, seed: int, **fleet_opts: Any) -> None:
+def run_fleet(trace: str | None, out: str | None, seed: int | None, **fleet_opts: Any) -> None:
     """Run the GPU fleet simulator as the options say; print the table; with ``out``
-    write ``summary.json`` and the plots there. Raises ``UserError`` for bad input."""
+    write ``summary.json`` and the plots there. ``seed`` None means 42 (the first of the
+    FGD paper's seeds). Raises ``UserError`` for bad input."""
+    seed = DEFAULT_SEED if seed is None else seed
     from autoscaler.simulator.gpu.errors import FleetInputError
     from autoscaler.simulator.gpu.fleet import load_fleet
     from autoscaler.simulator.gpu.pods import load_pods

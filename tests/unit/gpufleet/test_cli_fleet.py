@@ -17,7 +17,7 @@ from autoscaler.commands.simulate_fleet import FLEET_OPTIONS, fleet_options, run
 @click.command()
 @click.option("--trace", default=None)
 @click.option("--out", default=None)
-@click.option("--seed", type=int, default=42)
+@click.option("--seed", type=int, default=None)
 @fleet_options
 def simulate(trace: str | None, out: str | None, seed: int, **fleet_opts) -> None:
     run_fleet(trace, out, seed, **fleet_opts)
