@@ -127,7 +127,8 @@ def run_fragmentation(
     if fleet.total_gpus == 0:
         raise ValueError("fragmentation mode needs a fleet with GPUs")
     started = time.perf_counter()
-    typical = typical or typical_pods(pods, fleet.models)
+    if typical is None:
+        typical = typical_pods(pods, fleet.models)
     placer = make_policy(policy, typical)
     rng = np.random.default_rng(seed)
     state = ClusterState(fleet)
