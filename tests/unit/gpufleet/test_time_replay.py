@@ -186,3 +186,19 @@ def test_allocation_models() -> None:
     assert slowdown(0.9, 12_000, 12_000) == pytest.approx(1.0)
     assert slowdown(0.9, 12_000, 6_000) == pytest.approx(1.9)
     assert slowdown(0.1, 1_000, 3_600) < 1.0
+
+
+def test_quota_ledger_refuses_past_quota_and_over_refunds() -> None:
+    from autoscaler.simulator.gpu.partitions import QuotaLedger
+
+    ledger = QuotaLedger((Partition("a", 1.5),))
+    assert ledger.admits(None, 10**9)  # pods outside partitions are not limited
+    ledger.charge("a", 1000)
+    assert ledger.admits("a", 500) and not ledger.admits("a", 501)
+    with pytest.raises(ValueError, match="quota exceeded"):
+        ledger.charge("a", 1000)
+    assert ledger.held["a"] == 1000  # a refused charge changes nothing
+    with pytest.raises(ValueError, match="refund"):
+        ledger.refund("a", 2000)
+    ledger.refund("a", 1000)
+    assert ledger.held["a"] == 0
