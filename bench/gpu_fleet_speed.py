@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from autoscaler.simulator.gpu.fleet import load_node_csv
 from autoscaler.simulator.gpu.frag_replay import requests_for, run_fragmentation, submission_order
 from autoscaler.simulator.gpu.fragmentation import typical_pods

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from autoscaler.simulator.gpu.fleet import load_node_csv
 from autoscaler.simulator.gpu.frag_replay import run_fragmentation
 from autoscaler.simulator.gpu.fragmentation import typical_pods

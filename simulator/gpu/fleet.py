@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+
 from autoscaler.simulator.gpu.errors import FleetInputError
 
 MILLI = 1000

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
 from autoscaler.simulator.gpu.fleet import MILLI, Fleet
 from autoscaler.simulator.gpu.fragmentation import TypicalPods, model_mask, node_frag, typical_pods
 from autoscaler.simulator.gpu.placement import PodRequest, make_policy

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+
 from autoscaler.simulator.gpu.pods import PodTable
 
 POPULARITY_THRESHOLD = 0.95

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
 from autoscaler.simulator.gpu.fleet import MILLI
 from autoscaler.simulator.gpu.fragmentation import (
     TypicalPods,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from autoscaler.simulator.gpu.frag_replay import FragRun
 from autoscaler.simulator.gpu.time_replay import TimeRun
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from autoscaler.simulator.gpu.fleet import MAX_GPUS_PER_NODE, MILLI, Fleet
 
 N_TAGS = 5

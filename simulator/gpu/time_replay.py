@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
 from autoscaler.simulator.event_queue import EventQueue
 from autoscaler.simulator.gpu.allocation import cpu_plan, granted_cpu, proportional_cpu, slowdown
 from autoscaler.simulator.gpu.fleet import Fleet

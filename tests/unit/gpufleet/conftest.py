@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from autoscaler.simulator.gpu.fleet import load_node_csv
 from autoscaler.simulator.gpu.pods import load_pods
 

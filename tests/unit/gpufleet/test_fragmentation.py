@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from autoscaler.simulator.gpu.frag_replay import discretize, run_fragmentation, submission_order
 from autoscaler.simulator.gpu.fragmentation import (
     TypicalPods,

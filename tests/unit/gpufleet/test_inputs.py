@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from autoscaler.simulator.gpu.errors import FleetInputError
 from autoscaler.simulator.gpu.fleet import load_fleet, parse_memory_mib
 from autoscaler.simulator.gpu.pods import load_pods

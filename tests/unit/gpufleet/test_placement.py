@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from autoscaler.simulator.gpu.fleet import Fleet
 from autoscaler.simulator.gpu.fragmentation import model_mask, typical_pods
 from autoscaler.simulator.gpu.placement import (
@@ -14,8 +17,6 @@ from autoscaler.simulator.gpu.placement import (
 )
 from autoscaler.simulator.gpu.pods import PodTable
 from autoscaler.simulator.gpu.state import ClusterState, OvercommitError, Placement
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 MODELS = ("A", "B")
 

@@ -7,13 +7,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from autoscaler.simulator.event_queue import EventQueue
 from autoscaler.simulator.gpu.allocation import cpu_plan, granted_cpu, sensitivity, slowdown
 from autoscaler.simulator.gpu.fleet import Fleet, Partition
 from autoscaler.simulator.gpu.pods import PodTable
 from autoscaler.simulator.gpu.time_replay import TimeConfig, run_time
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 def fleet(gpus: list[int], models: list[str] | None = None, partitions=()) -> Fleet:
