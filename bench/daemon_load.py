@@ -35,9 +35,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from autoscaler.simulator.boot import BootDelay
-from autoscaler.simulator.cloud import SimCloud
-from autoscaler.simulator.source import TraceSource
 from prometheus_client import CollectorRegistry
 
 from autoscaler.config import Config, GroupConfig, parse_config
@@ -51,6 +48,9 @@ from autoscaler.daemon.service import Daemon, Settings
 from autoscaler.daemon.state import SqliteStateStore
 from autoscaler.daemon.world import LockedCloud
 from autoscaler.interfaces import Forecaster
+from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.cloud import SimCloud
+from autoscaler.simulator.source import TraceSource
 from autoscaler.traces import load_trace
 
 STEP = timedelta(minutes=1)
