@@ -77,13 +77,17 @@ class Daemon:
     # ---------------------------------------------------------------- setup
 
     def _build(self, cfg_group: Any) -> GroupRuntime:
-        return build_group(
+        rt = build_group(
             cfg_group,
             self.world,
             self.store,
             source_timeout=self.settings.source_timeout,
             forecasts=self.forecasts,
         )
+        # After a restart, the API shows the last decision before it, not nothing.
+        previous = self.store.decisions(rt.name, 1)
+        rt.last = previous[-1] if previous else None
+        return rt
 
     def build_all(self) -> None:
         """Wire every configured group. Raises ``WorldError``/``ValueError`` at start-up,
