@@ -332,3 +332,12 @@ def test_watchdog_progress_fails_when_a_group_stops_finishing_ticks(make_daemon)
     assert not d.progressing()
     tick(d, "api")
     assert d.progressing()
+
+
+def test_a_restarted_daemon_shows_the_last_decision_from_before(make_daemon) -> None:
+    world = FakeWorld({"web": 2}, {"web": 400.0})
+    first = make_daemon(config(group("web")), world)
+    last = tick(first)
+    first.store.close()
+    again = make_daemon(config(group("web")), world)  # same state directory
+    assert again.group_view("web")["last_decision"] == last
