@@ -224,7 +224,8 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
         raise TraceError(
             f"{p}:{i + 2}: timestamps not sorted ({df[ts_col].iloc[i]} after {df[ts_col].iloc[i - 1]})"
         )
-    return pd.Series(values, index=pd.DatetimeIndex(stamps)), column
+    # pandas 3 infers second/microsecond resolution; the step arithmetic below is in ns.
+    return pd.Series(values, index=pd.DatetimeIndex(stamps).as_unit("ns")), column
 
 
 def _infer_step(p: Path, series: pd.Series) -> timedelta:
