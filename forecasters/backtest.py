@@ -87,7 +87,9 @@ def mase_scale(train: np.ndarray, season: int) -> float:
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
     denom = np.abs(actual) + np.abs(forecast)
-    ratio = np.divide(2 * np.abs(actual - forecast), denom, out=np.zeros_like(denom), where=denom > 0)
+    ratio = np.divide(
+        2 * np.abs(actual - forecast), denom, out=np.zeros_like(denom), where=denom > 0
+    )
     return float(100 * ratio.mean())
 
 

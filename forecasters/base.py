@@ -81,7 +81,9 @@ class BaseForecaster:
         expected = last + pd.Timedelta(self.step)
         first = y.index[0] if y.index.tz is not None else y.index[0].tz_localize("UTC")
         if first != expected:
-            raise ForecastError(f"{self.name}.update: expected the next point at {expected}, got {first}")
+            raise ForecastError(
+                f"{self.name}.update: expected the next point at {expected}, got {first}"
+            )
         # Fill gaps against the previous value so that a leading NaN is held, not dropped.
         prev = pd.Series([self._history[-1]], index=pd.DatetimeIndex([last]))
         joined = pd.concat([prev, y.astype(float)])

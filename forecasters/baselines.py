@@ -139,5 +139,7 @@ class LinearForecaster(BaseForecaster):
         for h in leads:
             # window r ends at tail[r + lookback - 1]; its lead-h target is tail[r + lookback - 1 + h]
             m = len(tail) - self.lookback + 1 - h
-            errors.append(tail[self.lookback - 1 + h :] - (lv[:m] + sl[:m] * h) if m > 0 else np.empty(0))
+            errors.append(
+                tail[self.lookback - 1 + h :] - (lv[:m] + sl[:m] * h) if m > 0 else np.empty(0)
+            )
         return mean, empirical_bands(mean, errors, quantiles)

@@ -56,7 +56,9 @@ class EnsembleForecaster(BaseForecaster):
             **params,
         )
         if not members or any(m in ("ensemble", "auto") for m in members):
-            raise ForecastError(f"{self.name}: members must be non-empty single models, not {members}")
+            raise ForecastError(
+                f"{self.name}: members must be non-empty single models, not {members}"
+            )
         if build is None:
             raise ForecastError(f"{self.name}: build it with registry.build_forecaster")
         self.members = members
@@ -138,7 +140,9 @@ class EnsembleForecaster(BaseForecaster):
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
         fcs = {k: self.models[k].predict(horizon, quantiles) for k in self.weights}
         mean = sum(w * fcs[k].mean for k, w in self.weights.items())
-        bands = {q: sum(w * fcs[k].quantiles[q] for k, w in self.weights.items()) for q in quantiles}
+        bands = {
+            q: sum(w * fcs[k].quantiles[q] for k, w in self.weights.items()) for q in quantiles
+        }
         return mean, bands
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()):

@@ -52,7 +52,10 @@ def accepted_params(cls: type) -> set[str]:
         if init is None:
             continue
         for p in inspect.signature(init).parameters.values():
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("self", "step"):
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in (
+                "self",
+                "step",
+            ):
                 names.add(p.name)
     return names
 

@@ -64,7 +64,9 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
         else:
             # Interpolating the loess fits between every tenth point is ~30x faster and
             # changes the seasonal component by well under 0.1%.
-            res = STL(values, period=day, trend_jump=max(1, day // 10), low_pass_jump=max(1, day // 10)).fit()
+            res = STL(
+                values, period=day, trend_jump=max(1, day // 10), low_pass_jump=max(1, day // 10)
+            ).fit()
             seasonal = np.asarray(res.seasonal)
             period = day
     resid = np.asarray(res.resid)

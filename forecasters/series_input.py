@@ -101,7 +101,9 @@ def to_steps(value: int | str | timedelta, step: timedelta, *, name: str) -> int
             raise ForecastError(f"{name}: {exc}") from None
         n, rest = divmod(d, step)
         if rest:
-            raise ForecastError(f"{name}: {value} is not a whole number of {pd.Timedelta(step)} steps")
+            raise ForecastError(
+                f"{name}: {value} is not a whole number of {pd.Timedelta(step)} steps"
+            )
     if n < 1:
         raise ForecastError(f"{name} must be at least one step, not {value!r}")
     return int(n)
