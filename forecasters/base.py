@@ -45,6 +45,7 @@ class BaseForecaster:
         self._first: pd.Timestamp | None = None
         self._nonnegative = True
         self._notes: list[str] = []
+        self._filled_on_update = 0
 
     # -- public interface --------------------------------------------------------
 
@@ -57,6 +58,7 @@ class BaseForecaster:
                 f"{self.name} needs at least {self.min_history} points of history, got {n}"
             )
         self._notes = [f"filled {clean.filled} missing point(s)"] if clean.filled else []
+        self._filled_on_update = 0
         self._nonnegative = bool(clean.values.min() >= 0)
         self._history = clean.values[-HISTORY_CAP:].copy()
         self._first, self._last = clean.start, clean.last
@@ -89,13 +91,19 @@ class BaseForecaster:
         joined = pd.concat([prev, y.astype(float)])
         clean = clean_series(joined, self.step, what=f"{self.name}.update input")
         new = clean.values[1:]
-        if clean.filled:
-            self._notes.append(f"filled {clean.filled} missing point(s) on update")
-        if new.min() < 0:
-            self._nonnegative = False
+        saved = (self._history, self._last, self._nonnegative)
+        self._nonnegative = self._nonnegative and bool(new.min() >= 0)
         self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
         self._last = clean.last
-        self._update(new)
+        try:
+            self._update(new)
+            self._filled_on_update += clean.filled
+        except Exception as exc:
+            # Leave the model as it was: a failed update must not half-apply.
+            self._history, self._last, self._nonnegative = saved
+            if isinstance(exc, ForecastError):
+                raise
+            raise ForecastError(f"{self.name} failed to update: {exc}") from exc
         return self
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
@@ -121,8 +129,12 @@ class BaseForecaster:
             mean=mean,
             quantiles=make_monotone(bands),
             model=self.name,
-            note="; ".join(self._notes),
+            note="; ".join(self._notes + self._update_notes()),
         )
+
+    def _update_notes(self) -> list[str]:
+        n = self._filled_on_update
+        return [f"filled {n} missing point(s) on update"] if n else []
 
     @property
     def trained_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:

@@ -62,15 +62,15 @@ class StateSpaceForecaster(BaseForecaster):
 
     def _update(self, new: np.ndarray) -> None:
         positions = np.arange(self._pos, self._pos + len(new))
-        self._pos += len(new)
         r = new - self._season.at(positions) - self._offset
         if self._results is None:
-            if np.ptp(np.append(r, self._constant)) > 0:
-                self._constant = float(r[-1])
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._results = self._results.extend(r)
+            # Fitted on a flat series: follow the newest value (persistence).
+            self._constant = float(r[-1])
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._results = self._results.extend(r)
+        self._pos += len(new)
 
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
         seasonal = self._season.at(np.arange(self._pos, self._pos + horizon))

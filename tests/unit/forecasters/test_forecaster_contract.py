@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,7 +37,7 @@ def test_shapes_index_and_monotone_quantiles(fitted, nab_cpu):
     assert fc.index[0] == train_last + STEP
     assert (np.diff(fc.index.asi8) == pd.Timedelta(STEP).value).all()
     assert np.isfinite(fc.mean).all()
-    for lo, hi in zip(QS, QS[1:], strict=False):
+    for lo, hi in itertools.pairwise(QS):
         assert (fc.quantiles[lo] <= fc.quantiles[hi]).all()
     # Intervals are real intervals, not a point: the 90% band has width somewhere.
     assert (fc.quantiles[0.95] - fc.quantiles[0.05]).max() > 0
@@ -43,9 +46,7 @@ def test_shapes_index_and_monotone_quantiles(fitted, nab_cpu):
 
 
 def test_update_moves_the_origin(fitted, nab_cpu):
-    kind, model = fitted
-    import copy
-
+    _, model = fitted
     m = copy.deepcopy(model)
     m.update(nab_cpu.iloc[-24:-12])
     fc = m.predict(6, QS)
