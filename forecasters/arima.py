@@ -80,7 +80,8 @@ class ArimaForecaster(StateSpaceForecaster):
             except (ValueError, np.linalg.LinAlgError) as exc:
                 errors.append(f"({p},{d},{q}): {exc}")
                 continue
-            if np.isfinite(res.aic) and res.aic < best_aic:
+            usable = np.isfinite(res.aic) and np.isfinite(res.forecast(1)).all()
+            if usable and res.aic < best_aic:
                 best, best_aic, self.order = (model, start, res), res.aic, (p, d, q)
         if best is None:
             raise ForecastError(f"arima: no candidate order could be fitted ({'; '.join(errors)})")
@@ -89,7 +90,11 @@ class ArimaForecaster(StateSpaceForecaster):
             polished = model.fit(
                 start_params=start, disp=False, maxiter=self.polish, cov_type="none"
             )
-            if np.isfinite(polished.llf) and polished.llf >= res.llf:
+            if (
+                np.isfinite(polished.llf)
+                and polished.llf >= res.llf
+                and np.isfinite(polished.forecast(1)).all()
+            ):
                 res = polished
         return res
 

@@ -205,3 +205,22 @@ def test_gaps_in_updates_are_filled_and_reported(nab_cpu):
     fc = model.predict(2)
     assert fc.mean[0] == y.iloc[103]
     assert "filled 2 missing point(s) on update" in fc.note
+
+
+class _PredictBreaks(NaiveForecaster):
+    """Fits fine, then cannot predict (a fake standing in for a numerical failure)."""
+
+    name = "fragile"
+
+    def _predict(self, horizon, quantiles):
+        raise ForecastError("fragile produced an invalid forecast")
+
+
+def test_predict_failure_falls_back_on_the_series_seen_so_far(nasa_5m):
+    model = FallbackForecaster(_PredictBreaks(STEP), STEP).fit(nasa_5m.iloc[:-10])
+    model.update(nasa_5m.iloc[-10:])
+    fc = model.predict(3)
+    assert fc.model == "seasonal_naive"
+    assert "fragile failed to predict" in fc.note
+    assert fc.index[0] == nasa_5m.index[-1] + STEP
+    np.testing.assert_array_equal(fc.mean, nasa_5m.to_numpy()[-288:-285])
