@@ -6,11 +6,21 @@ import click
 
 
 def COMMANDS() -> list[click.Command]:
+    from autoscaler.commands.backtest import backtest
     from autoscaler.commands.check_config import check_config
     from autoscaler.commands.explain import explain
+    from autoscaler.commands.forecast import forecast
     from autoscaler.commands.run import run
     from autoscaler.commands.simulate import simulate
     from autoscaler.commands.status import status
 
-    commands: list[click.Command] = [simulate, check_config, run, status, explain]
+    commands: list[click.Command] = [
+        simulate,
+        check_config,
+        forecast,
+        backtest,
+        run,
+        status,
+        explain,
+    ]
     return commands
