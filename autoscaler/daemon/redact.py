@@ -30,6 +30,8 @@ _PATTERNS = (
     ),
     (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I), rf"\1 {MASK}"),
 )
+# Substrings without which the pattern of the same position cannot match.
+_TRIGGERS = (("://",), ("pass", "secret", "token", "api"), ("bearer", "basic"))
 # Shorter values are too likely to match ordinary words; they are still masked by key.
 _MIN_LITERAL = 4
 
@@ -52,8 +54,12 @@ class Redactor:
         for lit in self._literals:
             if lit in s:
                 s = s.replace(lit, MASK)
-        for pattern, repl in _PATTERNS:
-            s = pattern.sub(repl, s)
+        # Cheap triggers first: most strings (reasons, names, times) match no pattern,
+        # and this runs on every field of every audit record.
+        low = s.lower()
+        for (pattern, repl), triggers in zip(_PATTERNS, _TRIGGERS, strict=True):
+            if any(t in low for t in triggers):
+                s = pattern.sub(repl, s)
         return s
 
     def value(self, v: Any) -> Any:

@@ -203,7 +203,9 @@ class Daemon:
             rt.backoff_until = None
         self.metrics.observe(outcome, time.perf_counter() - t0)
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
-        rt.last = self.store.redactor.value(outcome_record(outcome, rt.source.last_window))
+        rt.last = self.store.last_records.get(name) or self.store.redactor.value(
+            outcome_record(outcome, rt.source.last_window)
+        )
         self.log.tick(rt.last)
 
     def retrain(self, name: str) -> None:

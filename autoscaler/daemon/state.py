@@ -96,6 +96,8 @@ class SqliteStateStore:
         self.inputs = inputs
         self._lock = threading.RLock()
         self._memory: dict[tuple[str, str], object] = {}
+        # The newest record written per group (already redacted), for the daemon's views.
+        self.last_records: dict[str, dict[str, Any]] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -244,6 +246,7 @@ class SqliteStateStore:
         else:
             raise TypeError(f"cannot audit {type(outcome).__name__}")
         rec = self.redactor.value(rec)
+        self.last_records[rec["group"]] = rec
         action = rec.get("action") or {}
         with self._tx() as db:
             db.execute(
