@@ -1,0 +1,81 @@
+"""Session fixtures for the adapter integration tests: a real Prometheus with real traces."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+NASA = DATA / "nasa-http-1995" / "nasa_http_1995_per_minute.csv"
+NAB = DATA / "nab" / "realAWSCloudwatch"
+NASA_DAYS = 12  # 17,280 one-minute points: more than one query_range call can return
+
+
+@dataclass(frozen=True)
+class BackfilledPrometheus:
+    """The running server and what was loaded into it (shifted to end near now)."""
+
+    server: PrometheusProcess
+    data_dir: Path
+    nasa: pd.Series  # requests per minute, index shifted to recent UTC times
+    cpu: dict[str, pd.Series]  # instance label -> series
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def _read_csv(path: Path) -> pd.Series:
+    df = pd.read_csv(path)
+    index = pd.DatetimeIndex(pd.to_datetime(df.iloc[:, 0], utc=True))
+    return pd.Series(df.iloc[:, 1].to_numpy(dtype=float), index=index)
+
+
+def _shift(series: pd.Series, end: datetime) -> pd.Series:
+    return pd.Series(series.to_numpy(), index=series.index + (end - series.index[-1]))
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackfilledPrometheus]:
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        pytest.skip("Debian's prometheus package is not installed (make system-deps installs it)")
+    if not NASA.exists():
+        pytest.skip(f"real trace missing: {NASA}")
+    work = tmp_path_factory.mktemp("prometheus")
+    # Prometheus drops blocks older than its retention counted from now, and old traces
+    # are decades old: move them to end a few minutes ago.
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    full = _read_csv(NASA)
+    nasa = _shift(full[full.index < full.index[0] + timedelta(days=NASA_DAYS)], end)
+    cpu = {
+        name: _shift(_read_csv(NAB / f"ec2_cpu_utilization_{name}.csv"), end)
+        for name in ("5f5533", "825cc2")
+    }
+    bad_index = pd.date_range(end - timedelta(minutes=9), end, freq="1min")
+    bad = pd.Series([1.0, 2, 3, 4, float("nan"), 6, 7, float("inf"), 9, 10], index=bad_index)
+
+    def as_series(name: str, labels: dict[str, str], s: pd.Series) -> Series:
+        stamps = [t.timestamp() for t in s.index]
+        return Series(name, labels, stamps, s.to_numpy(dtype=float).tolist())
+
+    data_dir = work / "data"
+    backfill(
+        [as_series("nasa_http_requests", {"job": "nasa"}, nasa)]
+        + [as_series("ec2_cpu_utilization", {"instance": k}, v) for k, v in cpu.items()]
+        + [as_series("flaky_gauge", {}, bad)],
+        data_dir,
+        work,
+    )
+    server = PrometheusProcess(data_dir, work)
+    try:
+        yield BackfilledPrometheus(server, data_dir, nasa, cpu)
+    finally:
+        server.stop()
