@@ -1,4 +1,5 @@
-"""Session fixtures for the adapter integration tests: a real Prometheus with real traces."""
+"""Session fixtures for the adapter integration tests: a real Prometheus with real traces,
+and a real Keystone whose catalog points at fake Nova/Heat/Senlin/Monasca endpoints."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from autoscaler.adapters.openstack_connection import connect
 
+from tests.fakes.keystone_server import KeystoneProcess, keystone_available
+from tests.fakes.openstack_fake import FakeOpenStack
 from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -79,3 +84,42 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackfilledP
         yield BackfilledPrometheus(server, data_dir, nasa, cpu)
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- Keystone + fake services
+
+
+@dataclass(frozen=True)
+class OpenStackCloud:
+    """Real Keystone whose catalog points at the fake services, and a clouds.yaml for it."""
+
+    keystone: KeystoneProcess
+    fake: FakeOpenStack
+    clouds_yaml: Path
+    name: str = "test"
+
+    def connect(self, name: str | None = None) -> Any:
+        return connect(name or self.name, str(self.clouds_yaml))
+
+
+@pytest.fixture(scope="session")
+def openstack_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenStackCloud]:
+    why = keystone_available()
+    if why is not None:
+        pytest.skip(f"real Keystone unavailable: {why}")
+    work = tmp_path_factory.mktemp("keystone")
+    keystone = KeystoneProcess(work)
+    fake = FakeOpenStack(lambda token: keystone.validate(token) is not None)
+    try:
+        keystone.register(fake.catalog())
+        yield OpenStackCloud(keystone, fake, keystone.clouds_yaml(work / "clouds.yaml"))
+    finally:
+        fake.close()
+        keystone.stop()
+
+
+@pytest.fixture
+def cloud(openstack_session: OpenStackCloud) -> OpenStackCloud:
+    """The session's cloud, emptied of servers, stacks, clusters, metrics and faults."""
+    openstack_session.fake.reset()
+    return openstack_session
