@@ -71,13 +71,19 @@ class NovaAdapter:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._compute = conn.compute
+        self._conn = conn
         self.settings = settings
         self.backoff = backoff or Backoff()
         self._sleep = sleep
         self._monotonic = monotonic
         self._group_flavor = dict(flavors)
         self._flavors: dict[str, str] = {}
+
+    @property
+    def _compute(self) -> Any:
+        # Looked up at each use: the first look-up authenticates and discovers versions,
+        # which must happen inside the error rules, not in the constructor.
+        return self._conn.compute
 
     # ------------------------------------------------------------------ reading
 

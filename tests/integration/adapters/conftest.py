@@ -96,6 +96,7 @@ class OpenStackCloud:
     keystone: KeystoneProcess
     fake: FakeOpenStack
     clouds_yaml: Path
+    shared: Any  # one authenticated connection reused by most tests (saves a token each)
     name: str = "test"
 
     def connect(self, name: str | None = None) -> Any:
@@ -112,7 +113,8 @@ def openstack_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Open
     fake = FakeOpenStack(lambda token: keystone.validate(token) is not None)
     try:
         keystone.register(fake.catalog())
-        yield OpenStackCloud(keystone, fake, keystone.clouds_yaml(work / "clouds.yaml"))
+        clouds = keystone.clouds_yaml(work / "clouds.yaml")
+        yield OpenStackCloud(keystone, fake, clouds, connect("test", str(clouds)))
     finally:
         fake.close()
         keystone.stop()
