@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 NOVA_MAX = "2.100"
 SENLIN_MAX = "1.14"
+CLUSTERING_MEDIA = "application/vnd.openstack.clustering-v1+json"
 
 
 @dataclass
@@ -254,7 +255,7 @@ class FakeOpenStack:
                  "updated": "2016-01-18T00:00:00Z",
                  "links": [{"rel": "self", "href": f"{base}/v1/"}],
                  "media-types": [{"base": "application/json",
-                                  "type": "application/vnd.openstack.clustering-v1+json"}]}  # fmt: skip
+                                  "type": CLUSTERING_MEDIA}]}  # fmt: skip
             return Reply(200, {"versions": [v]})
         if service == "orchestration":
             v = {"id": "v1.0", "status": "CURRENT",
@@ -395,9 +396,10 @@ class FakeOpenStack:
         stack = next((s for s in self.stacks.values()
                       if s["stack_name"] == name and sid in (None, s["id"])), None)  # fmt: skip
         if stack is None:
+            message = f"The Stack ({name}) could not be found."
             return Reply(404, {"explanation": "The resource could not be found.", "code": 404,
-                               "error": {"message": f"The Stack ({name}) could not be found.",
-                                         "type": "EntityNotFound"}, "title": "Not Found"})  # fmt: skip
+                               "error": {"message": message, "type": "EntityNotFound"},
+                               "title": "Not Found"})  # fmt: skip
         base = f"{self.url}/orchestration/v1/{project}/stacks/{name}/{stack['id']}"
         if sid is None:  # Heat redirects a lookup by name to the canonical URL
             return Reply(302, None, {"Location": base + (tail or "")})
@@ -408,9 +410,9 @@ class FakeOpenStack:
             return Reply(200, {"stack": view})
         if method == "PATCH" and not tail:
             if stack["stack_status"].endswith("IN_PROGRESS"):
+                message = f"Stack {name} already has an action (UPDATE) in progress."
                 return Reply(409, {"code": 409, "title": "Conflict", "error": {
-                    "type": "ActionInProgress",
-                    "message": f"Stack {name} already has an action (UPDATE) in progress."}})  # fmt: skip
+                    "type": "ActionInProgress", "message": message}})  # fmt: skip
             params = (body or {}).get("parameters") or {}
             stack["parameters"].update({k: str(v) for k, v in params.items()})
             stack["pending"] = int(stack["parameters"]["desired_capacity"])
@@ -591,8 +593,8 @@ class FakeOpenStack:
         merge = q.get("merge_metrics", "false").lower() == "true"
         group_by = q.get("group_by")
         if len(series) > 1 and not merge and not group_by:
-            return Reply(409, {"conflict": {"code": 409, "message":
-                         "Multiple metrics exist. Specify merge_metrics or group_by."}})  # fmt: skip
+            message = "Multiple metrics exist. Specify merge_metrics or group_by."
+            return Reply(409, {"conflict": {"code": 409, "message": message}})
         groups = (
             {k: v for k, v in series.items()}
             if group_by

@@ -142,7 +142,7 @@ def test_boot_timeout_leaves_servers_counted_as_booting(cloud: OpenStackCloud) -
 
 def test_unknown_flavor_is_a_clear_error(cloud: OpenStackCloud) -> None:
     nova = NovaAdapter(cloud.shared, NovaSettings(image="i"), {"web": "m9.huge"})
-    with pytest.raises(CloudError, match="no flavor named 'm9.huge'"):
+    with pytest.raises(CloudError, match=r"no flavor named 'm9\.huge'"):
         nova.scale(action(0, 1))
     assert cloud.fake.servers == {}
 
