@@ -403,8 +403,8 @@ class FakeOpenStack:
         base = f"{self.url}/orchestration/v1/{project}/stacks/{name}/{stack['id']}"
         if sid is None:  # Heat redirects a lookup by name to the canonical URL
             return Reply(302, None, {"Location": base + (tail or "")})
-        self._advance_update(stack)
         if method == "GET" and not tail:
+            self._advance_update(stack)
             view = {k: stack[k] for k in ("id", "stack_name", "stack_status", "parameters")}
             view["links"] = [{"rel": "self", "href": base}]
             return Reply(200, {"stack": view})
