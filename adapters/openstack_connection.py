@@ -25,3 +25,19 @@ def connect(cloud: str | None, clouds_file: str | None = None) -> Any:
     except (sdk_exc.ConfigException, OSError) as exc:
         raise CloudError(f"clouds.yaml: cannot use cloud {cloud!r}: {exc}") from None
     return openstack.connection.Connection(config=region)
+
+
+def service_api(conn: Any, service_type: str) -> Any:
+    """A keystoneauth ``Adapter`` for a service openstacksdk has no proxy for (Monasca).
+
+    It shares the connection's session (token, re-authentication) and uses the catalog
+    URL as it is, without version discovery.
+    """
+    from keystoneauth1.adapter import Adapter
+
+    return Adapter(
+        session=conn.session,
+        service_type=service_type,
+        interface=conn.config.get_interface(service_type) or "public",
+        region_name=conn.config.get_region_name(service_type),
+    )
