@@ -62,10 +62,8 @@ def test_statistics_and_measurements_return_the_trace(cloud: OpenStackCloud) -> 
     assert q.endswith("/metrics/statistics")
 
 
-def test_several_series_need_merging(
-    cloud: OpenStackCloud, prometheus: BackfilledPrometheus
-) -> None:
-    nasa = trace(prometheus, 30)
+def test_several_series_need_merging(cloud: OpenStackCloud) -> None:
+    nasa = trace(30)
     load(cloud, "cpu", nasa, host="a")
     load(cloud, "cpu", nasa * 2, host="b")
     end = nasa.index[-1]
