@@ -85,6 +85,7 @@ class FakeOpenStack:
         self.clusters: dict[str, dict[str, Any]] = {}
         self.actions: dict[str, dict[str, Any]] = {}
         self.action_polls = 1
+        self.fail_actions: str | None = None  # a status_reason makes every action FAIL
         # Monasca
         self.measurements: list[dict[str, Any]] = []
         self._seq = itertools.count(1)
@@ -115,6 +116,7 @@ class FakeOpenStack:
             self.actions.clear()
             self.measurements.clear()
             self.build_polls = self.update_polls = self.action_polls = 1
+            self.fail_actions = None
 
     def forget_tokens(self) -> None:
         """Re-check every token with Keystone from now on (after a revocation)."""
@@ -553,6 +555,11 @@ class FakeOpenStack:
             return
         action["polls"] += 1
         if action["polls"] >= self.action_polls:
+            action["cluster"]["status"] = "ACTIVE"
+            if self.fail_actions:
+                action["status"] = "FAILED"
+                action["status_reason"] = self.fail_actions
+                return
             action["apply"]()
             action["status"] = "SUCCEEDED"
             action["status_reason"] = "Action completed successfully."

@@ -84,3 +84,11 @@ def test_busy_cluster_missing_cluster_and_slow_action(cloud: OpenStackCloud) -> 
     cloud.fake.clusters.clear()
     with pytest.raises(CloudError, match=r"not found \(HTTP 404\), the group is gone"):
         s.status(WEB)
+
+
+def test_a_failed_action_is_reported_and_the_cluster_unchanged(cloud: OpenStackCloud) -> None:
+    cluster = cloud.fake.add_cluster("web-cluster", 2)
+    cloud.fake.fail_actions = "Failed in creating nodes: quota exceeded."
+    with pytest.raises(CloudError, match=r"CLUSTER_RESIZE FAILED: Failed in creating nodes"):
+        senlin(cloud).scale(action(2, 4))
+    assert len(cluster["nodes"]) == 2 and senlin(cloud).status(WEB).in_flight is False
