@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +22,8 @@ class AuthProxy:
 
     Accepts ``Authorization: Bearer <token>`` when ``token`` is set, or basic auth when
     ``user``/``password`` are. ``on_request(n)`` runs before the n-th (1-based) request
-    is forwarded. ``cut_after`` closes the connection after that many body bytes.
+    is forwarded. ``cut_after`` closes the connection after that many body bytes;
+    ``delay`` holds every answer back that many seconds.
     """
 
     def __init__(
@@ -34,6 +36,7 @@ class AuthProxy:
         tls: tuple[str, str] | None = None,
         on_request: Callable[[int], None] | None = None,
         cut_after: int | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.requests = 0
@@ -63,6 +66,8 @@ class AuthProxy:
                     return
                 if on_request is not None:
                     on_request(proxy.requests)
+                if delay:
+                    time.sleep(delay)
                 try:
                     up = requests.get(proxy.upstream + self.path, timeout=10)
                 except requests.RequestException:

@@ -184,3 +184,15 @@ def test_answer_cut_short(prometheus: BackfilledPrometheus) -> None:
         src = PrometheusSource(proxy.url, backoff=quick_backoff(slept))
         with pytest.raises(SourceError, match="prometheus: "):
             src.query("nasa_http_requests", end - 60 * MIN, end, MIN)
+
+
+def test_a_slow_server_times_out_and_is_retried(prometheus: BackfilledPrometheus) -> None:
+    end = prometheus.nasa.index[-1]
+    slept: list[float] = []
+    with AuthProxy(prometheus.url, delay=0.6) as proxy:
+        src = PrometheusSource(proxy.url, timeout=0.2, backoff=quick_backoff(slept))
+        with pytest.raises(SourceError, match=r"cannot reach .*ReadTimeout.*after 3 attempts"):
+            src.instant("nasa_http_requests", end)
+        assert proxy.requests == 3 and len(slept) == 2
+        patient = PrometheusSource(proxy.url, timeout=5)
+        assert patient.instant("nasa_http_requests", end) == prometheus.nasa.iloc[-1]
