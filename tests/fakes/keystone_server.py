@@ -80,7 +80,7 @@ class KeystoneProcess:
             stderr=subprocess.STDOUT,
             env=env,
         )  # fmt: skip
-        self._wait_ready(timeout=60)
+        self._wait_ready(timeout=120)
         self._admin_token = self.issue_token()
 
     def _wait_ready(self, timeout: float) -> None:
@@ -156,7 +156,7 @@ class KeystoneProcess:
         return str(r.json()["projects"][0]["id"])
 
     def clouds_yaml(self, path: Path) -> Path:
-        """clouds.yaml with ``test`` (the admin) and ``test-slow`` (a 1.5 s API timeout)."""
+        """clouds.yaml with ``test`` (the admin) and ``test-slow`` (a 3 s API timeout)."""
         entry = (
             "    auth:\n"
             f"      auth_url: {self.auth_url}\n"
@@ -168,7 +168,7 @@ class KeystoneProcess:
             f"    region_name: {REGION}\n"
             "    identity_api_version: 3\n"
         )
-        text = f"clouds:\n  test:\n{entry}  test-slow:\n{entry}    api_timeout: 1.5\n"
+        text = f"clouds:\n  test:\n{entry}  test-slow:\n{entry}    api_timeout: 3\n"
         path.write_text(text, encoding="utf-8")
         return path
 

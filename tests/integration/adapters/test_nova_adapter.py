@@ -220,6 +220,6 @@ def test_connection_resets_and_slow_answers(cloud: OpenStackCloud) -> None:
         backoff=Backoff(attempts=2, base=0.01, sleep=lambda s: None),
     )  # fmt: skip
     slow.status(WEB)  # discovery done before the faults
-    cloud.fake.inject(Fault("GET", r"/servers/detail", delay=2.0, times=2))
+    cloud.fake.inject(Fault("GET", r"/servers/detail", delay=3.5, times=2))
     with pytest.raises(CloudError, match=r"cannot reach the cloud .*after 2 attempts"):
         slow.status(WEB)
