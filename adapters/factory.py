@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from autoscaler.adapters.secrets import SecretError, read_secret
-
 from autoscaler.config import CloudConfig, ConfigError, GroupConfig, MetricConfig
 
 
@@ -100,6 +99,7 @@ def build_cloud(cloud: CloudConfig, groups: Sequence[GroupConfig], *, conn: Any 
 
 def _prometheus(metric: MetricConfig, where: str) -> Any:
     import requests
+
     from autoscaler.adapters.prometheus_source import BearerAuth, PrometheusSource
 
     p = metric.prometheus

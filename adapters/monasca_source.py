@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
+
 from autoscaler.adapters.backoff import Backoff, parse_retry_after
 from autoscaler.adapters.series_window import (
     grid,
@@ -23,7 +24,6 @@ from autoscaler.adapters.series_window import (
     series_to_window,
     window_grid_start,
 )
-
 from autoscaler.model import MetricWindow, SourceError, ensure_utc
 
 Statistic = Literal["avg", "min", "max", "sum", "count"]

@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.openstack_calls import call
-
 from autoscaler.model import (
     CloudError,
     GroupSpec,

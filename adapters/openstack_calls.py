@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from autoscaler.adapters.backoff import Backoff, parse_retry_after
-
 from autoscaler.model import CloudError
 
 T = TypeVar("T")

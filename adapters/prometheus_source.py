@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import requests
+
 from autoscaler.adapters.backoff import Backoff, parse_retry_after
 from autoscaler.adapters.series_window import (
     grid,
@@ -23,7 +24,6 @@ from autoscaler.adapters.series_window import (
     series_to_window,
     window_grid_start,
 )
-
 from autoscaler.model import MetricWindow, SourceError, ensure_utc
 
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus refuses query_range answers longer than this

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.openstack_calls import CONFLICT_RETRY_AFTER, call, check
-
 from autoscaler.model import (
     CloudError,
     GroupSpec,

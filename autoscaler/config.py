@@ -88,6 +88,11 @@ PolicyConfig = Annotated[
 ]
 
 
+_POLICY_KINDS = frozenset(
+    t.model_fields["kind"].default
+    for t in PolicyConfig.__origin__.__args__  # type: ignore[attr-defined]
+)
+
 # ---------------------------------------------------------------- groups
 
 
@@ -285,28 +290,16 @@ class SimulationConfig(_Frozen):
 
 class Config(_Frozen):
     version: Literal[1] = 1
-    flavors: dict[str, FlavorConfig] = Field(
-        default_factory=lambda: {"m1.small": FlavorConfig()}
-    )
+    flavors: dict[str, FlavorConfig] = Field(default_factory=lambda: {"m1.small": FlavorConfig()})
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems = []
-        seen: set[str] = set()
-        for i, g in enumerate(self.groups):
-            if g.name in seen:
-                problems.append(f"groups[{i}].name: duplicate group name {g.name!r}")
-            seen.add(g.name)
-            if g.flavor not in self.flavors:
-                known = ", ".join(sorted(self.flavors)) or "none"
-                problems.append(
-                    f"groups[{i}].flavor: unknown flavor {g.flavor!r} (known: {known})"
-                )
+        problems = reference_problems([(g.name, g.flavor) for g in self.groups], set(self.flavors))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{_loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
 
     def group(self, name: str) -> GroupConfig:
@@ -316,9 +309,44 @@ class Config(_Frozen):
         raise KeyError(name)
 
 
+def reference_problems(
+    groups: list[tuple[object, object]], flavors: set[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Duplicate group names and unknown flavors, as (location, message) pairs."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    seen: set[object] = set()
+    for i, (name, flavor) in enumerate(groups):
+        if name in seen:
+            problems.append((("groups", i, "name"), f"duplicate group name {name!r}"))
+        seen.add(name)
+        if isinstance(flavor, str) and flavor not in flavors:
+            known = ", ".join(sorted(flavors)) or "none"
+            problems.append(
+                (("groups", i, "flavor"), f"unknown flavor {flavor!r} (known: {known})")
+            )
+    return problems
+
+
+def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The cross-reference checks on unvalidated data, so that they are reported together
+    with field errors rather than only once every field is valid."""
+    groups = data.get("groups")
+    flavors = data.get("flavors", {"m1.small": None})
+    if not isinstance(groups, list) or not isinstance(flavors, dict):
+        return []
+    pairs = [
+        (g.get("name"), g.get("flavor", GroupConfig.model_fields["flavor"].default))
+        for g in groups
+        if isinstance(g, dict)
+    ]
+    if len(pairs) != len(groups):
+        return []
+    return reference_problems(pairs, {str(k) for k in flavors})
+
+
 def default_group() -> GroupConfig:
     """The group used when a config has none (the simulator's embedded default)."""
-    return GroupConfig(name="web")
+    return GroupConfig(name="web", min_size=1, max_size=40)
 
 
 # ---------------------------------------------------------------- loading and errors
@@ -332,6 +360,21 @@ def _loc_to_path(loc: Iterable[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def _user_loc(loc: Iterable[Any]) -> tuple[Any, ...]:
+    """Drop the tag that pydantic inserts after a discriminated union's index."""
+    out: list[Any] = []
+    for part in loc:
+        if (
+            len(out) >= 2
+            and out[-2] == "policies"
+            and isinstance(out[-1], int)
+            and isinstance(part, str)
+        ) and part in _POLICY_KINDS:
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _clean_message(msg: str) -> str:
@@ -365,12 +408,17 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
-def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
-    out = []
-    for err in exc.errors():
-        # Discriminated unions put the tag name in the location; drop it for users.
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig")))
-        loc = tuple(p for p in loc if p not in ("threshold", "target", "oracle") or loc[:1] != p)
+def _format_errors(
+    errors: list[Any],
+    where: str,
+    lines: dict[tuple[Any, ...], int],
+    extra: list[tuple[tuple[Any, ...], str]] | None = None,
+) -> list[str]:
+    """One line per error, in the order they appear in the file."""
+    out: list[tuple[int, str]] = []
+    merged = [*errors, *({"loc": loc, "msg": msg, "type": "reference"} for loc, msg in extra or [])]
+    for err in merged:
+        loc = _user_loc(err["loc"])
         line = None
         for n in range(len(loc), -1, -1):
             if loc[:n] in lines:
@@ -382,11 +430,13 @@ def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "union_tag_invalid":
-            msg = f"unknown policy kind {err.get('input', {}).get('kind')!r}" if isinstance(
-                err.get("input"), dict
-            ) else msg
-        out.append(f"{prefix}{path + ': ' if path else ''}{msg}")
-    return out
+            msg = (
+                f"unknown policy kind {err.get('input', {}).get('kind')!r}"
+                if isinstance(err.get("input"), dict)
+                else msg
+            )
+        out.append((line or 0, f"{prefix}{path + ': ' if path else ''}{msg}"))
+    return [text for _, text in sorted(out, key=lambda e: e[0])]
 
 
 def parse_config(data: Any, where: str = "<config>", text: str | None = None) -> Config:
@@ -395,10 +445,15 @@ def parse_config(data: Any, where: str = "<config>", text: str | None = None) ->
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: the top level must be a mapping of sections"])
+    lines = _yaml_lines(text) if text else {}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, where, _yaml_lines(text) if text else {})) from None
+        raw = _raw_reference_problems(data)
+        # The model's own reference check repeats ``raw`` at the top level; keep one copy.
+        errors = [e for e in exc.errors() if not (e["loc"] == () and raw)]
+        formatted = _format_errors(errors, where, lines, extra=raw)
+        raise ConfigError(formatted) from None
 
 
 def load_config(path: str | Path) -> Config:

@@ -115,7 +115,9 @@ def load_trace(
     headerless = "," not in first and _is_number(first.strip())
     if headerless:
         if step is None:
-            raise TraceError(f"{p}: no timestamps in this file; give the sample interval with --step")
+            raise TraceError(
+                f"{p}: no timestamps in this file; give the sample interval with --step"
+            )
         series, col = _read_headerless(p, text, step, start), "value"
         native_step = step
     else:
@@ -139,7 +141,9 @@ def load_trace(
 
     if resample is not None and resample != native_step:
         series = _resample(series, native_step, resample)
-        notes.append(f"resampled from {format_duration(native_step)} to {format_duration(resample)}")
+        notes.append(
+            f"resampled from {format_duration(native_step)} to {format_duration(resample)}"
+        )
         native_step = resample
     series.name = col
     return Trace(name, series, native_step, tuple(gaps), fill, col, tuple(notes))
@@ -167,7 +171,7 @@ def _read_headerless(p: Path, text: str, step: timedelta, start: datetime) -> pd
             raise TraceError(f"{p}:{i + 1}: not a finite number: {s[:40]!r}")
         if values[i] < 0:
             raise TraceError(f"{p}:{i + 1}: negative value {s}")
-    index = pd.date_range(start, periods=len(values), freq=step)
+    index = pd.date_range(start, periods=len(values), freq=step, unit="ns")
     return pd.Series(values, index=index)
 
 
@@ -224,7 +228,7 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
         raise TraceError(
             f"{p}:{i + 2}: timestamps not sorted ({df[ts_col].iloc[i]} after {df[ts_col].iloc[i - 1]})"
         )
-    return pd.Series(values, index=pd.DatetimeIndex(stamps)), column
+    return pd.Series(values, index=pd.DatetimeIndex(stamps).as_unit("ns")), column
 
 
 def _infer_step(p: Path, series: pd.Series) -> timedelta:
@@ -260,7 +264,9 @@ def _find_gaps(series: pd.Series, step: timedelta) -> list[Gap]:
         missing = int(d[i] // step_ns) - 1
         if missing <= 0:
             continue
-        gaps.append(Gap(start.to_pydatetime(), (start + (missing - 1) * step).to_pydatetime(), missing))
+        gaps.append(
+            Gap(start.to_pydatetime(), (start + (missing - 1) * step).to_pydatetime(), missing)
+        )
     return gaps
 
 

@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autoscaler.adapters.prometheus_source import PrometheusSource  # noqa: E402
-
 from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill  # noqa: E402
 
 NASA = ROOT.parent / "shared" / "data" / "nasa-http-1995" / "nasa_http_1995_per_minute.csv"

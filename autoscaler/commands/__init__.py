@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 
-def COMMANDS() -> list[click.Command]:  # noqa: N802 - reads as a constant list
+def COMMANDS() -> list[click.Command]:
     from autoscaler.commands.check_config import check_config
     from autoscaler.commands.simulate import simulate
 

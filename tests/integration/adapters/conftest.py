@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from autoscaler.adapters.openstack_connection import connect
 
+from autoscaler.adapters.openstack_connection import connect
 from tests.fakes.keystone_server import KeystoneProcess, keystone_available
 from tests.fakes.openstack_fake import FakeOpenStack
 from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from autoscaler.adapters.factory import build_cloud, build_forecast_publisher, build_source
 
+from autoscaler.adapters.factory import build_cloud, build_forecast_publisher, build_source
 from autoscaler.config import CloudConfig, GroupConfig, MetricConfig
 from autoscaler.model import CloudError, SourceError
 from tests.fakes.auth_proxy import AuthProxy

@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.heat_adapter import HeatAdapter, HeatGroup
-
 from autoscaler.model import CloudError, GroupSpec, ScaleAction
 from tests.fakes.openstack_fake import Fault
 from tests.integration.adapters.conftest import OpenStackCloud

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.forecast_export import MonascaForecastPublisher
 from autoscaler.adapters.monasca_source import MonascaQuery, MonascaSource
 from autoscaler.adapters.openstack_connection import service_api
-
 from autoscaler.model import CloudError, Forecast, SourceError
 from tests.fakes.openstack_fake import Fault
 from tests.integration.adapters.conftest import NASA, OpenStackCloud

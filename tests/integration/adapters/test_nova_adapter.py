@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.nova_adapter import NovaAdapter, NovaSettings, server_name
-
 from autoscaler.model import CloudError, GroupSpec, Placement, ScaleAction
 from tests.fakes.openstack_fake import Fault
 from tests.integration.adapters.conftest import OpenStackCloud

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.prometheus_source import BearerAuth, PrometheusSource
-
 from autoscaler.model import SourceError
 from tests.fakes.auth_proxy import AuthProxy
 from tests.fakes.prometheus_server import PrometheusProcess, copy_data, free_port

@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from autoscaler.adapters.backoff import Backoff, parse_retry_after
 
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from autoscaler.adapters.forecast_export import PrometheusForecastGauges
 from prometheus_client import CollectorRegistry, generate_latest
 
+from autoscaler.adapters.forecast_export import PrometheusForecastGauges
 from autoscaler.model import Forecast
 
 INDEX = pd.date_range("2026-01-01", periods=3, freq="1min", tz="UTC")

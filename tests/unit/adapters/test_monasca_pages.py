@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.monasca_source import MonascaQuery, MonascaSource
-
 from autoscaler.model import SourceError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

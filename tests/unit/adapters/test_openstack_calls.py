@@ -6,10 +6,10 @@ import random
 from collections.abc import Callable
 
 import pytest
-from autoscaler.adapters.backoff import Backoff
-from autoscaler.adapters.openstack_calls import HttpFailure, call
 from keystoneauth1 import exceptions as ksa_exc
 
+from autoscaler.adapters.backoff import Backoff
+from autoscaler.adapters.openstack_calls import HttpFailure, call
 from autoscaler.model import CloudError
 
 

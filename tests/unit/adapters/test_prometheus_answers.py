@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import requests
+
 from autoscaler.adapters.backoff import Backoff
 from autoscaler.adapters.prometheus_source import PrometheusSource
-
 from autoscaler.model import SourceError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from autoscaler.adapters.secrets import SecretError, read_secret
 
 

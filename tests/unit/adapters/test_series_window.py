@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+
 from autoscaler.adapters.series_window import (
     grid,
     regular_series,

@@ -1,0 +1,238 @@
+"""The one engine that makes every scaling decision, in the daemon and in the simulator.
+
+``Engine.tick(now)`` evaluates every group once: read the cloud, read the metrics,
+forecast, let each policy vote, combine (safest wins), apply the safety guards, act,
+and record. It never reads the wall clock. A failure in one group is caught, counted
+and recorded in that group's ``TickOutcome``; the other groups go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+
+from autoscaler.guards import apply_guards, combine_votes
+from autoscaler.interfaces import CloudAdapter, MetricSource, ScalingPolicy, StateStore
+from autoscaler.model import (
+    CloudError,
+    Decision,
+    Forecast,
+    GroupSpec,
+    MetricWindow,
+    PolicyContext,
+    ScaleAction,
+    SourceError,
+    TickOutcome,
+)
+
+
+class ForecastProvider(Protocol):
+    def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
+        """A forecast of the group's load after ``now``, or None when none is available."""
+
+
+class VictimChooser(Protocol):
+    def choose_victims(self, n: int, fleet: Sequence[object], now: datetime) -> Sequence[str]:
+        """Ids of ``n`` instances to remove."""
+
+
+@dataclass
+class GroupBinding:
+    """A group wired to its metric source, policies and cloud."""
+
+    spec: GroupSpec
+    policies: Sequence[ScalingPolicy]
+    source: MetricSource
+    cloud: CloudAdapter
+    query: str = ""
+    lookback: timedelta = timedelta(hours=1)
+    forecaster: ForecastProvider | None = None
+    victims: VictimChooser | None = None
+    # Multiply raw samples by this to get load; for utilisation metrics the engine
+    # also multiplies by the ready capacity (see ``utilization_metric``).
+    utilization_metric: bool = False
+
+
+def action_id(group: str, now: datetime, target: int) -> str:
+    """Deterministic id: a replay of the same decision after a crash gets the same id."""
+    return f"{group}-{now.strftime('%Y%m%dT%H%M%SZ')}-{target}"
+
+
+def _sanitize(window: MetricWindow) -> tuple[MetricWindow, bool]:
+    """Garbage (negative, infinite) samples become gaps; returns whether any were found."""
+    v = window.values
+    bad = ~np.isfinite(v) | (v < 0)
+    if not bad.any() or np.isnan(v[bad]).all():
+        return window, False
+    clean = np.where(bad, np.nan, v)
+    return MetricWindow(window.end, window.step, clean), True
+
+
+@dataclass
+class Engine:
+    """Evaluates groups; see the module docstring for the pipeline."""
+
+    groups: list[GroupBinding]
+    state: StateStore
+    on_outcome: Callable[[TickOutcome], None] | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def tick(self, now: datetime) -> list[TickOutcome]:
+        """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
+        outcomes = []
+        for binding in self.groups:
+            try:
+                outcome = self.evaluate(binding, now)
+            except Exception as exc:  # one bad group never stops the others
+                outcome = TickOutcome(
+                    binding.spec.name,
+                    now,
+                    None,
+                    (),
+                    None,
+                    None,
+                    None,
+                    None,
+                    error=f"{type(exc).__name__}: {exc}",
+                    stage="engine",
+                )
+            if outcome.error is not None:
+                key = outcome.stage or "engine"
+                self.errors[key] = self.errors.get(key, 0) + 1
+            self.state.record(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    def evaluate(self, b: GroupBinding, now: datetime) -> TickOutcome:
+        spec = b.spec
+        name = spec.name
+        try:
+            status = b.cloud.status(spec)
+        except CloudError as exc:
+            return TickOutcome(name, now, None, (), None, None, None, None, str(exc), "cloud")
+
+        data_problem: str | None = None
+        source_error: str | None = None
+        try:
+            window = b.source.window(b.query, now, b.lookback, spec.interval)
+        except SourceError as exc:
+            window = MetricWindow(now, spec.interval, np.empty(0))
+            data_problem, source_error = "source_error", str(exc)
+        else:
+            window, garbage = _sanitize(window)
+            if b.utilization_metric:
+                window = MetricWindow(
+                    window.end,
+                    window.step,
+                    window.values * (status.ready * spec.capacity_per_instance),
+                )
+            age = window.last_valid_age()
+            if age is None:
+                data_problem = "missing_data"
+            elif now - (window.end - age) > spec.stale_after:
+                data_problem = "stale_data"
+            elif garbage and not np.isfinite(window.last):
+                data_problem = "garbage_data"
+
+        forecast: Forecast | None = None
+        forecast_error: str | None = None
+        if b.forecaster is not None and data_problem is None:
+            try:
+                forecast = b.forecaster.forecast(spec, window, now)
+            except Exception as exc:  # a forecaster failure degrades to reactive, never stops
+                forecast_error = f"forecast: {type(exc).__name__}: {exc}"
+
+        votes: list[Decision] = []
+        current = status.total
+        for policy in b.policies:
+            memory = self.state.policy_memory(name, policy.name)
+            ctx = PolicyContext(now, spec, status, window, forecast, memory)
+            try:
+                d = policy.decide(ctx)
+            except Exception as exc:  # a broken policy votes to hold
+                d = Decision(current, f"error: {type(exc).__name__}: {exc}", policy.name)
+            if d.memory is not None:
+                self.state.set_policy_memory(name, policy.name, d.memory)
+            votes.append(d)
+
+        combined = combine_votes([v.desired for v in votes], current)
+        guarded = apply_guards(
+            now=now,
+            spec=spec,
+            status=status,
+            proposed=combined,
+            data_problem=data_problem,
+            last_up=self.state.last_action(name, "up"),
+            last_any=_latest(
+                self.state.last_action(name, "up"), self.state.last_action(name, "down")
+            ),
+        )
+        desired = guarded.desired
+        guard = guarded.guard
+        action: ScaleAction | None = None
+        error = source_error or forecast_error
+        stage = "source" if source_error else ("forecast" if forecast_error else None)
+        if desired != current:
+            if spec.dry_run:
+                guard = f"{guard},dry_run" if guard else "dry_run"
+            else:
+                reason = "; ".join(
+                    f"{v.policy}: {v.reason}" for v in votes if v.desired == combined
+                )
+                victims: tuple[str, ...] = ()
+                if (
+                    desired < current
+                    and b.victims is not None
+                    and "victims" in b.cloud.capabilities
+                ):
+                    fleet = b.cloud.fleet(spec)
+                    victims = tuple(b.victims.choose_victims(current - desired, fleet, now))
+                action = ScaleAction(
+                    name, action_id(name, now, desired), now, current, desired, reason, victims
+                )
+                self.state.begin_action(action)
+                try:
+                    b.cloud.scale(action)
+                except CloudError as exc:
+                    self.state.finish_action(action, f"failed: {exc}")
+                    return TickOutcome(
+                        name,
+                        now,
+                        status,
+                        tuple(votes),
+                        combined,
+                        desired,
+                        guard,
+                        action,
+                        f"scale: {exc}",
+                        "act",
+                        forecast,
+                    )
+                self.state.finish_action(action, "done")
+        return TickOutcome(
+            name,
+            now,
+            status,
+            tuple(votes),
+            combined,
+            desired,
+            guard,
+            action,
+            error,
+            stage,
+            forecast,
+        )
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

@@ -1,0 +1,272 @@
+"""Trace-driven simulation of one scaling group: the real engine against a simulated cloud.
+
+For each policy the same trace is replayed through ``Engine.tick`` with a fresh
+``SimCloud`` (same seed), then each step is scored with the M/M/c latency model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
+from autoscaler.engine import Engine, GroupBinding
+from autoscaler.interfaces import ScalingPolicy
+from autoscaler.memory_store import MemoryStateStore
+from autoscaler.model import GroupSpec
+from autoscaler.policies.oracle import OraclePolicy, oracle_plan
+from autoscaler.registry import POLICY_DEFAULTS, build_boot_delay, build_policy
+from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.cloud import SimCloud
+from autoscaler.simulator.scoring import RunScore, ServiceModel, required_instances, score_run
+from autoscaler.simulator.source import TraceSource
+from autoscaler.traces import Trace
+
+DEFAULT_POLICIES = ("threshold", "target", "oracle")
+
+
+class ScenarioError(ValueError):
+    """The scenario cannot be simulated (bad scaling, unknown policy)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One group, one trace (as load per second), one cloud model."""
+
+    trace: Trace
+    load: np.ndarray
+    scale_factor: float
+    group: GroupConfig
+    spec: GroupSpec
+    boot: BootDelay
+    price_per_hour: float
+    failure_rate: float
+    seed: int
+    service: ServiceModel
+
+    @property
+    def step(self) -> timedelta:
+        return self.trace.step
+
+    @property
+    def start(self) -> datetime:
+        return self.trace.series.index[0].to_pydatetime()
+
+
+@dataclass(frozen=True)
+class PolicyRun:
+    name: str
+    ready: np.ndarray
+    booting: np.ndarray
+    actions: int
+    score: RunScore
+    wall_seconds: float
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    scenario: Scenario
+    required: np.ndarray
+    runs: dict[str, PolicyRun] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The ``summary.json`` document."""
+        oracle = self.runs.get("oracle")
+        policies = {}
+        for name, run in self.runs.items():
+            d = run.score.as_dict()
+            if oracle is not None and oracle.score.instance_hours > 0:
+                d["instance_hours_vs_oracle"] = round(
+                    run.score.instance_hours / oracle.score.instance_hours, 4
+                )
+                d["cost_vs_oracle"] = (
+                    round(run.score.cost / oracle.score.cost, 4) if oracle.score.cost else None
+                )
+            d["wall_seconds"] = round(run.wall_seconds, 3)
+            policies[name] = d
+        scn = self.scenario
+        return {
+            "trace": {
+                "name": scn.trace.name,
+                "steps": len(scn.load),
+                "step": scn.step.total_seconds(),
+                "start": scn.start.isoformat(),
+                "scale_factor": scn.scale_factor,
+                "peak_load_per_s": float(np.max(scn.load)) if len(scn.load) else 0.0,
+                "notes": list(scn.trace.notes),
+            },
+            "group": {
+                "name": scn.spec.name,
+                "min_size": scn.spec.min_size,
+                "max_size": scn.spec.max_size,
+                "capacity_per_instance": scn.spec.capacity_per_instance,
+                "slo_p95_ms": scn.service.slo_seconds * 1000.0,
+                "boot_delay_s": scn.boot.median.total_seconds(),
+                "seed": scn.seed,
+            },
+            "policies": policies,
+        }
+
+
+def build_scenario(
+    trace: Trace,
+    config: Config | None = None,
+    *,
+    group: str | None = None,
+    peak_instances: int | None = None,
+    scale: float | None = None,
+    seed: int | None = None,
+    boot_delay: timedelta | None = None,
+) -> Scenario:
+    """Combine a trace with a group's config. The trace is rescaled linearly: ``scale``
+    multiplies the raw values; otherwise the peak is made to need ``peak_instances``
+    instances at full capacity (default from the config). Raises ``ScenarioError``."""
+    cfg = config or Config()
+    if group is not None:
+        try:
+            gcfg = cfg.group(group)
+        except KeyError:
+            raise ScenarioError(f"no group {group!r} in the config") from None
+    else:
+        gcfg = cfg.groups[0] if cfg.groups else default_group()
+    if boot_delay is not None:
+        gcfg = gcfg.model_copy(
+            update={"boot_delay": gcfg.boot_delay.model_copy(update={"median": boot_delay})}
+        )
+    raw = trace.values
+    if len(raw) < 2:
+        raise ScenarioError("the trace has fewer than two samples")
+    if scale is not None and peak_instances is not None:
+        raise ScenarioError("give either --scale or --peak-instances, not both")
+    if scale is not None:
+        if not (scale > 0 and math.isfinite(scale)):
+            raise ScenarioError(f"--scale must be a positive number, not {scale}")
+        factor = scale
+    else:
+        n = peak_instances if peak_instances is not None else cfg.simulation.peak_instances
+        if n < 1:
+            raise ScenarioError(f"--peak-instances must be at least 1, not {n}")
+        peak = float(np.max(raw))
+        if peak <= 0:
+            raise ScenarioError("the trace is all zero; nothing to scale")
+        factor = n * gcfg.capacity_per_instance / peak
+    flavor = cfg.flavors.get(gcfg.flavor)
+    return Scenario(
+        trace=trace,
+        load=raw * factor,
+        scale_factor=factor,
+        group=gcfg,
+        spec=gcfg.spec(),
+        boot=build_boot_delay(gcfg.boot_delay),
+        price_per_hour=flavor.price_per_hour if flavor else 0.0,
+        failure_rate=cfg.simulation.boot_failure_rate,
+        seed=cfg.simulation.seed if seed is None else seed,
+        service=ServiceModel(
+            mu=gcfg.capacity_per_instance,
+            slo_seconds=gcfg.slo.p95_latency.total_seconds(),
+            timeout_seconds=cfg.simulation.request_timeout.total_seconds(),
+        ),
+    )
+
+
+def policy_config(scn: Scenario, name: str) -> PolicyConfig:
+    """The group's own configuration of policy ``name``, else its defaults."""
+    for p in scn.group.policies:
+        if p.kind == name:
+            return p
+    if name not in POLICY_DEFAULTS:
+        known = ", ".join(sorted(POLICY_DEFAULTS))
+        raise ScenarioError(f"unknown policy {name!r} (known: {known})")
+    return POLICY_DEFAULTS[name]
+
+
+def _boot_steps(scn: Scenario) -> int:
+    return max(0, math.ceil(scn.boot.upper() / scn.step - 1e-9))
+
+
+def run_policy(
+    scn: Scenario,
+    name: str,
+    required: np.ndarray,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> PolicyRun:
+    """Replay the scenario through the engine with one policy."""
+    spec = scn.spec
+    policy: ScalingPolicy
+    if name == "oracle":
+        plan = oracle_plan(np.minimum(required, spec.max_size), _boot_steps(scn))
+        policy = OraclePolicy(plan, scn.start, scn.step)
+        # The oracle is the physical bound: no cooldowns or step limits hold it back.
+        spec = replace(
+            spec,
+            cooldown_up=timedelta(0),
+            cooldown_down=timedelta(0),
+            max_step_up=10**9,
+            max_step_down=10**9,
+            interval=scn.step,
+        )
+    else:
+        policy = build_policy(policy_config(scn, name))
+    plan0 = oracle_plan(required[: _boot_steps(scn) + 1], _boot_steps(scn))
+    initial = min(max(int(plan0[0]) if len(plan0) else 0, spec.min_size), spec.max_size)
+
+    cloud = SimCloud(scn.boot, seed=scn.seed, failure_rate=scn.failure_rate)
+    cloud.create_group(spec.name, initial, scn.start)
+    source = TraceSource(scn.load, scn.start, scn.step)
+    store = MemoryStateStore()
+    binding = GroupBinding(spec, [policy], source, cloud, lookback=scn.group.metric.lookback)
+    engine = Engine([binding], store)
+
+    n = len(scn.load)
+    ready = np.empty(n, dtype=np.int64)
+    booting = np.empty(n, dtype=np.int64)
+    every = max(1, round(spec.interval / scn.step))
+    now = scn.start
+    step = scn.step
+    gname = spec.name
+    t0 = time.perf_counter()
+    for i in range(n):
+        cloud.advance(now)
+        if i % every == 0:
+            engine.tick(now)
+        ready[i], booting[i] = cloud.counts(gname)
+        now += step
+        if progress is not None and (i & 1023) == 1023:
+            progress(1024)
+    if progress is not None:
+        progress(n % 1024)
+    wall = time.perf_counter() - t0
+    score = score_run(
+        demand=scn.load,
+        ready=ready,
+        booting=booting,
+        actions=cloud.actions,
+        step_seconds=step.total_seconds(),
+        price_per_hour=scn.price_per_hour,
+        model=scn.service,
+        required=required,
+    )
+    return PolicyRun(name, ready, booting, cloud.actions, score, wall)
+
+
+def simulate(
+    scn: Scenario,
+    policies: Sequence[str] = DEFAULT_POLICIES,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Run every named policy on the scenario. Raises ``ScenarioError`` for unknown names."""
+    for name in policies:
+        if name != "oracle":
+            policy_config(scn, name)
+    required = required_instances(scn.load, scn.service, scn.spec.max_size)
+    result = SimulationResult(scn, required)
+    for name in policies:
+        result.runs[name] = run_policy(scn, name, required, progress=progress)
+    return result
