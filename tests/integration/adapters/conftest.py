@@ -3,6 +3,7 @@ and a real Keystone whose catalog points at fake Nova/Heat/Senlin/Monasca endpoi
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from autoscaler.adapters.openstack_connection import connect
+from autoscaler.traces import load_trace
 from tests.fakes.keystone_server import KeystoneProcess, keystone_available
 from tests.fakes.openstack_fake import FakeOpenStack
 from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill
@@ -38,10 +40,11 @@ class BackfilledPrometheus:
         return self.server.url
 
 
-def _read_csv(path: Path) -> pd.Series:
-    df = pd.read_csv(path)
-    index = pd.DatetimeIndex(pd.to_datetime(df.iloc[:, 0], utc=True))
-    return pd.Series(df.iloc[:, 1].to_numpy(dtype=float), index=index)
+@functools.cache
+def real_trace(path: Path) -> pd.Series:
+    """A real trace read by the project's own loader (the NASA outage filled with zeros;
+    the slices used here lie before it)."""
+    return load_trace(path, fill="zero").series
 
 
 def _shift(series: pd.Series, end: datetime) -> pd.Series:
@@ -58,10 +61,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackfilledP
     # Prometheus drops blocks older than its retention counted from now, and old traces
     # are decades old: move them to end a few minutes ago.
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
-    full = _read_csv(NASA)
+    full = real_trace(NASA)
     nasa = _shift(full[full.index < full.index[0] + timedelta(days=NASA_DAYS)], end)
     cpu = {
-        name: _shift(_read_csv(NAB / f"ec2_cpu_utilization_{name}.csv"), end)
+        name: _shift(real_trace(NAB / f"ec2_cpu_utilization_{name}.csv"), end)
         for name in ("5f5533", "825cc2")
     }
     bad_index = pd.date_range(end - timedelta(minutes=9), end, freq="1min")

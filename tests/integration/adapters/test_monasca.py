@@ -15,7 +15,7 @@ from autoscaler.adapters.monasca_source import MonascaQuery, MonascaSource
 from autoscaler.adapters.openstack_connection import service_api
 from autoscaler.model import CloudError, Forecast, SourceError
 from tests.fakes.openstack_fake import Fault
-from tests.integration.adapters.conftest import NASA, OpenStackCloud
+from tests.integration.adapters.conftest import NASA, OpenStackCloud, real_trace
 
 pytestmark = pytest.mark.integration
 MIN = timedelta(minutes=1)
@@ -42,7 +42,7 @@ def source(
 
 def trace(n: int) -> pd.Series:
     """The first ``n`` real NASA minutes, moved to a fixed date."""
-    values = pd.read_csv(NASA, nrows=n)["requests"].to_numpy(dtype=float)
+    values = real_trace(NASA).iloc[:n].to_numpy(dtype=float)
     return pd.Series(values, index=pd.date_range(T0, periods=n, freq=MIN))
 
 
