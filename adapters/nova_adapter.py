@@ -50,6 +50,8 @@ class NovaSettings:
     key_name: str | None = None
     user_data: str | None = None  # the script itself; base64-encoded on the way out
     server_group_policy: ServerGroupPolicy | None = None
+    # How long scale() waits for ACTIVE; zero returns at once and leaves the new servers
+    # to status() as booting (so one slow boot never holds up the engine's other groups).
     boot_timeout: timedelta = timedelta(minutes=10)
     poll_interval: timedelta = timedelta(seconds=5)
 
@@ -150,7 +152,8 @@ class NovaAdapter:
         flavor = self._flavor_id(action)
         hints = self._scheduler_hints(action.group)
         created = [self._ensure_server(action, i, name, flavor, hints) for i, name in todo]
-        self._wait_active(action, created)
+        if self.settings.boot_timeout > timedelta(0):
+            self._wait_active(action, created)
 
     def _ensure_server(
         self, action: ScaleAction, index: int, name: str, flavor: str, hints: dict[str, str]

@@ -242,7 +242,7 @@ class NovaConfig(_Frozen):
     server_group_policy: (
         Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"] | None
     ) = None
-    boot_timeout: Duration = timedelta(minutes=10)
+    boot_timeout: Duration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
 
 
 class HeatGroupConfig(_Frozen):

@@ -223,3 +223,14 @@ def test_connection_resets_and_slow_answers(cloud: OpenStackCloud) -> None:
     cloud.fake.inject(Fault("GET", r"/servers/detail", delay=3.5, times=2))
     with pytest.raises(CloudError, match=r"cannot reach the cloud .*after 2 attempts"):
         slow.status(WEB)
+
+
+def test_a_zero_boot_timeout_returns_at_once_with_servers_booting(cloud: OpenStackCloud) -> None:
+    cloud.fake.build_polls = 3
+    nova = NovaAdapter(
+        cloud.shared, NovaSettings(image="img-1", boot_timeout=timedelta(0)), {"web": "m1.small"}
+    )
+    nova.scale(action(0, 2))
+    assert cloud.fake.calls("GET", r"/servers/[0-9a-f-]+$") == 0  # no polling
+    st = nova.status(WEB)
+    assert (st.ready, st.booting) == (0, 2)
