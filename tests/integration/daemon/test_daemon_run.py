@@ -185,7 +185,16 @@ def test_sigterm_mid_action_finishes_the_tick_persists_and_exits_0(tmp_path: Pat
     ("content", "message"),
     [
         ("groups: [", "invalid YAML"),
-        ("cloud: {kind: nova}\n", "cloud.kind 'nova': no adapter for it in this build yet"),
+        (
+            "cloud: {kind: heat, cloud: nope, clouds_file: CLOUDS}\n"
+            "groups: [{name: web, metric: {source: prometheus, query: up,"
+            " prometheus: {url: 'http://127.0.0.1:9'}}}]\n",
+            "group web: clouds.yaml: cannot use cloud 'nope'",
+        ),
+        (
+            "cloud: {kind: heat, cloud: test, clouds_file: CLOUDS}\ngroups: [{name: web}]\n",
+            "group web: metric.source simulated needs cloud.kind simulated",
+        ),
     ],
 )
 def test_bad_start_is_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:
@@ -193,8 +202,14 @@ def test_bad_start_is_one_line_exit_2(tmp_path: Path, content: str, message: str
 
     from daemon_process import AUTOSCALER
 
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds: {test: {auth: {auth_url: 'http://127.0.0.1:9/v3', username: u,"
+        " password: p, project_name: p, user_domain_name: Default,"
+        " project_domain_name: Default}}}\n"
+    )
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(content)
+    cfg.write_text(content.replace("CLOUDS", str(clouds)))
     r = subprocess.run(
         [AUTOSCALER, "run", "--config", str(cfg), "--state-dir", str(tmp_path / "s")],
         capture_output=True,
