@@ -68,7 +68,11 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         store = SqliteStateStore.in_dir(state_dir, redactor=redactor)
     except StateError as exc:
         raise StartError(str(exc)) from None
-    settings = Settings(Path(opts.config_path), speedup, dcfg.not_ready_after, dcfg.source_timeout)
+    # Jobs run every interval of the world's clock: sped up only on a simulated clock.
+    clock_speedup = float(getattr(world.clock, "speedup", 1.0))
+    settings = Settings(
+        Path(opts.config_path), clock_speedup, dcfg.not_ready_after, dcfg.source_timeout
+    )
     registry = CollectorRegistry()
     notifier = SystemdNotifier(env)
     daemon = Daemon(
@@ -102,7 +106,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         groups=len(daemon.groups),
         state=str(state_dir / "state.db"),
         clock=type(world.clock).__name__,
-        speedup=speedup,
+        speedup=clock_speedup,
         port=real_port,
     )
     notifier.ready(f"{len(daemon.groups)} group(s), http://{host}:{real_port}")
