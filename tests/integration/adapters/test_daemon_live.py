@@ -65,6 +65,8 @@ def test_daemon_scales_a_heat_stack_on_prometheus_data_through_keystone(
     finally:
         d.kill()
     assert ADMIN_PASSWORD not in "\n".join(d.lines)
+    # A real cloud runs on the wall clock: one tick per 1m interval, never sped up.
+    assert sum('"event":"tick"' in x for x in d.lines) == 1
     with sqlite3.connect(state / "state.db") as c:
         rows = c.execute("SELECT action_id, outcome FROM actions").fetchall()
     assert rows == [(action["id"], "done")]
