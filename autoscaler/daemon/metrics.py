@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from autoscaler.adapters.forecast_export import PrometheusForecastGauges
 from autoscaler.model import TickOutcome
 
 
 class DaemonMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.forecast = Gauge(
-            "autoscaler_forecast_load",
-            "Forecast load of the next step (requests/s); quantile 'mean' is the mean",
-            ["group", "quantile"],
-            registry=registry,
-        )
+        # The forecast gauges (load and utilization per quantile) are the adapters' own,
+        # so that alarms built on them see the same series the daemon serves.
+        self.forecast = PrometheusForecastGauges(registry)
         self.desired = Gauge(
             "autoscaler_desired_capacity",
             "Instances the group should have after guards",
@@ -66,18 +63,17 @@ class DaemonMetrics:
             "autoscaler_ready", "1 when /readyz answers ready, else 0", registry=registry
         )
 
-    def observe(self, o: TickOutcome, seconds: float) -> None:
+    def observe(self, o: TickOutcome, seconds: float, capacity_per_instance: float) -> None:
         g = o.group
         self.tick_seconds.labels(g).observe(seconds)
         if o.status is not None:
             self.current.labels(g).set(o.status.total)
         if o.desired is not None:
             self.desired.labels(g).set(o.desired)
-        if o.forecast is not None and len(o.forecast):
-            self.forecast.labels(g, "mean").set(_finite(o.forecast.mean[0]))
-            for q, values in o.forecast.quantiles.items():
-                if len(values):
-                    self.forecast.labels(g, f"{q:g}").set(_finite(values[0]))
+        if o.forecast is not None and len(o.forecast) and o.status is not None:
+            self.forecast.publish(
+                g, o.forecast, ahead=1, instances=o.status.ready, capacity=capacity_per_instance
+            )
         current = o.status.total if o.status is not None else None
         if current is not None:
             for v in o.votes:
@@ -99,8 +95,3 @@ class DaemonMetrics:
 
 def _direction(desired: int, current: int) -> str:
     return "up" if desired > current else ("down" if desired < current else "hold")
-
-
-def _finite(x: float) -> float:
-    x = float(x)
-    return x if math.isfinite(x) else math.nan

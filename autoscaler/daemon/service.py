@@ -201,7 +201,7 @@ class Daemon:
         else:
             rt.cloud.succeeded()
             rt.backoff_until = None
-        self.metrics.observe(outcome, time.perf_counter() - t0)
+        self.metrics.observe(outcome, time.perf_counter() - t0, rt.config.capacity_per_instance)
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
         rt.last = self.store.last_records.get(name) or self.store.redactor.value(
             outcome_record(outcome, rt.source.last_window)

@@ -146,6 +146,8 @@ def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
     assert d.store.decisions("web", 1)[0]["forecast"]["note"] == fc["note"]
     assert rec["error"] is None
     assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0
+    # 150 req/s over 4 ready instances of 100 each
+    assert _metric(d, "autoscaler_forecast_utilization", group="web", quantile="mean") == 0.375
     d.retrain("web")
     assert _metric(d, "autoscaler_model_age_seconds", group="web") == 0.0
 
