@@ -17,7 +17,7 @@ from autoscaler.config import GroupConfig
 from autoscaler.daemon.forecasting import NoRetrain, Retrainer
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
-from autoscaler.daemon.world import World
+from autoscaler.daemon.world import ForecastPublisher, World
 from autoscaler.engine import Engine, ForecastProvider, GroupBinding
 from autoscaler.interfaces import StateStore
 
@@ -32,6 +32,7 @@ class GroupRuntime:
     source: ObservedSource
     cloud: ObservedCloud
     retrainer: Retrainer
+    publisher: ForecastPublisher | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     last: dict[str, Any] | None = None
     config_error: str | None = None
@@ -74,7 +75,10 @@ def build_group(
         utilization_metric=cfg.metric.unit == "utilization",
     )
     retrainer: Retrainer = provider if _is_retrainer(provider) else NoRetrain()  # type: ignore[assignment]
-    return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer)
+    # Worlds that publish forecasts (Monasca) say so; the others have no such method.
+    publisher_for = getattr(world, "publisher_for", None)
+    publisher = publisher_for(cfg) if publisher_for is not None else None
+    return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer, publisher)
 
 
 def _is_retrainer(obj: object) -> bool:

@@ -28,6 +28,7 @@ from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.world import World, WorldError
+from autoscaler.model import Forecast
 
 STOP_BUDGET = timedelta(seconds=8)  # systemd and the issue allow 10 s for a clean stop
 
@@ -203,10 +204,21 @@ class Daemon:
             rt.backoff_until = None
         self.metrics.observe(outcome, time.perf_counter() - t0, rt.config.capacity_per_instance)
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
+        if rt.publisher is not None and outcome.forecast is not None:
+            self._publish(rt, outcome.forecast)
         rt.last = self.store.last_records.get(name) or self.store.redactor.value(
             outcome_record(outcome, rt.source.last_window)
         )
         self.log.tick(rt.last)
+
+    def _publish(self, rt: GroupRuntime, forecast: Forecast) -> None:
+        """Send the forecast to the monitoring system; a failure is counted, never fatal."""
+        assert rt.publisher is not None
+        try:
+            rt.publisher.publish(rt.config.metric.query, forecast, {"group": rt.name})
+        except Exception as exc:  # publishing is a side channel: scaling goes on regardless
+            self.metrics.count_error(rt.name, "publish")
+            self.log.event("warning", f"forecast not published: {exc}", group=rt.name)
 
     def retrain(self, name: str) -> None:
         rt = self.groups.get(name)

@@ -23,7 +23,14 @@ import numpy as np
 from autoscaler.config import Config, ConfigError, GroupConfig
 from autoscaler.daemon.clock import SimulatedClock
 from autoscaler.interfaces import Clock, CloudAdapter, MetricSource
-from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
+from autoscaler.model import (
+    CloudError,
+    Forecast,
+    GroupSpec,
+    GroupStatus,
+    InstanceInfo,
+    ScaleAction,
+)
 
 WORLD_FACTORY_ENV = "AUTOSCALER_WORLD_FACTORY"
 REPLAY_DAYS = 7
@@ -45,6 +52,11 @@ class World(Protocol):
 
     def advance(self, now: datetime) -> None:
         """Bring simulated parts up to ``now`` before a tick (no-op for real clouds)."""
+
+
+class ForecastPublisher(Protocol):
+    def publish(self, metric: str, forecast: Forecast, dimensions: Mapping[str, str]) -> int:
+        """Send the forecast to the monitoring system. Raises ``CloudError``."""
 
 
 class LockedCloud:
@@ -172,6 +184,15 @@ class CloudWorld:
 
     def advance(self, now: datetime) -> None:
         return None
+
+    def publisher_for(self, group: GroupConfig) -> ForecastPublisher | None:
+        """Monasca's forecast publisher when the group asks for one (``publish_forecast``)."""
+        from autoscaler.adapters.factory import build_forecast_publisher
+
+        try:
+            return build_forecast_publisher(group.metric, self.config.cloud)
+        except (CloudError, ConfigError, ValueError) as exc:
+            raise WorldError(f"group {group.name}: {_one_line(exc)}") from None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -343,3 +343,40 @@ def test_a_restarted_daemon_shows_the_last_decision_from_before(make_daemon) -> 
     first.store.close()
     again = make_daemon(config(group("web")), world)  # same state directory
     assert again.group_view("web")["last_decision"] == last
+
+
+class Publisher:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+        self.fail = fail
+
+    def publish(self, metric: str, forecast: Forecast, dimensions: dict) -> int:
+        if self.fail:
+            from autoscaler.model import CloudError
+
+            raise CloudError("monasca: posting pred.x refused (HTTP 503)")
+        self.sent.append((metric, forecast.model, dict(dimensions)))
+        return len(forecast)
+
+
+def test_forecasts_are_published_and_a_publishing_failure_only_counts(make_daemon) -> None:
+    class PublishingWorld(FakeWorld):
+        def publisher_for(self, group):
+            return self.publishers[group.name]
+
+    world = PublishingWorld({"web": 4, "api": 4}, {"web": 150.0, "api": 150.0})
+    world.publishers = {"web": Publisher(), "api": Publisher(fail=True)}
+    provider = {
+        "web": FittedForecast(Exploding, horizon=3),
+        "api": FittedForecast(Exploding, horizon=3),
+    }
+    d = make_daemon(
+        config(group("web", metric={"query": "http.requests"}), group("api")),
+        world,
+        forecasts=lambda g: provider[g.name],
+    )
+    tick(d, "web")
+    assert world.publishers["web"].sent == [("http.requests", "last_value", {"group": "web"})]
+    rec = tick(d, "api")
+    assert rec["error"] is None, "a publishing failure does not fail the decision"
+    assert _metric(d, "autoscaler_errors_total", group="api", stage="publish") == 1.0
