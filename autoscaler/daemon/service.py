@@ -251,11 +251,15 @@ class Daemon:
         new = plan.config
         # --speedup may have overridden the file's value; that is not a change.
         file_daemon = new.daemon.model_copy(update={"speedup": self.config.daemon.speedup})
-        if file_daemon != self.config.daemon or new.simulation != self.config.simulation:
-            self.log.event("warning", "daemon/simulation settings change only on restart")
-        new = new.model_copy(
-            update={"daemon": self.config.daemon, "simulation": self.config.simulation}
-        )
+        restart_only = ("cloud", "simulation")
+        changed = [k for k in restart_only if getattr(new, k) != getattr(self.config, k)]
+        if file_daemon != self.config.daemon:
+            changed.append("daemon")
+        if changed:
+            self.log.event(
+                "warning", f"{', '.join(changed)} settings change only on restart; kept as running"
+            )
+        new = new.model_copy(update={k: getattr(self.config, k) for k in (*restart_only, "daemon")})
         broken = dict(plan.broken)
         wanted = {g.name: g for g in new.groups}
         for name in list(self.groups):
