@@ -380,3 +380,15 @@ def test_forecasts_are_published_and_a_publishing_failure_only_counts(make_daemo
     rec = tick(d, "api")
     assert rec["error"] is None, "a publishing failure does not fail the decision"
     assert _metric(d, "autoscaler_errors_total", group="api", stage="publish") == 1.0
+
+
+def test_reload_keeps_restart_only_sections_and_says_so(make_daemon, tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    world = FakeWorld({"web": 3}, {"web": 100.0})
+    d = make_daemon(config(group("web")), world, config_path=path)
+    d._scheduler = _NullScheduler()
+    doc = {"daemon": {"port": 1234, "not_ready_after": 3}, "groups": [group("web", max_size=9)]}
+    path.write_text(yaml.safe_dump(doc))
+    d.reload()
+    assert d.config.daemon.port == 9723 and d.groups["web"].config.max_size == 9
+    assert "daemon settings change only on restart" in d.log.stream.getvalue()
