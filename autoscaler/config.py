@@ -184,16 +184,11 @@ PolicyConfig = Annotated[
     Field(discriminator="kind"),
 ]
 
-POLICY_KINDS = (
-    "threshold",
-    "target",
-    "oracle",
-    "predictive_threshold",
-    "predictive_target",
-    "qos",
-    "schedule",
-)
 
+_POLICY_KINDS = frozenset(
+    t.model_fields["kind"].default
+    for t in PolicyConfig.__origin__.__args__  # type: ignore[attr-defined]
+)
 
 # ---------------------------------------------------------------- groups
 
@@ -338,17 +333,9 @@ class Config(_Frozen):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems = []
-        seen: set[str] = set()
-        for i, g in enumerate(self.groups):
-            if g.name in seen:
-                problems.append(f"groups[{i}].name: duplicate group name {g.name!r}")
-            seen.add(g.name)
-            if g.flavor not in self.flavors:
-                known = ", ".join(sorted(self.flavors)) or "none"
-                problems.append(f"groups[{i}].flavor: unknown flavor {g.flavor!r} (known: {known})")
+        problems = reference_problems([(g.name, g.flavor) for g in self.groups], set(self.flavors))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{_loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
 
     def group(self, name: str) -> GroupConfig:
@@ -356,6 +343,41 @@ class Config(_Frozen):
             if g.name == name:
                 return g
         raise KeyError(name)
+
+
+def reference_problems(
+    groups: list[tuple[object, object]], flavors: set[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Duplicate group names and unknown flavors, as (location, message) pairs."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    seen: set[object] = set()
+    for i, (name, flavor) in enumerate(groups):
+        if name in seen:
+            problems.append((("groups", i, "name"), f"duplicate group name {name!r}"))
+        seen.add(name)
+        if isinstance(flavor, str) and flavor not in flavors:
+            known = ", ".join(sorted(flavors)) or "none"
+            problems.append(
+                (("groups", i, "flavor"), f"unknown flavor {flavor!r} (known: {known})")
+            )
+    return problems
+
+
+def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The cross-reference checks on unvalidated data, so that they are reported together
+    with field errors rather than only once every field is valid."""
+    groups = data.get("groups")
+    flavors = data.get("flavors", {"m1.small": None})
+    if not isinstance(groups, list) or not isinstance(flavors, dict):
+        return []
+    pairs = [
+        (g.get("name"), g.get("flavor", GroupConfig.model_fields["flavor"].default))
+        for g in groups
+        if isinstance(g, dict)
+    ]
+    if len(pairs) != len(groups):
+        return []
+    return reference_problems(pairs, {str(k) for k in flavors})
 
 
 def default_group() -> GroupConfig:
@@ -374,6 +396,21 @@ def _loc_to_path(loc: Iterable[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def _user_loc(loc: Iterable[Any]) -> tuple[Any, ...]:
+    """Drop the tag that pydantic inserts after a discriminated union's index."""
+    out: list[Any] = []
+    for part in loc:
+        if (
+            len(out) >= 2
+            and out[-2] == "policies"
+            and isinstance(out[-1], int)
+            and isinstance(part, str)
+        ) and part in _POLICY_KINDS:
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _clean_message(msg: str) -> str:
@@ -408,15 +445,16 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
 
 
 def _format_errors(
-    exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]
+    errors: list[Any],
+    where: str,
+    lines: dict[tuple[Any, ...], int],
+    extra: list[tuple[tuple[Any, ...], str]] | None = None,
 ) -> list[str]:
-    out = []
-    for err in exc.errors():
-        # Discriminated unions put the tag name in the location; drop it for users.
-        loc = tuple(
-            p for p in err["loc"] if not (isinstance(p, str) and p.endswith("PolicyConfig"))
-        )
-        loc = tuple(p for p in loc if p not in POLICY_KINDS or loc[:1] != p)
+    """One line per error, in the order they appear in the file."""
+    out: list[tuple[int, str]] = []
+    merged = [*errors, *({"loc": loc, "msg": msg, "type": "reference"} for loc, msg in extra or [])]
+    for err in merged:
+        loc = _user_loc(err["loc"])
         line = None
         for n in range(len(loc), -1, -1):
             if loc[:n] in lines:
@@ -433,8 +471,8 @@ def _format_errors(
                 if isinstance(err.get("input"), dict)
                 else msg
             )
-        out.append(f"{prefix}{path + ': ' if path else ''}{msg}")
-    return out
+        out.append((line or 0, f"{prefix}{path + ': ' if path else ''}{msg}"))
+    return [text for _, text in sorted(out, key=lambda e: e[0])]
 
 
 def parse_config(data: Any, where: str = "<config>", text: str | None = None) -> Config:
@@ -443,10 +481,15 @@ def parse_config(data: Any, where: str = "<config>", text: str | None = None) ->
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: the top level must be a mapping of sections"])
+    lines = _yaml_lines(text) if text else {}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, where, _yaml_lines(text) if text else {})) from None
+        raw = _raw_reference_problems(data)
+        # The model's own reference check repeats ``raw`` at the top level; keep one copy.
+        errors = [e for e in exc.errors() if not (e["loc"] == () and raw)]
+        formatted = _format_errors(errors, where, lines, extra=raw)
+        raise ConfigError(formatted) from None
 
 
 def load_config(path: str | Path) -> Config:

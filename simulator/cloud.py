@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from autoscaler.simulator.boot import BootDelay
 
 from autoscaler.model import (
     CloudError,
@@ -20,6 +19,7 @@ from autoscaler.model import (
     InstanceInfo,
     ScaleAction,
 )
+from autoscaler.simulator.boot import BootDelay
 
 
 @dataclass

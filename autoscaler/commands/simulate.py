@@ -2,10 +2,175 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+from autoscaler.durations import parse_duration
+from autoscaler.errors import UserError
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("simulate")
-def simulate() -> None:
-    """Compare scaling policies on a trace (being built)."""
-    raise click.ClickException("not built yet")
+@click.option(
+    "--trace",
+    "trace_path",
+    type=str,
+    default=None,
+    help="CSV trace (default: the bundled NASA week).",
+)
+@click.option("--column", default=None, help="Value column of the trace.")
+@click.option(
+    "--step",
+    callback=_duration,
+    default=None,
+    help="Simulation step (default from config, 1m); also the sample interval of a trace without timestamps.",
+)
+@click.option(
+    "--fill", type=click.Choice(["zero", "previous"]), default=None, help="Fill gaps in the trace."
+)
+@click.option(
+    "--peak-instances",
+    type=int,
+    default=None,
+    help="Rescale so the peak needs N instances at full capacity.",
+)
+@click.option(
+    "--scale", type=float, default=None, help="Multiply the trace by F to get load per second."
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    help="Policy to compare (repeatable; default threshold, target, oracle).",
+)
+@click.option(
+    "--config", "config_path", type=str, default=None, help="Config file (first group, or --group)."
+)
+@click.option("--group", default=None, help="Which group of the config to simulate.")
+@click.option(
+    "--boot-delay",
+    callback=_duration,
+    default=None,
+    help="Override the group's boot delay (e.g. 10m).",
+)
+@click.option("--seed", type=int, default=None, help="Random seed (default from config).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write summary.json, timeseries.csv, simulation.png here.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: on when stderr is a terminal).",
+)
+def simulate(
+    trace_path: str | None,
+    column: str | None,
+    step,
+    fill: str | None,
+    peak_instances: int | None,
+    scale: float | None,
+    policies: tuple[str, ...],
+    config_path: str | None,
+    group: str | None,
+    boot_delay,
+    seed: int | None,
+    out: str | None,
+    progress: bool | None,
+) -> None:
+    """Compare scaling policies on a trace and print one row per policy."""
+    from autoscaler.config import Config, load_config
+    from autoscaler.simulation import (
+        DEFAULT_POLICIES,
+        ScenarioError,
+        build_scenario,
+    )
+    from autoscaler.simulation import (
+        simulate as run,
+    )
+    from autoscaler.simulator.report import (
+        format_table,
+        plot_simulation,
+        write_summary,
+        write_timeseries,
+    )
+    from autoscaler.traces import load_trace
+
+    config = load_config(config_path) if config_path else Config()
+    sim_step = step or config.simulation.step
+    path = trace_path or config.simulation.trace
+    trace = load_trace(
+        path,
+        column=column or config.simulation.column,
+        step=sim_step,
+        fill=fill or config.simulation.fill,
+        resample=sim_step,
+    )
+    names = list(dict.fromkeys(policies)) or list(DEFAULT_POLICIES)
+    try:
+        scn = build_scenario(
+            trace,
+            config,
+            group=group,
+            peak_instances=peak_instances,
+            scale=scale,
+            seed=seed,
+            boot_delay=boot_delay,
+        )
+        total = len(scn.load) * len(names)
+        show = sys.stderr.isatty() if progress is None else progress
+        if show and total > 50_000:
+            from tqdm import tqdm
+
+            with tqdm(
+                total=total, unit="step", desc="simulating", file=sys.stderr, leave=False
+            ) as bar:
+                result = run(scn, names, progress=bar.update)
+        else:
+            result = run(scn, names)
+    except ScenarioError as exc:
+        raise UserError(str(exc)) from None
+
+    summary = result.summary()
+    click.echo(
+        f"trace {scn.trace.name}: {len(scn.load):,} steps of {scn.step.total_seconds():.0f}s, "
+        f"scale factor {scn.scale_factor:.4g} (peak {summary['trace']['peak_load_per_s']:.0f}/s, "
+        f"{scn.spec.capacity_per_instance:g}/s per instance), SLO p95 <= {scn.service.slo_seconds * 1000:.0f} ms, "
+        f"boot delay {scn.boot.median.total_seconds():.0f}s"
+    )
+    for note in scn.trace.notes:
+        click.echo(f"note: {note}")
+    click.echo(format_table(summary["policies"]))
+    if out:
+        d = Path(out)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{d}: cannot create output directory: {exc.strerror}") from None
+        series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
+        index = scn.trace.series.index
+        write_summary(d / "summary.json", summary)
+        write_timeseries(
+            d / "timeseries.csv", index, scn.load, scn.spec.capacity_per_instance, series
+        )
+        plot_simulation(
+            d / "simulation.png",
+            index,
+            scn.load,
+            scn.spec.capacity_per_instance,
+            series,
+            f"{scn.trace.name}: demand vs provisioned capacity",
+        )
+        click.echo(f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'simulation.png'}")

@@ -1,0 +1,72 @@
+"""Simulated steps per wall second for each policy on the full NASA per-minute trace.
+
+Goal (issue 2): >= 20,000 steps/s for threshold and target on 2 cores, the oracle
+within 2x of that. The baseline measured in the same run is the bare loop: the
+simulated cloud advancing with no engine tick, i.e. the floor of the loop's cost.
+
+Usage: python bench/simulate_speed.py [--trace PATH] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from autoscaler.simulation import build_scenario, run_policy
+from autoscaler.simulator.cloud import SimCloud
+from autoscaler.simulator.scoring import required_instances
+from autoscaler.traces import load_trace
+
+DEFAULT = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/data/nasa-http-1995/nasa_http_1995_per_minute.csv"
+)
+
+
+def bare_loop(scn) -> float:
+    cloud = SimCloud(scn.boot, seed=scn.seed)
+    cloud.create_group(scn.spec.name, 10, scn.start)
+    n = len(scn.load)
+    ready = np.empty(n, dtype=np.int64)
+    now, step = scn.start, scn.step
+    t0 = time.perf_counter()
+    for i in range(n):
+        cloud.advance(now)
+        ready[i] = cloud.counts(scn.spec.name)[0]
+        now += step
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trace", type=Path, default=DEFAULT)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per policy; the best is reported")
+    args = ap.parse_args()
+    trace = load_trace(args.trace, fill="zero")
+    scn = build_scenario(trace)
+    n = len(scn.load)
+    print(f"trace {trace.name}: {n:,} steps ({trace.notes[0] if trace.notes else 'no gaps'})")
+    required = required_instances(scn.load, scn.service, scn.spec.max_size)
+    base = max(bare_loop(scn) for _ in range(args.repeat))
+    print(f"{'loop':<10} {'steps/s':>10} {'vs bare loop':>13}")
+    print(f"{'bare':<10} {base:>10,.0f} {1.0:>13.2f}")
+    rates = {}
+    for name in ("threshold", "target", "oracle"):
+        best = min(run_policy(scn, name, required).wall_seconds for _ in range(args.repeat))
+        rates[name] = n / best
+        print(f"{name:<10} {rates[name]:>10,.0f} {rates[name] / base:>13.2f}")
+    reactive = min(rates["threshold"], rates["target"])
+    print(
+        f"goal: threshold and target >= 20,000 steps/s: {'met' if reactive >= 20_000 else 'MISSED'}"
+    )
+    ratio = reactive / rates["oracle"]
+    print(
+        f"oracle slowdown vs the slower reactive policy: {ratio:.2f}x (goal <= 2x: {'met' if ratio <= 2 else 'MISSED'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Reports of a scaling simulation: a text table, summary.json, timeseries.csv, a plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = (
+    ("policy", "{}", "policy"),
+    ("slo_violation_pct", "{:.2f}", "SLO viol %"),
+    ("dropped_requests", "{:,.0f}", "dropped"),
+    ("instance_hours", "{:,.1f}", "inst-hours"),
+    ("instance_hours_vs_oracle", "{:.3f}", "vs oracle"),
+    ("cost", "{:,.2f}", "cost"),
+    ("cost_vs_oracle", "{:.3f}", "cost/oracle"),
+    ("mean_utilization", "{:.1%}", "mean util"),
+    ("p95_latency_ms", "{:,.1f}", "p95 ms"),
+    ("scaling_actions", "{:,}", "actions"),
+)
+
+
+def format_table(policies: Mapping[str, Mapping[str, object]]) -> str:
+    """One row per policy; columns absent from every row are left out."""
+    cols = [c for c in COLUMNS if c[0] == "policy" or any(c[0] in p for p in policies.values())]
+    rows = [[title for _, _, title in cols]]
+    for name, fig in policies.items():
+        row = []
+        for key, fmt, _ in cols:
+            value = name if key == "policy" else fig.get(key)
+            row.append("-" if value is None else fmt.format(value))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    lines = []
+    for n, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_summary(path: Path, summary: Mapping[str, object]) -> None:
+    path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_timeseries(
+    path: Path,
+    index: pd.DatetimeIndex,
+    demand: np.ndarray,
+    capacity_per_instance: float,
+    runs: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> None:
+    """Per step: demand, and per policy ready/booting instances, capacity and violation."""
+    cols: dict[str, np.ndarray] = {"demand": np.round(demand, 4)}
+    for name, (ready, booting, violated) in runs.items():
+        cols[f"{name}_instances"] = ready
+        cols[f"{name}_booting"] = booting
+        cols[f"{name}_capacity"] = np.round(ready * capacity_per_instance, 4)
+        cols[f"{name}_slo_violation"] = violated.astype(np.int8)
+    df = pd.DataFrame(cols, index=index)
+    df.index.name = "timestamp"
+    df.to_csv(path, date_format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def plot_simulation(
+    path: Path,
+    index: pd.DatetimeIndex,
+    demand: np.ndarray,
+    capacity_per_instance: float,
+    runs: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    title: str,
+) -> None:
+    """One panel per policy: demand against provisioned capacity, violations marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names: Sequence[str] = list(runs)
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(12, 2.6 * len(names)), sharex=True, sharey=True, squeeze=False
+    )
+    x = index.tz_convert(None) if index.tz is not None else index
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        ready, _booting, violated = runs[name]
+        ax.plot(x, demand, color="0.35", lw=0.7, label="demand")
+        ax.step(
+            x,
+            ready * capacity_per_instance,
+            where="post",
+            color="tab:blue",
+            lw=0.9,
+            label="capacity (ready)",
+        )
+        if violated.any():
+            ax.scatter(
+                x[violated], demand[violated], s=6, color="tab:red", zorder=3, label="SLO violated"
+            )
+        ax.set_ylabel("load / s")
+        ax.set_title(f"{name}: {int(violated.sum())} SLO-violating steps", fontsize=9, loc="left")
+        ax.legend(loc="upper right", fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,130 @@
+"""The command line as a user runs it: a real subprocess for exit codes and stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autoscaler.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "autoscaler", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from autoscaler.cli import cli\n"
+        "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('statsmodels', 'torch', 'openstack', 'matplotlib') if m in sys.modules]\n"
+        "print('heavy=' + ','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Usage:" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "heavy="
+
+
+def test_simulate_default_writes_every_output(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["simulate", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("policy"))
+    rows = [ln.split()[0] for ln in lines[header + 2 : header + 5]]
+    assert rows == ["threshold", "target", "oracle"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["trace"]["name"] == "nasa_http_1995_week.csv"
+    assert summary["trace"]["scale_factor"] > 0
+    for name in ("threshold", "target", "oracle"):
+        p = summary["policies"][name]
+        for key in (
+            "slo_violation_pct",
+            "instance_hours",
+            "cost",
+            "scaling_actions",
+            "mean_utilization",
+            "p95_latency_ms",
+            "dropped_requests",
+        ):
+            assert key in p
+    assert summary["policies"]["oracle"]["instance_hours_vs_oracle"] == 1.0
+    header_line = (tmp_path / "timeseries.csv").read_text().splitlines()[0]
+    assert header_line.startswith("timestamp,demand,threshold_instances")
+    assert (tmp_path / "simulation.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--trace", "nope.csv"], "error: nope.csv: no such file"),
+        (["simulate", "--policy", "magic"], "error: unknown policy 'magic'"),
+        (
+            ["simulate", "--scale", "1", "--peak-instances", "3"],
+            "either --scale or --peak-instances",
+        ),
+        (["simulate", "--config", "missing.yaml"], "error: missing.yaml: no such file"),
+        (["check-config", "missing.yaml"], "error: missing.yaml: no such file"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2_no_traceback(args: list[str], message: str) -> None:
+    res = run(*args)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_bad_step_value() -> None:
+    res = run("simulate", "--step", "5 minutes")
+    assert (
+        res.returncode == 2 and "invalid duration" in res.stderr and "Traceback" not in res.stderr
+    )
+
+
+def test_check_config(tmp_path: Path) -> None:
+    assert run("check-config", "etc/autoscaler.yaml").returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("groups:\n  - name: a\n    cooldown_up: soon\n    max_size: 0\n")
+    res = run("check-config", str(bad))
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f'error: {bad}:3: groups[0].cooldown_up: invalid duration "soon" (use 90s, 5m, 1h)',
+        f"error: {bad}:4: groups[0].max_size: Input should be greater than or equal to 1",
+    ]
+
+
+def test_simulate_with_config_and_planetlab_trace(tmp_path: Path, shared_data: Path) -> None:
+    vm = sorted((shared_data / "planetlab" / "20110303").iterdir())[0]
+    res = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--trace",
+            str(vm),
+            "--step",
+            "5m",
+            "--config",
+            "etc/autoscaler.yaml",
+            "--policy",
+            "target",
+            "--policy",
+            "oracle",
+            "--peak-instances",
+            "8",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "288 steps of 300s" in res.output
