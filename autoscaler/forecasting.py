@@ -194,7 +194,8 @@ class RetrainingForecastProvider:
         try:
             st.fallback = PersistenceForecaster(st.step).fit(y)
         except ForecastError as exc:
-            st.model, st.problem = None, f"history too short: {exc}"
+            # too little history: try again next call rather than after a whole retrain
+            st.model, st.problem, st.fitted_at = None, f"history too short: {exc}", None
             return
         try:
             model = self.make(st.step)
@@ -205,6 +206,7 @@ class RetrainingForecastProvider:
         n = int(np.isfinite(st.history).sum())
         if n < need:
             st.model, st.problem = None, f"{model.name} needs {need} samples, has {n}"
+            st.fitted_at = None  # the fallback serves until there is enough
             return
         try:
             st.model = model.fit(y.ffill().bfill())

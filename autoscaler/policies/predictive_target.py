@@ -55,6 +55,13 @@ class PredictiveTargetPolicy:
             if abs(ratio - 1.0) <= self.tolerance:
                 return Decision(current, f"{source}: within tolerance", self.name, memory)
         if up > current:
+            if up > spec.max_size:
+                return Decision(
+                    spec.max_size,
+                    f"{source} {up_load:.1f} needs {up}, more than max_size {spec.max_size}",
+                    self.name,
+                    memory,
+                )
             return Decision(up, f"{source} {up_load:.1f} needs {up}", self.name, memory)
         stable = min(current, max(n for _, n in history))
         return Decision(

@@ -88,5 +88,9 @@ class PredictiveThresholdPolicy:
                 history,
             )
         return Decision(
-            current, f"predicted utilization {util_now:.0%} within band", self.name, history
+            current,
+            f"predicted utilization {util_now:.0%}: not beyond a threshold for "
+            f"{self.periods} periods",
+            self.name,
+            history,
         )
