@@ -270,6 +270,7 @@ class GroupConfig(_Frozen):
     mode: Literal["act", "advisor"] = "act"
     metric: MetricConfig = MetricConfig()
     forecaster: ForecasterConfig = ForecasterConfig()
+    victims: Literal["youngest", "oldest", "least_loaded", "frees_host"] = "youngest"
     policies: list[PolicyConfig] = Field(default_factory=lambda: [TargetPolicyConfig()])
 
     @model_validator(mode="after")
@@ -324,11 +325,37 @@ class SimulationConfig(_Frozen):
     fill: Literal["zero", "previous"] | None = None
 
 
+class HostGroupConfig(_Frozen):
+    """``count`` identical hosts of the simulated cloud, named ``prefix-N``, spread
+    round-robin over ``zones``; CPU and RAM may be overcommitted as Nova does."""
+
+    prefix: str = Field("cmp", pattern=r"^[A-Za-z0-9_.-]+$")
+    count: int = Field(1, ge=1)
+    zones: list[str] = Field(default_factory=lambda: ["az1"], min_length=1)
+    vcpus: int = Field(8, ge=1)
+    ram_mb: int = Field(32768, ge=1)
+    gpus: int = Field(0, ge=0)
+    cpu_allocation_ratio: float = Field(4.0, gt=0)
+    ram_allocation_ratio: float = Field(1.0, gt=0)
+
+
+class PlacementConfig(_Frozen):
+    """How VMs are placed and judged in ``simulate --vms``."""
+
+    contention_threshold: float = Field(0.8, gt=0, le=1.0)
+    quantile: float = Field(0.95, gt=0.5, lt=1)
+    history: Duration = timedelta(hours=1)
+    rebalance: Duration = timedelta(hours=1)
+    vm_flavor: str = "m1.small"
+
+
 class Config(_Frozen):
     version: Literal[1] = 1
     flavors: dict[str, FlavorConfig] = Field(default_factory=lambda: {"m1.small": FlavorConfig()})
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
+    hosts: list[HostGroupConfig] = Field(default_factory=list)
+    placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import GroupSpec
+from autoscaler.placement.victims import VictimPolicy
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan
 from autoscaler.registry import (
     POLICY_DEFAULTS,
@@ -248,6 +249,7 @@ def run_policy(
         cloud,
         lookback=scn.group.metric.lookback,
         forecaster=forecaster,
+        victims=VictimPolicy(scn.group.victims),
     )
     engine = Engine([binding], store)
 
