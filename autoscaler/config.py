@@ -129,9 +129,9 @@ class QosPolicyConfig(_Frozen):
     min_headroom: float = Field(0.8, gt=0)
     max_headroom: float = Field(3.0, gt=0)
     low_water: float = Field(0.9, gt=0, le=1)
-    scale_in_window: Duration = timedelta(minutes=10)
+    scale_in_window: Duration = timedelta(minutes=20)
     feedback: bool = True
-    gain: float = Field(0.05, gt=0, lt=1)
+    gain: float = Field(0.02, gt=0, lt=1)
     slow_period: Duration = timedelta(hours=1)
 
     @model_validator(mode="after")
@@ -234,7 +234,7 @@ class ForecasterConfig(_Frozen):
     """The group's forecaster: refit every ``retrain`` on the trailing ``train_window``,
     cheap ``update()`` in between, naive fallback when the model is missing or fails."""
 
-    model: str = "naive"
+    model: str = "level"
     retrain: Duration = timedelta(hours=1)
     train_window: Duration = timedelta(days=1)
     horizon: Duration = timedelta(minutes=30)

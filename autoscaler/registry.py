@@ -102,7 +102,7 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     if model == "naive" and not params:
         return PersistenceForecaster(step)
     if model == "level" and set(params) <= {"alpha"}:
-        return PersistenceForecaster(step, alpha=float(params.get("alpha", 0.3)))
+        return PersistenceForecaster(step, alpha=float(params.get("alpha", 0.1)))
     raise ValueError(f"forecast model {model!r} is not available")
 
 

@@ -81,9 +81,9 @@ class QosPolicy:
     min_headroom: float = 0.8
     max_headroom: float = 3.0
     low_water: float = 0.9
-    scale_in_window: timedelta = timedelta(minutes=10)
+    scale_in_window: timedelta = timedelta(minutes=20)
     feedback: bool = True
-    gain: float = 0.05
+    gain: float = 0.02
     slow_period: timedelta = timedelta(hours=1)
     name: str = "qos"
 

@@ -89,7 +89,8 @@ def test_qos_scale_in_keeps_what_the_near_term_needs() -> None:
     # Low after the boot delay, but 950/s right now: removing instances now would hurt.
     fc = forecast([950, 300, 300, 300, 300, 300])
     recent = ((NOW - timedelta(minutes=9), 2), (NOW - timedelta(minutes=5), 2))
-    d = QosPolicy(feedback=False).decide(ctx([950.0], 12, fc=fc, memory=_state(recent)))
+    policy = QosPolicy(feedback=False, scale_in_window=timedelta(minutes=10))
+    d = policy.decide(ctx([950.0], 12, fc=fc, memory=_state(recent)))
     assert d.desired == 11  # 950 / 0.9 = 1055.6 needs 11
 
 

@@ -44,7 +44,12 @@ def closed_loop(policy: QosPolicy, steps: int = 3000, seed: int = 7) -> tuple[np
 
 def test_feedback_converges_to_the_violation_target() -> None:
     target_pct = 5.0
-    policy = QosPolicy(target_violation_pct=target_pct, gain=0.1, slow_period=timedelta(hours=2))
+    policy = QosPolicy(
+        target_violation_pct=target_pct,
+        gain=0.1,
+        slow_period=timedelta(hours=2),
+        scale_in_window=timedelta(minutes=10),
+    )
     violated, states = closed_loop(policy)
     open_loop, _ = closed_loop(replace(policy, feedback=False))
 
