@@ -243,6 +243,13 @@ class ForecasterConfig(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> ForecasterConfig:
+        try:  # the registry lists its kinds without importing any model library
+            from autoscaler.forecasters.registry import KNOWN_KINDS
+        except ImportError:
+            KNOWN_KINDS = ("naive",)
+        known = ("level", *KNOWN_KINDS)
+        if self.model not in known:
+            raise ValueError(f"unknown forecast model {self.model!r} (known: {', '.join(known)})")
         if any(not 0 < q < 1 for q in self.quantiles):
             raise ValueError("quantiles must lie strictly between 0 and 1")
         for name in ("retrain", "train_window", "horizon"):

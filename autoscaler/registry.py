@@ -98,12 +98,22 @@ def needs_forecast(cfg: PolicyConfig) -> bool:
 
 
 def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
-    """A fresh, unfitted forecaster. Raises ``ValueError`` for an unknown model."""
-    if model == "naive" and not params:
-        return PersistenceForecaster(step)
-    if model == "level" and set(params) <= {"alpha"}:
+    """A fresh, unfitted forecaster. ``level`` is the built-in smoothed persistence model
+    (cheap enough to forecast every step of a long simulation); every other model comes
+    from ``autoscaler.forecasters``. Raises ``ValueError`` or ``ForecastError`` for an
+    unknown model or parameter (the forecast provider then falls back to naive)."""
+    if model == "level":
+        unknown = sorted(set(params) - {"alpha"})
+        if unknown:
+            raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
         return PersistenceForecaster(step, alpha=float(params.get("alpha", 0.1)))
-    raise ValueError(f"forecast model {model!r} is not available")
+    try:
+        from autoscaler.forecasters.registry import build_forecaster as build_model
+    except ImportError:
+        if model == "naive" and not params:
+            return PersistenceForecaster(step)
+        raise ValueError(f"forecast model {model!r} is not available") from None
+    return build_model(model, step, **params)
 
 
 def build_forecast_provider(cfg: ForecasterConfig) -> RetrainingForecastProvider:

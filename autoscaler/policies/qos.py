@@ -36,7 +36,7 @@ from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.forecast_window import forecast_peak
 from autoscaler.queueing import SloCapacity
 
-_FADE = 0.8  # weight of the previous slow periods' violation counts (about five periods)
+_FADE = 0.95  # weight of the previous slow periods' counts (about a day of hourly periods)
 
 
 @lru_cache(maxsize=64)
@@ -92,7 +92,7 @@ class QosPolicy:
 
     def _clamp_setpoint(self, p: float) -> float:
         target = self.target_violation_pct / 100
-        lo, hi = max(target / 10, 1e-5), min(max(target * 3, 1e-4), 0.5)
+        lo, hi = max(target / 4, 1e-5), min(max(target * 2, 1e-4), 0.5)
         return min(max(p, lo), hi)
 
     # ------------------------------------------------------------- feedback
@@ -144,8 +144,8 @@ class QosPolicy:
         v = _FADE * state.long_violations + state.period_violations
         n = _FADE * state.long_samples + state.period_samples
         rate = v / max(n, 1.0)
-        # Square root: a gentle correction, so one unlucky period does not swing it.
-        ratio = math.sqrt(max(target, 1e-6) / max(rate, target / 4, 1e-6))
+        # A fourth root: a gentle correction, so one unlucky period does not swing it.
+        ratio = (max(target, 1e-6) / max(rate, target / 4, 1e-6)) ** 0.25
         setpoint = self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0))
         return replace(
             state,
