@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.base import instances_for
@@ -18,8 +18,8 @@ class PredictiveTargetPolicy:
     Scale-out reads the forecast over [now + boot_delay, now + boot_delay + interval)
     (instances asked for now serve from then). Scale-in reads the peak over
     [now, now + boot_delay + interval) and the observed load, keeps the largest such
-    recommendation made in the last ``stabilization_down`` (carried in memory as
-    ``(time, count)`` pairs), and never moves inside the ``tolerance`` dead band.
+    recommendation made in the last ``stabilization_down`` (carried in memory as a JSON-ready
+    list of ``[epoch seconds, count]``), and never moves inside the ``tolerance`` dead band.
     Without a usable forecast it tracks the observed load, like the reactive policy.
     """
 
@@ -47,32 +47,36 @@ class PredictiveTargetPolicy:
             source = f"q{self.quantile:g} forecast" + (f" ({ahead.note})" if ahead.note else "")
         up = instances_for(up_load, spec, self.target)
         keep = instances_for(keep_load, spec, self.target)
-        history = _recent(ctx.memory, ctx.now - self.stabilization_down)
-        history.append((ctx.now, max(up, keep)))
-        memory = tuple(history)
+        now = ctx.now.timestamp()
+        history = _recent(ctx.memory, now - self.stabilization_down.total_seconds())
+        history.append([now, max(up, keep)])
         if current > 0:
             ratio = up_load / (current * spec.capacity_per_instance * self.target)
             if abs(ratio - 1.0) <= self.tolerance:
-                return Decision(current, f"{source}: within tolerance", self.name, memory)
+                return Decision(current, f"{source}: within tolerance", self.name, history)
         if up > current:
             if up > spec.max_size:
                 return Decision(
                     spec.max_size,
                     f"{source} {up_load:.1f} needs {up}, more than max_size {spec.max_size}",
                     self.name,
-                    memory,
+                    history,
                 )
-            return Decision(up, f"{source} {up_load:.1f} needs {up}", self.name, memory)
+            return Decision(up, f"{source} {up_load:.1f} needs {up}", self.name, history)
         stable = min(current, max(n for _, n in history))
         return Decision(
             stable,
             f"{source} {keep_load:.1f} needs {keep}; stabilised at {stable}",
             self.name,
-            memory,
+            history,
         )
 
 
-def _recent(memory: object, since: datetime) -> list[tuple[datetime, int]]:
-    if not isinstance(memory, tuple):
+def _recent(memory: object, since: float) -> list[list[float]]:
+    """The recommendations after ``since`` (epoch seconds); none from unreadable memory."""
+    if not isinstance(memory, list | tuple):
         return []
-    return [(t, n) for t, n in memory if t > since]
+    try:
+        return [[float(t), int(n)] for t, n in memory if float(t) > since]
+    except (TypeError, ValueError):
+        return []

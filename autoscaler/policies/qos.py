@@ -26,9 +26,11 @@ target):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +63,50 @@ class QosState:
     recent: tuple[tuple[datetime, int], ...] = ()  # scale-in recommendations
     violations: int = 0  # totals since start, for reports and tests
     samples: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
+        return {
+            "headroom": self.headroom,
+            "setpoint": self.setpoint,
+            "seen_until": _epoch(self.seen_until),
+            "last_ready": self.last_ready,
+            "period_start": _epoch(self.period_start),
+            "period_violations": self.period_violations,
+            "period_samples": self.period_samples,
+            "long_violations": self.long_violations,
+            "long_samples": self.long_samples,
+            "recent": [[t.timestamp(), n] for t, n in self.recent],
+            "violations": self.violations,
+            "samples": self.samples,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> QosState:
+        """The inverse of ``to_json``. Raises ``KeyError``, ``TypeError`` or ``ValueError``
+        on a malformed dict."""
+        return cls(
+            headroom=float(d["headroom"]),
+            setpoint=float(d["setpoint"]),
+            seen_until=_time(d["seen_until"]),
+            last_ready=None if d["last_ready"] is None else int(d["last_ready"]),
+            period_start=_time(d["period_start"]),
+            period_violations=int(d["period_violations"]),
+            period_samples=int(d["period_samples"]),
+            long_violations=float(d["long_violations"]),
+            long_samples=float(d["long_samples"]),
+            recent=tuple((_time(t), int(n)) for t, n in d["recent"]),
+            violations=int(d["violations"]),
+            samples=int(d["samples"]),
+        )
+
+
+def _epoch(t: datetime | None) -> float | None:
+    return None if t is None else t.timestamp()
+
+
+def _time(x: float | None) -> datetime | None:
+    return None if x is None else datetime.fromtimestamp(float(x), UTC)
 
 
 @dataclass(frozen=True)
@@ -159,11 +205,27 @@ class QosPolicy:
 
     # ------------------------------------------------------------- decision
 
+    def restore(self, memory: object) -> QosState:
+        """The state from the previous decision (as returned, or after a JSON round trip);
+        a fresh one when there is none or it is unreadable."""
+        if isinstance(memory, QosState):
+            return memory
+        if isinstance(memory, Mapping):
+            try:
+                return QosState.from_json(memory)
+            except (KeyError, TypeError, ValueError):
+                pass
+        return self.initial_state()
+
     def decide(self, ctx: PolicyContext) -> Decision:
+        """See the class docstring. ``Decision.memory`` is ``QosState.to_json()``."""
+        d = self._decide(ctx, self.restore(ctx.memory))
+        return replace(d, memory=d.memory.to_json())
+
+    def _decide(self, ctx: PolicyContext, state: QosState) -> Decision:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
-        state = ctx.memory if isinstance(ctx.memory, QosState) else self.initial_state()
         state = self.observe(ctx, state, table)
         h = state.headroom
         observed = ctx.load.last

@@ -60,7 +60,7 @@ def test_qos_table(values, upper, observed, ready, changes, want, reason) -> Non
     d = QosPolicy(feedback=False).decide(ctx(observed, ready, fc=fc, spec=spec))
     assert d.desired == want
     assert reason in d.reason
-    assert isinstance(d.memory, QosState)
+    assert isinstance(QosState.from_json(d.memory), QosState)
 
 
 def _state(recent: tuple) -> QosState:
@@ -97,21 +97,23 @@ def test_qos_scale_in_keeps_what_the_near_term_needs() -> None:
 def test_qos_counts_violations_from_the_samples_it_saw() -> None:
     policy = QosPolicy(feedback=True, gain=0.1)
     fc = forecast(FLAT)
-    first = policy.decide(ctx([950.0], 10, fc=fc)).memory
+    first = QosState.from_json(policy.decide(ctx([950.0], 10, fc=fc)).memory)
     # five new samples since, two of them above 10 instances' SLO capacity
     later = NOW + timedelta(minutes=5)
     loads = [950.0, 950.0, 1100.0, 950.0, 1200.0, 950.0]
     d = policy.decide(ctx(loads, 10, fc=forecast(FLAT, start=later), memory=first, now=later))
-    assert (d.memory.violations, d.memory.samples) == (2, 6)
-    assert d.memory.headroom > first.headroom
+    state = QosState.from_json(d.memory)
+    assert (state.violations, state.samples) == (2, 6)
+    assert state.headroom > first.headroom
 
 
 def test_qos_headroom_frozen_while_booting() -> None:
     policy = QosPolicy(feedback=True)
     state = policy.initial_state()
     d = policy.decide(ctx([5000.0], 10, booting=5, fc=forecast(FLAT), memory=state))
-    assert d.memory.violations == 1
-    assert d.memory.headroom == state.headroom
+    after = QosState.from_json(d.memory)
+    assert after.violations == 1
+    assert after.headroom == state.headroom
 
 
 # ------------------------------------------------------------------ predictive target
@@ -139,10 +141,18 @@ PT_CASES = [
         [350.0],
         10,
         {},
-        ((NOW - timedelta(minutes=3), 10),),
+        [[(NOW - timedelta(minutes=3)).timestamp(), 10]],
         10,
     ),
-    ("old peak forgotten", [350.0] * 6, [350.0], 10, {}, ((NOW - timedelta(minutes=6), 10),), 5),
+    (
+        "old peak forgotten",
+        [350.0] * 6,
+        [350.0],
+        10,
+        {},
+        [[(NOW - timedelta(minutes=6)).timestamp(), 10]],
+        5,
+    ),
 ]
 
 
@@ -208,3 +218,27 @@ def test_predictive_threshold_boot_longer_than_horizon_reads_last_point() -> Non
     policy = PredictiveThresholdPolicy(model="forecast", horizon=timedelta(hours=2))
     fc = forecast([900.0] * 9 + [1600.0])  # ends long before now + 2 h
     assert policy.predict(ctx([900.0] * 20, 10, fc=fc)) == 1600.0
+
+
+def test_qos_memory_survives_a_json_round_trip() -> None:
+    import json
+
+    policy = QosPolicy()
+    recent = ((NOW - timedelta(minutes=19), 4), (NOW - timedelta(minutes=5), 4))
+    d = policy.decide(ctx([300.0], 10, fc=forecast([300.0] * 6), memory=_state(recent)))
+    restored = json.loads(json.dumps(d.memory))
+    assert QosState.from_json(restored) == QosState.from_json(d.memory)
+    later = NOW + timedelta(minutes=1)
+    again = policy.decide(
+        ctx([300.0], d.desired, fc=forecast([300.0] * 6, start=later), memory=restored, now=later)
+    )
+    assert QosState.from_json(again.memory).samples == QosState.from_json(d.memory).samples + 1
+    # unreadable memory (an older format, a hand edit) starts afresh rather than failing
+    assert policy.restore({"headroom": "x"}) == policy.initial_state()
+
+
+def test_predictive_target_memory_is_json() -> None:
+    import json
+
+    d = PredictiveTargetPolicy().decide(ctx([350.0], 10, fc=forecast([350.0] * 6)))
+    assert json.loads(json.dumps(d.memory)) == d.memory

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from autoscaler.model import Forecast, GroupStatus, MetricWindow, PolicyContext
-from autoscaler.policies.qos import QosPolicy, slo_capacity
+from autoscaler.policies.qos import QosPolicy, QosState, slo_capacity
 
 from .helpers import NOW, SPEC, STEP
 
@@ -37,7 +37,7 @@ def closed_loop(policy: QosPolicy, steps: int = 3000, seed: int = 7) -> tuple[np
         ctx = PolicyContext(now + STEP, SPEC0, GroupStatus(ready, 0), window, fc, memory)
         d = policy.decide(ctx)
         memory = d.memory
-        states.append(memory)
+        states.append(QosState.from_json(memory))
         ready = min(max(d.desired, 1), SPEC0.max_size)
     return violated, states
 
@@ -76,7 +76,7 @@ def test_slack_lowers_the_headroom() -> None:
         mean = np.full(5, 750.0)
         fc = Forecast(pd.date_range(now, periods=5, freq=STEP), mean, {0.9: mean})
         d = policy.decide(PolicyContext(now, SPEC0, GroupStatus(10, 0), window, fc, state))
-        state = d.memory
+        state = QosState.from_json(d.memory)
     assert state.violations == 0
     assert state.headroom < 1.5 * 0.9
     assert state.setpoint > 0.05  # slow loop: slack raises the setpoint
