@@ -81,6 +81,7 @@ def run_vms(
     import numpy as np
 
     from autoscaler.config import Config, load_config
+    from autoscaler.durations import format_duration
     from autoscaler.placement.hosts import Flavor, Host
     from autoscaler.placement.policies import build_placement
     from autoscaler.traces import TraceError
@@ -151,7 +152,7 @@ def run_vms(
         f"{len(traces.names)} VMs from {vms_dir}, {n_steps} samples of "
         f"{traces.step.total_seconds() / 60:.0f} min; {len(hosts)} hosts; flavor {flavor.name} "
         f"({flavor.vcpus} vCPU); contention threshold {threshold:.0%}; "
-        f"placed after {pc.history}, judged over the rest"
+        f"placed after {format_duration(pc.history)}, judged over the rest"
     )
     click.echo(_rows(results))
     unplaced = [r for r in results if r["unplaced"]]
