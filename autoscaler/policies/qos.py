@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from autoscaler.durations import format_duration
 from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.forecast_window import forecast_peak
 from autoscaler.queueing import SloCapacity
@@ -272,7 +273,7 @@ class QosPolicy:
             return Decision(
                 stable,
                 f"q{self.quantile:g} below {self.low_water:.0%} of {stable}'s SLO capacity "
-                f"for {self.scale_in_window}{note}",
+                f"for {format_duration(self.scale_in_window)}{note}",
                 self.name,
                 state,
             )
