@@ -218,11 +218,56 @@ class BootDelayConfig(_Frozen):
         return self
 
 
+class PrometheusConfig(_Frozen):
+    """Where Prometheus is and how to authenticate. Secrets are named, never written here."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    token_file: str | None = None
+    token_env: str | None = None
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    ca_file: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _auth(self) -> PrometheusConfig:
+        token = [x for x in (self.token_file, self.token_env) if x]
+        password = [x for x in (self.password_file, self.password_env) if x]
+        if len(token) > 1 or len(password) > 1:
+            raise ValueError("give a secret as a file or as an environment variable, not both")
+        if token and (self.username or password):
+            raise ValueError("use either a bearer token or a username and password, not both")
+        if bool(self.username) != bool(password):
+            raise ValueError("basic auth needs both username and password_file/password_env")
+        return self
+
+
+class MonascaConfig(_Frozen):
+    """Monasca query options; the metric name is ``metric.query``, the period the step."""
+
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    statistic: Literal["avg", "min", "max", "sum", "count"] | None = "avg"
+    merge_metrics: bool = False
+    group_by: str | None = None
+    publish_forecast: bool = False  # post pred.<query> measurements for existing alarms
+
+
 class MetricConfig(_Frozen):
     source: Literal["simulated", "prometheus", "monasca"] = "simulated"
     query: str = ""
     unit: Literal["load", "utilization"] = "load"
     lookback: Duration = timedelta(hours=1)
+    prometheus: PrometheusConfig | None = None
+    monasca: MonascaConfig = MonascaConfig()
+
+    @model_validator(mode="after")
+    def _source(self) -> MetricConfig:
+        if self.source == "prometheus" and self.prometheus is None:
+            raise ValueError("source prometheus needs a prometheus section with its url")
+        if self.source in ("prometheus", "monasca") and not self.query.strip():
+            raise ValueError(f"source {self.source} needs a query")
+        return self
 
 
 class SloConfig(_Frozen):
@@ -316,9 +361,49 @@ class FlavorConfig(_Frozen):
     price_per_hour: float = Field(0.05, ge=0)
 
 
+class NovaConfig(_Frozen):
+    """How the Nova adapter boots a group's servers (the flavor is the group's)."""
+
+    image: str = Field(min_length=1)  # image ID
+    network: str | None = None  # network ID; none lets Nova pick ("auto")
+    key_name: str | None = None
+    user_data_file: str | None = None
+    server_group_policy: (
+        Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"] | None
+    ) = None
+    boot_timeout: Duration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
+
+
+class HeatGroupConfig(_Frozen):
+    """Where a group lives in Heat (defaults match etc/heat/asg-external.yaml)."""
+
+    stack: str = Field(min_length=1)
+    resource: str = "asg"
+    mode: Literal["update", "signal"] = "update"
+    capacity_parameter: str = "desired_capacity"
+    scale_up_policy: str = "scale_up"
+    scale_down_policy: str = "scale_down"
+
+
+class SenlinGroupConfig(_Frozen):
+    cluster: str = Field(min_length=1)
+    adjustment: Literal["exact", "change"] = "exact"
+    action_timeout: Duration = timedelta(minutes=15)
+
+
 class CloudConfig(_Frozen):
     kind: Literal["simulated", "nova", "heat", "senlin"] = "simulated"
     cloud: str | None = None  # name of the entry in clouds.yaml; credentials stay there
+    clouds_file: str | None = None  # default: where the openstack CLI looks
+    nova: NovaConfig | None = None
+    heat: dict[str, HeatGroupConfig] = Field(default_factory=dict)  # group name -> stack
+    senlin: dict[str, SenlinGroupConfig] = Field(default_factory=dict)  # group -> cluster
+
+    @model_validator(mode="after")
+    def _kind(self) -> CloudConfig:
+        if self.kind == "nova" and self.nova is None:
+            raise ValueError("kind nova needs a nova section (image, network, ...)")
+        return self
 
 
 class SimulationConfig(_Frozen):

@@ -201,20 +201,9 @@ class Engine:
                     b.cloud.scale(action)
                 except CloudError as exc:
                     self.state.finish_action(action, f"failed: {exc}")
-                    return TickOutcome(
-                        name,
-                        now,
-                        status,
-                        tuple(votes),
-                        combined,
-                        desired,
-                        guard,
-                        action,
-                        f"scale: {exc}",
-                        "act",
-                        forecast,
-                    )
-                self.state.finish_action(action, "done")
+                    error, stage = f"scale: {exc}", "act"
+                else:
+                    self.state.finish_action(action, "done")
         return TickOutcome(
             name,
             now,

@@ -228,6 +228,7 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
         raise TraceError(
             f"{p}:{i + 2}: timestamps not sorted ({df[ts_col].iloc[i]} after {df[ts_col].iloc[i - 1]})"
         )
+    # pandas 3 infers second/microsecond resolution; the step arithmetic below is in ns.
     return pd.Series(values, index=pd.DatetimeIndex(stamps).as_unit("ns")), column
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from autoscaler.commands.simulate_fleet import fleet_options, run_fleet
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
 
@@ -75,6 +76,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
     default=None,
     help="Progress bar (default: on when stderr is a terminal).",
 )
+@fleet_options
 def simulate(
     trace_path: str | None,
     column: str | None,
@@ -89,8 +91,16 @@ def simulate(
     seed: int | None,
     out: str | None,
     progress: bool | None,
+    **fleet_opts: object,
 ) -> None:
-    """Compare scaling policies on a trace and print one row per policy."""
+    """Compare scaling policies on a load trace, one row per policy.
+
+    With --fleet, simulate a GPU fleet instead: --trace is then a pod list, and
+    placement (and in time mode scheduling) policies are compared.
+    """
+    if fleet_opts.get("fleet"):
+        run_fleet(trace_path, out, seed, **fleet_opts)
+        return
     from autoscaler.config import Config, load_config
     from autoscaler.simulation import (
         DEFAULT_POLICIES,

@@ -135,3 +135,33 @@ def test_simulate_with_config_and_planetlab_trace(tmp_path: Path, shared_data: P
     )
     assert res.exit_code == 0, res.output
     assert "288 steps of 300s" in res.output
+
+
+def test_simulate_fleet_dispatches_to_the_gpu_simulator(tmp_path: Path, shared_data: Path) -> None:
+    gpu = shared_data / "alibaba-gpu-v2023"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--fleet",
+            str(gpu / "openb_node_list_all_node.csv"),
+            "--trace",
+            str(gpu / "openb_pod_list_default.csv"),
+            "--placement",
+            "best_fit",
+            "--placement",
+            "fgd",
+            "--load-pct",
+            "60",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["placements"]) == {"best_fit", "fgd"}
+    curve = summary["placements"]["fgd"]["gpu_allocation_ratio_pct"]
+    assert 55 <= float(curve["60"]) <= 61  # below saturation nearly everything submitted is placed
+    assert (tmp_path / "allocation.png").exists()

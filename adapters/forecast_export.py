@@ -1,0 +1,95 @@
+"""Publishing forecasts as metrics, so that existing alarms (Aodh, Alertmanager) can use them.
+
+* ``PrometheusForecastGauges`` sets gauges in a ``prometheus_client`` registry that the
+  caller passes in and serves (the daemon's ``/metrics``); Prometheus scrapes them.
+  Remote-write is out of scope: scraping is how Prometheus is meant to be fed.
+* ``MonascaForecastPublisher`` posts ``pred.<metric>`` measurements at the forecast's
+  future timestamps (the naming of the original Monasca predictor), one series per
+  quantile, through a keystoneauth adapter for the ``monitoring`` service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autoscaler.model import CloudError, Forecast
+
+
+class PrometheusForecastGauges:
+    """``autoscaler_forecast_load{group,quantile}`` and
+    ``autoscaler_forecast_utilization{group,quantile}`` at ``ahead`` steps after now.
+
+    ``quantile`` is ``"mean"`` or the probability (``"0.9"``). Utilization is the load
+    over the group's current capacity, which is what an Aodh alarm threshold compares.
+    """
+
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import Gauge
+
+        labels = ["group", "quantile"]
+        self.load = Gauge(
+            "autoscaler_forecast_load",
+            "Forecast total load of the group, in requests/s",
+            labels,
+            registry=registry,
+        )
+        self.utilization = Gauge(
+            "autoscaler_forecast_utilization",
+            "Forecast load over the group's current capacity (1.0 = full)",
+            labels,
+            registry=registry,
+        )
+
+    def publish(
+        self, group: str, forecast: Forecast, *, ahead: int, instances: int, capacity: float
+    ) -> None:
+        """Set the gauges from step ``ahead`` (1-based) of ``forecast``.
+
+        Raises ``ValueError`` when the forecast is shorter than ``ahead``.
+        """
+        if not 1 <= ahead <= len(forecast):
+            raise ValueError(f"forecast has {len(forecast)} steps, cannot publish step {ahead}")
+        series = {"mean": forecast.mean, **{f"{q:g}": v for q, v in forecast.quantiles.items()}}
+        full = max(instances, 0) * capacity
+        for name, values in series.items():
+            value = float(values[ahead - 1])
+            self.load.labels(group, name).set(value)
+            self.utilization.labels(group, name).set(value / full if full > 0 else float("inf"))
+
+
+class MonascaForecastPublisher:
+    """Posts forecasts to Monasca (``POST /v2.0/metrics``). ``api`` is a keystoneauth
+    ``Adapter`` for the ``monitoring`` service."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+
+    def publish(
+        self, metric: str, forecast: Forecast, dimensions: Mapping[str, str] | None = None
+    ) -> int:
+        """Post ``pred.<metric>`` for every step and quantile; returns the measurements sent.
+
+        Raises ``CloudError`` when Monasca refuses them.
+        """
+        from keystoneauth1 import exceptions as ksa_exc
+
+        series = {"mean": forecast.mean, **{f"{q:g}": v for q, v in forecast.quantiles.items()}}
+        body = [
+            {
+                "name": f"pred.{metric}",
+                "dimensions": {**(dimensions or {}), "quantile": name},
+                "timestamp": int(ts.timestamp() * 1000),
+                "value": float(v),
+                "value_meta": {"model": forecast.model} if forecast.model else {},
+            }
+            for name, values in series.items()
+            for ts, v in zip(forecast.index, values, strict=True)
+        ]
+        try:
+            resp = self._api.post("/metrics", json=body, raise_exc=False)
+        except ksa_exc.ClientException as exc:
+            raise CloudError(f"monasca: cannot post pred.{metric}: {exc}") from None
+        if resp.status_code >= 400:
+            raise CloudError(f"monasca: posting pred.{metric} refused (HTTP {resp.status_code})")
+        return len(body)

@@ -1,0 +1,110 @@
+"""Forecaster cost on 7 days of real 5-minute data (NAB ec2_cpu_utilization_5f5533).
+
+Per model: seconds to fit, and milliseconds for one ``update`` (one new point) plus
+``predict`` (12 steps, 3 quantiles), the median over ``--updates`` consecutive points;
+both also as a ratio to naive measured in the same run. Then the peak RSS of a fresh
+process that loads a trace and fits and forecasts with statsmodels models but never
+imports torch. Goals: ARIMA fit <= 2 s, update+predict <= 20 ms, MLP/LSTM training
+<= 30 s, their inference <= 5 ms, peak RSS <= 250 MB.
+
+    .venv/bin/python bench/forecast_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from autoscaler.forecasters.registry import KNOWN_KINDS, build_forecaster
+from autoscaler.traces import load_trace
+
+STEP = timedelta(minutes=5)
+WEEK = 2016
+GOALS = {
+    "fit": {"arima": 2.0, "mlp": 30.0, "lstm": 30.0},
+    "update_ms": {"arima": 20.0, "mlp": 5.0, "lstm": 5.0},
+}
+
+RSS_PROBE = """
+import resource, sys
+from datetime import timedelta
+from autoscaler.traces import load_trace
+from autoscaler.forecasters.registry import build_forecaster
+y = load_trace(sys.argv[1]).series.iloc[:2016]
+for kind in ("arima", "ets", "auto"):
+    build_forecaster(kind, timedelta(minutes=5), fallback=True).fit(y).predict(12, (0.05, 0.95))
+assert "torch" not in sys.modules, "torch was imported"
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+    ap.add_argument("--models", default=",".join(KNOWN_KINDS))
+    ap.add_argument("--updates", type=int, default=20)
+    args = ap.parse_args()
+    path = args.data / "nab" / "realAWSCloudwatch" / "ec2_cpu_utilization_5f5533.csv"
+    y = load_trace(path).series
+    train, new = y.iloc[:WEEK], y.iloc[WEEK : WEEK + args.updates]
+    kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+    if "naive" not in kinds:
+        kinds.insert(0, "naive")
+
+    rows = {}
+    for kind in kinds:
+        build_forecaster(kind, STEP).fit(train.iloc[:600])  # warm up imports, not timed
+        model = build_forecaster(kind, STEP)
+        t0 = time.perf_counter()
+        model.fit(train)
+        fit = time.perf_counter() - t0
+        steps = []
+        for i in range(len(new)):
+            t0 = time.perf_counter()
+            model.update(new.iloc[i : i + 1])
+            model.predict(12, (0.05, 0.5, 0.95))
+            steps.append(time.perf_counter() - t0)
+        rows[kind] = (fit, 1000 * float(np.median(steps)))
+
+    base_fit, base_upd = rows["naive"]
+    print(
+        f"7 days of 5-minute data ({WEEK} points); machine shared with other work: timings are loose"
+    )
+    print(f"{'model':<16}{'fit s':>9}{'x naive':>10}{'upd+pred ms':>13}{'x naive':>9}  goals")
+    for kind, (fit, upd) in rows.items():
+        goals = []
+        if kind in GOALS["fit"]:
+            g = GOALS["fit"][kind]
+            goals.append(f"fit <= {g:g} s {'met' if fit <= g else 'NOT met'}")
+        if kind in GOALS["update_ms"]:
+            g = GOALS["update_ms"][kind]
+            goals.append(f"update+predict <= {g:g} ms {'met' if upd <= g else 'NOT met'}")
+        print(
+            f"{kind:<16}{fit:>9.3f}{fit / max(base_fit, 1e-9):>10.0f}{upd:>13.2f}"
+            f"{upd / max(base_upd, 1e-9):>9.1f}  {'; '.join(goals)}"
+        )
+
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE, str(path)], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        print(f"RSS probe failed: {out.stderr.strip().splitlines()[-1]}")
+        return 1
+    rss = float(out.stdout.strip())
+    print(
+        f"peak RSS of a process forecasting with arima, ets and auto (no torch): {rss:.0f} MB "
+        f"(goal <= 250 MB: {'met' if rss <= 250 else 'NOT met'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The shared skeleton of every forecaster: input checks, bookkeeping, output shaping.
+
+A subclass implements ``_fit(values)``, ``_update(new_values)`` and
+``_predict(horizon, quantiles) -> (mean, bands)`` on plain float arrays; this class
+turns pandas in and ``Forecast`` out, so that every model treats gaps, timestamps,
+non-negativity and quantile ordering the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from autoscaler.forecasters.intervals import check_quantiles, make_monotone
+from autoscaler.forecasters.series_input import clean_series, future_index, steps_per_day
+from autoscaler.model import Forecast, ForecastError
+
+# Models keep at most this much recent history for their own use (residual samples,
+# windows); the fitted state itself does not grow with the series.
+HISTORY_CAP = 4 * 2016
+
+
+class BaseForecaster:
+    """Common behaviour; see ``autoscaler.interfaces.Forecaster`` for the contract.
+
+    ``params`` are the constructor's keyword arguments, kept for the model store.
+    """
+
+    name: ClassVar[str] = "base"
+    min_history: int = 2
+
+    def __init__(self, step: timedelta, seed: int = 0, **params: Any) -> None:
+        if step <= timedelta(0):
+            raise ForecastError(f"step must be positive, not {step}")
+        self.step = step
+        self.seed = int(seed)
+        self.params = dict(params, seed=self.seed)
+        self.day = steps_per_day(step)
+        self._history = np.empty(0)
+        self._last: pd.Timestamp | None = None
+        self._first: pd.Timestamp | None = None
+        self._nonnegative = True
+        self._notes: list[str] = []
+        self._filled_on_update = 0
+
+    # -- public interface --------------------------------------------------------
+
+    def fit(self, y: pd.Series) -> BaseForecaster:
+        """Fit on ``y``. Raises ``ForecastError`` on bad input or too little history."""
+        clean = clean_series(y, self.step)
+        n = len(clean.values)
+        if n < self.min_history:
+            raise ForecastError(
+                f"{self.name} needs at least {self.min_history} points of history, got {n}"
+            )
+        self._notes = [f"filled {clean.filled} missing point(s)"] if clean.filled else []
+        self._filled_on_update = 0
+        self._nonnegative = bool(clean.values.min() >= 0)
+        self._history = clean.values[-HISTORY_CAP:].copy()
+        self._first, self._last = clean.start, clean.last
+        try:
+            self._fit(clean.values)
+        except ForecastError:
+            raise
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:
+            raise ForecastError(f"{self.name} failed to fit: {exc}") from exc
+        return self
+
+    def update(self, y: pd.Series) -> BaseForecaster:
+        """Append the points of ``y`` after the last one seen, without refitting.
+
+        Points at or before the last seen timestamp are ignored; the new ones must
+        continue the grid without a hole (NaN inside ``y`` is fine and is filled).
+        """
+        last = self._require_fitted()
+        y = y[y.index > last] if len(y) else y
+        if len(y) == 0:
+            return self
+        expected = last + pd.Timedelta(self.step)
+        first = y.index[0] if y.index.tz is not None else y.index[0].tz_localize("UTC")
+        if first != expected:
+            raise ForecastError(
+                f"{self.name}.update: expected the next point at {expected}, got {first}"
+            )
+        # Fill gaps against the previous value so that a leading NaN is held, not dropped.
+        prev = pd.Series([self._history[-1]], index=pd.DatetimeIndex([last]))
+        joined = pd.concat([prev, y.astype(float)])
+        clean = clean_series(joined, self.step, what=f"{self.name}.update input")
+        new = clean.values[1:]
+        saved = (self._history, self._last, self._nonnegative)
+        self._nonnegative = self._nonnegative and bool(new.min() >= 0)
+        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
+        self._last = clean.last
+        try:
+            self._update(new)
+            self._filled_on_update += clean.filled
+        except Exception as exc:
+            # Leave the model as it was: a failed update must not half-apply.
+            self._history, self._last, self._nonnegative = saved
+            if isinstance(exc, ForecastError):
+                raise
+            raise ForecastError(f"{self.name} failed to update: {exc}") from exc
+        return self
+
+    def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
+        """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
+        last = self._require_fitted()
+        if int(horizon) != horizon or horizon < 1:
+            raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
+        horizon = int(horizon)
+        qs = check_quantiles(quantiles)
+        mean, bands = self._predict(horizon, qs)
+        mean = np.asarray(mean, dtype=float)
+        if mean.shape != (horizon,) or not np.isfinite(mean).all():
+            raise ForecastError(f"{self.name} produced an invalid forecast")
+        bands = {q: np.asarray(bands[q], dtype=float) for q in qs}
+        for q, b in bands.items():
+            # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
+            bands[q] = np.where(np.isfinite(b), b, mean)
+        if self._nonnegative:
+            mean = np.maximum(mean, 0.0)
+            bands = {q: np.maximum(b, 0.0) for q, b in bands.items()}
+        return Forecast(
+            index=future_index(last, self.step, horizon),
+            mean=mean,
+            quantiles=make_monotone(bands),
+            model=self.name,
+            note="; ".join(self._notes + self._update_notes()),
+        )
+
+    def _update_notes(self) -> list[str]:
+        n = self._filled_on_update
+        return [f"filled {n} missing point(s) on update"] if n else []
+
+    @property
+    def trained_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last timestamps seen (fit + updates), None before fitting."""
+        if self._first is None or self._last is None:
+            return None
+        return self._first, self._last
+
+    # -- for subclasses ----------------------------------------------------------
+
+    def _fit(self, values: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _update(self, new: np.ndarray) -> None:
+        """Default: nothing beyond the history kept by the base class."""
+
+    def _predict(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+        raise NotImplementedError
+
+    def _require_fitted(self) -> pd.Timestamp:
+        if self._last is None:
+            raise ForecastError(f"{self.name}: predict/update called before fit")
+        return self._last

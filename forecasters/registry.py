@@ -1,0 +1,87 @@
+"""Building forecasters by name: the one place the engine, the CLI and the config meet them.
+
+Model modules are imported only when their kind is built, so that listing kinds or
+building a baseline never imports statsmodels or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from datetime import timedelta
+from typing import Any
+
+from autoscaler.model import ForecastError
+
+_KINDS: dict[str, str] = {
+    "naive": "autoscaler.forecasters.baselines:NaiveForecaster",
+    "seasonal_naive": "autoscaler.forecasters.baselines:SeasonalNaiveForecaster",
+    "linear": "autoscaler.forecasters.baselines:LinearForecaster",
+    "ets": "autoscaler.forecasters.ets:EtsForecaster",
+    "arima": "autoscaler.forecasters.arima:ArimaForecaster",
+    "mlp": "autoscaler.forecasters.neural:MlpForecaster",
+    "lstm": "autoscaler.forecasters.neural:LstmForecaster",
+    "ensemble": "autoscaler.forecasters.ensemble:EnsembleForecaster",
+    "auto": "autoscaler.forecasters.ensemble:AutoForecaster",
+}
+
+KNOWN_KINDS: tuple[str, ...] = tuple(_KINDS)
+NEEDS_TORCH: frozenset[str] = frozenset({"mlp", "lstm"})
+
+
+def forecaster_class(kind: str) -> type:
+    """The class behind ``kind``. Raises ``ForecastError`` for an unknown kind."""
+    target = _KINDS.get(kind)
+    if target is None:
+        raise ForecastError(f"unknown forecaster {kind!r} (known: {', '.join(KNOWN_KINDS)})")
+    module, _, cls = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        hint = " (install the 'ml' extra: pip install 'predictive-autoscaler[ml]')"
+        raise ForecastError(
+            f"forecaster {kind!r} is unavailable: {exc}{hint if kind in NEEDS_TORCH else ''}"
+        ) from None
+
+
+def accepted_params(cls: type) -> set[str]:
+    """Keyword parameters accepted anywhere along the class's constructors."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in (
+                "self",
+                "step",
+            ):
+                names.add(p.name)
+    return names
+
+
+def build_forecaster(kind: str, step: timedelta, *, fallback: bool = False, **params: Any) -> Any:
+    """A new, unfitted forecaster of ``kind`` at ``step`` with ``params``.
+
+    With ``fallback`` the model is wrapped in ``FallbackForecaster``: a fit failure
+    falls back to seasonal naive, then naive, and the forecast's note says so.
+    Raises ``ForecastError`` for an unknown kind or parameter, or a bad value.
+    """
+    cls = forecaster_class(kind)
+    unknown = sorted(set(params) - accepted_params(cls))
+    if unknown:
+        raise ForecastError(
+            f"forecaster {kind!r}: unknown parameter(s) {', '.join(unknown)} "
+            f"(accepted: {', '.join(sorted(accepted_params(cls)))})"
+        )
+    if kind in ("ensemble", "auto"):
+        params.setdefault("build", build_forecaster)
+    try:
+        model = cls(step, **params)
+    except (TypeError, ValueError) as exc:
+        raise ForecastError(f"forecaster {kind!r}: {exc}") from None
+    if fallback:
+        from autoscaler.forecasters.fallback import FallbackForecaster
+
+        return FallbackForecaster(model, step)
+    return model

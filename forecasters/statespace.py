@@ -1,0 +1,91 @@
+"""Shared machinery of the statsmodels state-space forecasters (ARIMA, ETS).
+
+The season is removed first (``season.fit_profile``); the model is fitted on the
+remainder over at most ``fit_window`` recent points (default 7 days). ``update``
+runs the Kalman filter over the new points only (``results.extend``), with the
+fitted parameters: no refit. Intervals are the model's Gaussian ones plus the
+(deterministic) seasonal profile.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.forecasters.intervals import normal_bands
+from autoscaler.forecasters.season import NONE, SeasonalProfile, fit_profile
+from autoscaler.forecasters.series_input import to_steps
+
+
+class StateSpaceForecaster(BaseForecaster):
+    """Subclasses implement ``_fit_remainder(r) -> statsmodels MLEResults``."""
+
+    min_history = 30
+
+    def __init__(
+        self,
+        step: timedelta,
+        fit_window: int | str = "7d",
+        seasonal: bool = True,
+        **params: Any,
+    ) -> None:
+        super().__init__(step, fit_window=fit_window, seasonal=seasonal, **params)
+        self.fit_window = to_steps(fit_window, step, name="fit_window")
+        self.seasonal = bool(seasonal)
+        self._season: SeasonalProfile = NONE
+        self._results: Any = None
+        self._constant: float | None = None
+        self._offset = 0.0
+        self._pos = 0  # absolute position of the next observation in the profile's frame
+        self.summary = ""
+
+    def _fit(self, values: np.ndarray) -> None:
+        values = values[-self.fit_window :]
+        self._season = fit_profile(values, self.day) if self.seasonal else NONE
+        r = values - self._season.at(np.arange(len(values)))
+        self._pos = len(values)
+        self._results = None
+        self._constant = None
+        self._offset = 0.0
+        if np.ptp(r) < 1e-12 * max(1.0, abs(float(r[-1]))):
+            self._constant = float(r[-1])
+            self.summary = "constant series"
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._results = self._fit_remainder(r)
+        self.summary = f"{self._describe()}, {self._season.describe()}"
+
+    def _update(self, new: np.ndarray) -> None:
+        positions = np.arange(self._pos, self._pos + len(new))
+        r = new - self._season.at(positions) - self._offset
+        if self._results is None:
+            # Fitted on a flat series: follow the newest value (persistence).
+            self._constant = float(r[-1])
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._results = self._results.extend(r)
+        self._pos += len(new)
+
+    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        seasonal = self._season.at(np.arange(self._pos, self._pos + horizon))
+        if self._results is None:
+            mean = np.full(horizon, self._constant) + seasonal
+            return mean, {q: mean.copy() for q in quantiles}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = self._results.get_forecast(horizon)
+        mean = np.asarray(fc.predicted_mean, dtype=float) + seasonal + self._offset
+        sigma = np.sqrt(np.maximum(np.asarray(fc.var_pred_mean, dtype=float), 0.0))
+        return mean, normal_bands(mean, sigma, quantiles)
+
+    def _fit_remainder(self, r: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        return self.name

@@ -1,0 +1,208 @@
+"""A versioned on-disk store of fitted forecasters.
+
+Layout under ``root``::
+
+    <name>/v000001/model.pkl      the pickled forecaster
+    <name>/v000001/meta.json      kind, params, trained range, library versions, sha256
+    <name>/CURRENT                the version in use ("v000001")
+
+A save writes a new version into a temporary directory, renames it into place, then
+replaces ``CURRENT`` with ``os.replace``: readers see the old model or the new one,
+never half of one. Loading checks, before unpickling anything, that the format and
+the library versions match and that the payload's checksum is the recorded one, and
+refuses files writable by other users: a pickle runs code when loaded, so only files
+this store wrote are trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import platform
+import re
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoscaler.model import ForecastError
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_VERSION = re.compile(r"^v(\d{6})$")
+
+
+class ModelStoreError(ForecastError):
+    """The store cannot save or load a model; the message says which file and why."""
+
+
+def library_versions(include_torch: bool) -> dict[str, str]:
+    """Versions of the libraries whose objects end up in a pickle."""
+    import numpy
+    import pandas
+
+    versions = {
+        "python": ".".join(platform.python_version_tuple()[:2]),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+    }
+    if "statsmodels" in sys.modules:
+        versions["statsmodels"] = sys.modules["statsmodels"].__version__
+    if include_torch:
+        import torch
+
+        versions["torch"] = torch.__version__.split("+")[0]
+    return versions
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What ``meta.json`` records about one saved model."""
+
+    name: str
+    version: str
+    kind: str
+    params: dict[str, Any]
+    trained_from: str | None
+    trained_to: str | None
+    libraries: dict[str, str]
+    sha256: str
+    format_version: int = FORMAT_VERSION
+
+
+def _uses_torch(model: Any) -> bool:
+    stack, seen = [model], set()
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        if type(m).__module__.endswith(".neural"):
+            return True
+        stack.extend(getattr(m, "models", {}).values())
+        for attr in ("primary", "active"):
+            if getattr(m, attr, None) is not None:
+                stack.append(getattr(m, attr))
+    return False
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(params, default=str))
+
+
+class ModelStore:
+    """Saves and loads fitted forecasters under ``root`` (created on first save)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _dir(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ModelStoreError(f"invalid model name {name!r} (letters, digits, _ . - only)")
+        return self.root / name
+
+    def versions(self, name: str) -> list[str]:
+        d = self._dir(name)
+        if not d.is_dir():
+            return []
+        return sorted(p.name for p in d.iterdir() if _VERSION.match(p.name) and p.is_dir())
+
+    def current(self, name: str) -> str | None:
+        pointer = self._dir(name) / "CURRENT"
+        try:
+            return pointer.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def save(self, name: str, model: Any) -> ModelMeta:
+        """Save ``model`` as a new version of ``name`` and make it current."""
+        d = self._dir(name)
+        d.mkdir(parents=True, exist_ok=True)
+        existing = self.versions(name)
+        number = int(_VERSION.match(existing[-1]).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
+        version = f"v{number:06d}"
+        payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        trained = getattr(model, "trained_range", None)
+        if trained is None and getattr(model, "active", None) is not None:
+            trained = model.active.trained_range
+        meta = ModelMeta(
+            name=name,
+            version=version,
+            kind=getattr(model, "name", type(model).__name__),
+            params=_jsonable(getattr(getattr(model, "primary", model), "params", {})),
+            trained_from=str(trained[0]) if trained else None,
+            trained_to=str(trained[1]) if trained else None,
+            libraries=library_versions(_uses_torch(model)),
+            sha256=hashlib.sha256(payload).hexdigest(),
+        )
+        tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=d))
+        try:
+            (tmp / "model.pkl").write_bytes(payload)
+            (tmp / "meta.json").write_text(json.dumps(meta.__dict__, indent=2), encoding="utf-8")
+            os.replace(tmp, d / version)
+        except OSError as exc:
+            for f in tmp.glob("*"):
+                f.unlink()
+            tmp.rmdir()
+            raise ModelStoreError(f"{d / version}: cannot save: {exc}") from None
+        pointer = d / f".CURRENT.{os.getpid()}"
+        pointer.write_text(version + "\n", encoding="utf-8")
+        os.replace(pointer, d / "CURRENT")
+        return meta
+
+    def meta(self, name: str, version: str | None = None) -> ModelMeta:
+        """The metadata of ``version`` (default: current). Raises ``ModelStoreError``."""
+        version = version or self.current(name)
+        if version is None:
+            raise ModelStoreError(f"{self._dir(name)}: no saved model")
+        if not _VERSION.match(version):
+            raise ModelStoreError(f"invalid version {version!r}")
+        path = self._dir(name) / version / "meta.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelStoreError(f"{path}: no such model version") from None
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(f"{path}: unreadable metadata: {exc}") from None
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise ModelStoreError(
+                f"{path}: saved in store format {raw.get('format_version')!r}, this version reads "
+                f"format {FORMAT_VERSION}; refit the model"
+            )
+        try:
+            return ModelMeta(**raw)
+        except TypeError as exc:
+            raise ModelStoreError(f"{path}: malformed metadata: {exc}") from None
+
+    def load(self, name: str, version: str | None = None) -> tuple[Any, ModelMeta]:
+        """The fitted model and its metadata. Raises ``ModelStoreError`` on any mismatch."""
+        meta = self.meta(name, version)
+        path = self._dir(name) / meta.version / "model.pkl"
+        now = library_versions("torch" in meta.libraries)
+        diff = [f"{k} {v} (now {now.get(k)})" for k, v in meta.libraries.items() if now.get(k) != v]
+        if diff:
+            raise ModelStoreError(
+                f"{path}: saved with {', '.join(diff)}; refit the model with the installed libraries"
+            )
+        try:
+            st = path.stat()
+            if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid != os.getuid():
+                raise ModelStoreError(
+                    f"{path}: writable by others or not ours; refusing to unpickle it"
+                )
+            payload = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelStoreError(f"{path}: missing") from None
+        if hashlib.sha256(payload).hexdigest() != meta.sha256:
+            raise ModelStoreError(
+                f"{path}: checksum does not match its metadata; refusing to load it"
+            )
+        try:
+            model = pickle.loads(payload)
+        except Exception as exc:  # a corrupt pickle can raise nearly anything
+            raise ModelStoreError(f"{path}: cannot unpickle: {exc}") from None
+        return model, meta

@@ -1,0 +1,1 @@
+"""Simulated GPU fleet: trace-driven placement, fragmentation and scheduling replays."""

@@ -1,0 +1,58 @@
+"""Real trace slices for the forecaster tests (read from ``../shared/data``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from autoscaler.traces import load_trace
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+NAB_CPU = DATA / "nab" / "realAWSCloudwatch" / "ec2_cpu_utilization_5f5533.csv"
+NASA = DATA / "nasa-http-1995" / "nasa_http_1995_per_minute.csv"
+STEP = timedelta(minutes=5)
+
+# Small settings for the neural models: the contract, not the accuracy, is under test here.
+FAST_PARAMS: dict[str, dict] = {
+    "mlp": {"hidden": 8, "max_epochs": 3, "lookback": 12, "output": 12},
+    "lstm": {"hidden": 4, "max_epochs": 2, "lookback": 6, "output": 12},
+    "ensemble": {"members": ("naive", "seasonal_naive", "ets"), "eval_origins": 3},
+    "auto": {"members": ("naive", "seasonal_naive", "arima"), "eval_origins": 3},
+}
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real trace not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nab_cpu() -> pd.Series:
+    """Three days of real EC2 CPU utilisation at 5 minutes (864 points)."""
+    return load_trace(_require(NAB_CPU)).series.iloc[:864]
+
+
+@pytest.fixture(scope="session")
+def nab_cpu_path() -> Path:
+    return _require(NAB_CPU)
+
+
+@pytest.fixture(scope="session")
+def nasa_5m() -> pd.Series:
+    """Three days of the NASA HTTP trace, requests per minute averaged to 5 minutes."""
+    trace = load_trace(_require(NASA), fill="previous", resample=STEP)
+    return trace.series.iloc[:864]
+
+
+@pytest.fixture()
+def nab_slice_csv(tmp_path: Path, nab_cpu: pd.Series) -> Path:
+    """The NAB slice written back out as a timestamp,value CSV (a real trace, cut short)."""
+    path = tmp_path / "cpu.csv"
+    frame = nab_cpu.rename("value").to_frame()
+    frame.index = frame.index.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_csv(path, index_label="timestamp")
+    return path

@@ -1,0 +1,89 @@
+"""The model store: versions, atomic current pointer, and refusing what it cannot trust."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import STEP
+
+from autoscaler.forecasters.registry import build_forecaster
+from autoscaler.forecasters.store import ModelStore, ModelStoreError
+
+
+@pytest.fixture()
+def saved(tmp_path, nab_cpu):
+    store = ModelStore(tmp_path / "models")
+    model = build_forecaster("linear", STEP).fit(nab_cpu)
+    store.save("web", model)
+    return store, model
+
+
+def test_versions_and_current_pointer(saved, nab_cpu):
+    store, model = saved
+    assert store.versions("web") == ["v000001"] and store.current("web") == "v000001"
+    model.update(nab_cpu.iloc[:0])
+    meta = store.save("web", model)
+    assert meta.version == "v000002" and store.current("web") == "v000002"
+    assert meta.kind == "linear" and meta.params["lookback"] == "20m"
+    assert meta.trained_to == str(nab_cpu.index[-1]) and meta.trained_from == str(nab_cpu.index[0])
+    assert {"python", "numpy", "pandas"} <= set(meta.libraries)
+    old, _ = store.load("web", "v000001")
+    np.testing.assert_array_equal(old.predict(3).mean, model.predict(3).mean)
+    # No temporary directory or pointer is left behind.
+    assert sorted(p.name for p in (store.root / "web").iterdir()) == [
+        "CURRENT",
+        "v000001",
+        "v000002",
+    ]
+
+
+def _edit_meta(store, **changes):
+    path = store.root / "web" / "v000001" / "meta.json"
+    meta = json.loads(path.read_text())
+    meta.update(changes)
+    path.write_text(json.dumps(meta))
+
+
+def test_other_library_version_is_refused(saved):
+    store, _ = saved
+    _edit_meta(store, libraries={"python": "3.11", "numpy": "1.0.0", "pandas": "0.1"})
+    with pytest.raises(ModelStoreError, match=r"saved with numpy 1\.0\.0 \(now .*refit"):
+        store.load("web")
+
+
+def test_other_format_version_is_refused(saved):
+    store, _ = saved
+    _edit_meta(store, format_version=99)
+    with pytest.raises(ModelStoreError, match="store format 99"):
+        store.load("web")
+
+
+def test_tampered_payload_is_refused(saved):
+    store, _ = saved
+    path = store.root / "web" / "v000001" / "model.pkl"
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(ModelStoreError, match="checksum"):
+        store.load("web")
+
+
+def test_world_writable_payload_is_refused(saved):
+    store, _ = saved
+    path = store.root / "web" / "v000001" / "model.pkl"
+    os.chmod(path, 0o666)
+    with pytest.raises(ModelStoreError, match="writable by others"):
+        store.load("web")
+
+
+def test_missing_and_invalid_names(tmp_path):
+    store = ModelStore(tmp_path)
+    with pytest.raises(ModelStoreError, match="no saved model"):
+        store.load("web")
+    with pytest.raises(ModelStoreError, match="invalid model name"):
+        store.load("../etc")
+    with pytest.raises(ModelStoreError, match="no such model version"):
+        (tmp_path / "web").mkdir()
+        (tmp_path / "web" / "CURRENT").write_text("v000007\n")
+        store.load("web")

@@ -1,0 +1,50 @@
+"""Seasonal profiles and length parameters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from conftest import NASA, STEP
+
+from autoscaler.forecasters.season import MIN_STRENGTH, fit_profile
+from autoscaler.forecasters.series_input import steps_per_day, to_steps
+from autoscaler.model import ForecastError
+from autoscaler.traces import load_trace
+
+
+def test_nasa_has_a_strong_daily_profile(nasa_5m):
+    prof = fit_profile(nasa_5m.to_numpy(), 288)
+    assert prof.period == 288 and prof.strength > MIN_STRENGTH
+    # Web traffic peaks in the (US) afternoon and bottoms out at night.
+    hours = nasa_5m.index[-288:].hour
+    pos = np.arange(len(nasa_5m) - 288, len(nasa_5m))
+    seasonal = prof.at(pos)
+    assert (
+        seasonal[(hours >= 15) & (hours < 20)].mean() > seasonal[(hours >= 5) & (hours < 9)].mean()
+    )
+
+
+def test_weekly_profile_needs_two_weeks():
+    y = load_trace(NASA, fill="previous", resample=STEP).series.to_numpy()
+    assert fit_profile(y[: 13 * 288], 288).period == 288
+    assert fit_profile(y[: 15 * 288], 288).period == 7 * 288
+
+
+def test_no_profile_from_too_little_or_flat_data(nab_cpu):
+    assert fit_profile(nab_cpu.to_numpy()[:500], 288).period == 0
+    assert fit_profile(np.full(1000, 3.0), 288).period == 0
+
+
+def test_lengths_in_steps_or_durations():
+    assert to_steps("20m", STEP, name="x") == 4
+    assert to_steps(7, STEP, name="x") == 7
+    assert to_steps("12", STEP, name="x") == 12
+    assert steps_per_day(STEP) == 288 and steps_per_day(timedelta(hours=2)) == 12
+    with pytest.raises(ForecastError, match="x: 7m is not a whole number"):
+        to_steps("7m", STEP, name="x")
+    with pytest.raises(ForecastError, match="x must be at least one step"):
+        to_steps(0, STEP, name="x")
+    with pytest.raises(ForecastError, match="invalid duration"):
+        to_steps("soon", STEP, name="x")

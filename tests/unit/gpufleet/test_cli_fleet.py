@@ -1,0 +1,120 @@
+"""``run_fleet`` behind a tiny click command that applies ``FLEET_OPTIONS`` the way
+``autoscaler simulate`` does (the lead's ``simulate`` adds ``--trace/--out/--seed`` and
+calls ``run_fleet`` when ``--fleet`` is given)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from autoscaler.commands.simulate_fleet import FLEET_OPTIONS, fleet_options, run_fleet
+
+
+@click.command()
+@click.option("--trace", default=None)
+@click.option("--out", default=None)
+@click.option("--seed", type=int, default=None)
+@fleet_options
+def simulate(trace: str | None, out: str | None, seed: int, **fleet_opts) -> None:
+    run_fleet(trace, out, seed, **fleet_opts)
+
+
+@pytest.fixture
+def small(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:
+    """A 6-node YAML fleet and the first 400 pods of the default trace."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "nodes:\n"
+        "  - {name: g, count: 4, gpus: 8, gpu_model: G2, cpus: 96, memory: 768GiB}\n"
+        "  - {name: t, count: 2, gpus: 2, gpu_model: T4, cpus: 104, memory: 512GiB}\n"
+        "  - {name: c, count: 2, cpus: 64, memory: 256GiB}\n"
+    )
+    lines = (data_dir / "openb_pod_list_default.csv").read_text().splitlines()[:401]
+    trace = tmp_path / "pods.csv"
+    trace.write_text("\n".join(lines) + "\n")
+    return fleet, trace
+
+
+def test_options_are_click_decorators_without_the_main_commands_own() -> None:
+    names = {p.name for p in simulate.params}
+    assert {"fleet", "mode", "placements", "schedulers", "load_pct", "seeds", "migration"} <= names
+    assert len(FLEET_OPTIONS) == len(names) - 3
+
+
+def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> None:
+    fleet, trace = small
+    out = tmp_path / "out"
+    args = ["--fleet", str(fleet), "--trace", str(trace), "--out", str(out), "--seeds", "2"]
+    args += ["--placement", "best_fit", "--placement", "fgd", "--placement", "random"]
+    res = CliRunner().invoke(simulate, args)
+    assert res.exit_code == 0, res.output
+    assert "fgd" in res.output and "alloc@130%" in res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["placements"]) == {"best_fit", "fgd", "random"}
+    fgd = summary["placements"]["fgd"]
+    assert set(fgd["gpu_allocation_ratio_pct"]) == {str(x) for x in range(131)}
+    assert 0 < fgd["gpu_allocation_ratio_pct"]["130"] <= 100
+    assert fgd["seeds"] == [42, 43]
+    assert fgd["unallocated_gpus_at_max_load"] >= 0 and fgd["wall_seconds"] > 0
+    assert "fragmentation_ratio_pct" in fgd and "fragmented_gpu_pct" in fgd
+    idle_at_max = fgd["unallocated_gpus"]["130"]
+    assert idle_at_max == pytest.approx(
+        36 * (1 - fgd["gpu_allocation_ratio_pct"]["130"] / 100), abs=0.01
+    )
+    assert (out / "allocation.png").stat().st_size > 1000
+
+
+def test_time_mode_table_summary_and_plots(small, tmp_path: Path) -> None:
+    fleet, trace = small
+    out = tmp_path / "out"
+    args = ["--fleet", str(fleet), "--trace", str(trace), "--out", str(out), "--mode", "time"]
+    args += ["--scheduler", "fifo", "--scheduler", "priority", "--migration"]
+    args += ["--arrival-speedup", "50", "--migration-cost", "30s"]
+    res = CliRunner().invoke(simulate, args)
+    assert res.exit_code == 0, res.output
+    runs = json.loads((out / "summary.json").read_text())["runs"]
+    assert set(runs) == {
+        "best_fit/fifo/migration/request",
+        "best_fit/priority+preempt/migration/request",
+    }
+    for r in runs.values():
+        assert r["finished"] + r["unfinished"] == 400
+        assert r["jct_seconds"]["p50"] <= r["jct_seconds"]["p95"] <= r["jct_seconds"]["p99"]
+    assert (out / "jct_cdf.png").exists() and (out / "allocation.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--fleet", "missing.csv", "--trace", "x.csv"], "missing.csv: cannot read node list"),
+        (["--fleet", "FLEET"], "--trace PODS.csv"),
+        (["--fleet", "FLEET", "--trace", "BADPODS"], "pod list lacks column(s)"),
+        (
+            ["--fleet", "FLEET", "--trace", "PODS", "--migration-cost", "soon", "--mode", "time"],
+            "--migration-cost",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(small, tmp_path: Path, extra, message) -> None:
+    fleet, trace = small
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,cpu\na,1\n")
+    subst = {"FLEET": str(fleet), "PODS": str(trace), "BADPODS": str(bad)}
+    res = CliRunner().invoke(simulate, [subst.get(a, a) for a in extra])
+    assert res.exit_code == 2
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_unknown_placement_is_a_usage_error(small) -> None:
+    fleet, trace = small
+    res = CliRunner().invoke(
+        simulate, ["--fleet", str(fleet), "--trace", str(trace), "--placement", "worst"]
+    )
+    assert res.exit_code == 2
+    assert "worst" in res.output
