@@ -103,10 +103,17 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     from ``autoscaler.forecasters``. Raises ``ValueError`` or ``ForecastError`` for an
     unknown model or parameter (the forecast provider then falls back to naive)."""
     if model == "level":
-        unknown = sorted(set(params) - {"alpha"})
+        unknown = sorted(set(params) - {"alpha", "bands"})
         if unknown:
             raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
-        return PersistenceForecaster(step, alpha=float(params.get("alpha", 0.1)))
+        bands = params.get("bands", "absolute")
+        if bands not in ("relative", "absolute"):
+            raise ValueError(
+                f"forecaster 'level': bands must be relative or absolute, not {bands!r}"
+            )
+        return PersistenceForecaster(
+            step, alpha=float(params.get("alpha", 0.2)), relative=bands == "relative"
+        )
     try:
         from autoscaler.forecasters.registry import build_forecaster as build_model
     except ImportError:

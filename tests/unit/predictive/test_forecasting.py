@@ -137,7 +137,7 @@ def test_persistence_bands_monotone_and_scaled_by_level() -> None:
     y = pd.Series(
         200.0 * rng.lognormal(0, 0.2, 500), index=pd.date_range(NOW, periods=500, freq=STEP)
     )
-    f = PersistenceForecaster(STEP).fit(y)
+    f = PersistenceForecaster(STEP, relative=True).fit(y)
     fc = f.predict(10, (0.95, 0.5, 0.9))
     assert (fc.quantile(0.5) <= fc.quantile(0.9)).all()
     assert (fc.quantile(0.9) <= fc.quantile(0.95)).all()
@@ -147,11 +147,23 @@ def test_persistence_bands_monotone_and_scaled_by_level() -> None:
     rel = y.to_numpy()[1:] / y.to_numpy()[:-1]
     assert np.mean(rel <= ratio) == pytest.approx(0.95, abs=0.01)
     doubled = (
-        PersistenceForecaster(STEP)
+        PersistenceForecaster(STEP, relative=True)
         .fit(y)
         .update(pd.Series([2 * y.iloc[-1]], index=[y.index[-1] + STEP]))
     )
     assert doubled.predict(10, (0.9,)).quantile(0.9) == pytest.approx(2 * fc.quantile(0.9))
+
+
+def test_absolute_bands_do_not_scale_with_level() -> None:
+    rng = np.random.default_rng(1)
+    y = pd.Series(200.0 + rng.normal(0, 20, 500), index=pd.date_range(NOW, periods=500, freq=STEP))
+    f = PersistenceForecaster(STEP).fit(y)
+    width = f.predict(3, (0.9,)).quantile(0.9) - f.predict(3).mean
+    # the 90 % band of a one-step change of N(0, 20) noise: 1.28 x 20 x sqrt(2)
+    assert width[0] == pytest.approx(1.2816 * 20 * 2**0.5, rel=0.15)
+    doubled = f.update(pd.Series([2 * y.iloc[-1]], index=[y.index[-1] + STEP]))
+    fc2 = doubled.predict(3, (0.9,))
+    assert fc2.quantile(0.9) - fc2.mean == pytest.approx(width)
 
 
 def test_level_forecaster_smooths_one_outlier() -> None:
