@@ -112,6 +112,23 @@ def _gpus(
     return exclusive_gpus(state, node, req.num_gpu)
 
 
+class _ScoredPolicy:
+    """Scores every node and takes the best feasible one (the lowest index on ties, as the
+    reference simulator's scheduler does); a shared-GPU pod goes on that node's
+    tightest-fitting GPU. Subclasses define ``scores``."""
+
+    def scores(self, req: PodRequest, state: ClusterState) -> np.ndarray:
+        raise NotImplementedError
+
+    def place(
+        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
+    ) -> Placement | None:
+        node = _pick_max(self.scores(req, state), feasible(req, state))
+        if node is None:
+            return None
+        return Placement(node, _gpus(req, state, node, share_gpu_tightest))
+
+
 @dataclass(frozen=True)
 class RandomPolicy:
     name: str = "random"
@@ -150,57 +167,42 @@ class FirstFitPolicy:
 
 
 @dataclass(frozen=True)
-class BestFitPolicy:
+class BestFitPolicy(_ScoredPolicy):
     name: str = "best_fit"
 
-    def place(
-        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
-    ) -> Placement | None:
-        mask = feasible(req, state)
+    def scores(self, req: PodRequest, state: ClusterState) -> np.ndarray:
         waste = (
             0.5 * (state.cpu_left - req.cpu) / MAX_SPEC_CPU
             + 0.5 * (state.gpu_left.sum(axis=1) - req.total_gpu_milli) / MAX_SPEC_GPU
         )
         scores = np.floor((1.0 - waste) * MAX_SCORE)
-        node = _pick_max(scores, mask)
-        if node is None:
-            return None
-        return Placement(node, _gpus(req, state, node, share_gpu_tightest))
+        return scores
 
 
 @dataclass(frozen=True)
-class DotProductPolicy:
+class DotProductPolicy(_ScoredPolicy):
     name: str = "dot_product"
 
-    def place(
-        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
-    ) -> Placement | None:
-        mask = feasible(req, state)
+    def scores(self, req: PodRequest, state: ClusterState) -> np.ndarray:
         cap_cpu = state.fleet.cpu_milli.astype(float)
         cap_gpu = np.maximum(state.gpu_cap.sum(axis=1), 1).astype(float)
         dot = (state.cpu_left / cap_cpu) * (req.cpu / cap_cpu) + (
             state.gpu_left.sum(axis=1) / cap_gpu
         ) * (req.total_gpu_milli / cap_gpu)
         scores = np.floor((1.0 - dot / 2) * MAX_SCORE)
-        node = _pick_max(scores, mask)
-        if node is None:
-            return None
-        return Placement(node, _gpus(req, state, node, share_gpu_tightest))
+        return scores
 
 
 @dataclass(frozen=True)
-class GpuPackingPolicy:
+class GpuPackingPolicy(_ScoredPolicy):
     name: str = "gpu_packing"
 
-    def place(
-        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
-    ) -> Placement | None:
-        mask = feasible(req, state)
+    def scores(self, req: PodRequest, state: ClusterState) -> np.ndarray:
         idle = (state.gpu_left >= MILLI) & (state.gpu_cap > 0)
         n_idle = idle.sum(axis=1)
         n_gpus = (state.gpu_cap > 0).sum(axis=1)
         if req.num_gpu == 0:
-            scores = np.zeros(len(mask))
+            scores = np.zeros(len(state.cpu_left))
         else:
             # GPUs the pod would take: the fullest ones with room (ascending free).
             cand = np.where(state.gpu_left >= req.gpu_milli, state.gpu_left, MILLI + 1)
@@ -213,33 +215,24 @@ class GpuPackingPolicy:
             scores = np.where(
                 n_idle == n_gpus, s_idle_node, np.where(idle_used > 0, s_used_node, s_shared)
             )
-        node = _pick_max(scores, mask)
-        if node is None:
-            return None
-        return Placement(node, _gpus(req, state, node, share_gpu_tightest))
+        return scores
 
 
 @dataclass(frozen=True)
-class GpuClusteringPolicy:
+class GpuClusteringPolicy(_ScoredPolicy):
     name: str = "gpu_clustering"
 
-    def place(
-        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
-    ) -> Placement | None:
-        mask = feasible(req, state)
+    def scores(self, req: PodRequest, state: ClusterState) -> np.ndarray:
         tag = affinity_tag(req.num_gpu, req.gpu_milli)
         if tag < 0:
-            scores = np.zeros(len(mask), dtype=np.int64)
+            scores = np.zeros(len(state.cpu_left), dtype=np.int64)
         else:
             used = (MAX_SPEC_GPU - state.gpu_left.sum(axis=1)) * (MAX_SCORE // 4) // MAX_SPEC_GPU
             kinds = (state.tag_count > 0).sum(axis=1)
             same = state.tag_count[:, tag] > 0
             band = np.where(same, np.where(kinds == 1, 3, 2), np.where(kinds == 0, 1, 0))
             scores = used + band * (MAX_SCORE // 4)
-        node = _pick_max(scores, mask)
-        if node is None:
-            return None
-        return Placement(node, _gpus(req, state, node, share_gpu_tightest))
+        return scores
 
 
 def _fgd_score(decrease: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from tests.fakes.processes import stop_process
 from tests.fakes.prometheus_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,11 +174,5 @@ class KeystoneProcess:
         return path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self._log.close()

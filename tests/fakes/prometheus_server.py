@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from tests.fakes.processes import stop_process
+
 
 @dataclass(frozen=True)
 class Series:
@@ -114,13 +116,7 @@ class PrometheusProcess:
         self._log.close()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self._log.close()
 
 
