@@ -82,8 +82,105 @@ class OraclePolicyConfig(_Frozen):
     kind: Literal["oracle"] = "oracle"
 
 
+class PredictiveThresholdPolicyConfig(_Frozen):
+    """The OpenStack Monasca baseline: the threshold rule applied to forecast utilisation.
+
+    ``model: linear`` fits a least-squares line to the last ``lookback`` of load and reads
+    it ``horizon`` ahead (the published approach); ``model: forecast`` reads the group's
+    forecaster instead.
+    """
+
+    kind: Literal["predictive_threshold"] = "predictive_threshold"
+    upper: float = Field(0.8, gt=0, le=1.5)
+    lower: float = Field(0.15, ge=0, lt=1.5)
+    periods: int = Field(3, ge=1)
+    step_out: int = Field(2, ge=1)
+    step_in: int = Field(1, ge=1)
+    lookback: Duration = timedelta(minutes=20)
+    horizon: Duration = timedelta(minutes=15)
+    model: Literal["linear", "forecast"] = "linear"
+
+    @model_validator(mode="after")
+    def _order(self) -> PredictiveThresholdPolicyConfig:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        if self.lookback <= timedelta(0) or self.horizon <= timedelta(0):
+            raise ValueError("lookback and horizon must be positive")
+        return self
+
+
+class PredictiveTargetPolicyConfig(_Frozen):
+    """Target tracking on a forecast quantile over [now + boot delay, + one interval]."""
+
+    kind: Literal["predictive_target"] = "predictive_target"
+    target: float = Field(0.7, gt=0, le=1.0)
+    tolerance: float = Field(0.1, ge=0, lt=1.0)
+    quantile: float = Field(0.9, gt=0, lt=1)
+    stabilization_down: Duration = timedelta(minutes=5)
+
+
+class QosPolicyConfig(_Frozen):
+    """The SLO-driven policy: fewest instances whose p95 latency meets the SLO for the upper
+    forecast quantile, with a violation feedback loop on the headroom."""
+
+    kind: Literal["qos"] = "qos"
+    quantile: float = Field(0.9, gt=0, lt=1)
+    headroom: float = Field(1.0, gt=0)
+    min_headroom: float = Field(0.8, gt=0)
+    max_headroom: float = Field(3.0, gt=0)
+    low_water: float = Field(0.9, gt=0, le=1)
+    scale_in_window: Duration = timedelta(minutes=20)
+    feedback: bool = True
+    gain: float = Field(0.02, gt=0, lt=1)
+    slow_period: Duration = timedelta(hours=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> QosPolicyConfig:
+        if not self.min_headroom <= self.headroom <= self.max_headroom:
+            raise ValueError("headroom must lie within [min_headroom, max_headroom]")
+        return self
+
+
+class ScheduleEntryConfig(_Frozen):
+    """A minimum group size while ``cron`` (5 fields: minute hour day month weekday) matches."""
+
+    cron: str
+    min: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _cron(self) -> ScheduleEntryConfig:
+        from autoscaler.cron import CronExpr  # parse errors become config errors here
+
+        CronExpr.parse(self.cron)
+        return self
+
+
+class SchedulePolicyConfig(_Frozen):
+    """Cron-style minimums (e.g. weekday mornings); combine it with a load policy."""
+
+    kind: Literal["schedule"] = "schedule"
+    timezone: str = "UTC"
+    entries: list[ScheduleEntryConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _zone(self) -> SchedulePolicyConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
+        return self
+
+
 PolicyConfig = Annotated[
-    ThresholdPolicyConfig | TargetPolicyConfig | OraclePolicyConfig,
+    ThresholdPolicyConfig
+    | TargetPolicyConfig
+    | OraclePolicyConfig
+    | PredictiveThresholdPolicyConfig
+    | PredictiveTargetPolicyConfig
+    | QosPolicyConfig
+    | SchedulePolicyConfig,
     Field(discriminator="kind"),
 ]
 
@@ -178,6 +275,34 @@ class SloConfig(_Frozen):
     target_violation_pct: float = Field(1.0, ge=0, le=100)
 
 
+class ForecasterConfig(_Frozen):
+    """The group's forecaster: refit every ``retrain`` on the trailing ``train_window``,
+    cheap ``update()`` in between, naive fallback when the model is missing or fails."""
+
+    model: str = "level"
+    retrain: Duration = timedelta(hours=1)
+    train_window: Duration = timedelta(days=1)
+    horizon: Duration = timedelta(minutes=30)
+    quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ForecasterConfig:
+        try:  # the registry lists its kinds without importing any model library
+            from autoscaler.forecasters.registry import KNOWN_KINDS
+        except ImportError:
+            KNOWN_KINDS = ("naive",)
+        known = ("level", *KNOWN_KINDS)
+        if self.model not in known:
+            raise ValueError(f"unknown forecast model {self.model!r} (known: {', '.join(known)})")
+        if any(not 0 < q < 1 for q in self.quantiles):
+            raise ValueError("quantiles must lie strictly between 0 and 1")
+        for name in ("retrain", "train_window", "horizon"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be positive")
+        return self
+
+
 class GroupConfig(_Frozen):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     min_size: int = Field(1, ge=0)
@@ -193,7 +318,11 @@ class GroupConfig(_Frozen):
     boot_delay: BootDelayConfig = BootDelayConfig()
     stale_after: Duration = timedelta(minutes=5)
     dry_run: bool = False
+    # advisor: decisions are computed, logged and exported, never acted on (dry-run).
+    mode: Literal["act", "advisor"] = "act"
     metric: MetricConfig = MetricConfig()
+    forecaster: ForecasterConfig = ForecasterConfig()
+    victims: Literal["youngest", "oldest", "least_loaded", "frees_host"] = "youngest"
     policies: list[PolicyConfig] = Field(default_factory=lambda: [TargetPolicyConfig()])
 
     @model_validator(mode="after")
@@ -217,7 +346,7 @@ class GroupConfig(_Frozen):
             boot_delay=self.boot_delay.median,
             slo_p95_seconds=self.slo.p95_latency.total_seconds(),
             stale_after=self.stale_after,
-            dry_run=self.dry_run,
+            dry_run=self.dry_run or self.mode == "advisor",
             flavor=self.flavor,
         )
 
@@ -288,6 +417,30 @@ class SimulationConfig(_Frozen):
     fill: Literal["zero", "previous"] | None = None
 
 
+class HostGroupConfig(_Frozen):
+    """``count`` identical hosts of the simulated cloud, named ``prefix-N``, spread
+    round-robin over ``zones``; CPU and RAM may be overcommitted as Nova does."""
+
+    prefix: str = Field("cmp", pattern=r"^[A-Za-z0-9_.-]+$")
+    count: int = Field(1, ge=1)
+    zones: list[str] = Field(default_factory=lambda: ["az1"], min_length=1)
+    vcpus: int = Field(8, ge=1)
+    ram_mb: int = Field(32768, ge=1)
+    gpus: int = Field(0, ge=0)
+    cpu_allocation_ratio: float = Field(4.0, gt=0)
+    ram_allocation_ratio: float = Field(1.0, gt=0)
+
+
+class PlacementConfig(_Frozen):
+    """How VMs are placed and judged in ``simulate --vms``."""
+
+    contention_threshold: float = Field(0.8, gt=0, le=1.0)
+    quantile: float = Field(0.95, gt=0.5, lt=1)
+    history: Duration = timedelta(hours=1)
+    rebalance: Duration = timedelta(hours=1)
+    vm_flavor: str = "m1.small"
+
+
 class DaemonConfig(_Frozen):
     """How ``autoscaler run`` serves: state, HTTP, logs, readiness, the simulated clock."""
 
@@ -308,6 +461,8 @@ class Config(_Frozen):
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     daemon: DaemonConfig = DaemonConfig()
+    hosts: list[HostGroupConfig] = Field(default_factory=list)
+    placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from autoscaler.config import (
     BootDelayConfig,
+    ForecasterConfig,
+    GroupConfig,
     OraclePolicyConfig,
     PolicyConfig,
+    PredictiveTargetPolicyConfig,
+    PredictiveThresholdPolicyConfig,
+    QosPolicyConfig,
+    SchedulePolicyConfig,
     TargetPolicyConfig,
     ThresholdPolicyConfig,
 )
-from autoscaler.interfaces import ScalingPolicy
+from autoscaler.cron import CronExpr
+from autoscaler.forecasting import PersistenceForecaster, RetrainingForecastProvider
+from autoscaler.interfaces import Forecaster, ScalingPolicy
+from autoscaler.policies.predictive_target import PredictiveTargetPolicy
+from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
+from autoscaler.policies.qos import QosPolicy
+from autoscaler.policies.schedule import ScheduleEntry, SchedulePolicy
 from autoscaler.policies.target import TargetPolicy
 from autoscaler.policies.threshold import ThresholdPolicy
 from autoscaler.simulator.boot import BootDelay
@@ -18,13 +32,18 @@ from autoscaler.simulator.boot import BootDelay
 POLICY_DEFAULTS: dict[str, PolicyConfig] = {
     "threshold": ThresholdPolicyConfig(),
     "target": TargetPolicyConfig(),
+    "predictive_threshold": PredictiveThresholdPolicyConfig(),
+    "predictive_target": PredictiveTargetPolicyConfig(),
+    "qos": QosPolicyConfig(),
+    "schedule": SchedulePolicyConfig(),
     "oracle": OraclePolicyConfig(),
 }
 
 
-def build_policy(cfg: PolicyConfig) -> ScalingPolicy:
-    """A live policy from its config. The oracle needs the future and is built by the
-    simulation itself; asking for it here raises ``ValueError``."""
+def build_policy(cfg: PolicyConfig, group: GroupConfig | None = None) -> ScalingPolicy:
+    """A live policy from its config; ``group`` supplies group-level settings some
+    policies need (the qos policy's violation target). The oracle needs the future and
+    is built by the simulation itself; asking for it here raises ``ValueError``."""
     if isinstance(cfg, ThresholdPolicyConfig):
         return ThresholdPolicy(cfg.upper, cfg.lower, cfg.periods, cfg.step_out, cfg.step_in)
     if isinstance(cfg, TargetPolicyConfig):
@@ -36,7 +55,81 @@ def build_policy(cfg: PolicyConfig) -> ScalingPolicy:
             cfg.max_up_pods,
             cfg.max_down_pct,
         )
+    if isinstance(cfg, PredictiveThresholdPolicyConfig):
+        return PredictiveThresholdPolicy(
+            cfg.upper,
+            cfg.lower,
+            cfg.periods,
+            cfg.step_out,
+            cfg.step_in,
+            cfg.lookback,
+            cfg.horizon,
+            cfg.model,
+        )
+    if isinstance(cfg, PredictiveTargetPolicyConfig):
+        return PredictiveTargetPolicy(
+            cfg.target, cfg.tolerance, cfg.quantile, cfg.stabilization_down
+        )
+    if isinstance(cfg, QosPolicyConfig):
+        target = group.slo.target_violation_pct if group is not None else 1.0
+        return QosPolicy(
+            target_violation_pct=target,
+            quantile=cfg.quantile,
+            headroom=cfg.headroom,
+            min_headroom=cfg.min_headroom,
+            max_headroom=cfg.max_headroom,
+            low_water=cfg.low_water,
+            scale_in_window=cfg.scale_in_window,
+            feedback=cfg.feedback,
+            gain=cfg.gain,
+            slow_period=cfg.slow_period,
+        )
+    if isinstance(cfg, SchedulePolicyConfig):
+        entries = tuple(ScheduleEntry(CronExpr.parse(e.cron), e.min, e.cron) for e in cfg.entries)
+        return SchedulePolicy(entries, cfg.timezone)
     raise ValueError(f"policy {cfg.kind!r} cannot run outside the simulator")
+
+
+def needs_forecast(cfg: PolicyConfig) -> bool:
+    """Whether the policy reads the group's forecast (so the engine should make one)."""
+    if isinstance(cfg, PredictiveThresholdPolicyConfig):
+        return cfg.model == "forecast"
+    return isinstance(cfg, PredictiveTargetPolicyConfig | QosPolicyConfig)
+
+
+def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
+    """A fresh, unfitted forecaster. ``level`` is the built-in smoothed persistence model
+    (cheap enough to forecast every step of a long simulation); every other model comes
+    from ``autoscaler.forecasters``. Raises ``ValueError`` or ``ForecastError`` for an
+    unknown model or parameter (the forecast provider then falls back to naive)."""
+    if model == "level":
+        unknown = sorted(set(params) - {"alpha", "bands"})
+        if unknown:
+            raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
+        bands = params.get("bands", "absolute")
+        if bands not in ("relative", "absolute"):
+            raise ValueError(
+                f"forecaster 'level': bands must be relative or absolute, not {bands!r}"
+            )
+        return PersistenceForecaster(
+            step, alpha=float(params.get("alpha", 0.2)), relative=bands == "relative"
+        )
+    try:
+        from autoscaler.forecasters.registry import build_forecaster as build_model
+    except ImportError:
+        if model == "naive" and not params:
+            return PersistenceForecaster(step)
+        raise ValueError(f"forecast model {model!r} is not available") from None
+    return build_model(model, step, **params)
+
+
+def build_forecast_provider(cfg: ForecasterConfig) -> RetrainingForecastProvider:
+    def make(step: timedelta) -> Forecaster:
+        return build_forecaster(cfg.model, step, dict(cfg.params))
+
+    return RetrainingForecastProvider(
+        make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles)
+    )
 
 
 def build_boot_delay(cfg: BootDelayConfig) -> BootDelay:

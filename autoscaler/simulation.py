@@ -19,15 +19,29 @@ from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import GroupSpec
+from autoscaler.placement.victims import VictimPolicy
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan
-from autoscaler.registry import POLICY_DEFAULTS, build_boot_delay, build_policy
+from autoscaler.registry import (
+    POLICY_DEFAULTS,
+    build_boot_delay,
+    build_forecast_provider,
+    build_policy,
+    needs_forecast,
+)
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 from autoscaler.simulator.scoring import RunScore, ServiceModel, required_instances, score_run
 from autoscaler.simulator.source import TraceSource
 from autoscaler.traces import Trace
 
-DEFAULT_POLICIES = ("threshold", "target", "oracle")
+DEFAULT_POLICIES = (
+    "threshold",
+    "target",
+    "predictive_threshold",
+    "predictive_target",
+    "qos",
+    "oracle",
+)
 
 
 class ScenarioError(ValueError):
@@ -211,8 +225,16 @@ def run_policy(
             max_step_down=10**9,
             interval=scn.step,
         )
-    else:
-        policy = build_policy(policy_config(scn, name))
+    # "a+b" runs several policies on one group; the engine keeps the safest vote.
+    configs = [] if name == "oracle" else [policy_config(scn, part) for part in name.split("+")]
+    policies: list[ScalingPolicy] = (
+        [policy] if name == "oracle" else [build_policy(c, scn.group) for c in configs]
+    )
+    forecaster = (
+        build_forecast_provider(scn.group.forecaster)
+        if any(needs_forecast(c) for c in configs)
+        else None
+    )
     plan0 = oracle_plan(required[: _boot_steps(scn) + 1], _boot_steps(scn))
     initial = min(max(int(plan0[0]) if len(plan0) else 0, spec.min_size), spec.max_size)
 
@@ -220,7 +242,15 @@ def run_policy(
     cloud.create_group(spec.name, initial, scn.start)
     source = TraceSource(scn.load, scn.start, scn.step)
     store = MemoryStateStore()
-    binding = GroupBinding(spec, [policy], source, cloud, lookback=scn.group.metric.lookback)
+    binding = GroupBinding(
+        spec,
+        policies,
+        source,
+        cloud,
+        lookback=scn.group.metric.lookback,
+        forecaster=forecaster,
+        victims=VictimPolicy(scn.group.victims),
+    )
     engine = Engine([binding], store)
 
     n = len(scn.load)
@@ -264,7 +294,8 @@ def simulate(
     """Run every named policy on the scenario. Raises ``ScenarioError`` for unknown names."""
     for name in policies:
         if name != "oracle":
-            policy_config(scn, name)
+            for part in name.split("+"):
+                policy_config(scn, part)
     required = required_instances(scn.load, scn.service, scn.spec.max_size)
     result = SimulationResult(scn, required)
     for name in policies:

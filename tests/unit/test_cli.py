@@ -43,12 +43,19 @@ def test_simulate_default_writes_every_output(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     header = next(i for i, ln in enumerate(lines) if ln.startswith("policy"))
-    rows = [ln.split()[0] for ln in lines[header + 2 : header + 5]]
-    assert rows == ["threshold", "target", "oracle"]
+    rows = [ln.split()[0] for ln in lines[header + 2 : header + 8]]
+    assert rows == [
+        "threshold",
+        "target",
+        "predictive_threshold",
+        "predictive_target",
+        "qos",
+        "oracle",
+    ]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["trace"]["name"] == "nasa_http_1995_week.csv"
     assert summary["trace"]["scale_factor"] > 0
-    for name in ("threshold", "target", "oracle"):
+    for name in rows:
         p = summary["policies"][name]
         for key in (
             "slo_violation_pct",

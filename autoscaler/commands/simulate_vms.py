@@ -1,0 +1,178 @@
+"""``autoscaler simulate --vms DIR``: replay per-VM CPU traces onto hosts, per placement policy.
+
+The simulate command adds ``VMS_OPTIONS`` to itself and calls ``run_vms`` when ``--vms``
+is given. Prints one row per placement policy; with ``--out`` writes ``vms_summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autoscaler.errors import UserError
+
+_PLACEMENTS = ("spread", "pack", "interference_aware")
+
+VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    click.option(
+        "--vms",
+        "vms_dir",
+        type=str,
+        default=None,
+        help="Directory of per-VM CPU traces (one % a line, 5 min apart, e.g. PlanetLab): "
+        "replay them onto hosts per placement policy instead of scaling a group.",
+    ),
+    click.option(
+        "--vm-count", type=int, default=None, help="Use the first N VM traces (default all)."
+    ),
+    click.option(
+        "--placement",
+        "placements",
+        type=click.Choice(_PLACEMENTS),
+        multiple=True,
+        help="Placement policy to compare (repeatable; default all).",
+    ),
+    click.option(
+        "--hosts",
+        "host_count",
+        type=int,
+        default=None,
+        help="Number of hosts in the default pool (default: one per 4 VMs; "
+        "ignored when the config has a hosts: section).",
+    ),
+    click.option(
+        "--contention-threshold",
+        type=float,
+        default=None,
+        help="Host CPU fraction above which colocated VMs contend (default 0.8).",
+    ),
+]
+
+
+def _rows(results: list[dict]) -> str:
+    head = (
+        f"{'placement':<20}{'placed':>7}{'moved':>7}{'hosts mean':>11}{'peak':>6}"
+        f"{'>100% min':>11}{'>thr min':>10}{'VM-min hit':>12}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(
+            f"{r['policy']:<20}{r['placed']:>7}{r['moved']:>7}{r['hosts_used_mean']:>11.1f}"
+            f"{r['hosts_used_peak']:>6}{r['overload_minutes']:>11.0f}"
+            f"{r['contention_minutes']:>10.0f}{r['vm_minutes_affected']:>12.0f}"
+        )
+    return "\n".join(lines)
+
+
+def run_vms(
+    vms_dir: str,
+    out: str | None,
+    seed: int | None,
+    config_path: str | None,
+    **opts: Any,
+) -> None:
+    """Replay the VM traces in ``vms_dir`` for each placement policy; print a table and
+    write ``vms_summary.json`` under ``out``. Raises ``UserError`` for bad input."""
+    import numpy as np
+
+    from autoscaler.config import Config, load_config
+    from autoscaler.durations import format_duration
+    from autoscaler.placement.hosts import Flavor, Host
+    from autoscaler.placement.policies import build_placement
+    from autoscaler.traces import TraceError
+    from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
+
+    config = load_config(config_path) if config_path else Config()
+    pc = config.placement
+    vm_count = opts.get("vm_count")
+    if vm_count is not None and vm_count < 1:
+        raise UserError(f"--vm-count must be at least 1, not {vm_count}")
+    threshold = opts.get("contention_threshold")
+    threshold = pc.contention_threshold if threshold is None else threshold
+    if not 0 < threshold <= 1:
+        raise UserError(f"--contention-threshold must be in (0, 1], not {threshold}")
+    fcfg = config.flavors.get(pc.vm_flavor)
+    if fcfg is None:
+        known = ", ".join(sorted(config.flavors))
+        raise UserError(f"placement.vm_flavor: unknown flavor {pc.vm_flavor!r} (known: {known})")
+    flavor = Flavor(pc.vm_flavor, fcfg.vcpus, fcfg.ram_mb, fcfg.gpus)
+    try:
+        traces = load_vm_traces(vms_dir, vm_count)
+    except TraceError as exc:
+        raise UserError(str(exc)) from None
+    # the arrival order matters to every greedy placement: the seed fixes it
+    order = np.random.default_rng(0 if seed is None else seed).permutation(len(traces.names))
+    traces = VmTraces(tuple(traces.names[i] for i in order), traces.cpu[order], traces.step)
+
+    if config.hosts:
+        hosts = [
+            Host(
+                f"{hg.prefix}-{k + 1}",
+                hg.zones[k % len(hg.zones)],
+                hg.vcpus,
+                hg.ram_mb,
+                hg.gpus,
+                hg.cpu_allocation_ratio,
+                hg.ram_allocation_ratio,
+            )
+            for hg in config.hosts
+            for k in range(hg.count)
+        ]
+    else:
+        count = opts.get("host_count") or math.ceil(len(traces.names) / 4)
+        if count < 1:
+            raise UserError(f"--hosts must be at least 1, not {count}")
+        hosts = host_pool(count)
+
+    names = list(dict.fromkeys(opts.get("placements") or ())) or list(_PLACEMENTS)
+    results = []
+    for name in names:
+        policy = build_placement(name, threshold, pc.quantile)
+        try:
+            r = replay(
+                policy,
+                traces,
+                hosts,
+                flavor,
+                threshold=threshold,
+                history=pc.history,
+                rebalance=pc.rebalance,
+            )
+        except TraceError as exc:
+            raise UserError(str(exc)) from None
+        results.append(r.as_dict())
+
+    n_steps = traces.cpu.shape[1]
+    click.echo(
+        f"{len(traces.names)} VMs from {vms_dir}, {n_steps} samples of "
+        f"{traces.step.total_seconds() / 60:.0f} min; {len(hosts)} hosts; flavor {flavor.name} "
+        f"({flavor.vcpus} vCPU); contention threshold {threshold:.0%}; "
+        f"placed after {format_duration(pc.history)}, judged over the rest"
+    )
+    click.echo(_rows(results))
+    unplaced = [r for r in results if r["unplaced"]]
+    for r in unplaced:
+        click.echo(f"note: {r['policy']} could not place {r['unplaced']} VM(s): the hosts are full")
+    if out:
+        d = Path(out)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            summary = {
+                "vms": len(traces.names),
+                "steps": n_steps,
+                "step_minutes": traces.step.total_seconds() / 60,
+                "hosts": len(hosts),
+                "flavor": flavor.name,
+                "contention_threshold": threshold,
+                "seed": 0 if seed is None else seed,
+                "policies": {r["policy"]: r for r in results},
+            }
+            (d / "vms_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        except OSError as exc:
+            raise UserError(f"{d}: cannot write the summary: {exc.strerror}") from None
+        click.echo(f"wrote {d / 'vms_summary.json'}")

@@ -1,0 +1,82 @@
+"""Target tracking on a forecast quantile over the window that a new instance would serve."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from autoscaler.model import Decision, PolicyContext
+from autoscaler.policies.base import instances_for
+from autoscaler.policies.forecast_window import forecast_peak
+
+
+@dataclass(frozen=True)
+class PredictiveTargetPolicy:
+    """desired = ceil(L / (capacity x target)) where L is the ``quantile`` forecast's peak.
+
+    Scale-out reads the forecast over [now + boot_delay, now + boot_delay + interval)
+    (instances asked for now serve from then). Scale-in reads the peak over
+    [now, now + boot_delay + interval) and the observed load, keeps the largest such
+    recommendation made in the last ``stabilization_down`` (carried in memory as a JSON-ready
+    list of ``[epoch seconds, count]``), and never moves inside the ``tolerance`` dead band.
+    Without a usable forecast it tracks the observed load, like the reactive policy.
+    """
+
+    target: float = 0.7
+    tolerance: float = 0.1
+    quantile: float = 0.9
+    stabilization_down: timedelta = timedelta(minutes=5)
+    name: str = "predictive_target"
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        spec = ctx.spec
+        current = ctx.status.total
+        observed = ctx.load.last
+        lead = spec.boot_delay
+        ahead = forecast_peak(ctx, self.quantile, lead, lead + spec.interval)
+        whole = forecast_peak(ctx, self.quantile, timedelta(0), lead + spec.interval)
+        if ahead is None or whole is None:
+            if math.isnan(observed):
+                return Decision(current, "no forecast and no current sample", self.name)
+            up_load = keep_load = observed
+            source = "no forecast; observed load"
+        else:
+            up_load = ahead.value
+            keep_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
+            source = f"q{self.quantile:g} forecast" + (f" ({ahead.note})" if ahead.note else "")
+        up = instances_for(up_load, spec, self.target)
+        keep = instances_for(keep_load, spec, self.target)
+        now = ctx.now.timestamp()
+        history = _recent(ctx.memory, now - self.stabilization_down.total_seconds())
+        history.append([now, max(up, keep)])
+        if current > 0:
+            ratio = up_load / (current * spec.capacity_per_instance * self.target)
+            if abs(ratio - 1.0) <= self.tolerance:
+                return Decision(current, f"{source}: within tolerance", self.name, history)
+        if up > current:
+            if up > spec.max_size:
+                return Decision(
+                    spec.max_size,
+                    f"{source} {up_load:.1f} needs {up}, more than max_size {spec.max_size}",
+                    self.name,
+                    history,
+                )
+            return Decision(up, f"{source} {up_load:.1f} needs {up}", self.name, history)
+        stable = min(current, max(n for _, n in history))
+        return Decision(
+            stable,
+            f"{source} {keep_load:.1f} needs {keep}; stabilised at {stable}",
+            self.name,
+            history,
+        )
+
+
+def _recent(memory: object, since: float) -> list[list[float]]:
+    """The recommendations after ``since`` (epoch seconds); none from unreadable memory."""
+    if not isinstance(memory, list | tuple):
+        return []
+    try:
+        return [[float(t), int(n)] for t, n in memory if float(t) > since]
+    except (TypeError, ValueError):
+        return []

@@ -1,0 +1,291 @@
+"""The SLO-driven policy: size the group with the M/M/c latency model on the upper
+forecast quantile, and close the loop on the SLO violations it observes.
+
+How the policy learns about violations: it gets no latency metric from the engine,
+only the load window. Each decision it takes the load samples that arrived since its
+previous decision and the number of instances that were serving them (the smaller of
+the ready counts at the two decisions), and asks the same M/M/c model whether each
+sample's p95 exceeded the SLO (load above ``SloCapacity.lam_max[ready]``). The counts
+are carried in ``Decision.memory``, so the policy stays pure and a restarted daemon
+only loses the feedback state, never safety.
+
+Two loops, in the spirit of Autothrottle (a fast local controller under a slower
+target):
+
+* fast, every decision: the multiplicative headroom on the forecast goes up by
+  ``gain`` per violating sample and down by a small factor per clean one. The down
+  factor is chosen so that the headroom stands still exactly when the violation rate
+  equals the *setpoint*; it is a stochastic-approximation quantile tracker. While a
+  scale-out is still booting, samples do not move the headroom (anti-windup: the fix
+  is already on its way).
+* slow, every ``slow_period``: the setpoint is corrected by how far the period's
+  violation rate (all samples, booting or not) was from the group's target
+  (``slo.target_violation_pct``): too many violations lower it, slack raises it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from autoscaler.durations import format_duration
+from autoscaler.model import Decision, PolicyContext
+from autoscaler.policies.forecast_window import forecast_peak
+from autoscaler.queueing import SloCapacity
+
+_FADE = 0.95  # weight of the previous slow periods' counts (about a day of hourly periods)
+
+
+@lru_cache(maxsize=64)
+def slo_capacity(mu: float, slo_seconds: float, max_servers: int) -> SloCapacity:
+    """The (cached) table of the largest p95-compliant load per group size."""
+    return SloCapacity.build(mu, slo_seconds, max_servers)
+
+
+@dataclass(frozen=True, slots=True)
+class QosState:
+    """What the policy carries from one decision to the next."""
+
+    headroom: float
+    setpoint: float  # violation rate (fraction of samples) the fast loop aims at
+    seen_until: datetime | None = None  # newest load sample already counted
+    last_ready: int | None = None
+    period_start: datetime | None = None
+    period_violations: int = 0
+    period_samples: int = 0
+    long_violations: float = 0.0  # faded sums over past slow periods
+    long_samples: float = 0.0
+    recent: tuple[tuple[datetime, int], ...] = ()  # scale-in recommendations
+    violations: int = 0  # totals since start, for reports and tests
+    samples: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
+        return {
+            "headroom": self.headroom,
+            "setpoint": self.setpoint,
+            "seen_until": _epoch(self.seen_until),
+            "last_ready": self.last_ready,
+            "period_start": _epoch(self.period_start),
+            "period_violations": self.period_violations,
+            "period_samples": self.period_samples,
+            "long_violations": self.long_violations,
+            "long_samples": self.long_samples,
+            "recent": [[t.timestamp(), n] for t, n in self.recent],
+            "violations": self.violations,
+            "samples": self.samples,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> QosState:
+        """The inverse of ``to_json``. Raises ``KeyError``, ``TypeError`` or ``ValueError``
+        on a malformed dict."""
+        return cls(
+            headroom=float(d["headroom"]),
+            setpoint=float(d["setpoint"]),
+            seen_until=_time(d["seen_until"]),
+            last_ready=None if d["last_ready"] is None else int(d["last_ready"]),
+            period_start=_time(d["period_start"]),
+            period_violations=int(d["period_violations"]),
+            period_samples=int(d["period_samples"]),
+            long_violations=float(d["long_violations"]),
+            long_samples=float(d["long_samples"]),
+            recent=tuple((_time(t), int(n)) for t, n in d["recent"]),
+            violations=int(d["violations"]),
+            samples=int(d["samples"]),
+        )
+
+
+def _epoch(t: datetime | None) -> float | None:
+    return None if t is None else t.timestamp()
+
+
+def _time(x: float | None) -> datetime | None:
+    return None if x is None else datetime.fromtimestamp(float(x), UTC)
+
+
+@dataclass(frozen=True)
+class QosPolicy:
+    """Fewest instances whose p95 stays under the SLO for the ``quantile`` forecast
+    (times the learned headroom) over [now + boot_delay, now + boot_delay + interval).
+
+    Scale-in: to the largest recommendation of the last ``scale_in_window``, where a
+    recommendation sizes the group so the upper quantile over [now, now + boot_delay +
+    interval) stays below ``low_water`` of its SLO capacity. Without a usable forecast
+    it sizes on the observed load (reactive) and never scales in. Counts above
+    ``max_size`` are clamped there and the reason says so.
+    """
+
+    target_violation_pct: float = 1.0
+    quantile: float = 0.9
+    headroom: float = 1.0
+    min_headroom: float = 0.8
+    max_headroom: float = 3.0
+    low_water: float = 0.9
+    scale_in_window: timedelta = timedelta(minutes=20)
+    feedback: bool = True
+    gain: float = 0.02
+    slow_period: timedelta = timedelta(hours=1)
+    name: str = "qos"
+
+    def initial_state(self) -> QosState:
+        return QosState(self.headroom, self._clamp_setpoint(self.target_violation_pct / 100))
+
+    def _clamp_setpoint(self, p: float) -> float:
+        target = self.target_violation_pct / 100
+        lo, hi = max(target / 4, 1e-5), min(max(target * 2, 1e-4), 0.5)
+        return min(max(p, lo), hi)
+
+    # ------------------------------------------------------------- feedback
+
+    def observe(self, ctx: PolicyContext, state: QosState, table: SloCapacity) -> QosState:
+        """Count the SLO violations among the samples new since the last decision and
+        run both loops on them."""
+        load = ctx.load
+        if len(load) == 0:
+            return state
+        if state.seen_until is None:
+            new = load.values[-1:]
+        else:
+            n_new = round((load.end - state.seen_until) / load.step)
+            new = load.values[max(0, len(load) - n_new) :] if n_new > 0 else load.values[:0]
+        ready = (
+            ctx.status.ready
+            if state.last_ready is None
+            else min(state.last_ready, ctx.status.ready)
+        )
+        new = new[np.isfinite(new)]
+        cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
+        k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
+        n = len(new)
+        headroom = state.headroom
+        if self.feedback and n and ctx.status.booting == 0:
+            up = math.log1p(self.gain)
+            down = up * state.setpoint / (1.0 - state.setpoint)
+            headroom *= math.exp(up * k - down * (n - k))
+            headroom = min(max(headroom, self.min_headroom), self.max_headroom)
+        state = replace(
+            state,
+            headroom=headroom,
+            seen_until=load.end,
+            period_start=state.period_start or ctx.now,
+            period_violations=state.period_violations + k,
+            period_samples=state.period_samples + n,
+            violations=state.violations + k,
+            samples=state.samples + n,
+        )
+        if self.feedback and ctx.now - state.period_start >= self.slow_period:
+            state = self._slow_update(ctx.now, state)
+        return state
+
+    def _slow_update(self, now: datetime, state: QosState) -> QosState:
+        target = self.target_violation_pct / 100
+        # The rate over the last few periods (older ones fade), so that a quiet night
+        # and a busy day are judged together rather than pulling in turn.
+        v = _FADE * state.long_violations + state.period_violations
+        n = _FADE * state.long_samples + state.period_samples
+        rate = v / max(n, 1.0)
+        # A fourth root: a gentle correction, so one unlucky period does not swing it.
+        ratio = (max(target, 1e-6) / max(rate, target / 4, 1e-6)) ** 0.25
+        setpoint = self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0))
+        return replace(
+            state,
+            setpoint=setpoint,
+            period_start=now,
+            period_violations=0,
+            period_samples=0,
+            long_violations=v,
+            long_samples=n,
+        )
+
+    # ------------------------------------------------------------- decision
+
+    def restore(self, memory: object) -> QosState:
+        """The state from the previous decision (as returned, or after a JSON round trip);
+        a fresh one when there is none or it is unreadable."""
+        if isinstance(memory, QosState):
+            return memory
+        if isinstance(memory, Mapping):
+            try:
+                return QosState.from_json(memory)
+            except (KeyError, TypeError, ValueError):
+                pass
+        return self.initial_state()
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        """See the class docstring. ``Decision.memory`` is ``QosState.to_json()``."""
+        d = self._decide(ctx, self.restore(ctx.memory))
+        return replace(d, memory=d.memory.to_json())
+
+    def _decide(self, ctx: PolicyContext, state: QosState) -> Decision:
+        spec = ctx.spec
+        current = ctx.status.total
+        table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
+        state = self.observe(ctx, state, table)
+        h = state.headroom
+        observed = ctx.load.last
+        lead = spec.boot_delay
+        ahead = forecast_peak(ctx, self.quantile, lead, lead + spec.interval)
+        whole = forecast_peak(ctx, self.quantile, timedelta(0), lead + spec.interval)
+        state = replace(state, last_ready=ctx.status.ready)
+
+        if ahead is None or whole is None:
+            if math.isnan(observed):
+                return Decision(current, "no forecast and no sample; hold", self.name, state)
+            need = int(table.required(observed * h))
+            desired, clamp = _clamp(max(need, current), spec.max_size)
+            return Decision(
+                desired,
+                f"no forecast; observed {observed:.1f} x{h:.2f} needs {need}{clamp}",
+                self.name,
+                state,
+            )
+
+        up_need = int(table.required(ahead.value * h))
+        floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
+        in_need = int(table.required(floor_load * h / self.low_water))
+        recent = (
+            *tuple((t, n) for t, n in state.recent if t > ctx.now - self.scale_in_window),
+            (ctx.now, in_need),
+        )
+        state = replace(state, recent=recent)
+        note = f" ({ahead.note})" if ahead.note else ""
+        if up_need > current:
+            desired, clamp = _clamp(up_need, spec.max_size)
+            return Decision(
+                desired,
+                f"q{self.quantile:g} {ahead.value:.1f} x{h:.2f} needs {up_need} for the SLO"
+                f"{clamp}{note}",
+                self.name,
+                state,
+            )
+        # decisions come every interval, or every sample when samples are coarser
+        cadence = max(spec.interval, ctx.load.step)
+        window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence
+        stable = max(n for _, n in recent)
+        if window_full and stable < current:
+            return Decision(
+                stable,
+                f"q{self.quantile:g} below {self.low_water:.0%} of {stable}'s SLO capacity "
+                f"for {format_duration(self.scale_in_window)}{note}",
+                self.name,
+                state,
+            )
+        return Decision(
+            current,
+            f"q{self.quantile:g} {ahead.value:.1f} x{h:.2f} fits {current}{note}",
+            self.name,
+            state,
+        )
+
+
+def _clamp(n: int, max_size: int) -> tuple[int, str]:
+    if n > max_size:
+        return max_size, f" (more than max_size; clamped to {max_size})"
+    return n, ""

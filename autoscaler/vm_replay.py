@@ -1,0 +1,221 @@
+"""Replaying per-VM CPU traces (e.g. PlanetLab) onto simulated hosts, per placement policy.
+
+Each VM's trace is its CPU use in percent of its own vCPUs, one sample per ``step``.
+The first ``history`` of samples is the past the placement may look at (the VMs ran
+elsewhere before); the VMs are placed at the end of it and judged from then on. Every
+``rebalance`` a policy that predicts load (``interference_aware``) moves VMs off hosts
+whose predicted demand crosses the contention threshold; the others never move a VM.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from autoscaler.placement.hosts import Flavor, Host, HostView, VmRequest
+from autoscaler.placement.policies import (
+    Demand,
+    InterferenceAwarePlacement,
+    PlacementPolicy,
+    place,
+)
+from autoscaler.traces import TraceError
+
+
+@dataclass(frozen=True)
+class VmTraces:
+    names: tuple[str, ...]
+    cpu: np.ndarray  # (vms, steps), percent of the VM's vCPUs
+    step: timedelta
+
+
+def load_vm_traces(directory: str | Path, limit: int | None = None) -> VmTraces:
+    """Read every file in ``directory`` (sorted by name; names may contain spaces): one
+    number a line, CPU percent. Files shorter than the longest are padded with their
+    last value. Raises ``TraceError`` naming the file and line of a bad value."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise TraceError(f"{d}: not a directory of per-VM traces")
+    files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
+    if limit is not None:
+        files = files[:limit]
+    if not files:
+        raise TraceError(f"{d}: no trace files")
+    rows: list[np.ndarray] = []
+    for p in files:
+        try:
+            lines = p.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TraceError(f"{p}: cannot read: {exc}") from None
+        values = []
+        for n, line in enumerate(lines, 1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                v = float(text)
+            except ValueError:
+                raise TraceError(f"{p}:{n}: {text[:30]!r} is not a number") from None
+            if not (math.isfinite(v) and 0 <= v <= 1000):
+                raise TraceError(f"{p}:{n}: CPU percent {text!r} is out of range 0-1000")
+            values.append(v)
+        if not values:
+            raise TraceError(f"{p}: empty file")
+        rows.append(np.asarray(values))
+    steps = max(len(r) for r in rows)
+    cpu = np.vstack([np.pad(r, (0, steps - len(r)), mode="edge") for r in rows])
+    return VmTraces(tuple(p.name for p in files), cpu, timedelta(minutes=5))
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    policy: str
+    vms: int
+    placed: int
+    unplaced: int
+    moved: int
+    hosts_used_mean: float
+    hosts_used_peak: int
+    overload_minutes: float  # host-minutes with CPU demand above 100 %
+    contention_minutes: float  # host-minutes above the contention threshold
+    vm_minutes_affected: float  # VM-minutes on a host above the contention threshold
+    max_allocation_ratio: float  # largest vCPU allocation / host vCPUs seen
+    wall_seconds: float
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, float):
+                d[k] = round(v, 3)
+        return d
+
+
+def demands_at(cpu_vcpus: np.ndarray, t: int, history: int) -> list[Demand]:
+    """Each VM's demand over the last ``history`` samples before ``t``: mean and variance."""
+    win = cpu_vcpus[:, max(0, t - history) : t]
+    if win.shape[1] == 0:
+        return [Demand() for _ in range(cpu_vcpus.shape[0])]
+    mean, var = win.mean(axis=1), win.var(axis=1)
+    return [Demand(float(m), float(v)) for m, v in zip(mean, var, strict=True)]
+
+
+def replay(
+    policy: PlacementPolicy,
+    traces: VmTraces,
+    hosts: list[Host],
+    flavor: Flavor,
+    *,
+    threshold: float = 0.8,
+    history: timedelta = timedelta(hours=1),
+    rebalance: timedelta = timedelta(hours=1),
+) -> ReplayResult:
+    """Place the VMs with ``policy`` and replay their traces; see the module docstring."""
+    t_start = time.perf_counter()
+    n_vms, n_steps = traces.cpu.shape
+    h_steps = max(1, round(history / traces.step))
+    r_steps = max(1, round(rebalance / traces.step))
+    if h_steps >= n_steps:
+        raise TraceError(f"the traces have {n_steps} samples, no more than the history")
+    demand_vcpus = traces.cpu / 100.0 * flavor.vcpus
+    requests = [VmRequest(name, flavor, "vms") for name in traces.names]
+    host_index = {h.name: k for k, h in enumerate(hosts)}
+    views = [HostView(h) for h in hosts]
+    demands = demands_at(demand_vcpus, h_steps, h_steps)
+    plan = place(policy, requests, views, demands)
+    views = list(plan.hosts)
+    where = np.full(n_vms, -1)
+    vm_index = {name: i for i, name in enumerate(traces.names)}
+    for vm_id, host in plan.assignments:
+        where[vm_index[vm_id]] = host_index[host]
+
+    cap = np.array([h.vcpus for h in hosts], dtype=float)
+    used_hosts = np.zeros(n_steps - h_steps, dtype=np.int64)
+    overload = contention = affected = 0
+    moved = 0
+    max_alloc = max((v.vcpus_used / v.host.vcpus for v in views), default=0.0)
+    predicts = isinstance(policy, InterferenceAwarePlacement)
+    for j, t in enumerate(range(h_steps, n_steps)):
+        if predicts and j > 0 and j % r_steps == 0:
+            views, n_moved = _rebalance(
+                policy, views, requests, where, demands_at(demand_vcpus, t, h_steps), host_index
+            )
+            moved += n_moved
+            max_alloc = max(max_alloc, *(v.vcpus_used / v.host.vcpus for v in views))
+        on = where >= 0
+        load = np.bincount(where[on], weights=demand_vcpus[on, t], minlength=len(hosts))
+        members = np.bincount(where[on], minlength=len(hosts))
+        util = load / cap
+        used_hosts[j] = int((members > 0).sum())
+        overload += int((util > 1.0).sum())
+        hot = util > threshold
+        contention += int(hot.sum())
+        affected += int(members[hot].sum())
+    minutes = traces.step.total_seconds() / 60.0
+    return ReplayResult(
+        policy=policy.name,
+        vms=n_vms,
+        placed=len(plan.assignments),
+        unplaced=len(plan.unplaced),
+        moved=moved,
+        hosts_used_mean=float(used_hosts.mean()),
+        hosts_used_peak=int(used_hosts.max()),
+        overload_minutes=overload * minutes,
+        contention_minutes=contention * minutes,
+        vm_minutes_affected=affected * minutes,
+        max_allocation_ratio=max_alloc,
+        wall_seconds=time.perf_counter() - t_start,
+    )
+
+
+def _rebalance(
+    policy: InterferenceAwarePlacement,
+    views: list[HostView],
+    requests: list[VmRequest],
+    where: np.ndarray,
+    demands: list[Demand],
+    host_index: dict[str, int],
+) -> tuple[list[HostView], int]:
+    """Refresh every host's prediction; move the most demanding VMs off each host whose
+    predicted demand is above the threshold, re-placing them with the policy.
+    Updates ``where`` in place; returns the new views and the number of VMs moved."""
+    by_host: list[list[int]] = [[] for _ in views]
+    for i, k in enumerate(where):
+        if k >= 0:
+            by_host[k].append(i)
+    fresh = []
+    for k, v in enumerate(views):
+        mean = sum(demands[i].mean for i in by_host[k])
+        var = sum(demands[i].var for i in by_host[k])
+        fresh.append(
+            HostView(v.host, v.vcpus_used, v.ram_used, v.gpus_used, v.vms, v.groups, mean, var)
+        )
+    evicted: list[int] = []
+    for k, members in enumerate(by_host):
+        for i in sorted(members, key=lambda i: -demands[i].mean):
+            if policy.predicted(fresh[k]) <= policy.threshold or len(fresh[k].vms) <= 1:
+                break
+            fresh[k] = fresh[k].without_vm(requests[i], demands[i].mean, demands[i].var)
+            evicted.append(i)
+    moved = 0
+    for i in evicted:
+        source = int(where[i])
+        k = policy.choose_host(requests[i], fresh, demands[i])
+        if k is None:  # nowhere else: it stays where it was
+            k = source
+        fresh[k] = fresh[k].with_vm(requests[i], demands[i].mean, demands[i].var)
+        where[i] = k
+        moved += int(k != source)
+    return fresh, moved
+
+
+def host_pool(count: int, *, zones: tuple[str, ...] = ("az1", "az2")) -> list[Host]:
+    """The default pool: ``count`` hosts of 4 vCPUs / 64 GiB, CPU overcommitted 4:1 (so
+    CPU, not RAM, is what colocation contends for)."""
+    return [
+        Host(f"cmp-{k + 1}", zones[k % len(zones)], 4, 65536, 0, 4.0, 1.0) for k in range(count)
+    ]

@@ -1,0 +1,105 @@
+"""``run_vms`` and its options, through click as the simulate command will call them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from autoscaler.commands.simulate_vms import VMS_OPTIONS, run_vms
+
+
+def command() -> click.Command:
+    """A stand-in for ``autoscaler simulate`` with the options it owns and ours."""
+
+    @click.option("--out", default=None)
+    @click.option("--seed", type=int, default=None)
+    @click.option("--config", "config_path", default=None)
+    def cmd(out, seed, config_path, vms_dir, **opts) -> None:
+        run_vms(vms_dir, out, seed, config_path, **opts)
+
+    for option in reversed(VMS_OPTIONS):
+        cmd = option(cmd)
+    return click.command("simulate")(cmd)
+
+
+@pytest.fixture()
+def vm_dir(tmp_path: Path, shared_data: Path) -> Path:
+    """Twenty real PlanetLab traces, two of them under names with spaces."""
+    src = sorted((shared_data / "planetlab" / "20110303").iterdir())[:20]
+    d = tmp_path / "vms"
+    d.mkdir()
+    for i, p in enumerate(src):
+        name = f"vm number {i}" if i < 2 else p.name
+        (d / name).write_text(p.read_text())
+    return d
+
+
+def test_run_vms_prints_table_and_writes_summary(vm_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        command(), ["--vms", str(vm_dir), "--out", str(out), "--hosts", "6"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("spread", "pack", "interference_aware"):
+        assert name in result.output
+    summary = json.loads((out / "vms_summary.json").read_text())
+    assert summary["vms"] == 20 and summary["hosts"] == 6
+    pols = summary["policies"]
+    assert set(pols) == {"spread", "pack", "interference_aware"}
+    for row in pols.values():
+        assert row["placed"] == 20
+        for key in (
+            "hosts_used_mean",
+            "hosts_used_peak",
+            "overload_minutes",
+            "vm_minutes_affected",
+            "moved",
+        ):
+            assert key in row
+    assert pols["pack"]["hosts_used_mean"] <= pols["spread"]["hosts_used_mean"]
+
+
+def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "hosts:\n  - {prefix: big, count: 2, vcpus: 16, ram_mb: 131072, cpu_allocation_ratio: 2}\n"
+        "placement: {contention_threshold: 0.7}\n"
+    )
+    result = CliRunner().invoke(
+        command(), ["--vms", str(vm_dir), "--config", str(cfg), "--placement", "pack"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 hosts" in result.output and "70%" in result.output
+    assert "interference_aware" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (lambda d: (d / "bad").write_text("12\n1x\n"), [], "bad:2: '1x' is not a number"),
+        (
+            lambda d: (d / "neg").write_text("12\n-5\n"),
+            [],
+            "neg:2: CPU percent '-5' is out of range",
+        ),
+        (lambda d: None, ["--vm-count", "0"], "--vm-count must be at least 1"),
+        (lambda d: None, ["--contention-threshold", "1.5"], "--contention-threshold must be in"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(vm_dir: Path, setup, args, message: str) -> None:
+    setup(vm_dir)
+    result = CliRunner().invoke(command(), ["--vms", str(vm_dir), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(command(), ["--vms", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "not a directory of per-VM traces" in result.output

@@ -1,0 +1,150 @@
+"""The predictive policies through the real engine and simulated cloud."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import yaml
+
+from autoscaler.config import GroupConfig, parse_config
+from autoscaler.engine import Engine, GroupBinding
+from autoscaler.memory_store import MemoryStateStore
+from autoscaler.registry import build_forecast_provider, build_policy
+from autoscaler.simulation import DEFAULT_POLICIES, build_scenario, simulate
+from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.cloud import SimCloud
+from autoscaler.simulator.source import TraceSource
+from autoscaler.traces import Trace, load_trace
+
+
+@pytest.fixture(scope="module")
+def nasa_day() -> Trace:
+    full = load_trace(None)
+    return Trace(
+        "nasa-day",
+        full.series.iloc[: 24 * 60],
+        full.step,
+        (),
+        None,
+        full.column,
+        (),
+    )
+
+
+def test_all_policies_side_by_side(nasa_day: Trace) -> None:
+    scn = build_scenario(nasa_day, boot_delay=timedelta(minutes=10))
+    result = simulate(scn)
+    policies = result.summary()["policies"]
+    assert list(policies) == list(DEFAULT_POLICIES)
+    assert set(DEFAULT_POLICIES) >= {"predictive_threshold", "predictive_target", "qos"}
+    oracle_hours = policies["oracle"]["instance_hours"]
+    for name, row in policies.items():
+        assert row["instance_hours_vs_oracle"] == pytest.approx(
+            row["instance_hours"] / oracle_hours, abs=1e-4
+        )
+        # a real run: the fleet moved and was billed
+        assert row["scaling_actions"] > 0, name
+    # with a 10-minute boot, reacting to the load is late; the SLO policy plans ahead and
+    # stays near its 1 % violation budget (one day is too short to compare it with the
+    # threshold policy's similar rate: bench/policy_quality.py does that on long traces)
+    assert policies["qos"]["slo_violation_pct"] < policies["target"]["slo_violation_pct"] / 2
+    assert policies["qos"]["slo_violation_pct"] <= 2.0
+
+
+def test_combined_policies_keep_the_safest_vote(nasa_day: Trace) -> None:
+    text = """groups:
+  - name: web
+    max_size: 40
+    policies:
+      - kind: target
+      - kind: schedule
+        entries:
+          - {cron: "* 10-11 * * *", min: 30}
+"""
+    cfg = parse_config(yaml.safe_load(text), "c.yaml", text)
+    scn = build_scenario(nasa_day, cfg, boot_delay=timedelta(minutes=2))
+    result = simulate(scn, ["target", "target+schedule"])
+    hours = nasa_day.series.index.hour
+    # from 10:05 (boot delay and cooldown passed) to the end of 11:59, at least 30 serve
+    window = (hours >= 10) & (hours < 12) & ~((hours == 10) & (nasa_day.series.index.minute < 5))
+    combined = result.runs["target+schedule"].ready
+    assert (combined[window] >= 30).all()
+    assert (result.runs["target"].ready[window] < 30).all()
+    # outside the schedule both follow the load alike
+    assert (combined[hours < 10] == result.runs["target"].ready[hours < 10]).all()
+
+
+def test_advisor_mode_decides_and_exports_but_never_acts(nasa_day: Trace) -> None:
+    group = GroupConfig(name="web", max_size=40, mode="advisor")
+    spec = group.spec()
+    assert spec.dry_run
+    load = nasa_day.values * 10.0
+    start = nasa_day.series.index[0].to_pydatetime()
+    cloud = SimCloud(BootDelay(median=timedelta(minutes=2)))
+    cloud.create_group("web", 1, start)
+    source = TraceSource(load, start, nasa_day.step)
+    policy = build_policy(group.policies[0].model_copy(), group)
+    qos = build_policy(yaml_policy("qos"), group)
+    binding = GroupBinding(
+        spec,
+        [policy, qos],
+        source,
+        cloud,
+        forecaster=build_forecast_provider(group.forecaster),
+    )
+    store = MemoryStateStore(keep_audit=True)
+    engine = Engine([binding], store)
+    for i in range(1, 120):
+        now = start + i * nasa_day.step
+        cloud.advance(now)
+        engine.tick(now)
+    assert cloud.counts("web") == (1, 0)
+    assert cloud.actions == 0
+    wanted = [o for o in store.audit if o.desired is not None and o.desired > 1]
+    assert wanted, "the advisor should have recommended scaling out"
+    assert all("dry_run" in (o.guard or "") for o in wanted)
+    assert all(o.action is None for o in store.audit)
+    assert [o.error for o in store.audit if o.error] == []
+    assert all(o.forecast is not None for o in store.audit[1:])
+    assert {v.policy for v in wanted[0].votes} == {"target", "qos"}
+
+
+def yaml_policy(kind: str):
+    cfg = parse_config({"groups": [{"name": "g", "policies": [{"kind": kind}]}]})
+    return cfg.groups[0].policies[0]
+
+
+def test_forecaster_section_drives_the_provider(nasa_day: Trace) -> None:
+    text = """groups:
+  - name: web
+    forecaster: {model: level, params: {alpha: 0.2}, retrain: 30m, train_window: 6h,
+                 horizon: 20m, quantiles: [0.5, 0.95]}
+    policies: [{kind: qos, quantile: 0.95}]
+"""
+    cfg = parse_config(yaml.safe_load(text), "c.yaml", text)
+    provider = build_forecast_provider(cfg.groups[0].forecaster)
+    assert (provider.retrain, provider.train_window) == (
+        timedelta(minutes=30),
+        timedelta(hours=6),
+    )
+    scn = build_scenario(nasa_day, cfg)
+    run = simulate(scn, ["qos"]).runs["qos"]
+    assert np.isfinite(run.score.instance_hours) and run.actions > 0
+
+
+@pytest.mark.parametrize(
+    ("forecaster", "message"),
+    [
+        ({"quantiles": [0.5, 1.5]}, "quantiles must lie strictly between 0 and 1"),
+        ({"retrain": "0s"}, "retrain must be positive"),
+        ({"horizon": "soon"}, "horizon"),
+        ({"model": "crystal_ball"}, "unknown forecast model 'crystal_ball'"),
+    ],
+)
+def test_forecaster_section_errors(forecaster: dict, message: str) -> None:
+    from autoscaler.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"groups": [{"name": "g", "forecaster": forecaster}]})
