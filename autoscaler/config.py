@@ -451,7 +451,6 @@ class DaemonConfig(_Frozen):
     speedup: float = Field(60.0, gt=0, le=1_000_000)
     not_ready_after: int = Field(3, ge=1)
     source_timeout: Duration = timedelta(seconds=10)
-    retrain_every: Duration = timedelta(hours=1)
     misfire_grace: Duration = timedelta(seconds=30)
 
 

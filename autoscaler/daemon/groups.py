@@ -58,12 +58,13 @@ def build_group(
     forecasts: ForecastFactory | None = None,
 ) -> GroupRuntime:
     """Wire one group. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
+    from autoscaler.placement.victims import VictimPolicy
     from autoscaler.registry import build_policy
 
-    policies = [build_policy(p) for p in cfg.policies]
+    policies = [build_policy(p, cfg) for p in cfg.policies]
     source = ObservedSource(world.source_for(cfg), source_timeout)
     cloud = ObservedCloud(world.cloud_for(cfg))
-    provider = forecasts(cfg) if forecasts is not None else None
+    provider = (forecasts or config_forecasts)(cfg)
     binding = GroupBinding(
         spec=cfg.spec(),
         policies=policies,
@@ -72,14 +73,52 @@ def build_group(
         query=cfg.metric.query,
         lookback=cfg.metric.lookback,
         forecaster=provider,
+        victims=VictimPolicy(cfg.victims),
         utilization_metric=cfg.metric.unit == "utilization",
     )
-    retrainer: Retrainer = provider if _is_retrainer(provider) else NoRetrain()  # type: ignore[assignment]
+    retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None
     return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer, publisher)
 
 
-def _is_retrainer(obj: object) -> bool:
-    return callable(getattr(obj, "retrain", None)) and callable(getattr(obj, "model_age", None))
+def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
+    """The group's configured forecaster, wired exactly as the simulator wires it: only
+    when one of its policies reads a forecast."""
+    from autoscaler.registry import build_forecast_provider, needs_forecast
+
+    if not any(needs_forecast(p) for p in cfg.policies):
+        return None
+    return build_forecast_provider(cfg.forecaster)
+
+
+def retrainer_for(provider: object, group: str) -> Retrainer:
+    """The retraining hook for ``provider``: its own when it has one; for the engine's
+    ``RetrainingForecastProvider`` (which refits inside ``forecast`` every
+    ``forecaster.retrain``) a hook that only reports the model's age; else a no-op."""
+    from autoscaler.forecasting import RetrainingForecastProvider
+
+    if callable(getattr(provider, "retrain", None)) and callable(
+        getattr(provider, "model_age", None)
+    ):
+        return provider  # type: ignore[return-value]
+    if isinstance(provider, RetrainingForecastProvider):
+        return InlineRetraining(provider, group)
+    return NoRetrain()
+
+
+@dataclass
+class InlineRetraining:
+    """Model age of a provider that retrains on its own schedule, inside its forecasts."""
+
+    provider: Any
+    group: str
+
+    def retrain(self, group: str, now: datetime) -> None:
+        return None
+
+    def model_age(self, now: datetime) -> timedelta | None:
+        st = self.provider.groups.get(self.group)
+        fitted = getattr(st, "fitted_at", None)
+        return None if fitted is None or getattr(st, "model", None) is None else now - fitted

@@ -129,7 +129,7 @@ class Daemon:
 
     def _schedule(self, rt: GroupRuntime) -> None:
         interval = max(real_seconds(rt.config.interval, self.settings.speedup), 0.01)
-        retrain = max(real_seconds(self.config.daemon.retrain_every, self.settings.speedup), 0.5)
+        retrain = max(real_seconds(rt.config.forecaster.retrain, self.settings.speedup), 0.5)
         # A run later than one interval is useless: the next one will look at fresher data.
         grace = max(1, int(min(interval, self.config.daemon.misfire_grace.total_seconds())))
         name = rt.name

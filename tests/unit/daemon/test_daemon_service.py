@@ -392,3 +392,23 @@ def test_reload_keeps_restart_only_sections_and_says_so(make_daemon, tmp_path: P
     d.reload()
     assert d.config.daemon.port == 9723 and d.groups["web"].config.max_size == 9
     assert "daemon settings change only on restart" in d.log.stream.getvalue()
+
+
+def test_predictive_group_gets_its_configured_forecaster_as_in_the_simulator(
+    make_daemon,
+) -> None:
+    world = FakeWorld({"web": 4}, {"web": 150.0})
+    g = group(
+        "web",
+        policies=[{"kind": "predictive_target", "quantile": 0.9}, {"kind": "target"}],
+        forecaster={"model": "level", "quantiles": [0.5, 0.9]},
+        victims="oldest",
+    )
+    d = make_daemon(config(g), world)
+    rec = tick(d)
+    assert rec["forecast"]["model"] in ("level", "naive")
+    assert set(rec["forecast"]["quantiles"]) == {"0.5", "0.9"}
+    assert [v["policy"] for v in rec["votes"]] == ["predictive_target", "target"]
+    assert d.groups["web"].binding.victims.strategy == "oldest"
+    d.retrain("web")
+    assert _metric(d, "autoscaler_model_age_seconds", group="web") is not None
