@@ -1,17 +1,20 @@
 """Load of the daemon: one full evaluation round of N groups with ARIMA forecasts.
 
-Each group is a real ``GroupRuntime`` evaluated through ``Daemon.evaluate`` exactly as
-the scheduler does it (cloud status, metric window, forecaster update + predict, the
-policies, guards, the SQLite audit record, metrics, one log line), against the
-simulated cloud and the bundled NASA trace (each group shifted and scaled
-differently). Prints the time of one round, sequential and on the scheduler's
+Each group is a real ``GroupRuntime`` built from config as ``autoscaler run`` builds it
+(a ``predictive_target`` and a ``target`` policy; ``forecaster: {model: arima}``, so the
+engine's ``RetrainingForecastProvider`` with issue 3's ARIMA) and evaluated through
+``Daemon.evaluate`` exactly as the scheduler does it (cloud status, metric window,
+forecaster update + predict, the policies, guards, the SQLite audit record, metrics,
+one log line), against the simulated cloud and the bundled NASA trace (each group
+shifted and scaled differently). Prints the time of one round, sequential and on the scheduler's
 thread pool, the same round without forecasts (the baseline, measured in this run),
 and the process RSS.
 
-Fitting 1,000 ARIMA models takes minutes and is not part of a round (the retraining
-job does it in the background); by default ``--distinct-fits`` models are fitted on
-different groups' data and copied to the others, which then update them with their
-own data. ``--distinct-fits 0`` fits every group.
+Fitting 1,000 ARIMA models takes many minutes and is not part of a round (a group
+refits once per ``forecaster.retrain``, an hour by default); by default
+``--distinct-fits`` groups are fitted on their own data and their fitted state is
+copied to the others, which then update it with their own data every round.
+``--distinct-fits 0`` fits every group.
 
     .venv/bin/python bench/daemon_load.py [--groups 1000] [--rounds 3]
 
@@ -29,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -39,7 +41,6 @@ from prometheus_client import CollectorRegistry
 
 from autoscaler.config import Config, GroupConfig, parse_config
 from autoscaler.daemon.clock import SimulatedClock
-from autoscaler.daemon.forecasting import FittedForecast
 from autoscaler.daemon.logs import LogSink
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
@@ -47,7 +48,6 @@ from autoscaler.daemon.redact import Redactor
 from autoscaler.daemon.service import Daemon, Settings
 from autoscaler.daemon.state import SqliteStateStore
 from autoscaler.daemon.world import LockedCloud
-from autoscaler.interfaces import Forecaster
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 from autoscaler.simulator.source import TraceSource
@@ -58,11 +58,11 @@ HORIZON = 5
 QUANTILES = (0.5, 0.9)
 
 
-def make_forecaster(kind: str) -> Callable[[], Forecaster]:
-    """The one place the forecaster is constructed (issue 3's registry)."""
-    from autoscaler.forecasters.registry import build_forecaster
+def check_forecaster(kind: str) -> None:
+    """Fail early when issue 3's forecasters are missing (the provider would fall back)."""
+    from autoscaler.forecasters.registry import forecaster_class
 
-    return lambda: build_forecaster(kind, STEP, fallback=True)
+    forecaster_class(kind)
 
 
 class BenchWorld:
@@ -99,19 +99,28 @@ class BenchWorld:
         self.clock.start = self.start + (self.history + minutes) * STEP
 
 
-def config(n: int, lookback: timedelta) -> Config:
-    group = {
+def config(n: int, lookback: timedelta, kind: str | None) -> Config:
+    group: dict = {
         "max_size": 60,
         "capacity_per_instance": 100,
         "metric": {"lookback": f"{int(lookback.total_seconds())}s"},
         "policies": [{"kind": "target"}, {"kind": "threshold"}],
     }
+    if kind is not None:
+        group["policies"] = [{"kind": "predictive_target"}, {"kind": "target"}]
+        group["forecaster"] = {
+            "model": kind,
+            "train_window": f"{int(lookback.total_seconds())}s",
+            "horizon": f"{HORIZON}m",
+            "quantiles": list(QUANTILES),
+        }
     return parse_config({"groups": [{"name": f"g{i:04d}", **group} for i in range(n)]})
 
 
-def build(n: int, history: int, state_dir: Path, forecasts) -> tuple[Daemon, BenchWorld]:
+def build(n: int, history: int, state_dir: Path, kind: str | None) -> tuple[Daemon, BenchWorld]:
+    """N groups as ``autoscaler run`` builds them; ``kind`` None: reactive only."""
     world = BenchWorld(n, history)
-    cfg = config(n, history * STEP)
+    cfg = config(n, history * STEP, kind)
     redactor = Redactor()
     daemon = Daemon(
         cfg,
@@ -121,29 +130,25 @@ def build(n: int, history: int, state_dir: Path, forecasts) -> tuple[Daemon, Ben
         metrics=DaemonMetrics(CollectorRegistry()),
         log=LogSink(io.StringIO(), "json", redactor),
         notifier=SystemdNotifier({}),
-        forecasts=forecasts,
     )
     daemon.build_all()
     return daemon, world
 
 
 def fit_models(daemon: Daemon, world: BenchWorld, distinct: int) -> tuple[float, int]:
-    """Fit the groups' models before the measured rounds; returns (seconds, fitted)."""
+    """Fit the groups' models before the measured rounds; returns (seconds, fitted).
+
+    The first ``distinct`` groups are evaluated once (their provider fits on their own
+    history); every other group starts from a copy of one of those fitted states.
+    """
     t0 = time.perf_counter()
-    now = world.clock.now()
     names = list(daemon.groups)
-    fitted: list[FittedForecast] = []
     k = len(names) if distinct <= 0 else min(distinct, len(names))
     for name in names[:k]:
-        b = daemon.groups[name].binding
-        window = b.source.window("", now, b.lookback, STEP)
-        provider = b.forecaster
-        provider.forecast(b.spec, window, now)
-        fitted.append(provider)
+        daemon.evaluate(name)
+    donors = [daemon.groups[name].binding.forecaster.groups[name] for name in names[:k]]
     for i, name in enumerate(names[k:]):
-        b = daemon.groups[name].binding
-        donor = fitted[i % k]
-        b.forecaster.adopt(copy.deepcopy(donor.model), donor._seen_end, now)
+        daemon.groups[name].binding.forecaster.groups[name] = copy.deepcopy(donors[i % k])
     return time.perf_counter() - t0, k
 
 
@@ -195,13 +200,13 @@ def main() -> int:
     ap.add_argument("--kind", default="arima")
     args = ap.parse_args()
     try:
-        build_model = make_forecaster(args.kind)
-    except ImportError as exc:
+        check_forecaster(args.kind)
+    except Exception as exc:
         print(f"error: the forecasters (issue 3) are not available: {exc}", file=sys.stderr)
         return 2
     print(
         f"daemon load: {args.groups} groups, 1-min steps, {args.history} steps of history, "
-        f"forecast horizon {HORIZON}, quantiles {QUANTILES}; cpus: {os.cpu_count()}"
+        f"forecast horizon >= {HORIZON} steps, quantiles {QUANTILES}; cpus: {os.cpu_count()}"
     )
     print(f"RSS at start: {rss_mb():.0f} MB")
 
@@ -213,11 +218,7 @@ def main() -> int:
         del base, bworld
 
     with tempfile.TemporaryDirectory() as tmp:
-
-        def forecasts(g: GroupConfig) -> FittedForecast:
-            return FittedForecast(build_model, horizon=HORIZON, quantiles=QUANTILES)
-
-        daemon, world = build(args.groups, args.history, Path(tmp), forecasts)
+        daemon, world = build(args.groups, args.history, Path(tmp), args.kind)
         secs, k = fit_models(daemon, world, args.distinct_fits)
         print(
             f"fitted {k} distinct {args.kind} models in {secs:.1f} s "
@@ -227,7 +228,8 @@ def main() -> int:
         models = {}
         for rt in daemon.groups.values():
             fc = (rt.last or {}).get("forecast") or {}
-            models[fc.get("model", "none")] = models.get(fc.get("model", "none"), 0) + 1
+            label = fc.get("model", "none") + (" (fallback)" if fc.get("note") else "")
+            models[label] = models.get(label, 0) + 1
         print(f"  forecasts in the last round by model: {models}")
         rss = rss_mb()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
