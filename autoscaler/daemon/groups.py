@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from autoscaler.config import GroupConfig
-from autoscaler.daemon.forecasting import NoRetrain, Retrainer
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
+from autoscaler.daemon.retraining import Retrainer, config_forecasts, retrainer_for
 from autoscaler.daemon.world import ForecastPublisher, World
 from autoscaler.engine import Engine, ForecastProvider, GroupBinding
 from autoscaler.interfaces import StateStore
@@ -81,44 +81,3 @@ def build_group(
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None
     return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer, publisher)
-
-
-def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
-    """The group's configured forecaster, wired exactly as the simulator wires it: only
-    when one of its policies reads a forecast."""
-    from autoscaler.registry import build_forecast_provider, needs_forecast
-
-    if not any(needs_forecast(p) for p in cfg.policies):
-        return None
-    return build_forecast_provider(cfg.forecaster)
-
-
-def retrainer_for(provider: object, group: str) -> Retrainer:
-    """The retraining hook for ``provider``: its own when it has one; for the engine's
-    ``RetrainingForecastProvider`` (which refits inside ``forecast`` every
-    ``forecaster.retrain``) a hook that only reports the model's age; else a no-op."""
-    from autoscaler.forecasting import RetrainingForecastProvider
-
-    if callable(getattr(provider, "retrain", None)) and callable(
-        getattr(provider, "model_age", None)
-    ):
-        return provider  # type: ignore[return-value]
-    if isinstance(provider, RetrainingForecastProvider):
-        return InlineRetraining(provider, group)
-    return NoRetrain()
-
-
-@dataclass
-class InlineRetraining:
-    """Model age of a provider that retrains on its own schedule, inside its forecasts."""
-
-    provider: Any
-    group: str
-
-    def retrain(self, group: str, now: datetime) -> None:
-        return None
-
-    def model_age(self, now: datetime) -> timedelta | None:
-        st = self.provider.groups.get(self.group)
-        fitted = getattr(st, "fitted_at", None)
-        return None if fitted is None or getattr(st, "model", None) is None else now - fitted

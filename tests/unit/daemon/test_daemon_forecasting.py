@@ -1,89 +1,62 @@
-"""FittedForecast: fit once, then only the new samples; refit on retrain; fall back on failure."""
+"""Which forecaster and retraining hook a group gets."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import numpy as np
-import pandas as pd
-from daemon_fakes import T0
+from daemon_fakes import T0, group
 
-from autoscaler.daemon.forecasting import FittedForecast, NoRetrain
-from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
+from autoscaler.config import GroupConfig
+from autoscaler.daemon.retraining import (
+    InlineRetraining,
+    NoRetrain,
+    config_forecasts,
+    retrainer_for,
+)
+from autoscaler.forecasting import RetrainingForecastProvider
+from autoscaler.model import MetricWindow
 
 MIN = timedelta(minutes=1)
-SPEC = GroupSpec("web", 1, 10, 100.0)
 
 
-class Recording:
-    """Predicts the mean of everything it has seen; records fit/update inputs."""
-
-    name = "recording"
-    min_history = 10
-    log: list[tuple[str, list[float]]]
-
-    def __init__(self, fail_fit: bool = False) -> None:
-        self.log = []
-        self.seen: list[float] = []
-        self.fail_fit = fail_fit
-
-    def fit(self, y: pd.Series) -> Recording:
-        if self.fail_fit:
-            raise ForecastError("too little history")
-        self.log.append(("fit", list(y)))
-        self.seen = list(y)
-        return self
-
-    def update(self, y: pd.Series) -> Recording:
-        self.log.append(("update", list(y)))
-        self.seen += list(y)
-        return self
-
-    def predict(self, horizon: int, quantiles=()) -> Forecast:
-        m = np.full(horizon, float(np.mean(self.seen)))
-        idx = pd.date_range(T0, periods=horizon, freq="min")
-        return Forecast(idx, m, {q: m * (1 + q) for q in quantiles}, model=self.name)
+def test_only_groups_whose_policies_read_forecasts_get_a_provider() -> None:
+    reactive = GroupConfig.model_validate(group("web"))
+    predictive = GroupConfig.model_validate(
+        group("web", policies=[{"kind": "qos"}], forecaster={"model": "level", "retrain": "2h"})
+    )
+    assert config_forecasts(reactive) is None
+    provider = config_forecasts(predictive)
+    assert isinstance(provider, RetrainingForecastProvider)
+    assert provider.retrain == timedelta(hours=2)
 
 
-def window(end_min: int, n: int = 20) -> MetricWindow:
-    end = T0 + end_min * MIN
-    return MetricWindow(end, MIN, np.arange(end_min - n + 1, end_min + 1, dtype=float))
+def test_inline_retraining_reports_the_age_of_the_fitted_model() -> None:
+    spec = GroupConfig.model_validate(group("web")).spec()
+    provider = config_forecasts(
+        GroupConfig.model_validate(group("web", policies=[{"kind": "predictive_target"}]))
+    )
+    hook = retrainer_for(provider, "web")
+    assert isinstance(hook, InlineRetraining)
+    assert hook.model_age(T0) is None  # nothing fitted yet
+    window = MetricWindow(T0, MIN, np.linspace(100, 200, 60))
+    assert provider.forecast(spec, window, T0) is not None
+    assert hook.model_age(T0 + 7 * MIN) == 7 * MIN
+    assert hook.retrain("web", T0) is None  # it refits itself, inside forecast
 
 
-def test_fits_once_then_updates_with_only_the_new_samples() -> None:
-    models: list[Recording] = []
+def test_a_provider_with_its_own_hook_is_used_and_none_gets_no_retrain() -> None:
+    class OffTick:
+        def forecast(self, spec, window, now):
+            return None
 
-    def build() -> Recording:
-        models.append(Recording())
-        return models[-1]
+        def retrain(self, group: str, now) -> None:
+            self.called = (group, now)
 
-    fc = FittedForecast(build, horizon=3, quantiles=(0.9,))
-    first = fc.forecast(SPEC, window(100), T0)
-    assert first.model == "recording" and len(first) == 3 and 0.9 in first.quantiles
-    fc.forecast(SPEC, window(100), T0)  # same window: nothing new
-    fc.forecast(SPEC, window(103), T0 + 3 * MIN)
-    assert [k for k, _ in models[0].log] == ["fit", "update"]
-    assert models[0].log[1][1] == [101.0, 102.0, 103.0]
-    assert fc.model_age(T0 + 10 * MIN) == 10 * MIN
+        def model_age(self, now):
+            return None
 
-    fc.retrain("web", T0 + 20 * MIN)
-    assert len(models) == 2 and models[1].log[0][1] == list(window(103).values)
-    assert fc.model_age(T0 + 20 * MIN) == timedelta(0)
-
-    fc.forecast(SPEC, window(200), T0 + 100 * MIN)  # a gap longer than the window: refit
-    assert len(models) == 3
-
-
-def test_fit_failure_falls_back_to_the_last_value_with_the_reason() -> None:
-    fc = FittedForecast(lambda: Recording(fail_fit=True), horizon=2, quantiles=(0.5,))
-    out = fc.forecast(SPEC, window(50), T0)
-    assert out.model == "last_value" and list(out.mean) == [50.0, 50.0]
-    assert out.note == "fallback: ForecastError: too little history"
-    assert fc.model_age(T0) is None
-
-
-def test_too_short_history_is_a_recorded_fallback_and_no_retrain_is_a_no_op() -> None:
-    fc = FittedForecast(Recording, horizon=1)
-    out = fc.forecast(SPEC, window(5, n=4), T0)
-    assert "4 samples, the model needs 10" in out.note
-    assert NoRetrain().retrain("web", T0) is None and NoRetrain().model_age(T0) is None
+    own = OffTick()
+    assert retrainer_for(own, "web") is own
+    assert isinstance(retrainer_for(None, "web"), NoRetrain)
+    assert NoRetrain().model_age(T0) is None and NoRetrain().retrain("web", T0) is None

@@ -7,12 +7,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 from daemon_fakes import FakeWorld, config, group
 
-from autoscaler.daemon.forecasting import FittedForecast
+from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.model import Forecast, ForecastError
 
 MIN = timedelta(minutes=1)
@@ -135,21 +134,25 @@ class Exploding:
         raise ForecastError("singular matrix")
 
 
+def exploding_provider() -> RetrainingForecastProvider:
+    return RetrainingForecastProvider(
+        lambda step: Exploding(), horizon=MIN * 5, quantiles=(0.5, 0.9)
+    )
+
+
 def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
     world = FakeWorld({"web": 4}, {"web": 150.0})
-    provider = FittedForecast(Exploding, horizon=5, quantiles=(0.5, 0.9))
+    provider = exploding_provider()
     d = make_daemon(config(group("web")), world, forecasts=lambda g: provider)
     rec = tick(d)
     fc = rec["forecast"]
-    assert fc["model"] == "last_value" and fc["mean_next"] == 150.0
-    assert fc["note"] == "fallback: ForecastError: singular matrix"
+    assert fc["model"] == "naive" and fc["mean_next"] == 150.0
+    assert fc["note"] == "fallback to naive: predict failed: ForecastError: singular matrix"
     assert d.store.decisions("web", 1)[0]["forecast"]["note"] == fc["note"]
     assert rec["error"] is None
     assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0
     # 150 req/s over 4 ready instances of 100 each
     assert _metric(d, "autoscaler_forecast_utilization", group="web", quantile="mean") == 0.375
-    d.retrain("web")
-    assert _metric(d, "autoscaler_model_age_seconds", group="web") == 0.0
 
 
 def test_reload_keeps_old_config_of_a_broken_group_and_applies_the_rest(
@@ -230,17 +233,6 @@ class _NullScheduler:
 
 def _metric(d, name: str, **labels: str) -> float | None:
     return d.metrics.registry.get_sample_value(name, labels)
-
-
-def test_window_series_matches_window_positions() -> None:
-    from daemon_fakes import T0
-
-    from autoscaler.daemon.forecasting import window_series
-    from autoscaler.model import MetricWindow
-
-    w = MetricWindow(T0, MIN, np.arange(4.0))
-    s = window_series(w)
-    assert s.index[-1] == T0 and s.index[0] == T0 - 3 * MIN and list(s) == [0, 1, 2, 3]
 
 
 def test_locked_state_database_blocks_actions_and_is_reported(make_daemon, tmp_path) -> None:
@@ -366,17 +358,14 @@ def test_forecasts_are_published_and_a_publishing_failure_only_counts(make_daemo
 
     world = PublishingWorld({"web": 4, "api": 4}, {"web": 150.0, "api": 150.0})
     world.publishers = {"web": Publisher(), "api": Publisher(fail=True)}
-    provider = {
-        "web": FittedForecast(Exploding, horizon=3),
-        "api": FittedForecast(Exploding, horizon=3),
-    }
+    provider = {"web": exploding_provider(), "api": exploding_provider()}
     d = make_daemon(
         config(group("web", metric={"query": "http.requests"}), group("api")),
         world,
         forecasts=lambda g: provider[g.name],
     )
     tick(d, "web")
-    assert world.publishers["web"].sent == [("http.requests", "last_value", {"group": "web"})]
+    assert world.publishers["web"].sent == [("http.requests", "naive", {"group": "web"})]
     rec = tick(d, "api")
     assert rec["error"] is None, "a publishing failure does not fail the decision"
     assert _metric(d, "autoscaler_errors_total", group="api", stage="publish") == 1.0
