@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import click
 
 from autoscaler.config import ConfigError
@@ -24,3 +26,11 @@ def as_user_error(exc: BaseException) -> UserError | None:
     if isinstance(exc, TraceError):
         return UserError(str(exc))
     return None
+
+
+def require_known(names: Iterable[str], known: Iterable[str], option: str, context: str) -> None:
+    """Raise ``UserError`` naming the first of ``names`` that is not in ``known``."""
+    allowed = tuple(known)
+    for name in names:
+        if name not in allowed:
+            raise UserError(f"{option}: unknown {name!r} {context} (known: {', '.join(allowed)})")

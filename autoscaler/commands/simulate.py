@@ -7,9 +7,18 @@ from pathlib import Path
 
 import click
 
-from autoscaler.commands.simulate_fleet import fleet_options, run_fleet
+from autoscaler.commands.simulate_fleet import PLACEMENTS, fleet_options, run_fleet
+from autoscaler.commands.simulate_vms import VM_PLACEMENTS, VMS_OPTIONS, run_vms
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
+
+VM_OPTION_NAMES = ("vm_count", "host_count", "contention_threshold")
+
+
+def vms_options(f):
+    for option in reversed(VMS_OPTIONS):
+        f = option(f)
+    return f
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -76,7 +85,15 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
     default=None,
     help="Progress bar (default: on when stderr is a terminal).",
 )
+@click.option(
+    "--placement",
+    "placements",
+    multiple=True,
+    help=f"Placement policy to compare (repeatable): with --fleet one of {', '.join(PLACEMENTS)}; "
+    f"with --vms one of {', '.join(VM_PLACEMENTS)}.",
+)
 @fleet_options
+@vms_options
 def simulate(
     trace_path: str | None,
     column: str | None,
@@ -98,9 +115,19 @@ def simulate(
     With --fleet, simulate a GPU fleet instead: --trace is then a pod list, and
     placement (and in time mode scheduling) policies are compared.
     """
+    vms_dir = fleet_opts.pop("vms_dir", None)
+    vm_opts = {k: fleet_opts.pop(k) for k in VM_OPTION_NAMES}
+    placements = fleet_opts.pop("placements")
+    if fleet_opts.get("fleet") and vms_dir:
+        raise UserError("give --fleet or --vms, not both")
     if fleet_opts.get("fleet"):
-        run_fleet(trace_path, out, seed, **fleet_opts)
+        run_fleet(trace_path, out, seed, placements=placements, **fleet_opts)
         return
+    if vms_dir:
+        run_vms(vms_dir, out, seed, config_path, placements=placements, **vm_opts)
+        return
+    if placements:
+        raise UserError("--placement applies to --fleet or --vms")
     from autoscaler.config import Config, load_config
     from autoscaler.simulation import (
         DEFAULT_POLICIES,

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from autoscaler.durations import parse_duration
-from autoscaler.errors import UserError
+from autoscaler.errors import UserError, require_known
 
 PLACEMENTS = (
     "random",
@@ -48,13 +48,6 @@ FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         show_default=True,
         help="fragmentation: pods never leave, load grows to --load-pct; time: pods arrive and "
         "finish at trace times.",
-    ),
-    click.option(
-        "--placement",
-        "placements",
-        type=click.Choice(PLACEMENTS),
-        multiple=True,
-        help="Placement policy (repeatable); default random, best_fit, fgd (time mode: best_fit).",
     ),
     click.option(
         "--scheduler",
@@ -164,6 +157,7 @@ def _fragmentation(
     if fleet.total_gpus == 0:
         raise UserError(f"{opts['fleet']}: the fleet has no GPUs")
     placements = opts.get("placements") or ("random", "best_fit", "fgd")
+    require_known(placements, PLACEMENTS, "--placement", "with --fleet")
     typical = typical_pods(pods, fleet.models)
     load = int(opts.get("load_pct", 130))
     seeds = range(seed, seed + int(opts.get("seeds", 1)))
@@ -195,7 +189,9 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
     except ValueError as exc:
         raise UserError(f"--migration-cost: {exc}") from None
     runs = []
-    for placement in opts.get("placements") or ("best_fit",):
+    placements = opts.get("placements") or ("best_fit",)
+    require_known(placements, PLACEMENTS, "--placement", "with --fleet")
+    for placement in placements:
         for scheduler in opts.get("schedulers") or SCHEDULERS:
             cfg = TimeConfig(
                 placement=placement,

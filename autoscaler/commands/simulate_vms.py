@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from autoscaler.errors import UserError
+from autoscaler.errors import UserError, require_known
 
-_PLACEMENTS = ("spread", "pack", "interference_aware")
+VM_PLACEMENTS = ("spread", "pack", "interference_aware")
 
 VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
@@ -29,13 +29,6 @@ VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
     click.option(
         "--vm-count", type=int, default=None, help="Use the first N VM traces (default all)."
-    ),
-    click.option(
-        "--placement",
-        "placements",
-        type=click.Choice(_PLACEMENTS),
-        multiple=True,
-        help="Placement policy to compare (repeatable; default all).",
     ),
     click.option(
         "--hosts",
@@ -129,7 +122,8 @@ def run_vms(
             raise UserError(f"--hosts must be at least 1, not {count}")
         hosts = host_pool(count)
 
-    names = list(dict.fromkeys(opts.get("placements") or ())) or list(_PLACEMENTS)
+    names = list(dict.fromkeys(opts.get("placements") or ())) or list(VM_PLACEMENTS)
+    require_known(names, VM_PLACEMENTS, "--placement", "with --vms")
     results = []
     for name in names:
         policy = build_placement(name, threshold, pc.quantile)

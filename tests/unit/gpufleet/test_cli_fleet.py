@@ -1,26 +1,19 @@
-"""``run_fleet`` behind a tiny click command that applies ``FLEET_OPTIONS`` the way
-``autoscaler simulate`` does (the lead's ``simulate`` adds ``--trace/--out/--seed`` and
-calls ``run_fleet`` when ``--fleet`` is given)."""
+"""``autoscaler simulate --fleet ...``: the GPU fleet simulator through the real command."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from autoscaler.commands.simulate_fleet import FLEET_OPTIONS, fleet_options, run_fleet
+from autoscaler.cli import cli
+from autoscaler.commands.simulate_fleet import FLEET_OPTIONS
 
 
-@click.command()
-@click.option("--trace", default=None)
-@click.option("--out", default=None)
-@click.option("--seed", type=int, default=None)
-@fleet_options
-def simulate(trace: str | None, out: str | None, seed: int, **fleet_opts) -> None:
-    run_fleet(trace, out, seed, **fleet_opts)
+def invoke(args: list[str]):
+    return CliRunner().invoke(cli, ["simulate", *args])
 
 
 @pytest.fixture
@@ -39,10 +32,11 @@ def small(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:
     return fleet, trace
 
 
-def test_options_are_click_decorators_without_the_main_commands_own() -> None:
+def test_fleet_options_are_on_the_simulate_command() -> None:
+    simulate = cli.commands["simulate"]
     names = {p.name for p in simulate.params}
     assert {"fleet", "mode", "placements", "schedulers", "load_pct", "seeds", "migration"} <= names
-    assert len(FLEET_OPTIONS) == len(names) - 3
+    assert len(FLEET_OPTIONS) == 10
 
 
 def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> None:
@@ -50,7 +44,7 @@ def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> Non
     out = tmp_path / "out"
     args = ["--fleet", str(fleet), "--trace", str(trace), "--out", str(out), "--seeds", "2"]
     args += ["--placement", "best_fit", "--placement", "fgd", "--placement", "random"]
-    res = CliRunner().invoke(simulate, args)
+    res = invoke(args)
     assert res.exit_code == 0, res.output
     assert "fgd" in res.output and "alloc@130%" in res.output
     summary = json.loads((out / "summary.json").read_text())
@@ -74,7 +68,7 @@ def test_time_mode_table_summary_and_plots(small, tmp_path: Path) -> None:
     args = ["--fleet", str(fleet), "--trace", str(trace), "--out", str(out), "--mode", "time"]
     args += ["--scheduler", "fifo", "--scheduler", "priority", "--migration"]
     args += ["--arrival-speedup", "50", "--migration-cost", "30s"]
-    res = CliRunner().invoke(simulate, args)
+    res = invoke(args)
     assert res.exit_code == 0, res.output
     runs = json.loads((out / "summary.json").read_text())["runs"]
     assert set(runs) == {
@@ -104,7 +98,7 @@ def test_bad_input_is_one_line_exit_2(small, tmp_path: Path, extra, message) -> 
     bad = tmp_path / "bad.csv"
     bad.write_text("name,cpu\na,1\n")
     subst = {"FLEET": str(fleet), "PODS": str(trace), "BADPODS": str(bad)}
-    res = CliRunner().invoke(simulate, [subst.get(a, a) for a in extra])
+    res = invoke([subst.get(a, a) for a in extra])
     assert res.exit_code == 2
     assert message in res.output
     assert "Traceback" not in res.output
@@ -113,8 +107,6 @@ def test_bad_input_is_one_line_exit_2(small, tmp_path: Path, extra, message) -> 
 
 def test_unknown_placement_is_a_usage_error(small) -> None:
     fleet, trace = small
-    res = CliRunner().invoke(
-        simulate, ["--fleet", str(fleet), "--trace", str(trace), "--placement", "worst"]
-    )
+    res = invoke(["--fleet", str(fleet), "--trace", str(trace), "--placement", "worst"])
     assert res.exit_code == 2
-    assert "worst" in res.output
+    assert "--placement: unknown 'worst' with --fleet (known: random," in res.output

@@ -1,4 +1,4 @@
-"""``run_vms`` and its options, through click as the simulate command will call them."""
+"""``autoscaler simulate --vms DIR``: per-VM trace replay through the real command."""
 
 from __future__ import annotations
 
@@ -9,21 +9,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from autoscaler.commands.simulate_vms import VMS_OPTIONS, run_vms
+from autoscaler.cli import cli
 
 
 def command() -> click.Command:
-    """A stand-in for ``autoscaler simulate`` with the options it owns and ours."""
-
-    @click.option("--out", default=None)
-    @click.option("--seed", type=int, default=None)
-    @click.option("--config", "config_path", default=None)
-    def cmd(out, seed, config_path, vms_dir, **opts) -> None:
-        run_vms(vms_dir, out, seed, config_path, **opts)
-
-    for option in reversed(VMS_OPTIONS):
-        cmd = option(cmd)
-    return click.command("simulate")(cmd)
+    return cli.commands["simulate"]
 
 
 @pytest.fixture()
@@ -103,3 +93,12 @@ def test_missing_directory(tmp_path: Path) -> None:
     result = CliRunner().invoke(command(), ["--vms", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "not a directory of per-VM traces" in result.output
+
+
+def test_unknown_placement_for_vms(vm_dir: Path) -> None:
+    result = CliRunner().invoke(command(), ["--vms", str(vm_dir), "--placement", "fgd"])
+    assert result.exit_code == 2
+    assert (
+        "--placement: unknown 'fgd' with --vms (known: spread, pack, interference_aware)"
+        in result.output
+    )
