@@ -6,11 +6,17 @@ each group's recent history (the engine only hands it the lookback window), refi
 group's model every ``retrain`` on the trailing ``train_window``, calls the cheap
 ``update()`` in between, and falls back to ``PersistenceForecaster`` when the model is
 missing, has too little history, or fails; the reason is in ``Forecast.note``.
+
+Who refits: in the simulator the provider refits inside ``forecast`` when a refit is due
+(``inline``); the daemon turns that off and its per-group retraining job calls
+``refit`` on the same schedule, so a slow fit never delays an evaluation. Both use the
+same code path (``_fit``), the same trailing window and the same fallback.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -147,15 +153,39 @@ class RetrainingForecastProvider:
     train_window: timedelta = timedelta(days=1)
     horizon: timedelta = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
+    inline: bool = True  # refit inside forecast() when due; False: only refit() refits
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         if len(window) == 0:
             return None
+        with self._lock:
+            return self._forecast(spec, window, now)
+
+    def refit(self, group: str, now: datetime) -> None:
+        """Refit ``group``'s model on its trailing history (the daemon's retraining job).
+
+        Holds the lock for the whole fit: a concurrent ``forecast`` waits rather than
+        predicting from a half-replaced model. No-op for a group not seen yet.
+        """
+        with self._lock:
+            st = self.groups.get(group)
+            if st is not None:
+                self._fit(st, now)
+
+    def model_age(self, group: str, now: datetime) -> timedelta | None:
+        """Time since ``group``'s model was fitted; None while it has no model."""
+        st = self.groups.get(group)
+        if st is None or st.model is None or st.fitted_at is None:
+            return None
+        return now - st.fitted_at
+
+    def _forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         st, new = self._absorb(spec.name, window)
-        due = st.fitted_at is None or now - st.fitted_at >= self.retrain
+        due = st.fitted_at is None or (self.inline and now - st.fitted_at >= self.retrain)
         if due:
             self._fit(st, now)
         elif len(new):

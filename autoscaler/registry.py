@@ -114,21 +114,22 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
         return PersistenceForecaster(
             step, alpha=float(params.get("alpha", 0.2)), relative=bands == "relative"
         )
-    try:
-        from autoscaler.forecasters.registry import build_forecaster as build_model
-    except ImportError:
-        if model == "naive" and not params:
-            return PersistenceForecaster(step)
-        raise ValueError(f"forecast model {model!r} is not available") from None
+    from autoscaler.forecasters.registry import build_forecaster as build_model
+
     return build_model(model, step, **params)
 
 
-def build_forecast_provider(cfg: ForecasterConfig) -> RetrainingForecastProvider:
+def build_forecast_provider(
+    cfg: ForecasterConfig, *, inline: bool = True
+) -> RetrainingForecastProvider:
+    """The group's forecast provider. ``inline`` False leaves refits to ``refit`` (the
+    daemon's retraining job); the simulator refits inline on the same schedule."""
+
     def make(step: timedelta) -> Forecaster:
         return build_forecaster(cfg.model, step, dict(cfg.params))
 
     return RetrainingForecastProvider(
-        make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles)
+        make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles), inline=inline
     )
 
 

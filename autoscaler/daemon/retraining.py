@@ -2,11 +2,10 @@
 
 A group gets the forecaster its config names, wired exactly as the simulator wires it
 (``registry.build_forecast_provider``), and only when one of its policies reads a
-forecast. ``Retrainer`` is what the per-group retraining job calls: a provider that
-can refit away from the evaluation tick implements it itself; the engine's
-``RetrainingForecastProvider`` refits inside ``forecast`` every ``forecaster.retrain``,
-so for it the hook only reports the model's age; a group without forecasts gets
-``NoRetrain``.
+forecast. ``Retrainer`` is what the per-group retraining job calls: for the engine's
+``RetrainingForecastProvider`` (built here with ``inline=False``) it refits the model
+every ``forecaster.retrain``, the same cadence, window and fallback the simulator uses
+inline; a group without forecasts gets ``NoRetrain``.
 """
 
 from __future__ import annotations
@@ -38,20 +37,19 @@ class NoRetrain:
 
 
 @dataclass
-class InlineRetraining:
-    """The hook for a provider that refits on its own schedule inside ``forecast``:
-    nothing to do here but report the age of the group's model."""
+class ProviderRetraining:
+    """The hook for the engine's ``RetrainingForecastProvider``: the job refits the
+    group's model through the provider (which the daemon builds with ``inline=False``,
+    so evaluations never fit)."""
 
     provider: Any
     group: str
 
     def retrain(self, group: str, now: datetime) -> None:
-        return None
+        self.provider.refit(self.group, now)
 
     def model_age(self, now: datetime) -> timedelta | None:
-        st = self.provider.groups.get(self.group)
-        fitted = getattr(st, "fitted_at", None)
-        return None if fitted is None or getattr(st, "model", None) is None else now - fitted
+        return self.provider.model_age(self.group, now)
 
 
 def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
@@ -60,7 +58,7 @@ def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
 
     if not any(needs_forecast(p) for p in cfg.policies):
         return None
-    return build_forecast_provider(cfg.forecaster)
+    return build_forecast_provider(cfg.forecaster, inline=False)
 
 
 def retrainer_for(provider: object, group: str) -> Retrainer:
@@ -72,5 +70,5 @@ def retrainer_for(provider: object, group: str) -> Retrainer:
     ):
         return provider  # type: ignore[return-value]
     if isinstance(provider, RetrainingForecastProvider):
-        return InlineRetraining(provider, group)
+        return ProviderRetraining(provider, group)
     return NoRetrain()

@@ -9,8 +9,8 @@ from daemon_fakes import T0, group
 
 from autoscaler.config import GroupConfig
 from autoscaler.daemon.retraining import (
-    InlineRetraining,
     NoRetrain,
+    ProviderRetraining,
     config_forecasts,
     retrainer_for,
 )
@@ -31,18 +31,30 @@ def test_only_groups_whose_policies_read_forecasts_get_a_provider() -> None:
     assert provider.retrain == timedelta(hours=2)
 
 
-def test_inline_retraining_reports_the_age_of_the_fitted_model() -> None:
+def test_the_retraining_job_refits_and_evaluations_never_do() -> None:
     spec = GroupConfig.model_validate(group("web")).spec()
     provider = config_forecasts(
-        GroupConfig.model_validate(group("web", policies=[{"kind": "predictive_target"}]))
+        GroupConfig.model_validate(
+            group("web", policies=[{"kind": "predictive_target"}], forecaster={"retrain": "10m"})
+        )
     )
+    assert provider is not None and provider.inline is False
     hook = retrainer_for(provider, "web")
-    assert isinstance(hook, InlineRetraining)
+    assert isinstance(hook, ProviderRetraining)
     assert hook.model_age(T0) is None  # nothing fitted yet
+    hook.retrain("web", T0)  # a group not seen yet: nothing to refit
     window = MetricWindow(T0, MIN, np.linspace(100, 200, 60))
-    assert provider.forecast(spec, window, T0) is not None
-    assert hook.model_age(T0 + 7 * MIN) == 7 * MIN
-    assert hook.retrain("web", T0) is None  # it refits itself, inside forecast
+    assert provider.forecast(spec, window, T0) is not None  # the first fit happens here
+    assert provider.fits == 1
+    # Past the retrain interval, evaluations still only update: refits are the job's.
+    for k in range(1, 31):
+        w = MetricWindow(T0 + k * MIN, MIN, np.linspace(100, 200, 60) + k)
+        assert provider.forecast(spec, w, T0 + k * MIN) is not None
+    assert provider.fits == 1
+    assert hook.model_age(T0 + 30 * MIN) == 30 * MIN
+    hook.retrain("web", T0 + 30 * MIN)
+    assert provider.fits == 2
+    assert hook.model_age(T0 + 31 * MIN) == MIN
 
 
 def test_a_provider_with_its_own_hook_is_used_and_none_gets_no_retrain() -> None:
