@@ -5,6 +5,11 @@ remainder over at most ``fit_window`` recent points (default 7 days). ``update``
 runs the Kalman filter over the new points only (``results.extend``), with the
 fitted parameters: no refit. Intervals are the model's Gaussian ones plus the
 (deterministic) seasonal profile.
+
+After fitting, the statsmodels results are reduced to ``CompactStateSpace`` (the system
+matrices and the last Kalman state): the same updates and forecasts, without keeping a
+megabyte of filter output per model or rebuilding a model object on every update. That
+is what lets one process keep a thousand groups' models.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.forecasters.compact_kalman import CompactStateSpace
 from autoscaler.forecasters.intervals import normal_bands
 from autoscaler.forecasters.season import NONE, SeasonalProfile, fit_profile
 from autoscaler.forecasters.series_input import to_steps
@@ -37,7 +43,8 @@ class StateSpaceForecaster(BaseForecaster):
         self.fit_window = to_steps(fit_window, step, name="fit_window")
         self.seasonal = bool(seasonal)
         self._season: SeasonalProfile = NONE
-        self._results: Any = None
+        self._kalman: CompactStateSpace | None = None
+        self.fitted_params = np.empty(0)  # the estimated parameters, kept for inspection
         self._constant: float | None = None
         self._offset = 0.0
         self._pos = 0  # absolute position of the next observation in the profile's frame
@@ -48,7 +55,7 @@ class StateSpaceForecaster(BaseForecaster):
         self._season = fit_profile(values, self.day) if self.seasonal else NONE
         r = values - self._season.at(np.arange(len(values)))
         self._pos = len(values)
-        self._results = None
+        self._kalman = None
         self._constant = None
         self._offset = 0.0
         if np.ptp(r) < 1e-12 * max(1.0, abs(float(r[-1]))):
@@ -57,31 +64,29 @@ class StateSpaceForecaster(BaseForecaster):
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._results = self._fit_remainder(r)
+            results = self._fit_remainder(r)
+            self.fitted_params = np.asarray(results.params, dtype=float)
+            self._kalman = CompactStateSpace.from_results(results)
         self.summary = f"{self._describe()}, {self._season.describe()}"
 
     def _update(self, new: np.ndarray) -> None:
         positions = np.arange(self._pos, self._pos + len(new))
         r = new - self._season.at(positions) - self._offset
-        if self._results is None:
+        if self._kalman is None:
             # Fitted on a flat series: follow the newest value (persistence).
             self._constant = float(r[-1])
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._results = self._results.extend(r)
+            self._kalman.update(r)
         self._pos += len(new)
 
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
         seasonal = self._season.at(np.arange(self._pos, self._pos + horizon))
-        if self._results is None:
+        if self._kalman is None:
             mean = np.full(horizon, self._constant) + seasonal
             return mean, {q: mean.copy() for q in quantiles}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = self._results.get_forecast(horizon)
-        mean = np.asarray(fc.predicted_mean, dtype=float) + seasonal + self._offset
-        sigma = np.sqrt(np.maximum(np.asarray(fc.var_pred_mean, dtype=float), 0.0))
+        predicted, var = self._kalman.forecast(horizon)
+        mean = predicted + seasonal + self._offset
+        sigma = np.sqrt(var)
         return mean, normal_bands(mean, sigma, quantiles)
 
     def _fit_remainder(self, r: np.ndarray) -> Any:

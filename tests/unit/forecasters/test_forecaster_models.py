@@ -56,10 +56,10 @@ def test_arima_update_filters_new_points_without_refitting(nab_cpu):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     model = ArimaForecaster(STEP).fit(nab_cpu.iloc[:-12])
-    params = np.array(model._results.params)
+    params = model.fitted_params.copy()
     order = model.order
     model.update(nab_cpu.iloc[-12:])
-    np.testing.assert_array_equal(model._results.params, params)
+    np.testing.assert_array_equal(model.fitted_params, params)
     fc = model.predict(6)
 
     # The same parameters run over all the data from scratch give the same forecast.
@@ -77,7 +77,8 @@ def test_arima_update_filters_new_points_without_refitting(nab_cpu):
 
 def test_arima_never_uses_a_seasonal_order(nab_cpu):
     model = ArimaForecaster(STEP).fit(nab_cpu)
-    assert model._results.model.seasonal_periods == 0
+    # A seasonal order with s=288 would need hundreds of states; ours has a handful.
+    assert model._kalman is not None and model._kalman.T.shape[0] <= 4
     assert model._season.period in (0, 288)
 
 
