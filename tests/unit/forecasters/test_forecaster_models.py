@@ -224,3 +224,28 @@ def test_predict_failure_falls_back_on_the_series_seen_so_far(nasa_5m):
     assert "fragile failed to predict" in fc.note
     assert fc.index[0] == nasa_5m.index[-1] + STEP
     np.testing.assert_array_equal(fc.mean, nasa_5m.to_numpy()[-288:-285])
+
+
+def test_unstable_arima_estimates_are_rejected():
+    from autoscaler.forecasters.arima import stable
+
+    assert stable(np.array([0.5, 0.2]), np.array([0.3]))
+    assert not stable(np.array([1.02]), np.array([]))  # explosive AR
+    assert not stable(np.array([0.5]), np.array([-1.5]))  # non-invertible MA
+
+
+class _Explodes(NaiveForecaster):
+    """Returns astronomically large numbers, as an unstable model would (a fake)."""
+
+    name = "explodes"
+
+    def _predict(self, horizon, quantiles):
+        mean = np.full(horizon, 1e135)
+        return mean, {q: mean for q in quantiles}
+
+
+def test_implausible_forecasts_are_refused_and_fall_back(nab_cpu):
+    with pytest.raises(ForecastError, match="implausible"):
+        _Explodes(STEP).fit(nab_cpu).predict(3)
+    fc = FallbackForecaster(_Explodes(STEP), STEP).fit(nab_cpu).predict(3)
+    assert fc.model == "seasonal_naive" and "explodes failed to predict" in fc.note
