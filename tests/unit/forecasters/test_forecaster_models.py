@@ -249,3 +249,11 @@ def test_implausible_forecasts_are_refused_and_fall_back(nab_cpu):
         _Explodes(STEP).fit(nab_cpu).predict(3)
     fc = FallbackForecaster(_Explodes(STEP), STEP).fit(nab_cpu).predict(3)
     assert fc.model == "seasonal_naive" and "explodes failed to predict" in fc.note
+
+
+def test_a_hole_in_an_update_is_an_error_that_changes_nothing(nab_cpu):
+    model = build_forecaster("linear", STEP, fallback=True).fit(nab_cpu.iloc[:100])
+    with pytest.raises(ForecastError, match="expected the next point"):
+        model.update(nab_cpu.iloc[105:110])
+    fc = model.predict(2)
+    assert fc.model == "linear" and fc.index[0] == nab_cpu.index[100]
