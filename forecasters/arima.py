@@ -36,15 +36,15 @@ def needs_difference(r: np.ndarray) -> bool:
     return bool(p_value < 0.05)
 
 
-def stable(ar: np.ndarray, ma: np.ndarray) -> bool:
-    """True when the AR part is stationary and the MA part invertible (roots inside the unit circle).
+def stable(ar: np.ndarray) -> bool:
+    """True when the AR polynomial is stationary (its inverse roots inside the unit circle).
 
-    Hannan-Rissanen estimates are not constrained: an explosive AR polynomial would give
-    forecasts that grow without bound.
+    Hannan-Rissanen estimates are not constrained: an explosive AR polynomial gives
+    forecasts that grow without bound. (A non-invertible MA part does not, and an MA
+    root near -1 after differencing is how the data say "mean-reverting": allowed.)
     """
-    ar_roots = np.roots(np.r_[1.0, -np.asarray(ar)]) if len(ar) else np.empty(0)
-    ma_roots = np.roots(np.r_[1.0, np.asarray(ma)]) if len(ma) else np.empty(0)
-    return bool(np.all(np.abs(ar_roots) < 0.999) and np.all(np.abs(ma_roots) < 0.999))
+    roots = np.roots(np.r_[1.0, -np.asarray(ar)]) if len(ar) else np.empty(0)
+    return bool(np.all(np.abs(roots) < 0.999))
 
 
 class ArimaForecaster(StateSpaceForecaster):
@@ -85,7 +85,7 @@ class ArimaForecaster(StateSpaceForecaster):
         for p, q in self.orders:
             try:
                 hr, _ = hannan_rissanen(w, ar_order=p, ma_order=q, demean=False)
-                if not stable(hr.ar_params, hr.ma_params):
+                if not stable(hr.ar_params):
                     errors.append(f"({p},{d},{q}): unstable estimate")
                     continue
                 model = SARIMAX(z, order=(p, d, q), trend="n")
@@ -107,7 +107,7 @@ class ArimaForecaster(StateSpaceForecaster):
             if (
                 np.isfinite(polished.llf)
                 and polished.llf >= res.llf
-                and stable(polished.arparams, polished.maparams)
+                and stable(polished.arparams)
                 and np.isfinite(polished.forecast(1)).all()
             ):
                 res = polished
