@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import STEP
+from forecast_data import STEP
 
 from autoscaler.forecasters.arima import ArimaForecaster
 from autoscaler.forecasters.baselines import (

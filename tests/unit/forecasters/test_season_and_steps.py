@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import NASA, STEP
+from forecast_data import STEP
 
 from autoscaler.forecasters.season import MIN_STRENGTH, decompose, fit_profile
 from autoscaler.forecasters.series_input import steps_per_day, to_steps
@@ -26,8 +26,8 @@ def test_nasa_has_a_strong_daily_profile(nasa_5m):
     )
 
 
-def test_weekly_profile_needs_two_weeks():
-    y = load_trace(NASA, fill="previous", resample=STEP).series.to_numpy()
+def test_weekly_profile_needs_two_weeks(nasa_path):
+    y = load_trace(nasa_path, fill="previous", resample=STEP).series.to_numpy()
     assert decompose(y[: 13 * 288], 288, weekly=True).period == 288
     assert decompose(y[: 15 * 288], 288, weekly=True).period == 7 * 288
     assert decompose(y[: 15 * 288], 288, weekly=False).period == 288
