@@ -68,11 +68,11 @@ class NeuralForecaster(BaseForecaster):
     def __init__(
         self,
         step: timedelta,
-        lookback: int | str = 24,
+        lookback: int | str = 36,
         output: int | str = 24,
         hidden: int = 64,
         max_epochs: int = 60,
-        patience: int = 8,
+        patience: int = 12,
         learning_rate: float = 3e-3,
         batch_size: int = 64,
         fit_window: int | str = "7d",
