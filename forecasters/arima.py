@@ -36,6 +36,17 @@ def needs_difference(r: np.ndarray) -> bool:
     return bool(p_value < 0.05)
 
 
+def stable(ar: np.ndarray) -> bool:
+    """True when the AR polynomial is stationary (its inverse roots inside the unit circle).
+
+    Hannan-Rissanen estimates are not constrained: an explosive AR polynomial gives
+    forecasts that grow without bound. (A non-invertible MA part does not, and an MA
+    root near -1 after differencing is how the data say "mean-reverting": allowed.)
+    """
+    roots = np.roots(np.r_[1.0, -np.asarray(ar)]) if len(ar) else np.empty(0)
+    return bool(np.all(np.abs(roots) < 0.999))
+
+
 class ArimaForecaster(StateSpaceForecaster):
     """``orders``: candidate (p, q) pairs; ``d``: 0, 1 or None (chosen by KPSS);
     ``polish``: maximum-likelihood iterations after the selection (0 to skip)."""
@@ -74,6 +85,9 @@ class ArimaForecaster(StateSpaceForecaster):
         for p, q in self.orders:
             try:
                 hr, _ = hannan_rissanen(w, ar_order=p, ma_order=q, demean=False)
+                if not stable(hr.ar_params):
+                    errors.append(f"({p},{d},{q}): unstable estimate")
+                    continue
                 model = SARIMAX(z, order=(p, d, q), trend="n")
                 start = np.r_[hr.ar_params, hr.ma_params, max(float(hr.sigma2), 1e-12)]
                 res = model.filter(start, cov_type="none")
@@ -93,6 +107,7 @@ class ArimaForecaster(StateSpaceForecaster):
             if (
                 np.isfinite(polished.llf)
                 and polished.llf >= res.llf
+                and stable(polished.arparams)
                 and np.isfinite(polished.forecast(1)).all()
             ):
                 res = polished

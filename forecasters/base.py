@@ -117,6 +117,13 @@ class BaseForecaster:
         mean = np.asarray(mean, dtype=float)
         if mean.shape != (horizon,) or not np.isfinite(mean).all():
             raise ForecastError(f"{self.name} produced an invalid forecast")
+        recent = self._history[-HISTORY_CAP:]
+        bound = 10 * (np.abs(recent).max() + np.ptp(recent)) + 1e-9
+        if np.abs(mean).max() > bound:
+            # A numerically unstable model, not a forecast: let the caller fall back.
+            raise ForecastError(
+                f"{self.name} produced an implausible forecast (beyond {bound:.4g})"
+            )
         bands = {q: np.asarray(bands[q], dtype=float) for q in qs}
         for q, b in bands.items():
             # A degenerate interval (NaN spread) collapses onto the mean rather than failing.

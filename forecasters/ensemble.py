@@ -25,7 +25,8 @@ from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import ForecastError
 
 # linear is left out by default: on the NAB and NASA series it never ranked in the top three.
-DEFAULT_MEMBERS = ("naive", "seasonal_naive", "ets", "arima")
+# mlp needs the optional torch extra; without it, it is left out (and the note says so).
+DEFAULT_MEMBERS = ("naive", "seasonal_naive", "ets", "arima", "mlp")
 
 
 class EnsembleForecaster(BaseForecaster):
@@ -90,8 +91,8 @@ class EnsembleForecaster(BaseForecaster):
         self.models, errors, preds = {}, {}, {}
         failures = []
         for kind in self.members:
-            model = self._build(kind, self.step, seed=self.seed)
             try:
+                model = self._build(kind, self.step, seed=self.seed)
                 model.fit(y.iloc[:cut])
                 errs, fcs = [], []
                 for o in origins:

@@ -28,8 +28,9 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _continues(y: pd.Series, new: pd.Series) -> bool:
-    return len(new) == 0 or len(y) == 0 or new.index[0] > y.index[-1]
+def _continues(y: pd.Series, new: pd.Series, step: timedelta) -> bool:
+    """Whether ``new`` starts right after ``y`` (a hole is the caller's error, not the model's)."""
+    return len(new) == 0 or new.index[0] == y.index[-1] + pd.Timedelta(step)
 
 
 class FallbackForecaster:
@@ -81,7 +82,7 @@ class FallbackForecaster:
         try:
             self.active.update(y)
         except ForecastError as exc:
-            if self.active.name != "naive" and _continues(self._y, new):
+            if self.active.name != "naive" and _continues(self._y, new, self.step):
                 self._y = pd.concat([self._y, new]).iloc[-HISTORY_CAP:]
                 return self._refit_fallback(
                     f"{self.active.name} failed to update: {_one_line(exc)}"
@@ -92,7 +93,12 @@ class FallbackForecaster:
         return self
 
     def _refit_fallback(self, reason: str) -> FallbackForecaster:
-        self._fit_chain(self._y, self._fallbacks(self.active.name))
+        failed, old_reason = self.active, self.reason
+        try:
+            self._fit_chain(self._y, self._fallbacks(failed.name))
+        except ForecastError:
+            self.active, self.reason = failed, old_reason
+            raise
         self.reason = reason
         return self
 

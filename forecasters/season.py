@@ -48,8 +48,41 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
 
     Daily needs two days of history; weekly (with ``weekly``) two weeks. Returns
-    ``NONE`` when there is too little history or the season is weak.
+    ``NONE`` when there is too little history, the season is weak, or (given three
+    days or more) a profile fitted without the last day does not help to forecast
+    that day an hour ahead: level shifts can pass for a strong daily pattern.
     """
+    profile = decompose(values, day, weekly)
+    n = len(values)
+    if profile.period and n >= 3 * day:
+        held_out = decompose(values[:-day], day, weekly)
+        if not profile_helps(
+            values, held_out, n - day, leads=(min(3, day // 2), min(12, day // 2))
+        ):
+            return SeasonalProfile(0, np.zeros(0), profile.strength)
+    return profile
+
+
+def profile_helps(
+    values: np.ndarray, profile: SeasonalProfile, start: int, leads: tuple[int, ...]
+) -> bool:
+    """Whether persistence on the deseasonalised series beats plain persistence after ``start``.
+
+    Averaged over ``leads`` (15 and 60 minutes at 5-minute steps: what the engine asks).
+    """
+    if profile.period == 0:
+        return False
+    y = values[start:]
+    s = profile.at(np.arange(start, len(values)))
+    ratios = []
+    for lead in leads:
+        plain = np.abs(y[lead:] - y[:-lead]).mean()
+        adjusted = np.abs((y[lead:] - s[lead:]) - (y[:-lead] - s[:-lead])).mean()
+        ratios.append(adjusted / plain if plain > 0 else 1.0)
+    return bool(np.mean(ratios) < 0.95)
+
+
+def decompose(values: np.ndarray, day: int, weekly: bool) -> SeasonalProfile:
     from statsmodels.tsa.seasonal import MSTL, STL
 
     n = len(values)

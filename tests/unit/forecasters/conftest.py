@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from forecast_data import NAB_CPU, NASA, STEP
 
 from autoscaler.traces import load_trace
-
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-NAB_CPU = DATA / "nab" / "realAWSCloudwatch" / "ec2_cpu_utilization_5f5533.csv"
-NASA = DATA / "nasa-http-1995" / "nasa_http_1995_per_minute.csv"
-STEP = timedelta(minutes=5)
-
-# Small settings for the neural models: the contract, not the accuracy, is under test here.
-FAST_PARAMS: dict[str, dict] = {
-    "mlp": {"hidden": 8, "max_epochs": 3, "lookback": 12, "output": 12},
-    "lstm": {"hidden": 4, "max_epochs": 2, "lookback": 6, "output": 12},
-    "ensemble": {"members": ("naive", "seasonal_naive", "ets"), "eval_origins": 3},
-    "auto": {"members": ("naive", "seasonal_naive", "arima"), "eval_origins": 3},
-}
 
 
 def _require(path: Path) -> Path:
@@ -39,6 +26,11 @@ def nab_cpu() -> pd.Series:
 @pytest.fixture(scope="session")
 def nab_cpu_path() -> Path:
     return _require(NAB_CPU)
+
+
+@pytest.fixture(scope="session")
+def nasa_path() -> Path:
+    return _require(NASA)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from conftest import STEP
+from forecast_data import STEP
 
 from autoscaler.forecasters.backtest import mase_scale, origin_positions, run_backtest, smape
 from autoscaler.forecasters.baselines import NaiveForecaster

@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 from click.testing import CliRunner
-from conftest import NASA
 
 from autoscaler.cli import cli
 
@@ -56,9 +55,9 @@ def test_forecast_horizon_in_steps_and_user_errors(nab_slice_csv):
         assert message in res.output and "Traceback" not in res.output
 
 
-def test_forecast_needs_fill_for_a_trace_with_a_gap():
+def test_forecast_needs_fill_for_a_trace_with_a_gap(nasa_path):
     res = CliRunner().invoke(
-        cli, ["forecast", "--trace", str(NASA), "--horizon", "3", "--step", "5m"]
+        cli, ["forecast", "--trace", str(nasa_path), "--horizon", "3", "--step", "5m"]
     )
     assert res.exit_code == 2 and "pass --fill" in res.output
 

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST_PARAMS, STEP
+from forecast_data import FAST_PARAMS, STEP
 
 from autoscaler.forecasters.registry import KNOWN_KINDS, build_forecaster
 from autoscaler.forecasters.store import ModelStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import STEP
+from forecast_data import STEP
 
 from autoscaler.forecasters.arima import ArimaForecaster
 from autoscaler.forecasters.baselines import (
@@ -225,3 +225,37 @@ def test_predict_failure_falls_back_on_the_series_seen_so_far(nasa_5m):
     assert "fragile failed to predict" in fc.note
     assert fc.index[0] == nasa_5m.index[-1] + STEP
     np.testing.assert_array_equal(fc.mean, nasa_5m.to_numpy()[-288:-285])
+
+
+def test_unstable_arima_estimates_are_rejected():
+    from autoscaler.forecasters.arima import stable
+
+    assert stable(np.array([0.5, 0.2]))
+    assert stable(np.array([]))
+    assert not stable(np.array([1.02]))  # explosive
+    assert not stable(np.array([0.3, 0.75]))  # explosive through the second lag
+
+
+class _Explodes(NaiveForecaster):
+    """Returns astronomically large numbers, as an unstable model would (a fake)."""
+
+    name = "explodes"
+
+    def _predict(self, horizon, quantiles):
+        mean = np.full(horizon, 1e135)
+        return mean, {q: mean for q in quantiles}
+
+
+def test_implausible_forecasts_are_refused_and_fall_back(nab_cpu):
+    with pytest.raises(ForecastError, match="implausible"):
+        _Explodes(STEP).fit(nab_cpu).predict(3)
+    fc = FallbackForecaster(_Explodes(STEP), STEP).fit(nab_cpu).predict(3)
+    assert fc.model == "seasonal_naive" and "explodes failed to predict" in fc.note
+
+
+def test_a_hole_in_an_update_is_an_error_that_changes_nothing(nab_cpu):
+    model = build_forecaster("linear", STEP, fallback=True).fit(nab_cpu.iloc[:100])
+    with pytest.raises(ForecastError, match="expected the next point"):
+        model.update(nab_cpu.iloc[105:110])
+    fc = model.predict(2)
+    assert fc.model == "linear" and fc.index[0] == nab_cpu.index[100]

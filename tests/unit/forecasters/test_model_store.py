@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import STEP
+from forecast_data import STEP
 
 from autoscaler.forecasters.registry import build_forecaster
 from autoscaler.forecasters.store import ModelStore, ModelStoreError

@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import NASA, STEP
+from forecast_data import STEP
 
-from autoscaler.forecasters.season import MIN_STRENGTH, fit_profile
+from autoscaler.forecasters.season import MIN_STRENGTH, decompose, fit_profile
 from autoscaler.forecasters.series_input import steps_per_day, to_steps
 from autoscaler.model import ForecastError
 from autoscaler.traces import load_trace
 
 
 def test_nasa_has_a_strong_daily_profile(nasa_5m):
-    prof = fit_profile(nasa_5m.to_numpy(), 288)
+    prof = decompose(nasa_5m.to_numpy(), 288, weekly=True)
     assert prof.period == 288 and prof.strength > MIN_STRENGTH
     # Web traffic peaks in the (US) afternoon and bottoms out at night.
     hours = nasa_5m.index[-288:].hour
@@ -26,10 +26,20 @@ def test_nasa_has_a_strong_daily_profile(nasa_5m):
     )
 
 
-def test_weekly_profile_needs_two_weeks():
-    y = load_trace(NASA, fill="previous", resample=STEP).series.to_numpy()
-    assert fit_profile(y[: 13 * 288], 288).period == 288
-    assert fit_profile(y[: 15 * 288], 288).period == 7 * 288
+def test_weekly_profile_needs_two_weeks(nasa_path):
+    y = load_trace(nasa_path, fill="previous", resample=STEP).series.to_numpy()
+    assert decompose(y[: 13 * 288], 288, weekly=True).period == 288
+    assert decompose(y[: 15 * 288], 288, weekly=True).period == 7 * 288
+    assert decompose(y[: 15 * 288], 288, weekly=False).period == 288
+
+
+def test_a_profile_is_kept_only_where_it_helps_an_hour_ahead(nab_cpu):
+    noise = nab_cpu.to_numpy() - nab_cpu.mean()
+    t = np.arange(len(noise))
+    seasonal = 40 * np.sin(2 * np.pi * t / 288) + 100
+    assert fit_profile(seasonal + 0.2 * noise, 288).period == 288
+    # The same real series without a cycle: a "profile" would only be noise.
+    assert fit_profile(nab_cpu.to_numpy(), 288).period == 0
 
 
 def test_no_profile_from_too_little_or_flat_data(nab_cpu):
