@@ -40,50 +40,26 @@ POLICY_DEFAULTS: dict[str, PolicyConfig] = {
 }
 
 
+# Policies whose dataclass fields are exactly their config's fields (less ``kind``).
+_PLAIN_POLICIES: dict[type, type] = {
+    ThresholdPolicyConfig: ThresholdPolicy,
+    TargetPolicyConfig: TargetPolicy,
+    PredictiveThresholdPolicyConfig: PredictiveThresholdPolicy,
+    PredictiveTargetPolicyConfig: PredictiveTargetPolicy,
+}
+
+
 def build_policy(cfg: PolicyConfig, group: GroupConfig | None = None) -> ScalingPolicy:
     """A live policy from its config; ``group`` supplies group-level settings some
     policies need (the qos policy's violation target). The oracle needs the future and
     is built by the simulation itself; asking for it here raises ``ValueError``."""
-    if isinstance(cfg, ThresholdPolicyConfig):
-        return ThresholdPolicy(cfg.upper, cfg.lower, cfg.periods, cfg.step_out, cfg.step_in)
-    if isinstance(cfg, TargetPolicyConfig):
-        return TargetPolicy(
-            cfg.target,
-            cfg.tolerance,
-            cfg.stabilization_down,
-            cfg.max_up_pct,
-            cfg.max_up_pods,
-            cfg.max_down_pct,
-        )
-    if isinstance(cfg, PredictiveThresholdPolicyConfig):
-        return PredictiveThresholdPolicy(
-            cfg.upper,
-            cfg.lower,
-            cfg.periods,
-            cfg.step_out,
-            cfg.step_in,
-            cfg.lookback,
-            cfg.horizon,
-            cfg.model,
-        )
-    if isinstance(cfg, PredictiveTargetPolicyConfig):
-        return PredictiveTargetPolicy(
-            cfg.target, cfg.tolerance, cfg.quantile, cfg.stabilization_down
-        )
+    settings = {name: getattr(cfg, name) for name in type(cfg).model_fields if name != "kind"}
     if isinstance(cfg, QosPolicyConfig):
         target = group.slo.target_violation_pct if group is not None else 1.0
-        return QosPolicy(
-            target_violation_pct=target,
-            quantile=cfg.quantile,
-            headroom=cfg.headroom,
-            min_headroom=cfg.min_headroom,
-            max_headroom=cfg.max_headroom,
-            low_water=cfg.low_water,
-            scale_in_window=cfg.scale_in_window,
-            feedback=cfg.feedback,
-            gain=cfg.gain,
-            slow_period=cfg.slow_period,
-        )
+        return QosPolicy(target_violation_pct=target, **settings)
+    plain = _PLAIN_POLICIES.get(type(cfg))
+    if plain is not None:
+        return plain(**settings)
     if isinstance(cfg, SchedulePolicyConfig):
         entries = tuple(ScheduleEntry(CronExpr.parse(e.cron), e.min, e.cron) for e in cfg.entries)
         return SchedulePolicy(entries, cfg.timezone)
