@@ -19,16 +19,9 @@ import click
 
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError, require_known
+from autoscaler.simulator.gpu.placement import POLICY_NAMES
 
-PLACEMENTS = (
-    "random",
-    "first_fit",
-    "best_fit",
-    "dot_product",
-    "gpu_packing",
-    "gpu_clustering",
-    "fgd",
-)
+PLACEMENTS = POLICY_NAMES
 SCHEDULERS = ("fifo", "sjf", "priority")
 ALLOCATIONS = ("request", "proportional", "sensitive")
 DEFAULT_SEED = 42
