@@ -1,9 +1,10 @@
 """Reading a forecast over the time window a scaling decision is about.
 
 An instance asked for now serves from ``now + boot_delay``; the decision is next
-revisited one ``interval`` later. So a scale-out must cover the load over
-[now + boot_delay, now + boot_delay + interval), while the instances kept on a
-scale-in must also carry everything before that: [now, now + boot_delay + interval).
+revisited one cadence later (the ``interval``, or the sample step when samples are
+coarser, as the engine then decides once per sample). So a scale-out must cover the
+load over [now + boot_delay, now + boot_delay + cadence), while the instances kept on a
+scale-in must also carry everything before that: [now, now + boot_delay + cadence).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from autoscaler.model import Forecast, PolicyContext
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICKS_PER_US = {"ns": 1000, "us": 1, "ms": 1e-3, "s": 1e-6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,30 +35,53 @@ def _origin_and_step(forecast: Forecast, ctx: PolicyContext) -> tuple[datetime, 
     idx = forecast.index
     if idx is None or len(idx) == 0:
         return ctx.load.end + step, step
-    ns = getattr(idx, "asi8", None)  # a DatetimeIndex: integer access is far cheaper
-    if ns is None:
+    ticks = getattr(idx, "asi8", None)  # a DatetimeIndex: integer access is far cheaper
+    per_us = _TICKS_PER_US.get(getattr(idx, "unit", "ns")) if ticks is not None else None
+    if ticks is None or per_us is None:
         origin = idx[0]
         if len(idx) >= 2:
             step = idx[1] - idx[0]
         return origin, step
-    origin = _EPOCH + timedelta(microseconds=int(ns[0]) // 1000)
-    if len(ns) >= 2:
-        step = timedelta(microseconds=int(ns[1] - ns[0]) // 1000)
+    # The index's resolution is whatever pandas chose (pandas 3 keeps microseconds for
+    # indexes built from datetimes); reading its integers as nanoseconds put the origin
+    # in 1970 and every window past the forecast's end.
+    origin = _EPOCH + timedelta(microseconds=int(ticks[0]) / per_us)
+    if len(ticks) >= 2:
+        step = timedelta(microseconds=int(ticks[1] - ticks[0]) / per_us)
     return origin, step
 
 
+def cadence(ctx: PolicyContext) -> timedelta:
+    """How long until the decision is revisited: the interval, or the sample step when
+    samples are coarser (a decision without a new sample changes nothing)."""
+    return max(ctx.spec.interval, ctx.load.step)
+
+
 def forecast_peak(
-    ctx: PolicyContext, q: float | None, start: timedelta, end: timedelta
+    ctx: PolicyContext,
+    q: float | None,
+    start: timedelta,
+    end: timedelta,
+    *,
+    band_scale: float | None = None,
+    band_floor: float = 0.0,
 ) -> WindowPeak | None:
     """Max of the forecast (quantile ``q``, or the mean when None) whose samples overlap
     [now + start, now + end). None when there is no usable forecast (missing, empty,
     or not finite). When the forecast ends before the window, the last forecast value
     stands in for the rest and the note says so.
+
+    With ``band_scale`` (and a ``q``), each sample is ``mean + band_scale * band``
+    instead, where the band is ``quantile(q) - mean`` but at least ``band_floor`` times
+    the mean: the same quantile with its distance from the mean stretched or shrunk.
     """
     fc = ctx.forecast
     if fc is None or len(fc) == 0:
         return None
     values = np.asarray(fc.mean if q is None else fc.quantile(q), dtype=float)
+    if band_scale is not None and q is not None:
+        mean = np.asarray(fc.mean, dtype=float)
+        values = mean + band_scale * np.maximum(values - mean, band_floor * np.abs(mean))
     if len(values) == 0 or not np.isfinite(values).all():
         return None
     origin, step = _origin_and_step(fc, ctx)

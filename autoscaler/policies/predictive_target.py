@@ -8,16 +8,16 @@ from datetime import timedelta
 
 from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.base import instances_for
-from autoscaler.policies.forecast_window import forecast_peak
+from autoscaler.policies.forecast_window import cadence, forecast_peak
 
 
 @dataclass(frozen=True)
 class PredictiveTargetPolicy:
     """desired = ceil(L / (capacity x target)) where L is the ``quantile`` forecast's peak.
 
-    Scale-out reads the forecast over [now + boot_delay, now + boot_delay + interval)
+    Scale-out reads the forecast over [now + boot_delay, now + boot_delay + cadence)
     (instances asked for now serve from then). Scale-in reads the peak over
-    [now, now + boot_delay + interval) and the observed load, keeps the largest such
+    [now, now + boot_delay + cadence) and the observed load, keeps the largest such
     recommendation made in the last ``stabilization_down`` (carried in memory as a JSON-ready
     list of ``[epoch seconds, count]``), and never moves inside the ``tolerance`` dead band.
     Without a usable forecast it tracks the observed load, like the reactive policy.
@@ -34,8 +34,9 @@ class PredictiveTargetPolicy:
         current = ctx.status.total
         observed = ctx.load.last
         lead = spec.boot_delay
-        ahead = forecast_peak(ctx, self.quantile, lead, lead + spec.interval)
-        whole = forecast_peak(ctx, self.quantile, timedelta(0), lead + spec.interval)
+        until = lead + cadence(ctx)
+        ahead = forecast_peak(ctx, self.quantile, lead, until)
+        whole = forecast_peak(ctx, self.quantile, timedelta(0), until)
         if ahead is None or whole is None:
             if math.isnan(observed):
                 return Decision(current, "no forecast and no current sample", self.name)
