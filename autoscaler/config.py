@@ -439,6 +439,31 @@ class PlacementConfig(_Frozen):
     history: Duration = timedelta(hours=1)
     rebalance: Duration = timedelta(hours=1)
     vm_flavor: str = "m1.small"
+    # interference_aware drains the least-loaded hosts onto others kept at or below
+    # consolidate_below (predicted share of their vCPUs; default: 0.1 under the contention
+    # threshold, at least half of it); the gap keeps VMs from moving back and forth
+    consolidate: bool = True
+    consolidate_below: float | None = Field(None, gt=0, lt=1)
+    consolidate_max_moves: int = Field(32, ge=0)  # consolidation migrations per rebalance
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> PlacementConfig:
+        self.consolidation_target(self.contention_threshold)
+        return self
+
+    def consolidation_target(self, threshold: float) -> float | None:
+        """The consolidation target under contention ``threshold`` (None when consolidation
+        is off). Raises ``ValueError`` when ``consolidate_below`` is not below it."""
+        if not self.consolidate:
+            return None
+        below = self.consolidate_below
+        if below is None:
+            return round(max(threshold - 0.1, threshold / 2), 6)
+        if below >= threshold:
+            raise ValueError(
+                f"consolidate_below ({below}) must be below the contention threshold ({threshold})"
+            )
+        return below
 
 
 class DaemonConfig(_Frozen):

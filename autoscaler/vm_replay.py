@@ -4,7 +4,9 @@ Each VM's trace is its CPU use in percent of its own vCPUs, one sample per ``ste
 The first ``history`` of samples is the past the placement may look at (the VMs ran
 elsewhere before); the VMs are placed at the end of it and judged from then on. Every
 ``rebalance`` a policy that predicts load (``interference_aware``) moves VMs off hosts
-whose predicted demand crosses the contention threshold; the others never move a VM.
+whose predicted demand crosses the contention threshold and, given a ``Consolidation``,
+drains the least-loaded hosts onto the others (``autoscaler.placement.rebalance``); the
+other policies never move a VM.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from autoscaler.placement.policies import (
     PlacementPolicy,
     place,
 )
+from autoscaler.placement.rebalance import Consolidation, Member, RebalancePlan
+from autoscaler.placement.rebalance import rebalance as plan_rebalance
 from autoscaler.traces import TraceError
 
 
@@ -78,7 +82,10 @@ class ReplayResult:
     vms: int
     placed: int
     unplaced: int
-    moved: int
+    moved: int  # live migrations of both kinds
+    moved_off_hot: int  # VMs moved off hosts predicted above the contention threshold
+    consolidated: int  # VMs moved to empty the least-loaded hosts
+    hosts_drained: int  # hosts emptied by consolidation
     hosts_used_mean: float
     hosts_used_peak: int
     overload_minutes: float  # host-minutes with CPU demand above 100 %
@@ -113,6 +120,7 @@ def replay(
     threshold: float = 0.8,
     history: timedelta = timedelta(hours=1),
     rebalance: timedelta = timedelta(hours=1),
+    consolidation: Consolidation | None = None,
 ) -> ReplayResult:
     """Place the VMs with ``policy`` and replay their traces; see the module docstring."""
     t_start = time.perf_counter()
@@ -136,15 +144,18 @@ def replay(
     cap = np.array([h.vcpus for h in hosts], dtype=float)
     used_hosts = np.zeros(n_steps - h_steps, dtype=np.int64)
     overload = contention = affected = 0
-    moved = 0
+    moved_hot = consolidated = drained = 0
     max_alloc = max((v.vcpus_used / v.host.vcpus for v in views), default=0.0)
     predicts = isinstance(policy, InterferenceAwarePlacement)
     for j, t in enumerate(range(h_steps, n_steps)):
         if predicts and j > 0 and j % r_steps == 0:
-            views, n_moved = _rebalance(
-                policy, views, requests, where, demands_at(demand_vcpus, t, h_steps), host_index
-            )
-            moved += n_moved
+            demands = demands_at(demand_vcpus, t, h_steps)
+            running = {r.id: Member(r, d) for r, d in zip(requests, demands, strict=True)}
+            moves = _rebalance(policy, views, running, where, vm_index, host_index, consolidation)
+            views = list(moves.hosts)
+            moved_hot += moves.count("hot")
+            consolidated += moves.count("consolidate")
+            drained += len(moves.drained)
             max_alloc = max(max_alloc, *(v.vcpus_used / v.host.vcpus for v in views))
         on = where >= 0
         load = np.bincount(where[on], weights=demand_vcpus[on, t], minlength=len(hosts))
@@ -161,7 +172,10 @@ def replay(
         vms=n_vms,
         placed=len(plan.assignments),
         unplaced=len(plan.unplaced),
-        moved=moved,
+        moved=moved_hot + consolidated,
+        moved_off_hot=moved_hot,
+        consolidated=consolidated,
+        hosts_drained=drained,
         hosts_used_mean=float(used_hosts.mean()),
         hosts_used_peak=int(used_hosts.max()),
         overload_minutes=overload * minutes,
@@ -175,42 +189,25 @@ def replay(
 def _rebalance(
     policy: InterferenceAwarePlacement,
     views: list[HostView],
-    requests: list[VmRequest],
+    members: dict[str, Member],
     where: np.ndarray,
-    demands: list[Demand],
+    vm_index: dict[str, int],
     host_index: dict[str, int],
-) -> tuple[list[HostView], int]:
-    """Refresh every host's prediction; move the most demanding VMs off each host whose
-    predicted demand is above the threshold, re-placing them with the policy.
-    Updates ``where`` in place; returns the new views and the number of VMs moved."""
-    by_host: list[list[int]] = [[] for _ in views]
-    for i, k in enumerate(where):
-        if k >= 0:
-            by_host[k].append(i)
+    consolidation: Consolidation | None,
+) -> RebalancePlan:
+    """Refresh every host's prediction from ``members``, plan the rebalance and carry it
+    out on ``where`` (updated in place). Returns the plan."""
     fresh = []
-    for k, v in enumerate(views):
-        mean = sum(demands[i].mean for i in by_host[k])
-        var = sum(demands[i].var for i in by_host[k])
+    for v in views:
+        mean = sum(members[vm].demand.mean for vm in v.vms)
+        var = sum(members[vm].demand.var for vm in v.vms)
         fresh.append(
             HostView(v.host, v.vcpus_used, v.ram_used, v.gpus_used, v.vms, v.groups, mean, var)
         )
-    evicted: list[int] = []
-    for k, members in enumerate(by_host):
-        for i in sorted(members, key=lambda i: -demands[i].mean):
-            if policy.predicted(fresh[k]) <= policy.threshold or len(fresh[k].vms) <= 1:
-                break
-            fresh[k] = fresh[k].without_vm(requests[i], demands[i].mean, demands[i].var)
-            evicted.append(i)
-    moved = 0
-    for i in evicted:
-        source = int(where[i])
-        k = policy.choose_host(requests[i], fresh, demands[i])
-        if k is None:  # nowhere else: it stays where it was
-            k = source
-        fresh[k] = fresh[k].with_vm(requests[i], demands[i].mean, demands[i].var)
-        where[i] = k
-        moved += int(k != source)
-    return fresh, moved
+    plan = plan_rebalance(policy, fresh, members, consolidation)
+    for move in plan.moves:
+        where[vm_index[move.vm]] = host_index[move.target]
+    return plan
 
 
 def host_pool(count: int, *, zones: tuple[str, ...] = ("az1", "az2")) -> list[Host]:

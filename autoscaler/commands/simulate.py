@@ -8,11 +8,9 @@ from pathlib import Path
 import click
 
 from autoscaler.commands.simulate_fleet import PLACEMENTS, fleet_options, run_fleet
-from autoscaler.commands.simulate_vms import VM_PLACEMENTS, VMS_OPTIONS, run_vms
+from autoscaler.commands.simulate_vms import VM_OPTION_NAMES, VM_PLACEMENTS, VMS_OPTIONS, run_vms
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
-
-VM_OPTION_NAMES = ("vm_count", "host_count", "contention_threshold")
 
 
 def vms_options(f):

@@ -44,20 +44,29 @@ VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         default=None,
         help="Host CPU fraction above which colocated VMs contend (default 0.8).",
     ),
+    click.option(
+        "--consolidate/--no-consolidate",
+        default=None,
+        help="Whether interference_aware also drains its least-loaded hosts at each "
+        "rebalance (default: placement.consolidate in the config, on).",
+    ),
 ]
+# the keyword names of VMS_OPTIONS, which the simulate command hands to run_vms
+VM_OPTION_NAMES = ("vm_count", "host_count", "contention_threshold", "consolidate")
 
 
 def _rows(results: list[dict]) -> str:
     head = (
-        f"{'placement':<20}{'placed':>7}{'moved':>7}{'hosts mean':>11}{'peak':>6}"
-        f"{'>100% min':>11}{'>thr min':>10}{'VM-min hit':>12}"
+        f"{'placement':<20}{'placed':>7}{'hosts mean':>11}{'peak':>6}{'>100% min':>11}"
+        f"{'>thr min':>10}{'VM-min hit':>12}{'off hot':>9}{'consol.':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r['policy']:<20}{r['placed']:>7}{r['moved']:>7}{r['hosts_used_mean']:>11.1f}"
+            f"{r['policy']:<20}{r['placed']:>7}{r['hosts_used_mean']:>11.1f}"
             f"{r['hosts_used_peak']:>6}{r['overload_minutes']:>11.0f}"
             f"{r['contention_minutes']:>10.0f}{r['vm_minutes_affected']:>12.0f}"
+            f"{r['moved_off_hot']:>9}{r['consolidated']:>9}"
         )
     return "\n".join(lines)
 
@@ -77,6 +86,7 @@ def run_vms(
     from autoscaler.durations import format_duration
     from autoscaler.placement.hosts import Flavor, Host
     from autoscaler.placement.policies import build_placement
+    from autoscaler.placement.rebalance import Consolidation
     from autoscaler.traces import TraceError
     from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
@@ -89,6 +99,13 @@ def run_vms(
     threshold = pc.contention_threshold if threshold is None else threshold
     if not 0 < threshold <= 1:
         raise UserError(f"--contention-threshold must be in (0, 1], not {threshold}")
+    if opts.get("consolidate") is not None:
+        pc = pc.model_copy(update={"consolidate": opts["consolidate"]})
+    try:
+        below = pc.consolidation_target(threshold)
+    except ValueError as exc:
+        raise UserError(f"placement.{exc}") from None
+    consolidation = None if below is None else Consolidation(below, pc.consolidate_max_moves)
     fcfg = config.flavors.get(pc.vm_flavor)
     if fcfg is None:
         known = ", ".join(sorted(config.flavors))
@@ -136,6 +153,7 @@ def run_vms(
                 threshold=threshold,
                 history=pc.history,
                 rebalance=pc.rebalance,
+                consolidation=consolidation,
             )
         except TraceError as exc:
             raise UserError(str(exc)) from None
@@ -148,6 +166,17 @@ def run_vms(
         f"({flavor.vcpus} vCPU); contention threshold {threshold:.0%}; "
         f"placed after {format_duration(pc.history)}, judged over the rest"
     )
+    if "interference_aware" in names:
+        click.echo(
+            f"interference_aware rebalances every {format_duration(pc.rebalance)}: moves VMs off "
+            f"hosts predicted above {threshold:.0%}"
+            + (
+                f", drains the least-loaded hosts onto others kept under {below:.0%} "
+                f"(at most {pc.consolidate_max_moves} such moves each time)"
+                if below is not None
+                else "; consolidation off"
+            )
+        )
     click.echo(_rows(results))
     unplaced = [r for r in results if r["unplaced"]]
     for r in unplaced:
@@ -163,6 +192,8 @@ def run_vms(
                 "hosts": len(hosts),
                 "flavor": flavor.name,
                 "contention_threshold": threshold,
+                "consolidate_below": below,
+                "consolidate_max_moves": pc.consolidate_max_moves if below is not None else 0,
                 "seed": 0 if seed is None else seed,
                 "policies": {r["policy"]: r for r in results},
             }

@@ -48,9 +48,32 @@ def test_run_vms_prints_table_and_writes_summary(vm_dir: Path, tmp_path: Path) -
             "overload_minutes",
             "vm_minutes_affected",
             "moved",
+            "moved_off_hot",
+            "consolidated",
+            "hosts_drained",
         ):
             assert key in row
     assert pols["pack"]["hosts_used_mean"] <= pols["spread"]["hosts_used_mean"]
+    ia = pols["interference_aware"]
+    assert ia["moved"] == ia["moved_off_hot"] + ia["consolidated"]
+    assert pols["pack"]["consolidated"] == pols["spread"]["consolidated"] == 0
+    assert summary["consolidate_below"] == 0.7 and summary["consolidate_max_moves"] == 32
+    assert "drains the least-loaded hosts onto others kept under 70%" in result.output
+
+
+def test_consolidation_off_and_its_target_from_the_config(vm_dir: Path, tmp_path: Path) -> None:
+    args = ["--vms", str(vm_dir), "--hosts", "6", "--placement", "interference_aware"]
+    off = CliRunner().invoke(command(), [*args, "--no-consolidate", "--out", str(tmp_path / "a")])
+    assert off.exit_code == 0, off.output
+    assert "consolidation off" in off.output
+    summary = json.loads((tmp_path / "a" / "vms_summary.json").read_text())
+    assert summary["consolidate_below"] is None
+    assert summary["policies"]["interference_aware"]["consolidated"] == 0
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("placement: {consolidate_below: 0.5, consolidate_max_moves: 4}\n")
+    on = CliRunner().invoke(command(), [*args, "--config", str(cfg)])
+    assert on.exit_code == 0, on.output
+    assert "kept under 50% (at most 4 such moves each time)" in on.output
 
 
 def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) -> None:
@@ -78,10 +101,16 @@ def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) 
         ),
         (lambda d: None, ["--vm-count", "0"], "--vm-count must be at least 1"),
         (lambda d: None, ["--contention-threshold", "1.5"], "--contention-threshold must be in"),
+        (
+            lambda d: (d.parent / "c.yaml").write_text("placement: {consolidate_below: 0.65}\n"),
+            ["--config", "{dir}/../c.yaml", "--contention-threshold", "0.6"],
+            "placement.consolidate_below (0.65) must be below the contention threshold (0.6)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(vm_dir: Path, setup, args, message: str) -> None:
     setup(vm_dir)
+    args = [a.replace("{dir}", str(vm_dir)) for a in args]
     result = CliRunner().invoke(command(), ["--vms", str(vm_dir), *args])
     assert result.exit_code == 2
     assert message in result.output
