@@ -121,23 +121,24 @@ class PredictiveTargetPolicyConfig(_Frozen):
 
 class QosPolicyConfig(_Frozen):
     """The SLO-driven policy: fewest instances whose p95 latency meets the SLO for the upper
-    forecast quantile, with a violation feedback loop on the headroom."""
+    forecast quantile, with a violation feedback loop on the width of the forecast band."""
 
     kind: Literal["qos"] = "qos"
     quantile: float = Field(0.9, gt=0, lt=1)
-    headroom: float = Field(1.0, gt=0)
-    min_headroom: float = Field(0.8, gt=0)
-    max_headroom: float = Field(3.0, gt=0)
-    low_water: float = Field(0.9, gt=0, le=1)
-    scale_in_window: Duration = timedelta(minutes=20)
+    band: float = Field(1.0, gt=0)
+    min_band: float = Field(0.25, gt=0)
+    max_band: float = Field(4.0, gt=0)
+    band_floor: float = Field(0.05, ge=0, lt=1)
+    low_water: float = Field(0.95, gt=0, le=1)
+    scale_in_window: Duration = timedelta(minutes=5)
     feedback: bool = True
-    gain: float = Field(0.02, gt=0, lt=1)
+    gain: float = Field(0.1, gt=0, lt=1)
     slow_period: Duration = timedelta(hours=1)
 
     @model_validator(mode="after")
     def _bounds(self) -> QosPolicyConfig:
-        if not self.min_headroom <= self.headroom <= self.max_headroom:
-            raise ValueError("headroom must lie within [min_headroom, max_headroom]")
+        if not self.min_band <= self.band <= self.max_band:
+            raise ValueError("band must lie within [min_band, max_band]")
         return self
 
 

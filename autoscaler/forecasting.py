@@ -35,36 +35,72 @@ def _series(values: np.ndarray, end: datetime, step: timedelta) -> pd.Series:
     return pd.Series(values, index=index, dtype=float)
 
 
+BANDS = ("absolute", "relative", "local")
+
+
 class PersistenceForecaster:
     """A level forecast with empirical bands: the naive model when ``alpha`` is 1.
 
     The anchor is an exponentially weighted level of the observations (``alpha`` = 1:
     the last value, i.e. the naive forecast; smaller: a smoother level, less thrown by
-    one noisy sample). The band for ``k`` steps ahead is the quantile of
-    ``y[t+k] - level[t]`` over the fitted history (``relative``: of that difference over
-    ``level[t]``, then scaled by the current level): a trace whose load has run 300/s
-    above its level within ten minutes before gets an upper band that allows it again.
-    Absolute bands are the default: on the NASA and NAB traces they gave fewer SLO
-    violations at lower cost than relative ones, which widen exactly at the peaks.
-    The mean is the level. Forecasts are clipped at zero. ``fit`` needs two observations
-    (raises ``ForecastError``); ``update`` only moves the level.
+    one noisy sample). The mean is the level. The band for ``k`` steps ahead is the
+    quantile of ``y[t+k] - level[t]`` over the fitted history, then, by ``bands``:
+
+    * ``absolute``: used as it is;
+    * ``relative``: taken of that difference over ``level[t]``, then scaled by the
+      current level (widens exactly at the peaks);
+    * ``local``: rescaled by the recent noise, i.e. the mean absolute size of the last
+      ``noise_memory`` or so one-step errors (exponentially weighted, kept up to date by
+      ``update``) over that of the whole history. Absolute rather than squared errors,
+      so that one spike does not widen the band for hours. Load is noisier by day than by night;
+      a band fitted on the whole day is too narrow at noon and too wide at 3 am.
+
+    ``season`` (``None``, a period in steps, or ``"auto"``): a recurring pattern such as
+    an hourly batch job. The upper quantiles (above 0.5) are then at least the largest
+    load seen one period earlier within one step of the same phase, so a spike that came
+    an hour ago is provisioned for before it comes again. ``"auto"`` looks, at each fit,
+    for an hourly or daily period in the autocorrelation of the one-step errors (at
+    least three periods of history and a correlation of ``season_min_acf``).
+
+    Forecasts are clipped at zero. ``fit`` needs two observations (raises
+    ``ForecastError``); ``update`` only moves the level, the noise and the recent tail.
     """
 
     min_history = 2
 
     def __init__(
-        self, step: timedelta | None = None, alpha: float = 1.0, relative: bool = False
+        self,
+        step: timedelta | None = None,
+        alpha: float = 1.0,
+        bands: str = "absolute",
+        *,
+        season: int | str | None = None,
+        noise_memory: int = 30,
+        season_min_acf: float = 0.3,
     ) -> None:
         if not 0 < alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], not {alpha}")
+        if bands not in BANDS:
+            raise ValueError(f"bands must be one of {', '.join(BANDS)}, not {bands!r}")
+        if not (season is None or season == "auto" or (isinstance(season, int) and season >= 2)):
+            raise ValueError(f"season must be auto or a period of at least 2 steps, not {season!r}")
+        if noise_memory < 2:
+            raise ValueError(f"noise_memory must be at least 2, not {noise_memory}")
         self.step = step
         self.alpha = alpha
-        self.relative = relative
+        self.bands = bands
+        self.season_setting = season
+        self.season: int | None = season if isinstance(season, int) else None
+        self.beta = 1.0 / noise_memory
+        self.season_min_acf = season_min_acf
         self.name = "naive" if alpha == 1 else "level"
         self._history = np.empty(0)
         self._levels = np.empty(0)
         self._floor = 1e-9
         self._level = math.nan
+        self._noise = 0.0  # recent mean absolute one-step error
+        self._noise_all = 0.0  # the same over the whole fitted history
+        self._tail = np.empty(0)  # the last season + 2 observations
         self._last_time: pd.Timestamp | None = None
         self._bands: dict[tuple[int, tuple[float, ...]], np.ndarray] = {}
 
@@ -79,17 +115,51 @@ class PersistenceForecaster:
         self._floor = max(0.1 * float(np.mean(np.abs(self._history))), 1e-9)
         self._bands.clear()
         self._level = float(self._levels[-1])
+        errors = self._history[1:] - self._levels[:-1]
+        self._noise_all = float(np.mean(np.abs(errors))) if len(errors) else 0.0
+        weights = (1.0 - self.beta) ** np.arange(len(errors))[::-1]
+        self._noise = (
+            float(np.sum(weights * np.abs(errors)) / np.sum(weights)) if len(errors) else 0.0
+        )
+        if self.season_setting == "auto":
+            self.season = self._detect_season(errors)
+        keep = (self.season or 0) + 2
+        self._tail = self._history[-keep:].copy() if self.season else np.empty(0)
         self._set_time(y)
         return self
+
+    def _detect_season(self, errors: np.ndarray) -> int | None:
+        if self.step is None or self.step <= timedelta(0):
+            return None
+        best, best_acf = None, self.season_min_acf
+        for period in (timedelta(hours=1), timedelta(days=1)):
+            p = round(period / self.step)
+            if p < 2 or 3 * (p + 1) > len(errors):
+                continue
+            x = errors - errors.mean()
+            denom = float(np.dot(x, x))
+            if denom <= 0:
+                continue
+            acf = max(float(np.dot(x[lag:], x[:-lag])) / denom for lag in (p - 1, p, p + 1))
+            if acf >= best_acf:
+                best, best_acf = p, acf
+        return best
 
     def update(self, y: pd.Series) -> PersistenceForecaster:
         if len(y) == 0:
             return self
+        seen = []
         for v in y.to_numpy(dtype=float):
             if math.isfinite(v):
-                self._level = (
-                    v if math.isnan(self._level) else self._level + self.alpha * (v - self._level)
-                )
+                if math.isnan(self._level):
+                    self._level = v
+                else:
+                    e = v - self._level
+                    self._noise += self.beta * (abs(e) - self._noise)
+                    self._level += self.alpha * e
+                seen.append(v)
+        if self.season and seen:
+            self._tail = np.concatenate([self._tail, seen])[-(self.season + 2) :]
         self._set_time(y)
         return self
 
@@ -98,7 +168,7 @@ class PersistenceForecaster:
             self.step = (y.index[-1] - y.index[-2]).to_pytimedelta()
         self._last_time = y.index[-1]
 
-    def _relative_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+    def _history_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
         key = (horizon, quantiles)
         cached = self._bands.get(key)
         if cached is not None:
@@ -108,10 +178,25 @@ class PersistenceForecaster:
         for k in range(1, horizon + 1):
             kk = min(k, len(h) - 1)
             rel = h[kk:] - lv[:-kk]
-            if self.relative:
+            if self.bands == "relative":
                 rel = rel / np.maximum(lv[:-kk], self._floor)
             out[:, k - 1] = np.quantile(rel, quantiles)
         self._bands[key] = out
+        return out
+
+    def _recurrence(self, horizon: int) -> np.ndarray | None:
+        """The largest load one season before each forecast step, within one step of its
+        phase (NaN where that lies beyond what has been seen)."""
+        p = self.season
+        if not p or len(self._tail) < p + 2:
+            return None
+        out = np.full(horizon, np.nan)
+        last = len(self._tail) - 1  # index of the newest observation
+        for k in range(1, min(horizon, p) + 1):
+            centre = last + k - p
+            lo, hi = max(centre - 1, 0), min(centre + 1, last)
+            if lo <= hi:
+                out[k - 1] = self._tail[lo : hi + 1].max()
         return out
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
@@ -120,9 +205,20 @@ class PersistenceForecaster:
         qs = tuple(sorted(float(q) for q in quantiles))
         index = pd.date_range(self._last_time + self.step, periods=horizon, freq=self.step)
         mean = np.full(horizon, self._level)
-        bands = self._relative_bands(horizon, qs) if qs else np.zeros((0, horizon))
-        scale = max(self._level, self._floor) if self.relative else 1.0
-        qmap = {q: np.maximum(self._level + scale * bands[i], 0.0) for i, q in enumerate(qs)}
+        bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
+        if self.bands == "relative":
+            scale = max(self._level, self._floor)
+        elif self.bands == "local" and self._noise_all > 0:
+            scale = self._noise / self._noise_all
+        else:
+            scale = 1.0
+        recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
+        qmap = {}
+        for i, q in enumerate(qs):
+            values = np.maximum(self._level + scale * bands[i], 0.0)
+            if recur is not None and q > 0.5:
+                values = np.fmax(values, recur)
+            qmap[q] = values
         return Forecast(index, mean, qmap, model=self.name)
 
 

@@ -18,7 +18,8 @@ from autoscaler.config import (
     ThresholdPolicyConfig,
 )
 from autoscaler.cron import CronExpr
-from autoscaler.forecasting import PersistenceForecaster, RetrainingForecastProvider
+from autoscaler.durations import format_duration, parse_duration
+from autoscaler.forecasting import BANDS, PersistenceForecaster, RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
@@ -79,17 +80,7 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     from ``autoscaler.forecasters``. Raises ``ValueError`` or ``ForecastError`` for an
     unknown model or parameter (the forecast provider then falls back to naive)."""
     if model == "level":
-        unknown = sorted(set(params) - {"alpha", "bands"})
-        if unknown:
-            raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
-        bands = params.get("bands", "absolute")
-        if bands not in ("relative", "absolute"):
-            raise ValueError(
-                f"forecaster 'level': bands must be relative or absolute, not {bands!r}"
-            )
-        return PersistenceForecaster(
-            step, alpha=float(params.get("alpha", 0.2)), relative=bands == "relative"
-        )
+        return _level_forecaster(step, params)
     from autoscaler.forecasters.registry import build_forecaster as build_model
 
     return build_model(model, step, **params)
@@ -106,6 +97,46 @@ def build_forecast_provider(
 
     return RetrainingForecastProvider(
         make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles), inline=inline
+    )
+
+
+_LEVEL_PARAMS = ("alpha", "bands", "season", "noise_memory")
+
+
+def _level_forecaster(step: timedelta, params: dict) -> PersistenceForecaster:
+    """The ``level`` model from its config parameters; ``season`` is ``auto``, ``none``
+    or a duration (a whole number of steps). Raises ``ValueError`` naming the parameter."""
+    unknown = sorted(set(params) - set(_LEVEL_PARAMS))
+    if unknown:
+        raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
+    bands = params.get("bands", "local")
+    if bands not in BANDS:
+        raise ValueError(
+            f"forecaster 'level': bands must be one of {', '.join(BANDS)}, not {bands!r}"
+        )
+    raw = params.get("season", "auto")
+    season: int | str | None
+    if raw in (None, "none"):
+        season = None
+    elif raw == "auto":
+        season = "auto"
+    else:
+        try:
+            period = parse_duration(raw) if isinstance(raw, str) else timedelta(seconds=float(raw))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"forecaster 'level': season: {exc}") from None
+        season = round(period / step)
+        if season < 2 or abs(period - season * step) > step / 100:
+            raise ValueError(
+                f"forecaster 'level': season {raw!r} must be a whole number (2 or more) "
+                f"of {format_duration(step)} steps"
+            )
+    return PersistenceForecaster(
+        step,
+        alpha=float(params.get("alpha", 0.2)),
+        bands=bands,
+        season=season,
+        noise_memory=int(params.get("noise_memory", 30)),
     )
 
 

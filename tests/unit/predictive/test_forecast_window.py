@@ -52,5 +52,7 @@ def test_window_past_the_forecast_uses_its_last_value_and_says_so() -> None:
 def test_cadence_is_the_coarser_of_interval_and_sample_step() -> None:
     c = ctx([100.0], 10)
     assert cadence(c) == c.spec.interval
-    coarse = replace(c, load=MetricWindow(NOW - timedelta(minutes=5), timedelta(minutes=5), np.ones(3)))
+    coarse = replace(
+        c, load=MetricWindow(NOW - timedelta(minutes=5), timedelta(minutes=5), np.ones(3))
+    )
     assert cadence(coarse) == timedelta(minutes=5)

@@ -137,7 +137,7 @@ def test_persistence_bands_monotone_and_scaled_by_level() -> None:
     y = pd.Series(
         200.0 * rng.lognormal(0, 0.2, 500), index=pd.date_range(NOW, periods=500, freq=STEP)
     )
-    f = PersistenceForecaster(STEP, relative=True).fit(y)
+    f = PersistenceForecaster(STEP, bands="relative").fit(y)
     fc = f.predict(10, (0.95, 0.5, 0.9))
     assert (fc.quantile(0.5) <= fc.quantile(0.9)).all()
     assert (fc.quantile(0.9) <= fc.quantile(0.95)).all()
@@ -147,7 +147,7 @@ def test_persistence_bands_monotone_and_scaled_by_level() -> None:
     rel = y.to_numpy()[1:] / y.to_numpy()[:-1]
     assert np.mean(rel <= ratio) == pytest.approx(0.95, abs=0.01)
     doubled = (
-        PersistenceForecaster(STEP, relative=True)
+        PersistenceForecaster(STEP, bands="relative")
         .fit(y)
         .update(pd.Series([2 * y.iloc[-1]], index=[y.index[-1] + STEP]))
     )

@@ -57,7 +57,8 @@ QOS_CASES = [
 def test_qos_table(values, upper, observed, ready, changes, want, reason) -> None:
     spec = replace(SPEC, **changes)
     fc = None if values is None else forecast(values, upper)
-    d = QosPolicy(feedback=False).decide(ctx(observed, ready, fc=fc, spec=spec))
+    # no floor on the band: the table's forecasts state their upper quantile exactly
+    d = QosPolicy(feedback=False, band_floor=0.0).decide(ctx(observed, ready, fc=fc, spec=spec))
     assert d.desired == want
     assert reason in d.reason
     assert isinstance(QosState.from_json(d.memory), QosState)
@@ -104,16 +105,16 @@ def test_qos_counts_violations_from_the_samples_it_saw() -> None:
     d = policy.decide(ctx(loads, 10, fc=forecast(FLAT, start=later), memory=first, now=later))
     state = QosState.from_json(d.memory)
     assert (state.violations, state.samples) == (2, 6)
-    assert state.headroom > first.headroom
+    assert state.band > first.band
 
 
-def test_qos_headroom_frozen_while_booting() -> None:
+def test_qos_band_frozen_while_booting() -> None:
     policy = QosPolicy(feedback=True)
     state = policy.initial_state()
     d = policy.decide(ctx([5000.0], 10, booting=5, fc=forecast(FLAT), memory=state))
     after = QosState.from_json(d.memory)
     assert after.violations == 1
-    assert after.headroom == state.headroom
+    assert after.band == state.band
 
 
 # ------------------------------------------------------------------ predictive target
@@ -234,7 +235,7 @@ def test_qos_memory_survives_a_json_round_trip() -> None:
     )
     assert QosState.from_json(again.memory).samples == QosState.from_json(d.memory).samples + 1
     # unreadable memory (an older format, a hand edit) starts afresh rather than failing
-    assert policy.restore({"headroom": "x"}) == policy.initial_state()
+    assert policy.restore({"band": "x"}) == policy.initial_state()
 
 
 def test_predictive_target_memory_is_json() -> None:
