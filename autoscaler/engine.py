@@ -22,12 +22,21 @@ from autoscaler.model import (
     Decision,
     Forecast,
     GroupSpec,
+    GroupStatus,
     MetricWindow,
+    Placement,
     PolicyContext,
     ScaleAction,
     SourceError,
     TickOutcome,
 )
+from autoscaler.placement.demand import instance_demand, with_predictions
+from autoscaler.placement.hosts import Flavor, HostView, VmRequest
+from autoscaler.placement.policies import Demand, PlacementPolicy, place
+
+# A cloud with both can be asked where new instances go: it reports its hosts
+# (``host_views()``) and honours ``ScaleAction.placements``.
+PLACEMENT_CAPABILITIES = frozenset({"placement", "host_views"})
 
 
 class ForecastProvider(Protocol):
@@ -38,6 +47,11 @@ class ForecastProvider(Protocol):
 class VictimChooser(Protocol):
     def choose_victims(self, n: int, fleet: Sequence[object], now: datetime) -> Sequence[str]:
         """Ids of ``n`` instances to remove."""
+
+
+class HostInventory(Protocol):
+    def host_views(self) -> Sequence[HostView]:
+        """Every host with what all groups' instances hold on it. Raises ``CloudError``."""
 
 
 @dataclass
@@ -55,6 +69,10 @@ class GroupBinding:
     # Multiply raw samples by this to get load; for utilisation metrics the engine
     # also multiplies by the ready capacity (see ``utilization_metric``).
     utilization_metric: bool = False
+    # Where new instances go, when the cloud has ``PLACEMENT_CAPABILITIES``; None lets
+    # the cloud decide. ``flavor`` sizes the requests (default: ``Flavor(spec.flavor)``).
+    placement: PlacementPolicy | None = None
+    flavor: Flavor | None = None
 
 
 def action_id(group: str, now: datetime, target: int) -> str:
@@ -80,6 +98,9 @@ class Engine:
     state: StateStore
     on_outcome: Callable[[TickOutcome], None] | None = None
     errors: dict[str, int] = field(default_factory=dict)
+    # Each group's latest per-instance CPU demand (vCPUs), for predicting hosts' load
+    # from all the groups on them; kept for groups on clouds that report hosts.
+    demands: dict[str, Demand] = field(default_factory=dict)
 
     def tick(self, now: datetime) -> list[TickOutcome]:
         """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
@@ -148,6 +169,13 @@ class Engine:
             except Exception as exc:  # a forecaster failure degrades to reactive, never stops
                 forecast_error = f"forecast: {type(exc).__name__}: {exc}"
 
+        if "host_views" in b.cloud.capabilities and len(window):
+            demand = instance_demand(
+                window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus
+            )
+            if demand is not None:
+                self.demands[name] = demand
+
         votes: list[Decision] = []
         current = status.total
         for policy in b.policies:
@@ -193,8 +221,22 @@ class Engine:
                 ):
                     fleet = b.cloud.fleet(spec)
                     victims = tuple(b.victims.choose_victims(current - desired, fleet, now))
+                placements: tuple[Placement, ...] = ()
+                if (
+                    desired > current
+                    and b.placement is not None
+                    and b.cloud.capabilities >= PLACEMENT_CAPABILITIES
+                ):
+                    placements = self._place(b, status, desired - current)
                 action = ScaleAction(
-                    name, action_id(name, now, desired), now, current, desired, reason, victims
+                    name,
+                    action_id(name, now, desired),
+                    now,
+                    current,
+                    desired,
+                    reason,
+                    victims,
+                    placements,
                 )
                 self.state.begin_action(action)
                 try:
@@ -217,6 +259,29 @@ class Engine:
             stage,
             forecast,
         )
+
+    def _place(self, b: GroupBinding, status: GroupStatus, n: int) -> tuple[Placement, ...]:
+        """Where each of ``n`` new instances goes, as ``b.placement`` chooses one after
+        another on the cloud's hosts; ``Placement()`` (the cloud decides, and will find
+        no host either) for one that fits nowhere."""
+        assert b.placement is not None
+        name = b.spec.name
+        flavor = _flavor(b)
+        cloud: HostInventory = b.cloud  # type: ignore[assignment]  # has "host_views"
+        hosts = with_predictions(cloud.host_views(), self.demands)
+        demand = self.demands.get(name, Demand())
+        requests = [VmRequest(f"{name}-new-{k + 1}", flavor, name) for k in range(n)]
+        plan = place(b.placement, requests, hosts, [demand] * n)
+        chosen = dict(plan.assignments)
+        zones = {h.host.name: h.host.zone for h in hosts}
+        return tuple(
+            Placement(chosen[r.id], zones[chosen[r.id]]) if r.id in chosen else Placement()
+            for r in requests
+        )
+
+
+def _flavor(b: GroupBinding) -> Flavor:
+    return b.flavor if b.flavor is not None else Flavor(b.spec.flavor)
 
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
