@@ -22,7 +22,6 @@ from autoscaler.model import (
     Decision,
     Forecast,
     GroupSpec,
-    GroupStatus,
     MetricWindow,
     Placement,
     PolicyContext,
@@ -31,8 +30,9 @@ from autoscaler.model import (
     TickOutcome,
 )
 from autoscaler.placement.demand import instance_demand, with_predictions
-from autoscaler.placement.hosts import Flavor, HostView, VmRequest
-from autoscaler.placement.policies import Demand, PlacementPolicy, place
+from autoscaler.placement.hosts import Flavor, HostView
+from autoscaler.placement.policies import Demand, PlacementPolicy
+from autoscaler.placement.scale_out import plan_scale_out
 
 # A cloud with both can be asked where new instances go: it reports its hosts
 # (``host_views()``) and honours ``ScaleAction.placements``.
@@ -227,7 +227,7 @@ class Engine:
                     and b.placement is not None
                     and b.cloud.capabilities >= PLACEMENT_CAPABILITIES
                 ):
-                    placements = self._place(b, status, desired - current)
+                    placements = self._place(b, desired - current)
                 action = ScaleAction(
                     name,
                     action_id(name, now, desired),
@@ -260,24 +260,14 @@ class Engine:
             forecast,
         )
 
-    def _place(self, b: GroupBinding, status: GroupStatus, n: int) -> tuple[Placement, ...]:
-        """Where each of ``n`` new instances goes, as ``b.placement`` chooses one after
-        another on the cloud's hosts; ``Placement()`` (the cloud decides, and will find
-        no host either) for one that fits nowhere."""
+    def _place(self, b: GroupBinding, n: int) -> tuple[Placement, ...]:
+        """Where each of ``n`` new instances goes, as ``b.placement`` chooses on the
+        cloud's hosts, each host's load predicted from all the groups on it."""
         assert b.placement is not None
-        name = b.spec.name
-        flavor = _flavor(b)
         cloud: HostInventory = b.cloud  # type: ignore[assignment]  # has "host_views"
         hosts = with_predictions(cloud.host_views(), self.demands)
-        demand = self.demands.get(name, Demand())
-        requests = [VmRequest(f"{name}-new-{k + 1}", flavor, name) for k in range(n)]
-        plan = place(b.placement, requests, hosts, [demand] * n)
-        chosen = dict(plan.assignments)
-        zones = {h.host.name: h.host.zone for h in hosts}
-        return tuple(
-            Placement(chosen[r.id], zones[chosen[r.id]]) if r.id in chosen else Placement()
-            for r in requests
-        )
+        name = b.spec.name
+        return plan_scale_out(b.placement, name, _flavor(b), n, hosts, self.demands.get(name))
 
 
 def _flavor(b: GroupBinding) -> Flavor:

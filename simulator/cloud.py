@@ -91,16 +91,22 @@ class SimCloud:
         return g
 
     def create_group(
-        self, name: str, size: int, now: datetime, flavor: Flavor | None = None
+        self,
+        name: str,
+        size: int,
+        now: datetime,
+        flavor: Flavor | None = None,
+        placements: Sequence[Placement] = (),
     ) -> None:
         """Start a group with ``size`` instances already serving, each of ``flavor``
-        (default: 1 vCPU, 2 GiB). With hosts they are placed as ``schedule`` does; raises
-        ``CloudError`` (and creates nothing) when they do not all fit."""
+        (default: 1 vCPU, 2 GiB). With hosts they go where ``placements`` say, as in
+        ``scale``; raises ``CloudError`` (and creates nothing) when they do not all fit."""
         g = _Group(flavor=flavor or Flavor("default"))
-        for _ in range(size):
+        for k in range(size):
             g.seq += 1
             inst = _Instance(f"{name}-{g.seq}", now, now, False)
-            if self.ledger is not None and not self._place(inst, name, g.flavor, None):
+            where = placements[k] if k < len(placements) else None
+            if self.ledger is not None and not self._place(inst, name, g.flavor, where):
                 for placed in g.ready:
                     self.ledger.release(placed.id)
                 raise CloudError(
