@@ -98,9 +98,10 @@ class Engine:
     state: StateStore
     on_outcome: Callable[[TickOutcome], None] | None = None
     errors: dict[str, int] = field(default_factory=dict)
-    # Each group's latest per-instance CPU demand (vCPUs), for predicting hosts' load
-    # from all the groups on them; kept for groups on clouds that report hosts.
-    demands: dict[str, Demand] = field(default_factory=dict)
+    # Each group's latest load window, ready count, capacity per instance and vCPUs per
+    # instance (groups on clouds that report hosts): placement predicts every host's load
+    # from all the groups on it. Kept raw: the demand is worked out only when placing.
+    recent: dict[str, tuple[np.ndarray, int, float, int]] = field(default_factory=dict)
 
     def tick(self, now: datetime) -> list[TickOutcome]:
         """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
@@ -170,11 +171,8 @@ class Engine:
                 forecast_error = f"forecast: {type(exc).__name__}: {exc}"
 
         if "host_views" in b.cloud.capabilities and len(window):
-            demand = instance_demand(
-                window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus
-            )
-            if demand is not None:
-                self.demands[name] = demand
+            recent = (window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus)
+            self.recent[name] = recent
 
         votes: list[Decision] = []
         current = status.total
@@ -265,9 +263,20 @@ class Engine:
         cloud's hosts, each host's load predicted from all the groups on it."""
         assert b.placement is not None
         cloud: HostInventory = b.cloud  # type: ignore[assignment]  # has "host_views"
-        hosts = with_predictions(cloud.host_views(), self.demands)
+        demands = self.demands()
+        hosts = with_predictions(cloud.host_views(), demands)
         name = b.spec.name
-        return plan_scale_out(b.placement, name, _flavor(b), n, hosts, self.demands.get(name))
+        return plan_scale_out(b.placement, name, _flavor(b), n, hosts, demands.get(name))
+
+    def demands(self) -> dict[str, Demand]:
+        """Each group's per-instance CPU demand (vCPUs) from its latest window; groups
+        whose window has no finite sample are left out."""
+        out = {}
+        for group, (load, ready, capacity, vcpus) in self.recent.items():
+            d = instance_demand(load, ready, capacity, vcpus)
+            if d is not None:
+                out[group] = d
+        return out
 
 
 def _flavor(b: GroupBinding) -> Flavor:

@@ -151,8 +151,7 @@ def test_interference_aware_avoids_the_host_of_a_busy_group() -> None:
     assert PackPlacement().choose_host(_request(), cloud.host_views(), Demand()) == 0
     engine = Engine([batch, web], MemoryStateStore())
     outcomes = engine.tick(T0 + MIN)
-    assert engine.demands["batch"] == Demand(0.95, 0.0)
-    assert engine.demands["web"] == Demand(0.2, 0.0)
+    assert engine.demands() == {"batch": Demand(0.95, 0.0), "web": Demand(0.2, 0.0)}
     action = outcomes[1].action
     assert action is not None
     # h1 is predicted at 1.9 of 2 vCPUs; h2 takes both new web instances (0.6 of 2)
