@@ -164,3 +164,21 @@ def test_example_config_from_the_command_line(tmp_path: Path, day_csv: Path) -> 
         assert 1 <= row["hosts_used_mean"] <= row["hosts_used_peak"] <= 8
     # the example's pack never needs more hosts than its peak fleet fills
     assert summary["policies"]["oracle"]["hosts_used_peak"] <= math.ceil(40 / 8)
+
+
+def test_same_seed_same_hosts_and_failures(nasa_day: Trace) -> None:
+    raw = config(
+        "interference_aware",
+        count=3,
+        boot_delay={"distribution": "lognormal", "median": "2m", "sigma": 0.3},
+    )
+    raw["simulation"] = {"boot_failure_rate": 0.1}
+    runs = [
+        simulate(build_scenario(nasa_day, parse_config(raw), seed=seed), ["target"])
+        for seed in (5, 5, 6)
+    ]
+    a, b, c = (r.runs["target"] for r in runs)
+    assert a.placement_failures > 0  # 3 hosts hold 24 of the 40 the group may want
+    assert np.array_equal(a.hosts_used, b.hosts_used) and np.array_equal(a.ready, b.ready)
+    assert a.placement_failures == b.placement_failures
+    assert not np.array_equal(a.ready, c.ready)
