@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -324,6 +324,8 @@ class GroupConfig(_Frozen):
     metric: MetricConfig = MetricConfig()
     forecaster: ForecasterConfig = ForecasterConfig()
     victims: Literal["youngest", "oldest", "least_loaded", "frees_host"] = "youngest"
+    # Where new instances go on the simulated cloud's hosts; None lets the cloud decide.
+    placement: Literal["spread", "pack", "interference_aware"] | None = None
     policies: list[PolicyConfig] = Field(default_factory=lambda: [TargetPolicyConfig()])
 
     @model_validator(mode="after")
@@ -493,6 +495,9 @@ class Config(_Frozen):
     @model_validator(mode="after")
     def _references(self) -> Config:
         problems = reference_problems([(g.name, g.flavor) for g in self.groups], set(self.flavors))
+        problems += placement_problems(
+            [(g.placement, g.flavor) for g in self.groups], self.flavors, self.hosts
+        )
         if problems:
             raise ValueError("; ".join(f"{_loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
@@ -522,6 +527,38 @@ def reference_problems(
     return problems
 
 
+def placement_problems(
+    groups: list[tuple[object, object]],
+    flavors: Mapping[str, FlavorConfig],
+    hosts: Sequence[HostGroupConfig],
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Per group (placement, flavor name): a placement policy needs the ``hosts`` section;
+    with hosts, the group's flavor must fit on at least one host (as (location, message))."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, (placement, flavor) in enumerate(groups):
+        if placement is not None and not hosts:
+            problems.append(
+                (("groups", i, "placement"), "a placement policy needs a hosts: section")
+            )
+        f = flavors.get(flavor) if isinstance(flavor, str) else None
+        if f is None or not hosts:
+            continue
+        if not any(
+            f.vcpus <= h.vcpus * h.cpu_allocation_ratio
+            and f.ram_mb <= h.ram_mb * h.ram_allocation_ratio
+            and f.gpus <= h.gpus
+            for h in hosts
+        ):
+            problems.append(
+                (
+                    ("groups", i, "flavor"),
+                    f"flavor {flavor!r} ({f.vcpus} vCPU, {f.ram_mb} MB RAM, {f.gpus} GPU) "
+                    "fits on none of the hosts",
+                )
+            )
+    return problems
+
+
 def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """The cross-reference checks on unvalidated data, so that they are reported together
     with field errors rather than only once every field is valid."""
@@ -536,7 +573,17 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...],
     ]
     if len(pairs) != len(groups):
         return []
-    return reference_problems(pairs, {str(k) for k in flavors})
+    problems = reference_problems(pairs, {str(k) for k in flavors})
+    try:  # placement checks need valid hosts and flavors; their own errors come anyway
+        hosts = [HostGroupConfig.model_validate(h) for h in data.get("hosts") or []]
+        valid = {str(k): FlavorConfig.model_validate(v or {}) for k, v in flavors.items()}
+    except (ValidationError, TypeError):
+        return problems
+    placements = [
+        (g.get("placement"), g.get("flavor", GroupConfig.model_fields["flavor"].default))
+        for g in groups
+    ]
+    return problems + placement_problems(placements, valid, hosts)
 
 
 def default_group() -> GroupConfig:

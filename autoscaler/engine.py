@@ -23,11 +23,20 @@ from autoscaler.model import (
     Forecast,
     GroupSpec,
     MetricWindow,
+    Placement,
     PolicyContext,
     ScaleAction,
     SourceError,
     TickOutcome,
 )
+from autoscaler.placement.demand import instance_demand, with_predictions
+from autoscaler.placement.hosts import Flavor, HostView
+from autoscaler.placement.policies import Demand, PlacementPolicy
+from autoscaler.placement.scale_out import plan_scale_out
+
+# A cloud with both can be asked where new instances go: it reports its hosts
+# (``host_views()``) and honours ``ScaleAction.placements``.
+PLACEMENT_CAPABILITIES = frozenset({"placement", "host_views"})
 
 
 class ForecastProvider(Protocol):
@@ -38,6 +47,11 @@ class ForecastProvider(Protocol):
 class VictimChooser(Protocol):
     def choose_victims(self, n: int, fleet: Sequence[object], now: datetime) -> Sequence[str]:
         """Ids of ``n`` instances to remove."""
+
+
+class HostInventory(Protocol):
+    def host_views(self) -> Sequence[HostView]:
+        """Every host with what all groups' instances hold on it. Raises ``CloudError``."""
 
 
 @dataclass
@@ -55,6 +69,10 @@ class GroupBinding:
     # Multiply raw samples by this to get load; for utilisation metrics the engine
     # also multiplies by the ready capacity (see ``utilization_metric``).
     utilization_metric: bool = False
+    # Where new instances go, when the cloud has ``PLACEMENT_CAPABILITIES``; None lets
+    # the cloud decide. ``flavor`` sizes the requests (default: ``Flavor(spec.flavor)``).
+    placement: PlacementPolicy | None = None
+    flavor: Flavor | None = None
 
 
 def action_id(group: str, now: datetime, target: int) -> str:
@@ -80,6 +98,10 @@ class Engine:
     state: StateStore
     on_outcome: Callable[[TickOutcome], None] | None = None
     errors: dict[str, int] = field(default_factory=dict)
+    # Each group's latest load window, ready count, capacity per instance and vCPUs per
+    # instance (groups on clouds that report hosts): placement predicts every host's load
+    # from all the groups on it. Kept raw: the demand is worked out only when placing.
+    recent: dict[str, tuple[np.ndarray, int, float, int]] = field(default_factory=dict)
 
     def tick(self, now: datetime) -> list[TickOutcome]:
         """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
@@ -148,6 +170,10 @@ class Engine:
             except Exception as exc:  # a forecaster failure degrades to reactive, never stops
                 forecast_error = f"forecast: {type(exc).__name__}: {exc}"
 
+        if "host_views" in b.cloud.capabilities and len(window):
+            recent = (window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus)
+            self.recent[name] = recent
+
         votes: list[Decision] = []
         current = status.total
         for policy in b.policies:
@@ -193,8 +219,22 @@ class Engine:
                 ):
                     fleet = b.cloud.fleet(spec)
                     victims = tuple(b.victims.choose_victims(current - desired, fleet, now))
+                placements: tuple[Placement, ...] = ()
+                if (
+                    desired > current
+                    and b.placement is not None
+                    and b.cloud.capabilities >= PLACEMENT_CAPABILITIES
+                ):
+                    placements = self._place(b, desired - current)
                 action = ScaleAction(
-                    name, action_id(name, now, desired), now, current, desired, reason, victims
+                    name,
+                    action_id(name, now, desired),
+                    now,
+                    current,
+                    desired,
+                    reason,
+                    victims,
+                    placements,
                 )
                 self.state.begin_action(action)
                 try:
@@ -217,6 +257,30 @@ class Engine:
             stage,
             forecast,
         )
+
+    def _place(self, b: GroupBinding, n: int) -> tuple[Placement, ...]:
+        """Where each of ``n`` new instances goes, as ``b.placement`` chooses on the
+        cloud's hosts, each host's load predicted from all the groups on it."""
+        assert b.placement is not None
+        cloud: HostInventory = b.cloud  # type: ignore[assignment]  # has "host_views"
+        demands = self.demands()
+        hosts = with_predictions(cloud.host_views(), demands)
+        name = b.spec.name
+        return plan_scale_out(b.placement, name, _flavor(b), n, hosts, demands.get(name))
+
+    def demands(self) -> dict[str, Demand]:
+        """Each group's per-instance CPU demand (vCPUs) from its latest window; groups
+        whose window has no finite sample are left out."""
+        out = {}
+        for group, (load, ready, capacity, vcpus) in self.recent.items():
+            d = instance_demand(load, ready, capacity, vcpus)
+            if d is not None:
+                out[group] = d
+        return out
+
+
+def _flavor(b: GroupBinding) -> Flavor:
+    return b.flavor if b.flavor is not None else Flavor(b.spec.flavor)
 
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:

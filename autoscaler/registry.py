@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from autoscaler.config import (
     BootDelayConfig,
+    FlavorConfig,
     ForecasterConfig,
     GroupConfig,
+    HostGroupConfig,
     OraclePolicyConfig,
     PolicyConfig,
     PredictiveTargetPolicyConfig,
@@ -21,6 +24,7 @@ from autoscaler.cron import CronExpr
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.forecasting import BANDS, PersistenceForecaster, RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
+from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
 from autoscaler.policies.qos import QosPolicy
@@ -142,3 +146,25 @@ def _level_forecaster(step: timedelta, params: dict) -> PersistenceForecaster:
 
 def build_boot_delay(cfg: BootDelayConfig) -> BootDelay:
     return BootDelay(cfg.distribution, cfg.median, cfg.low, cfg.high, cfg.sigma)
+
+
+def build_hosts(cfgs: Sequence[HostGroupConfig]) -> list[Host]:
+    """The simulated cloud's hosts: each section's ``count`` hosts ``prefix-1..N``, the
+    zones taken round-robin."""
+    return [
+        Host(
+            f"{hg.prefix}-{k + 1}",
+            hg.zones[k % len(hg.zones)],
+            hg.vcpus,
+            hg.ram_mb,
+            hg.gpus,
+            hg.cpu_allocation_ratio,
+            hg.ram_allocation_ratio,
+        )
+        for hg in cfgs
+        for k in range(hg.count)
+    ]
+
+
+def build_flavor(name: str, cfg: FlavorConfig) -> Flavor:
+    return Flavor(name, cfg.vcpus, cfg.ram_mb, cfg.gpus)

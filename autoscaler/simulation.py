@@ -1,7 +1,9 @@
 """Trace-driven simulation of one scaling group: the real engine against a simulated cloud.
 
 For each policy the same trace is replayed through ``Engine.tick`` with a fresh
-``SimCloud`` (same seed), then each step is scored with the M/M/c latency model.
+``SimCloud`` (same seed), then each step is scored with the M/M/c latency model. When the
+config has hosts, the cloud has them too: the group's instances take its flavor's room on
+them, placed by the group's placement policy (or the cloud's own choice).
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
 from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
-from autoscaler.model import GroupSpec
+from autoscaler.model import CloudError, GroupSpec, Placement
+from autoscaler.placement.hosts import Flavor, Host, HostView
+from autoscaler.placement.policies import PlacementPolicy, build_placement
+from autoscaler.placement.scale_out import plan_scale_out
 from autoscaler.placement.victims import VictimPolicy
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan
 from autoscaler.registry import (
     POLICY_DEFAULTS,
     build_boot_delay,
+    build_flavor,
     build_forecast_provider,
+    build_hosts,
     build_policy,
     needs_forecast,
 )
@@ -62,6 +69,9 @@ class Scenario:
     failure_rate: float
     seed: int
     service: ServiceModel
+    hosts: tuple[Host, ...] = ()  # none: the cloud has no hosts (unbounded)
+    flavor: Flavor | None = None
+    placement: PlacementPolicy | None = None  # none: the cloud places new instances
 
     @property
     def step(self) -> timedelta:
@@ -80,6 +90,8 @@ class PolicyRun:
     actions: int
     score: RunScore
     wall_seconds: float
+    hosts_used: np.ndarray | None = None  # per step, when the cloud has hosts
+    placement_failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,10 +113,14 @@ class SimulationResult:
                 d["cost_vs_oracle"] = (
                     round(run.score.cost / oracle.score.cost, 4) if oracle.score.cost else None
                 )
+            if run.hosts_used is not None and len(run.hosts_used):
+                d["hosts_used_mean"] = round(float(run.hosts_used.mean()), 3)
+                d["hosts_used_peak"] = int(run.hosts_used.max())
+                d["placement_failures"] = run.placement_failures
             d["wall_seconds"] = round(run.wall_seconds, 3)
             policies[name] = d
         scn = self.scenario
-        return {
+        doc = {
             "trace": {
                 "name": scn.trace.name,
                 "steps": len(scn.load),
@@ -125,6 +141,20 @@ class SimulationResult:
             },
             "policies": policies,
         }
+        if scn.hosts:
+            flavor = scn.flavor or Flavor(scn.spec.flavor)
+            doc["hosts"] = {
+                "count": len(scn.hosts),
+                "zones": sorted({h.zone for h in scn.hosts}),
+                "placement": scn.placement.name if scn.placement is not None else "cloud",
+                "flavor": {
+                    "name": flavor.name,
+                    "vcpus": flavor.vcpus,
+                    "ram_mb": flavor.ram_mb,
+                    "gpus": flavor.gpus,
+                },
+            }
+        return doc
 
 
 def build_scenario(
@@ -170,6 +200,11 @@ def build_scenario(
             raise ScenarioError("the trace is all zero; nothing to scale")
         factor = n * gcfg.capacity_per_instance / peak
     flavor = cfg.flavors.get(gcfg.flavor)
+    placement = (
+        build_placement(gcfg.placement, cfg.placement.contention_threshold, cfg.placement.quantile)
+        if gcfg.placement is not None and cfg.hosts
+        else None
+    )
     return Scenario(
         trace=trace,
         load=raw * factor,
@@ -185,6 +220,9 @@ def build_scenario(
             slo_seconds=gcfg.slo.p95_latency.total_seconds(),
             timeout_seconds=cfg.simulation.request_timeout.total_seconds(),
         ),
+        hosts=tuple(build_hosts(cfg.hosts)),
+        flavor=build_flavor(gcfg.flavor, flavor) if flavor else None,
+        placement=placement,
     )
 
 
@@ -238,8 +276,13 @@ def run_policy(
     plan0 = oracle_plan(required[: _boot_steps(scn) + 1], _boot_steps(scn))
     initial = min(max(int(plan0[0]) if len(plan0) else 0, spec.min_size), spec.max_size)
 
-    cloud = SimCloud(scn.boot, seed=scn.seed, failure_rate=scn.failure_rate)
-    cloud.create_group(spec.name, initial, scn.start)
+    cloud = SimCloud(scn.boot, seed=scn.seed, failure_rate=scn.failure_rate, hosts=scn.hosts)
+    try:
+        cloud.create_group(
+            spec.name, initial, scn.start, scn.flavor, _initial_placements(scn, initial)
+        )
+    except CloudError as exc:
+        raise ScenarioError(str(exc)) from None
     source = TraceSource(scn.load, scn.start, scn.step)
     store = MemoryStateStore()
     binding = GroupBinding(
@@ -250,12 +293,16 @@ def run_policy(
         lookback=scn.group.metric.lookback,
         forecaster=forecaster,
         victims=VictimPolicy(scn.group.victims),
+        placement=scn.placement,
+        flavor=scn.flavor,
     )
     engine = Engine([binding], store)
 
     n = len(scn.load)
     ready = np.empty(n, dtype=np.int64)
     booting = np.empty(n, dtype=np.int64)
+    track_hosts = bool(scn.hosts)
+    hosts_used = np.zeros(n if track_hosts else 0, dtype=np.int64)
     every = max(1, round(spec.interval / scn.step))
     now = scn.start
     step = scn.step
@@ -266,6 +313,8 @@ def run_policy(
         if i % every == 0:
             engine.tick(now)
         ready[i], booting[i] = cloud.counts(gname)
+        if track_hosts:
+            hosts_used[i] = cloud.hosts_used()
         now += step
         if progress is not None and (i & 1023) == 1023:
             progress(1024)
@@ -282,7 +331,25 @@ def run_policy(
         model=scn.service,
         required=required,
     )
-    return PolicyRun(name, ready, booting, cloud.actions, score, wall)
+    return PolicyRun(
+        name,
+        ready,
+        booting,
+        cloud.actions,
+        score,
+        wall,
+        hosts_used if track_hosts else None,
+        cloud.placement_failures(gname),
+    )
+
+
+def _initial_placements(scn: Scenario, n: int) -> tuple[Placement, ...]:
+    """Where the group's placement policy puts its first ``n`` instances on the empty
+    hosts (none without a policy: the cloud decides, as for any later instance)."""
+    if scn.placement is None or not scn.hosts:
+        return ()
+    flavor = scn.flavor or Flavor(scn.spec.flavor)
+    return plan_scale_out(scn.placement, scn.spec.name, flavor, n, [HostView(h) for h in scn.hosts])
 
 
 def simulate(

@@ -1,7 +1,9 @@
 """A simulated cloud: groups of instances that boot with a delay, may fail, and are billed.
 
 Implements the ``CloudAdapter`` protocol. Deterministic given its seeded RNG. Time only
-moves when the simulation loop calls ``advance(now)``.
+moves when the simulation loop calls ``advance(now)``. Optionally the cloud has compute
+hosts: then every instance lives on one, and an instance that fits on no (or not on the
+requested) host fails to boot, as with Nova's NoValidHost.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from autoscaler.model import (
     GroupSpec,
     GroupStatus,
     InstanceInfo,
+    Placement,
     ScaleAction,
 )
+from autoscaler.placement.hosts import Flavor, Host, HostView
 from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.host_ledger import HostLedger
+
+BASE_CAPABILITIES = frozenset({"absolute_count", "victims"})
+# "placement": honours ``ScaleAction.placements``; "host_views": reports every host's
+# allocation (all groups together) through ``host_views()``.
+HOST_CAPABILITIES = BASE_CAPABILITIES | {"placement", "host_views"}
 
 
 @dataclass
@@ -29,6 +39,7 @@ class _Instance:
     ready_at: datetime
     fails: bool
     host: str | None = None
+    zone: str | None = None
 
 
 @dataclass
@@ -37,16 +48,22 @@ class _Group:
     booting: list[_Instance] = field(default_factory=list)  # creation order
     failed: int = 0
     seq: int = 0
+    flavor: Flavor = field(default_factory=lambda: Flavor("default"))
+    placement_failures: int = 0  # boots that failed because no host could take them
 
 
 class SimCloud:
     """Simulated groups. Scale-in removes the named victims, else booting instances
     first and then the youngest ready ones (the cheapest to lose).
 
-    ``scale`` is idempotent in ``action_id``: a replayed action is ignored.
+    ``scale`` is idempotent in ``action_id``: a replayed action is ignored. With
+    ``hosts`` (non-empty) each group's instances take its flavor's resources on a host,
+    all groups sharing the hosts; ``action.placements[k]`` says where the k-th new
+    instance goes, and a new instance without one goes where ``HostLedger.schedule``
+    puts it. One that cannot be placed counts as a failed boot at once.
     """
 
-    capabilities = frozenset({"absolute_count", "victims"})
+    capabilities = BASE_CAPABILITIES
 
     def __init__(
         self,
@@ -54,6 +71,7 @@ class SimCloud:
         *,
         seed: int = 0,
         failure_rate: float = 0.0,
+        hosts: Sequence[Host] | None = None,
     ) -> None:
         self.boot_delay = boot_delay
         self.failure_rate = failure_rate
@@ -62,6 +80,9 @@ class SimCloud:
         self.applied: set[str] = set()
         self.actions = 0
         self.now: datetime | None = None
+        self.ledger = HostLedger(hosts) if hosts else None
+        if self.ledger is not None:
+            self.capabilities = HOST_CAPABILITIES
 
     def _group(self, name: str) -> _Group:
         g = self.groups.get(name)
@@ -69,14 +90,42 @@ class SimCloud:
             raise CloudError(f"group {name!r} does not exist in the simulated cloud")
         return g
 
-    def create_group(self, name: str, size: int, now: datetime) -> None:
-        """Start a group with ``size`` instances already serving."""
-        g = _Group()
-        for _ in range(size):
+    def create_group(
+        self,
+        name: str,
+        size: int,
+        now: datetime,
+        flavor: Flavor | None = None,
+        placements: Sequence[Placement] = (),
+    ) -> None:
+        """Start a group with ``size`` instances already serving, each of ``flavor``
+        (default: 1 vCPU, 2 GiB). With hosts they go where ``placements`` say, as in
+        ``scale``; raises ``CloudError`` (and creates nothing) when they do not all fit."""
+        g = _Group(flavor=flavor or Flavor("default"))
+        for k in range(size):
             g.seq += 1
-            g.ready.append(_Instance(f"{name}-{g.seq}", now, now, False))
+            inst = _Instance(f"{name}-{g.seq}", now, now, False)
+            where = placements[k] if k < len(placements) else None
+            if self.ledger is not None and not self._place(inst, name, g.flavor, where):
+                for placed in g.ready:
+                    self.ledger.release(placed.id)
+                raise CloudError(
+                    f"the hosts cannot hold group {name}'s {size} initial instances "
+                    f"of flavor {g.flavor.name} (only {len(g.ready)} fit)"
+                )
+            g.ready.append(inst)
         self.groups[name] = g
         self.now = now
+
+    def _place(self, inst: _Instance, group: str, flavor: Flavor, where: Placement | None) -> bool:
+        """Claim a host for ``inst``; False when none can take it."""
+        assert self.ledger is not None
+        host = self.ledger.schedule(flavor, where)
+        if host is None:
+            return False
+        self.ledger.claim(host, inst.id, group, flavor)
+        inst.host, inst.zone = host, self.ledger.zone(host)
+        return True
 
     def advance(self, now: datetime) -> None:
         """Finish the boots due by ``now``; failed boots disappear and are counted."""
@@ -89,6 +138,8 @@ class SimCloud:
                 if inst.ready_at <= now:
                     if inst.fails:
                         g.failed += 1
+                        if self.ledger is not None:
+                            self.ledger.release(inst.id)
                     else:
                         g.ready.append(inst)
                 else:
@@ -109,7 +160,7 @@ class SimCloud:
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
         g = self._group(group.name)
         return [
-            InstanceInfo(i.id, i.created_at, i.host, None, ready)
+            InstanceInfo(i.id, i.created_at, i.host, i.zone, ready)
             for ready, insts in ((True, g.ready), (False, g.booting))
             for i in insts
         ]
@@ -126,26 +177,53 @@ class SimCloud:
             )
         delta = action.target - current
         if delta > 0:
-            for _ in range(delta):
+            for k in range(delta):
                 g.seq += 1
-                fails = self.failure_rate > 0 and self.rng.random() < self.failure_rate
-                delay = self.boot_delay.sample(self.rng)
-                g.booting.append(_Instance(f"{action.group}-{g.seq}", now, now + delay, fails))
+                inst = _Instance(f"{action.group}-{g.seq}", now, now, False)
+                if self.ledger is not None:
+                    where = action.placements[k] if k < len(action.placements) else None
+                    if not self._place(inst, action.group, g.flavor, where):
+                        g.failed += 1
+                        g.placement_failures += 1
+                        continue
+                inst.fails = self.failure_rate > 0 and self.rng.random() < self.failure_rate
+                inst.ready_at = now + self.boot_delay.sample(self.rng)
+                g.booting.append(inst)
         elif delta < 0:
-            self._remove(g, -delta, action.victims)
+            removed = self._remove(g, -delta, action.victims)
+            if self.ledger is not None:
+                for inst in removed:
+                    self.ledger.release(inst.id)
         self.applied.add(action.action_id)
         self.actions += 1
 
     @staticmethod
-    def _remove(g: _Group, n: int, victims: Sequence[str]) -> None:
+    def _remove(g: _Group, n: int, victims: Sequence[str]) -> list[_Instance]:
+        """Remove ``n`` instances (see the class docstring); returns them."""
+        removed: list[_Instance] = []
         if victims:
             chosen = set(victims[:n])
+            removed = [i for i in (*g.booting, *g.ready) if i.id in chosen]
             g.booting = [i for i in g.booting if i.id not in chosen]
             g.ready = [i for i in g.ready if i.id not in chosen]
-            n -= len(chosen)
+            n -= len(removed)
         while n > 0 and g.booting:
-            g.booting.pop()
+            removed.append(g.booting.pop())
             n -= 1
         while n > 0 and g.ready:
-            g.ready.pop()
+            removed.append(g.ready.pop())
             n -= 1
+        return removed
+
+    def host_views(self) -> list[HostView]:
+        """Every host with what all groups' instances (booting ones too) hold on it;
+        empty when the cloud has no hosts."""
+        return self.ledger.views() if self.ledger is not None else []
+
+    def hosts_used(self) -> int:
+        """How many hosts hold at least one instance now (0 without hosts)."""
+        return self.ledger.used if self.ledger is not None else 0
+
+    def placement_failures(self, name: str) -> int:
+        """Boots of group ``name`` that failed because no host could take them."""
+        return self.groups[name].placement_failures

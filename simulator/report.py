@@ -20,6 +20,9 @@ COLUMNS = (
     ("mean_utilization", "{:.1%}", "mean util"),
     ("p95_latency_ms", "{:,.1f}", "p95 ms"),
     ("scaling_actions", "{:,}", "actions"),
+    ("hosts_used_mean", "{:.1f}", "hosts mean"),
+    ("hosts_used_peak", "{:,}", "hosts peak"),
+    ("placement_failures", "{:,}", "no host"),
 )
 
 

@@ -84,9 +84,9 @@ def run_vms(
 
     from autoscaler.config import Config, load_config
     from autoscaler.durations import format_duration
-    from autoscaler.placement.hosts import Flavor, Host
     from autoscaler.placement.policies import build_placement
     from autoscaler.placement.rebalance import Consolidation
+    from autoscaler.registry import build_flavor, build_hosts
     from autoscaler.traces import TraceError
     from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
@@ -110,7 +110,7 @@ def run_vms(
     if fcfg is None:
         known = ", ".join(sorted(config.flavors))
         raise UserError(f"placement.vm_flavor: unknown flavor {pc.vm_flavor!r} (known: {known})")
-    flavor = Flavor(pc.vm_flavor, fcfg.vcpus, fcfg.ram_mb, fcfg.gpus)
+    flavor = build_flavor(pc.vm_flavor, fcfg)
     try:
         traces = load_vm_traces(vms_dir, vm_count)
     except TraceError as exc:
@@ -120,19 +120,7 @@ def run_vms(
     traces = VmTraces(tuple(traces.names[i] for i in order), traces.cpu[order], traces.step)
 
     if config.hosts:
-        hosts = [
-            Host(
-                f"{hg.prefix}-{k + 1}",
-                hg.zones[k % len(hg.zones)],
-                hg.vcpus,
-                hg.ram_mb,
-                hg.gpus,
-                hg.cpu_allocation_ratio,
-                hg.ram_allocation_ratio,
-            )
-            for hg in config.hosts
-            for k in range(hg.count)
-        ]
+        hosts = build_hosts(config.hosts)
     else:
         count = opts.get("host_count") or math.ceil(len(traces.names) / 4)
         if count < 1:
