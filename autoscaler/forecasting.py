@@ -175,9 +175,20 @@ class PersistenceForecaster:
             return cached
         h, lv = self._history, self._levels
         out = np.zeros((len(quantiles), horizon))
+        p = self.season
+        # With a season, the error is measured against the larger of the level and the
+        # recurrence (what the upper quantiles already carry), so that spikes the
+        # recurrence foresees do not also widen the band at every other phase.
+        m3 = np.maximum(np.maximum(h, np.roll(h, 1)), np.roll(h, -1)) if p else h
         for k in range(1, horizon + 1):
             kk = min(k, len(h) - 1)
-            rel = h[kk:] - lv[:-kk]
+            ref = lv[:-kk]
+            if p and kk < p and len(h) > p + 1:
+                ref = ref.copy()
+                j = np.arange(kk, len(h))  # the sample each error is about
+                ok = j - p - 1 >= 0
+                ref[ok] = np.maximum(ref[ok], m3[j[ok] - p])
+            rel = h[kk:] - ref
             if self.bands == "relative":
                 rel = rel / np.maximum(lv[:-kk], self._floor)
             out[:, k - 1] = np.quantile(rel, quantiles)

@@ -5,6 +5,8 @@ the NASA per-minute trace and two NAB series, with boot delays of 2 and 10 minut
 checks the goal for qos on each: fewer SLO-violating steps than threshold and target,
 no more instance-hours than target, and within 1.25x of the oracle's instance-hours.
 Prints the full table and, per trace, which parts of the goal hold and which do not.
+qos also runs at 2 % and 5 % violation budgets and at threshold's and target's own
+violation rates, to compare its cost/violation trade-off curve with their points.
 
     .venv/bin/python bench/policy_quality.py [--quick] [--json FILE]
 
@@ -35,6 +37,7 @@ BOOTS = (timedelta(minutes=2), timedelta(minutes=10))
 # qos run again with a looser violation budget (slo.target_violation_pct): the same
 # policy at another point of its cost/violation trade-off, shown beside the default 1 %.
 BUDGETS = (2.0, 5.0)
+MATCHED = ("threshold", "target")
 
 
 def goal(rows: dict[str, dict]) -> list[str]:
@@ -76,6 +79,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     verdicts = []
+    matched: list[tuple[str, str]] = []
     for tname, (rel, fill) in TRACES.items():
         path = None if (args.quick and tname == "nasa") else DATA / rel
         trace = load_trace(path, fill=fill)
@@ -96,9 +100,15 @@ def main() -> int:
                     flush=True,
                 )
             oracle_hours = rows["oracle"]["instance_hours"]
-            for pct in BUDGETS:
+            # qos at other violation budgets: the fixed ones, then each reactive policy's
+            # own violation rate, which asks whether qos reaches that policy's SLO record
+            # for fewer instance-hours (its whole trade-off curve against their points).
+            budgets = [(f"qos@{pct:g}%", pct) for pct in BUDGETS] + [
+                (f"qos@{ref}", max(rows[ref]["slo_violation_pct"], 0.01)) for ref in MATCHED
+            ]
+            for name, pct in budgets:
                 group = default_group().model_copy(
-                    update={"slo": SloConfig(target_violation_pct=pct)}
+                    update={"slo": SloConfig(target_violation_pct=min(pct, 50.0))}
                 )
                 scn_b = build_scenario(trace, Config(groups=[group]), boot_delay=boot)
                 run = run_policy(scn_b, "qos", res.required)
@@ -106,7 +116,7 @@ def main() -> int:
                 d["instance_hours_vs_oracle"] = round(run.score.instance_hours / oracle_hours, 4)
                 d["violating_steps"] = int(run.score.violations.sum())
                 d["wall_seconds"] = round(run.wall_seconds, 3)
-                name = f"qos@{pct:g}%"
+                d["budget_pct"] = round(pct, 3)
                 rows[name] = d
                 print(
                     f"{tname:<9}{int(boot.total_seconds() // 60):>4}m  {name:<21}"
@@ -129,11 +139,25 @@ def main() -> int:
                 variant = goal({**rows, "qos": rows[name]})
                 results[key][f"goal_missed_{name}"] = variant
                 verdicts.append((f"{key} {name}", variant))
+            for ref in MATCHED:
+                q, r = rows[f"qos@{ref}"], rows[ref]
+                line = (
+                    f"at {ref}'s {r['slo_violation_pct']:.2f} % budget: qos "
+                    f"{q['violating_steps']} vs {r['violating_steps']} violating steps, "
+                    f"{q['instance_hours']:.0f} vs {r['instance_hours']:.0f} instance-hours "
+                    f"({q['instance_hours'] / r['instance_hours']:.2f}x)"
+                )
+                results[key][f"matched_{ref}"] = line
+                matched.append((key, line))
         print()
 
     print("qos goal per trace and boot delay")
     for key, missed in verdicts:
         print(f"  {key:<18} {'MET' if not missed else 'missed: ' + '; '.join(missed)}")
+    print()
+    print("qos run at each reactive policy's own violation rate (its trade-off curve)")
+    for key, line in matched:
+        print(f"  {key:<10} {line}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -181,3 +181,78 @@ def test_persistence_needs_two_samples() -> None:
         PersistenceForecaster(STEP).fit(pd.Series([1.0], index=[pd.Timestamp(NOW)]))
     with pytest.raises(ValueError, match="alpha"):
         PersistenceForecaster(STEP, alpha=0)
+
+
+FIVE = timedelta(minutes=5)
+
+
+def _spiky(n: int, seed: int = 3) -> pd.Series:
+    """5-minute samples: 100 with noise, and a spike of 600 at two samples of every hour."""
+    rng = np.random.default_rng(seed)
+    values = 100.0 + rng.normal(0, 5, n)
+    phase = np.arange(n) % 12
+    values[(phase == 3) | (phase == 4)] = 600.0
+    return pd.Series(values, index=pd.date_range(NOW, periods=n, freq=FIVE))
+
+
+def test_season_auto_finds_an_hourly_spike_and_provisions_for_its_return() -> None:
+    y = _spiky(288)  # one day; the next sample (index 288) is at phase 0
+    f = PersistenceForecaster(FIVE, alpha=0.2, bands="local", season="auto").fit(y)
+    assert f.season == 12
+    upper = f.predict(6, (0.5, 0.9)).quantile(0.9)
+    assert upper[3] >= 600.0 and upper[4] >= 600.0  # phases 3 and 4: the spike again
+    # the band elsewhere stays near the base load: the recurrence, not the band, carries
+    # the spikes (a day-wide band would put the 90th percentile at the spike level)
+    assert upper[0] < 300.0
+    plain = PersistenceForecaster(FIVE, alpha=0.2, bands="local").fit(y)
+    assert plain.season is None
+    assert plain.predict(6, (0.9,)).quantile(0.9)[3] < 600.0
+
+
+def test_season_auto_stays_off_without_a_period() -> None:
+    rng = np.random.default_rng(4)
+    y = pd.Series(100.0 + rng.normal(0, 5, 288), index=pd.date_range(NOW, periods=288, freq=FIVE))
+    assert PersistenceForecaster(FIVE, season="auto").fit(y).season is None
+
+
+def test_local_bands_follow_the_recent_noise() -> None:
+    rng = np.random.default_rng(5)
+    calm = 200.0 + rng.normal(0, 2, 400)
+    rough = 200.0 + rng.normal(0, 40, 100)
+    y = pd.Series(np.concatenate([calm, rough]), index=pd.date_range(NOW, periods=500, freq=STEP))
+    local = PersistenceForecaster(STEP, alpha=0.2, bands="local").fit(y)
+    absolute = PersistenceForecaster(STEP, alpha=0.2).fit(y)
+
+    def width(f: PersistenceForecaster) -> float:
+        fc = f.predict(1, (0.9,))
+        return float(fc.quantile(0.9)[0] - fc.mean[0])
+
+    assert width(local) > 2 * width(absolute)  # noisy now: wider than the day's band
+    quiet = pd.Series(
+        np.full(200, 200.0), index=pd.date_range(y.index[-1] + STEP, periods=200, freq=STEP)
+    )
+    assert width(local.update(quiet)) < 0.1 * width(absolute)  # calm again: it narrows
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"season": "7m"}, "whole number"),
+        ({"season": "1m"}, "whole number"),
+        ({"bands": "wide"}, "bands must be one of"),
+        ({"sesaon": "1h"}, "unknown parameter"),
+    ],
+)
+def test_level_parameters_are_checked(params: dict, message: str) -> None:
+    from autoscaler.registry import build_forecaster
+
+    with pytest.raises(ValueError, match=message):
+        build_forecaster("level", FIVE, params)
+
+
+def test_level_season_as_a_duration() -> None:
+    from autoscaler.registry import build_forecaster
+
+    assert build_forecaster("level", FIVE, {"season": "1h"}).season == 12
+    assert build_forecaster("level", FIVE, {"season": "none"}).season is None
+    assert build_forecaster("level", FIVE, {}).season_setting == "auto"
