@@ -58,14 +58,19 @@ def write_timeseries(
     demand: np.ndarray,
     capacity_per_instance: float,
     runs: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    hosts_used: Mapping[str, np.ndarray] | None = None,
 ) -> None:
-    """Per step: demand, and per policy ready/booting instances, capacity and violation."""
+    """Per step: demand, and per policy ready/booting instances, capacity and violation;
+    ``hosts_used`` (per policy, when the cloud has hosts) adds ``hosts_used_<policy>``,
+    the hosts holding at least one instance."""
     cols: dict[str, np.ndarray] = {"demand": np.round(demand, 4)}
     for name, (ready, booting, violated) in runs.items():
         cols[f"{name}_instances"] = ready
         cols[f"{name}_booting"] = booting
         cols[f"{name}_capacity"] = np.round(ready * capacity_per_instance, 4)
         cols[f"{name}_slo_violation"] = violated.astype(np.int8)
+        if hosts_used is not None and name in hosts_used:
+            cols[f"hosts_used_{name}"] = hosts_used[name]
     df = pd.DataFrame(cols, index=index)
     df.index.name = "timestamp"
     df.to_csv(path, date_format="%Y-%m-%dT%H:%M:%SZ")

@@ -197,8 +197,14 @@ def simulate(
         series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
         index = scn.trace.series.index
         write_summary(d / "summary.json", summary)
+        hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
         write_timeseries(
-            d / "timeseries.csv", index, scn.load, scn.spec.capacity_per_instance, series
+            d / "timeseries.csv",
+            index,
+            scn.load,
+            scn.spec.capacity_per_instance,
+            series,
+            hosts or None,
         )
         plot_simulation(
             d / "simulation.png",

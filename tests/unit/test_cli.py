@@ -70,6 +70,7 @@ def test_simulate_default_writes_every_output(tmp_path: Path) -> None:
     assert summary["policies"]["oracle"]["instance_hours_vs_oracle"] == 1.0
     header_line = (tmp_path / "timeseries.csv").read_text().splitlines()[0]
     assert header_line.startswith("timestamp,demand,threshold_instances")
+    assert "hosts_used" not in header_line  # no hosts, no hosts columns
     assert (tmp_path / "simulation.png").stat().st_size > 10_000
 
 

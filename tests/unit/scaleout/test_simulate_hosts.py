@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -164,6 +165,19 @@ def test_example_config_from_the_command_line(tmp_path: Path, day_csv: Path) -> 
         assert 1 <= row["hosts_used_mean"] <= row["hosts_used_peak"] <= 8
     # the example's pack never needs more hosts than its peak fleet fills
     assert summary["policies"]["oracle"]["hosts_used_peak"] <= math.ceil(40 / 8)
+    # timeseries.csv: hosts used per step and policy, matching the summary's figures
+    series = pd.read_csv(out / "timeseries.csv")
+    assert [c for c in series.columns if c.startswith("hosts_used")] == [
+        "hosts_used_target",
+        "hosts_used_oracle",
+    ]
+    for name in ("target", "oracle"):
+        used = series[f"hosts_used_{name}"]
+        assert used.max() == summary["policies"][name]["hosts_used_peak"]
+        assert round(used.mean(), 3) == summary["policies"][name]["hosts_used_mean"]
+        # a host holds at most 8 of the 2-vCPU instances (booting ones too), at least one
+        fleet = series[f"{name}_instances"] + series[f"{name}_booting"]
+        assert (np.ceil(fleet / 8) <= used).all() and (used <= fleet).all()
 
 
 def test_same_seed_same_hosts_and_failures(nasa_day: Trace) -> None:
