@@ -496,7 +496,10 @@ class Config(_Frozen):
     def _references(self) -> Config:
         problems = reference_problems([(g.name, g.flavor) for g in self.groups], set(self.flavors))
         problems += placement_problems(
-            [(g.placement, g.flavor) for g in self.groups], self.flavors, self.hosts
+            [(g.placement, g.flavor) for g in self.groups],
+            self.flavors,
+            self.hosts,
+            self.cloud.kind,
         )
         if problems:
             raise ValueError("; ".join(f"{_loc_to_path(loc)}: {msg}" for loc, msg in problems))
@@ -527,16 +530,36 @@ def reference_problems(
     return problems
 
 
+# Why a group's ``placement:`` cannot run on each real cloud: the engine places only on
+# clouds that report every host's allocation (``host_views``), and none of these does.
+_UNPLACEABLE = {
+    "nova": "the Nova adapter does not report hosts (that needs the admin-only hypervisor "
+    "API); remove it and set nova.server_group_policy (anti-affinity spreads, affinity "
+    "packs) to let Nova's scheduler do it",
+    "heat": "a Heat AutoScalingGroup creates its servers itself and cannot place single ones",
+    "senlin": "a Senlin cluster creates its nodes itself and cannot place single ones",
+}
+
+
 def placement_problems(
     groups: list[tuple[object, object]],
     flavors: Mapping[str, FlavorConfig],
     hosts: Sequence[HostGroupConfig],
+    cloud_kind: object = "simulated",
 ) -> list[tuple[tuple[Any, ...], str]]:
-    """Per group (placement, flavor name): a placement policy needs the ``hosts`` section;
-    with hosts, the group's flavor must fit on at least one host (as (location, message))."""
+    """Per group (placement, flavor name): a placement policy needs the ``hosts`` section
+    and a cloud that can honour it (only the simulated one); with hosts, the group's
+    flavor must fit on at least one host (as (location, message))."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     for i, (placement, flavor) in enumerate(groups):
-        if placement is not None and not hosts:
+        if placement is not None and isinstance(cloud_kind, str) and cloud_kind in _UNPLACEABLE:
+            problems.append(
+                (
+                    ("groups", i, "placement"),
+                    f"placement {placement} needs cloud.kind simulated: {_UNPLACEABLE[cloud_kind]}",
+                )
+            )
+        elif placement is not None and not hosts:
             problems.append(
                 (("groups", i, "placement"), "a placement policy needs a hosts: section")
             )
@@ -583,7 +606,9 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...],
         (g.get("placement"), g.get("flavor", GroupConfig.model_fields["flavor"].default))
         for g in groups
     ]
-    return problems + placement_problems(placements, valid, hosts)
+    cloud = data.get("cloud")
+    kind = cloud.get("kind", "simulated") if isinstance(cloud, dict) else "simulated"
+    return problems + placement_problems(placements, valid, hosts, kind)
 
 
 def default_group() -> GroupConfig:

@@ -39,6 +39,10 @@ from autoscaler.placement.scale_out import plan_scale_out
 PLACEMENT_CAPABILITIES = frozenset({"placement", "host_views"})
 
 
+# Group name -> (load window, ready instances, capacity per instance, vCPUs per instance).
+RecentLoads = dict[str, tuple[np.ndarray, int, float, int]]
+
+
 class ForecastProvider(Protocol):
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         """A forecast of the group's load after ``now``, or None when none is available."""
@@ -101,7 +105,8 @@ class Engine:
     # Each group's latest load window, ready count, capacity per instance and vCPUs per
     # instance (groups on clouds that report hosts): placement predicts every host's load
     # from all the groups on it. Kept raw: the demand is worked out only when placing.
-    recent: dict[str, tuple[np.ndarray, int, float, int]] = field(default_factory=dict)
+    # Engines of groups on the same hosts share one map (the daemon runs one per group).
+    recent: RecentLoads = field(default_factory=dict)
 
     def tick(self, now: datetime) -> list[TickOutcome]:
         """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
@@ -272,7 +277,8 @@ class Engine:
         """Each group's per-instance CPU demand (vCPUs) from its latest window; groups
         whose window has no finite sample are left out."""
         out = {}
-        for group, (load, ready, capacity, vcpus) in self.recent.items():
+        # A snapshot: in the daemon other groups' engines write to a shared map meanwhile.
+        for group, (load, ready, capacity, vcpus) in list(self.recent.items()):
             d = instance_demand(load, ready, capacity, vcpus)
             if d is not None:
                 out[group] = d

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from autoscaler.config import (
     BootDelayConfig,
+    Config,
     FlavorConfig,
     ForecasterConfig,
     GroupConfig,
@@ -25,6 +26,7 @@ from autoscaler.durations import format_duration, parse_duration
 from autoscaler.forecasting import BANDS, PersistenceForecaster, RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
 from autoscaler.placement.hosts import Flavor, Host
+from autoscaler.placement.policies import PlacementPolicy, build_placement
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
 from autoscaler.policies.qos import QosPolicy
@@ -168,3 +170,19 @@ def build_hosts(cfgs: Sequence[HostGroupConfig]) -> list[Host]:
 
 def build_flavor(name: str, cfg: FlavorConfig) -> Flavor:
     return Flavor(name, cfg.vcpus, cfg.ram_mb, cfg.gpus)
+
+
+def build_group_placement(
+    config: Config, group: GroupConfig
+) -> tuple[PlacementPolicy | None, Flavor | None]:
+    """The group's placement policy (None without one or without hosts: the cloud places)
+    and its flavor's sizes (None when the flavor is not in ``config.flavors``)."""
+    flavor = config.flavors.get(group.flavor)
+    placement = (
+        build_placement(
+            group.placement, config.placement.contention_threshold, config.placement.quantile
+        )
+        if group.placement is not None and config.hosts
+        else None
+    )
+    return placement, build_flavor(group.flavor, flavor) if flavor else None

@@ -22,15 +22,15 @@ from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import CloudError, GroupSpec, Placement
 from autoscaler.placement.hosts import Flavor, Host, HostView
-from autoscaler.placement.policies import PlacementPolicy, build_placement
+from autoscaler.placement.policies import PlacementPolicy
 from autoscaler.placement.scale_out import plan_scale_out
 from autoscaler.placement.victims import VictimPolicy
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan
 from autoscaler.registry import (
     POLICY_DEFAULTS,
     build_boot_delay,
-    build_flavor,
     build_forecast_provider,
+    build_group_placement,
     build_hosts,
     build_policy,
     needs_forecast,
@@ -200,11 +200,7 @@ def build_scenario(
             raise ScenarioError("the trace is all zero; nothing to scale")
         factor = n * gcfg.capacity_per_instance / peak
     flavor = cfg.flavors.get(gcfg.flavor)
-    placement = (
-        build_placement(gcfg.placement, cfg.placement.contention_threshold, cfg.placement.quantile)
-        if gcfg.placement is not None and cfg.hosts
-        else None
-    )
+    placement, sizes = build_group_placement(cfg, gcfg)
     return Scenario(
         trace=trace,
         load=raw * factor,
@@ -221,7 +217,7 @@ def build_scenario(
             timeout_seconds=cfg.simulation.request_timeout.total_seconds(),
         ),
         hosts=tuple(build_hosts(cfg.hosts)),
-        flavor=build_flavor(gcfg.flavor, flavor) if flavor else None,
+        flavor=sizes,
         placement=placement,
     )
 

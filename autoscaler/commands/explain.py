@@ -60,8 +60,19 @@ def _explain(d: dict) -> str:
             f"  action {action['id']}: {action['current']} -> {action['target']} "
             f"({action['direction']}), outcome {d.get('outcome')}"
         )
+        if action.get("placements"):
+            lines.append(f"  placed on: {', '.join(_where(p) for p in action['placements'])}")
+        if action.get("victims"):
+            lines.append(f"  victims: {', '.join(action['victims'])}")
     else:
         lines.append(f"  outcome: {d.get('outcome')}")
     if d.get("error"):
         lines.append(f"  error in {d.get('stage')}: {d['error']}")
     return "\n".join(lines)
+
+
+def _where(p: dict) -> str:
+    """One placement as ``host (zone)``; neither named: the cloud chose (no host fitted)."""
+    if p.get("host"):
+        return f"{p['host']} ({p['zone']})" if p.get("zone") else str(p["host"])
+    return p.get("zone") or "cloud's choice"

@@ -18,8 +18,10 @@ from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
 from autoscaler.daemon.retraining import Retrainer, config_forecasts, retrainer_for
 from autoscaler.daemon.world import ForecastPublisher, World
-from autoscaler.engine import Engine, ForecastProvider, GroupBinding
+from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoads
 from autoscaler.interfaces import StateStore
+from autoscaler.placement.hosts import Flavor
+from autoscaler.placement.policies import PlacementPolicy
 
 # Builds a group's forecast provider (which may also be its Retrainer), or None.
 ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
@@ -56,8 +58,15 @@ def build_group(
     *,
     source_timeout: timedelta | None,
     forecasts: ForecastFactory | None = None,
+    placement: PlacementPolicy | None = None,
+    flavor: Flavor | None = None,
+    recent: RecentLoads | None = None,
 ) -> GroupRuntime:
-    """Wire one group. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
+    """Wire one group. ``placement`` and ``flavor`` say where its new instances go on a
+    cloud that reports hosts (as in the simulator); ``recent`` is the map of every group's
+    latest load that all groups' engines share, so that placement sees the load of the
+    other groups on a host. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
+    policy)."""
     from autoscaler.placement.victims import VictimPolicy
     from autoscaler.registry import build_policy
 
@@ -75,9 +84,12 @@ def build_group(
         forecaster=provider,
         victims=VictimPolicy(cfg.victims),
         utilization_metric=cfg.metric.unit == "utilization",
+        placement=placement,
+        flavor=flavor,
     )
     retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None
-    return GroupRuntime(cfg, Engine([binding], state), source, cloud, retrainer, publisher)
+    engine = Engine([binding], state, recent=recent if recent is not None else {})
+    return GroupRuntime(cfg, engine, source, cloud, retrainer, publisher)

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from autoscaler.interfaces import CloudAdapter
 from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
+from autoscaler.placement.hosts import HostView
 
 MAX_BACKOFF_INTERVALS = 16
 
@@ -50,6 +51,14 @@ class ObservedCloud:
             raise
         self.consecutive_failures = 0
         self.last_error = None
+
+    def host_views(self) -> Sequence[HostView]:
+        """The wrapped cloud's hosts; only called when it declares ``host_views``."""
+        try:
+            return self.cloud.host_views()  # type: ignore[attr-defined]
+        except CloudError as exc:
+            self._failed(exc)
+            raise
 
     def succeeded(self) -> None:
         """Called after a tick without a cloud error."""

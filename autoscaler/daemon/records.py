@@ -7,12 +7,13 @@ never raises on odd values: NaN and infinities become ``None``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from autoscaler.model import Forecast, MetricWindow, ScaleAction, TickOutcome
+from autoscaler.model import Forecast, MetricWindow, Placement, ScaleAction, TickOutcome
 
 
 def _num(x: float) -> float | None:
@@ -57,6 +58,12 @@ def forecast_summary(f: Forecast | None) -> dict[str, Any] | None:
     }
 
 
+def placement_records(placements: Sequence[Placement]) -> list[dict[str, str | None]]:
+    """Where each new instance was asked to go, in order (host and zone, None: the cloud's
+    choice)."""
+    return [{"host": p.host, "zone": p.zone} for p in placements]
+
+
 def action_record(a: ScaleAction | None) -> dict[str, Any] | None:
     if a is None:
         return None
@@ -68,6 +75,7 @@ def action_record(a: ScaleAction | None) -> dict[str, Any] | None:
         "direction": a.direction.value,
         "reason": a.reason,
         "victims": list(a.victims),
+        "placements": placement_records(a.placements),
     }
 
 

@@ -28,6 +28,7 @@ from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.world import World, WorldError
+from autoscaler.engine import RecentLoads
 from autoscaler.model import Forecast
 
 STOP_BUDGET = timedelta(seconds=8)  # systemd and the issue allow 10 s for a clean stop
@@ -68,6 +69,9 @@ class Daemon:
         self.forecasts = forecasts
         self._monotonic = monotonic
         self.groups: dict[str, GroupRuntime] = {}
+        # Every group's latest load, shared by all groups' engines: placement on shared
+        # hosts predicts each host's load from all the groups on it.
+        self.recent: RecentLoads = {}
         self.broken: dict[str, str] = {}
         self.started = False
         self._scheduler: Any = None
@@ -77,13 +81,19 @@ class Daemon:
 
     # ---------------------------------------------------------------- setup
 
-    def _build(self, cfg_group: Any) -> GroupRuntime:
+    def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
+        from autoscaler.registry import build_group_placement
+
+        placement, flavor = build_group_placement(config or self.config, cfg_group)
         rt = build_group(
             cfg_group,
             self.world,
             self.store,
             source_timeout=self.settings.source_timeout,
             forecasts=self.forecasts,
+            placement=placement,
+            flavor=flavor,
+            recent=self.recent,
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
@@ -251,7 +261,8 @@ class Daemon:
         new = plan.config
         # --speedup may have overridden the file's value; that is not a change.
         file_daemon = new.daemon.model_copy(update={"speedup": self.config.daemon.speedup})
-        restart_only = ("cloud", "simulation")
+        # The simulated cloud's hosts are built once, with the world.
+        restart_only = ("cloud", "simulation", "hosts")
         changed = [k for k in restart_only if getattr(new, k) != getattr(self.config, k)]
         if file_daemon != self.config.daemon:
             changed.append("daemon")
@@ -266,13 +277,14 @@ class Daemon:
             if name not in wanted:
                 self._unschedule(name)
                 del self.groups[name]
+                self.recent.pop(name, None)
                 self.log.event("info", "group removed by reload", group=name)
         for name, g in wanted.items():
             rt = self.groups.get(name)
             if rt is not None and rt.config == g:
                 continue
             try:
-                fresh = self._build(g)
+                fresh = self._build(g, new)
             except (WorldError, ValueError) as exc:
                 broken[name] = f"cannot start with the new settings ({exc}); " + (
                     "keeps its previous configuration" if rt is not None else "not started"

@@ -20,12 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autoscaler.daemon.records import iso, outcome_record
+from autoscaler.daemon.records import iso, outcome_record, placement_records
 from autoscaler.daemon.redact import Redactor
-from autoscaler.model import MetricWindow, ScaleAction, TickOutcome, ensure_utc
+from autoscaler.model import MetricWindow, Placement, ScaleAction, TickOutcome, ensure_utc
 
 DB_NAME = "state.db"
-SCHEMA_VERSION = 1
+# 2: actions.placements (JSON list of {"host", "zone"}), added to version-1 databases.
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS actions (
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS actions (
     target INTEGER NOT NULL,
     reason TEXT NOT NULL,
     victims TEXT NOT NULL,
-    outcome TEXT
+    outcome TEXT,
+    placements TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS actions_open ON actions (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS cooldowns (
@@ -106,13 +108,30 @@ class SqliteStateStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             if max_pages is not None:
                 self._db.execute(f"PRAGMA max_page_count={int(max_pages)}")
-            # One script, one transaction: the schema appears whole or not at all.
+            # One transaction: the schema (and its migration) appears whole or not at all.
             self._db.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}"
-                f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
+                f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
             )
+            try:
+                self._migrate()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
         except sqlite3.Error as exc:
             raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+
+    def _migrate(self) -> None:
+        """Bring an older database up to ``SCHEMA_VERSION`` inside the open transaction;
+        its rows keep their values (old actions get no placements)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(actions)")}
+        if "placements" not in columns:
+            self._db.execute("ALTER TABLE actions ADD COLUMN placements TEXT NOT NULL DEFAULT '[]'")
+        self._db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+        )
 
     @classmethod
     def in_dir(cls, state_dir: str | Path, **kwargs: Any) -> SqliteStateStore:
@@ -193,7 +212,8 @@ class SqliteStateStore:
         """Journal the intent. Must succeed before the cloud is asked (raises ``StateError``)."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT OR IGNORE INTO actions (action_id, grp, created_at, current, target,"
+                " reason, victims, placements) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     action.action_id,
                     action.group,
@@ -202,6 +222,7 @@ class SqliteStateStore:
                     action.target,
                     self.redactor.text(action.reason),
                     json.dumps(list(action.victims)),
+                    json.dumps(placement_records(action.placements)),
                 ),
             )
 
@@ -220,7 +241,7 @@ class SqliteStateStore:
 
     def unfinished_actions(self) -> Sequence[ScaleAction]:
         rows = self._read(
-            "SELECT action_id, grp, created_at, current, target, reason, victims "
+            "SELECT action_id, grp, created_at, current, target, reason, victims, placements "
             "FROM actions WHERE outcome IS NULL ORDER BY created_at"
         )
         return [
@@ -232,8 +253,11 @@ class SqliteStateStore:
                 target=target,
                 reason=reason,
                 victims=tuple(json.loads(victims)),
+                placements=tuple(
+                    Placement(p.get("host"), p.get("zone")) for p in json.loads(placements)
+                ),
             )
-            for aid, grp, created, current, target, reason, victims in rows
+            for aid, grp, created, current, target, reason, victims, placements in rows
         ]
 
     def record(self, outcome: object) -> None:

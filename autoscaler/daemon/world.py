@@ -14,7 +14,8 @@ import importlib
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -31,6 +32,7 @@ from autoscaler.model import (
     InstanceInfo,
     ScaleAction,
 )
+from autoscaler.placement.hosts import Flavor, HostView
 
 WORLD_FACTORY_ENV = "AUTOSCALER_WORLD_FACTORY"
 REPLAY_DAYS = 7
@@ -79,12 +81,24 @@ class LockedCloud:
         with self.lock:
             self.cloud.scale(action)
 
+    def host_views(self) -> Sequence[HostView]:
+        """The wrapped cloud's hosts; only called when it declares ``host_views``."""
+        with self.lock:
+            return self.cloud.host_views()  # type: ignore[attr-defined]
+
 
 class SimulatedWorld:
-    """The trace replayed through the simulated cloud; one ``SimCloud`` for all groups."""
+    """The trace replayed through the simulated cloud; one ``SimCloud`` for all groups,
+    with the config's ``hosts`` (shared by every group) when it has any. ``monotonic``
+    drives the simulated clock (injectable for tests)."""
 
-    def __init__(self, config: Config, speedup: float | None = None) -> None:
-        from autoscaler.registry import build_boot_delay
+    def __init__(
+        self,
+        config: Config,
+        speedup: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from autoscaler.registry import build_boot_delay, build_hosts
         from autoscaler.simulator.cloud import SimCloud
         from autoscaler.traces import load_trace
 
@@ -96,10 +110,15 @@ class SimulatedWorld:
         start = self.trace.series.index[0].to_pydatetime()
         if lookback is not None and lookback < self.trace.step * (len(self.trace) - 1):
             start += lookback
-        self.clock = SimulatedClock(start, speedup or config.daemon.speedup)
+        self.clock = SimulatedClock(start, speedup or config.daemon.speedup, monotonic)
         first = config.groups[0] if config.groups else None
         boot = build_boot_delay(first.boot_delay) if first else None
-        self._sim = SimCloud(boot, seed=sim.seed, failure_rate=sim.boot_failure_rate)
+        self._sim = SimCloud(
+            boot,
+            seed=sim.seed,
+            failure_rate=sim.boot_failure_rate,
+            hosts=build_hosts(config.hosts),
+        )
         self._lock = threading.Lock()
         self._cloud = LockedCloud(self._sim, self._lock)
         self._sources: dict[str, MetricSource] = {}
@@ -127,12 +146,28 @@ class SimulatedWorld:
         return src
 
     def cloud_for(self, group: GroupConfig) -> CloudAdapter:
+        """The shared cloud, with ``group`` created on first use at the size its first
+        load needs; on hosts its instances go where its placement policy puts them, next
+        to the groups created before. Raises ``WorldError`` when they do not fit."""
+        from autoscaler.placement.scale_out import plan_scale_out
+        from autoscaler.registry import build_group_placement
+
         with self._lock:
             if group.name not in self._sim.groups:
                 load = self._load(group)
                 need = math.ceil(load[0] / (group.capacity_per_instance * 0.7)) if len(load) else 0
                 size = min(max(need, group.min_size), group.max_size)
-                self._sim.create_group(group.name, size, self.clock.now())
+                placement, flavor = build_group_placement(self.config, group)
+                flavor = flavor or Flavor(group.flavor)
+                where = (
+                    plan_scale_out(placement, group.name, flavor, size, self._sim.host_views())
+                    if placement is not None
+                    else ()
+                )
+                try:
+                    self._sim.create_group(group.name, size, self.clock.now(), flavor, where)
+                except CloudError as exc:
+                    raise WorldError(f"group {group.name}: {exc}") from None
         return self._cloud
 
     def advance(self, now: datetime) -> None:
