@@ -33,6 +33,7 @@ def _explain(d: dict) -> str:
     if status:
         lines.append(
             f"  cloud: {status['ready']} ready, {status['booting']} booting"
+            + (f", {status['failed']} failed boots" if status.get("failed") else "")
             + (", action in flight" if status.get("in_flight") else "")
         )
     inputs = d.get("inputs")
@@ -72,7 +73,8 @@ def _explain(d: dict) -> str:
 
 
 def _where(p: dict) -> str:
-    """One placement as ``host (zone)``; neither named: the cloud chose (no host fitted)."""
+    """One placement as ``host (zone)``; neither named: no host had room when planned, so
+    the cloud chose (and found none either, unless room was freed meanwhile)."""
     if p.get("host"):
         return f"{p['host']} ({p['zone']})" if p.get("zone") else str(p["host"])
-    return p.get("zone") or "cloud's choice"
+    return p.get("zone") or "no host had room"

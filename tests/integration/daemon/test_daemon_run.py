@@ -195,6 +195,11 @@ def test_sigterm_mid_action_finishes_the_tick_persists_and_exits_0(tmp_path: Pat
             "cloud: {kind: heat, cloud: test, clouds_file: CLOUDS}\ngroups: [{name: web}]\n",
             "group web: metric.source simulated needs cloud.kind simulated",
         ),
+        (
+            "cloud: {kind: heat, cloud: test, clouds_file: CLOUDS}\nhosts: [{count: 2}]\n"
+            "groups: [{name: web, placement: pack}]\n",
+            "c.yaml:3: groups[0].placement: placement pack needs cloud.kind simulated",
+        ),
     ],
 )
 def test_bad_start_is_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:

@@ -141,7 +141,8 @@ def test_daemon_places_within_host_capacity_and_journals_placements(
     text = _explain(audited[0])
     assert "  placed on: cmp-2 (az2)" in text
     unplaced = next(r for r in audited if {"host": None, "zone": None} in r["action"]["placements"])
-    assert "cloud's choice" in _explain(unplaced)
+    assert "  placed on: no host had room" in _explain(unplaced)
+    assert "failed boots" in _explain(audited[-1])  # boots no host could take failed
 
 
 def test_reissued_action_keeps_its_placements(tmp_path: Path) -> None:
