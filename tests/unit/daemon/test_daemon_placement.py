@@ -145,6 +145,34 @@ def test_daemon_places_within_host_capacity_and_journals_placements(
     assert "failed boots" in _explain(audited[-1])  # boots no host could take failed
 
 
+class NoScheduler:
+    """Stands in for apscheduler in a reload: the test calls ``evaluate`` itself."""
+
+    def add_job(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def get_job(self, job_id: str) -> None:
+        return None
+
+
+def test_reload_changes_placement_but_keeps_the_hosts(make_daemon, tmp_path: Path) -> None:
+    raw = hosted(ramp_trace(tmp_path / "ramp.csv"))
+    path = tmp_path / "cfg.yaml"
+    world = SimulatedWorld(parse_config(raw), monotonic=ManualTime())
+    d = make_daemon(parse_config(raw), world, config_path=path)
+    d._scheduler = NoScheduler()
+    raw["hosts"][0]["count"] = 5
+    raw["groups"][0]["placement"] = "spread"
+    path.write_text(yaml.safe_dump(raw))
+    d.reload()
+    assert "hosts settings change only on restart" in d.log.stream.getvalue()
+    assert d.config.hosts[0].count == 3
+    assert d.groups["api"].binding.placement.name == "spread"
+    assert d.groups["web"].binding.placement.name == "interference_aware"
+    # the rebuilt group's engine still shares the loads map with the others
+    assert d.groups["api"].engine.recent is d.recent is d.groups["web"].engine.recent
+
+
 def test_reissued_action_keeps_its_placements(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "state.db")
     t = pd.Timestamp("2026-01-05T12:00:00Z").to_pydatetime()
