@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,28 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from daemon_fakes import ControlledSource, ManualClock, group
 
 from autoscaler.cli import cli
 from autoscaler.commands.explain import _explain
-from autoscaler.config import ConfigError, load_config, parse_config
+from autoscaler.config import ConfigError, GroupConfig, load_config, parse_config
+from autoscaler.daemon.groups import build_group
 from autoscaler.daemon.state import SqliteStateStore
 from autoscaler.daemon.world import SimulatedWorld, WorldError
+from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import Placement, ScaleAction
+from autoscaler.placement.hosts import Flavor, Host
+from autoscaler.registry import build_group_placement
+from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.cloud import SimCloud
 
 HOSTS = ("cmp-1", "cmp-2", "cmp-3")
+
+
+def tick(d, name: str) -> dict:
+    d.world.clock.advance(timedelta(minutes=1))
+    d.evaluate(name)
+    return d.groups[name].last
 
 
 class ManualTime:
@@ -143,6 +157,67 @@ def test_daemon_places_within_host_capacity_and_journals_placements(
     unplaced = next(r for r in audited if {"host": None, "zone": None} in r["action"]["placements"])
     assert "  placed on: no host had room" in _explain(unplaced)
     assert "failed boots" in _explain(audited[-1])  # boots no host could take failed
+
+
+class TwoGroupsOnHosts:
+    """A world of two hosts: ``batch`` (4 busy 2-vCPU instances) and one light ``web``
+    instance share cmp-1; cmp-2 is empty. Its clock moves when the test says so."""
+
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        hosts = [Host(f"cmp-{k}", "az1", 8, 32768, 0, 4.0, 1.0) for k in (1, 2)]
+        self.cloud = SimCloud(BootDelay("fixed", timedelta(0)), hosts=hosts)
+        here = [Placement("cmp-1", "az1")] * 4
+        now = self.clock.now()
+        self.cloud.create_group("batch", 4, now, Flavor("m1.medium", 2, 4096), here)
+        self.cloud.create_group("web", 1, now, Flavor("m1.small", 1, 2048), here[:1])
+        # batch runs its instances flat out; web's one instance at 60 % of its capacity
+        self.sources = {"batch": ControlledSource(400.0), "web": ControlledSource(600.0)}
+
+    def cloud_for(self, group: GroupConfig) -> SimCloud:
+        return self.cloud
+
+    def source_for(self, group: GroupConfig) -> ControlledSource:
+        return self.sources[group.name]
+
+    def advance(self, now: datetime) -> None:
+        self.cloud.advance(now)
+
+
+def test_interference_aware_sees_the_other_groups_load_on_a_host(make_daemon) -> None:
+    raw = {
+        "flavors": {"m1.small": {"vcpus": 1}, "m1.medium": {"vcpus": 2, "ram_mb": 4096}},
+        "hosts": [{"count": 2, "vcpus": 8}],
+        "groups": [
+            group("batch", flavor="m1.medium", min_size=4, max_size=4),
+            group(
+                "web", flavor="m1.small", capacity_per_instance=1000, placement="interference_aware"
+            ),
+        ],
+    }
+    world = TwoGroupsOnHosts()
+    d = make_daemon(parse_config(raw), world)
+    tick(d, "batch")
+    web = tick(d, "web")
+    # cmp-1 holds batch's 8 busy vCPUs: web's new instance goes to the empty host
+    assert web["action"]["placements"] == [{"host": "cmp-2", "zone": "az1"}]
+
+    # the same engines without the shared map: web sees only its own light load on cmp-1
+    # and packs its new instance next to batch's, into the contention
+    alone = TwoGroupsOnHosts()
+    cfg = parse_config(raw)
+    engines = {}
+    for g in cfg.groups:
+        placement, flavor = build_group_placement(cfg, g)
+        rt = build_group(
+            g, alone, MemoryStateStore(), source_timeout=None, placement=placement, flavor=flavor
+        )
+        engines[g.name] = rt.engine
+    now = alone.clock.now() + timedelta(minutes=1)
+    engines["batch"].tick(now)
+    (outcome,) = engines["web"].tick(now)
+    assert outcome.action is not None
+    assert outcome.action.placements == (Placement("cmp-1", "az1"),)
 
 
 class NoScheduler:
