@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from statistics import NormalDist
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -195,13 +197,30 @@ _POLICY_KINDS = frozenset(
 
 
 class BootDelayConfig(_Frozen):
-    """How long an instance takes from request to serving (simulated cloud)."""
+    """How long an instance takes from request to serving: the simulated cloud draws
+    from this distribution, and the policies plan ahead by its ``plan_quantile``."""
 
     distribution: Literal["fixed", "uniform", "lognormal"] = "fixed"
     median: Duration = timedelta(minutes=2)
     low: Duration | None = None
     high: Duration | None = None
     sigma: float = Field(0.25, ge=0)
+    plan_quantile: float = Field(0.9, gt=0, lt=1)
+
+    def planning(self) -> timedelta:
+        """The lead the policies plan with: the ``plan_quantile`` of the delay, so that
+        (by default) nine boots in ten are serving by the time the plan counted on."""
+        q = self.plan_quantile
+        if self.distribution == "uniform" and self.low is not None and self.high is not None:
+            return self.low + (self.high - self.low) * q
+        if self.distribution == "lognormal":
+            lead = self.median * math.exp(NormalDist().inv_cdf(q) * self.sigma)
+            if self.low is not None:
+                lead = max(lead, self.low)
+            if self.high is not None:
+                lead = min(lead, self.high)
+            return lead
+        return self.median
 
     @model_validator(mode="before")
     @classmethod
@@ -346,7 +365,7 @@ class GroupConfig(_Frozen):
             cooldown_down=self.cooldown_down,
             max_step_up=self.max_step_up,
             max_step_down=self.max_step_down,
-            boot_delay=self.boot_delay.median,
+            boot_delay=self.boot_delay.planning(),
             slo_p95_seconds=self.slo.p95_latency.total_seconds(),
             stale_after=self.stale_after,
             dry_run=self.dry_run or self.mode == "advisor",

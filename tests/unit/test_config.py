@@ -85,3 +85,20 @@ def test_boot_delay_shorthand_and_frozen() -> None:
     assert g.boot_delay.median == timedelta(minutes=10)
     with pytest.raises(Exception, match="frozen"):
         g.min_size = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("boot", "lead_s"),
+    [
+        ({"distribution": "fixed", "median": "2m"}, 120.0),
+        ({"distribution": "uniform", "low": "1m", "high": "11m"}, 600.0),  # 90 % of the way
+        ({"distribution": "lognormal", "median": "2m", "sigma": 0.5}, 120.0 * 1.8980),
+        ({"distribution": "lognormal", "median": "2m", "sigma": 0.5, "high": "3m"}, 180.0),
+        ({"distribution": "lognormal", "median": "2m", "sigma": 0.5, "plan_quantile": 0.5}, 120.0),
+    ],
+)
+def test_policies_plan_with_a_high_quantile_of_the_boot_delay(boot: dict, lead_s: float) -> None:
+    from autoscaler.config import GroupConfig
+
+    group = GroupConfig.model_validate({"name": "g", "boot_delay": boot})
+    assert group.spec().boot_delay.total_seconds() == pytest.approx(lead_s, rel=1e-3)
