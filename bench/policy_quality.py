@@ -134,8 +134,7 @@ def main() -> int:
             missed = goal(rows)
             results[key]["goal_missed"] = missed
             verdicts.append((key, missed))
-            for pct in BUDGETS:
-                name = f"qos@{pct:g}%"
+            for name in [f"qos@{pct:g}%" for pct in BUDGETS] + [f"qos@{r}" for r in MATCHED]:
                 variant = goal({**rows, "qos": rows[name]})
                 results[key][f"goal_missed_{name}"] = variant
                 verdicts.append((f"{key} {name}", variant))
