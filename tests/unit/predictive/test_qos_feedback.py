@@ -61,7 +61,7 @@ def test_feedback_converges_to_the_violation_target() -> None:
     band = np.array([s.band for s in states])
     # settled: it rose well above its start, then stays in a narrow range
     assert band[late].mean() > 1.5
-    assert band[late].std() < 0.25 * band[late].mean()
+    assert band[late].std() < 0.15 * band[late].mean()
     # the policy's own estimate is close to the truth (it cannot see mid-interval changes)
     assert abs(states[-1].violations - violated[1:].sum()) <= 0.05 * violated.sum()
 
