@@ -5,8 +5,8 @@ What the loop adjusts is the *band*: the planning load is ``mean + band x (quant
 mean)``, so the feedback widens or narrows the forecast's uncertainty rather than
 multiplying the whole load. A multiplicative headroom charges the same percentage at
 every level, while the error of a load forecast grows more slowly than the load itself
-(counting noise grows with its square root); on the NASA trace the band form gave about
-a quarter fewer violations at the same instance-hours. The band is at least
+(counting noise grows with its square root), and a forecaster that knows when it is
+unsure (a recurring spike, a noisy hour) says so in its band. The band is at least
 ``band_floor`` of the mean, so the loop can still act on a forecast that claims
 certainty.
 
