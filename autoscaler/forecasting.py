@@ -129,16 +129,16 @@ class PersistenceForecaster:
         return self
 
     def _detect_season(self, errors: np.ndarray) -> int | None:
-        if self.step is None or self.step <= timedelta(0):
+        if self.step is None or self.step <= timedelta(0) or len(errors) == 0:
+            return None
+        x = errors - errors.mean()
+        denom = float(np.dot(x, x))
+        if denom <= 0:
             return None
         best, best_acf = None, self.season_min_acf
         for period in (timedelta(hours=1), timedelta(days=1)):
             p = round(period / self.step)
             if p < 2 or 3 * (p + 1) > len(errors):
-                continue
-            x = errors - errors.mean()
-            denom = float(np.dot(x, x))
-            if denom <= 0:
                 continue
             acf = max(float(np.dot(x[lag:], x[:-lag])) / denom for lag in (p - 1, p, p + 1))
             if acf >= best_acf:
