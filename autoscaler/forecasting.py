@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from autoscaler.forecasters.intervals import make_monotone
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
 
@@ -230,7 +231,7 @@ class PersistenceForecaster:
             if recur is not None and q > 0.5:
                 values = np.fmax(values, recur)
             qmap[q] = values
-        return Forecast(index, mean, qmap, model=self.name)
+        return Forecast(index, mean, make_monotone(qmap, mean), model=self.name)
 
 
 @dataclass

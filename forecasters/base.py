@@ -134,7 +134,7 @@ class BaseForecaster:
         return Forecast(
             index=future_index(last, self.step, horizon),
             mean=mean,
-            quantiles=make_monotone(bands),
+            quantiles=make_monotone(bands, mean),
             model=self.name,
             note="; ".join(self._notes + self._update_notes()),
         )

@@ -43,10 +43,27 @@ def empirical_bands(
     return out
 
 
-def make_monotone(bands: Mapping[float, np.ndarray]) -> dict[float, np.ndarray]:
-    """Bands made non-decreasing in the probability at every step (by a running max)."""
+def make_monotone(
+    bands: Mapping[float, np.ndarray], mean: np.ndarray | None = None
+) -> dict[float, np.ndarray]:
+    """Bands made non-decreasing in the probability at every step (by a running max).
+
+    With ``mean``, every quantile below 0.5 is also held at or under the mean and every
+    one above 0.5 at or over it, exactly: models compute their bands as mean + offset,
+    and floating-point rounding (or clipping at zero) may otherwise leave a lower band a
+    hair above the mean it should bracket. The median itself is left where the model put
+    it, since a skewed error distribution has its median away from the mean.
+    """
     qs = sorted(bands)
     if not qs:
         return {}
-    stacked = np.maximum.accumulate(np.vstack([bands[q] for q in qs]), axis=0)
+    stacked = np.vstack([np.asarray(bands[q], dtype=float) for q in qs])
+    if mean is not None:
+        m = np.asarray(mean, dtype=float)
+        for i, q in enumerate(qs):
+            if q < 0.5:
+                stacked[i] = np.minimum(stacked[i], m)
+            elif q > 0.5:
+                stacked[i] = np.maximum(stacked[i], m)
+    stacked = np.maximum.accumulate(stacked, axis=0)
     return {q: stacked[i] for i, q in enumerate(qs)}

@@ -1,0 +1,39 @@
+"""The shared band builder: quantiles are monotone and bracket the mean exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from autoscaler.forecasters.intervals import make_monotone
+
+QS = (0.05, 0.25, 0.5, 0.75, 0.95)
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    mean=arrays(np.float64, 8, elements=finite),
+    offsets=arrays(np.float64, (len(QS), 8), elements=finite),
+)
+def test_bands_are_monotone_and_bracket_the_mean(mean, offsets):
+    bands = make_monotone({q: mean + offsets[i] for i, q in enumerate(QS)}, mean)
+    stacked = np.vstack([bands[q] for q in QS])
+    assert (np.diff(stacked, axis=0) >= 0).all()
+    assert (bands[0.05] <= mean).all() and (bands[0.25] <= mean).all()
+    assert (bands[0.75] >= mean).all() and (bands[0.95] >= mean).all()
+
+
+def test_a_lower_band_rounded_above_the_mean_is_brought_back_to_it():
+    # 0.1 + 0.2 - 0.3 is 5.6e-17, not 0: the kind of rounding a zero-width band suffers.
+    mean = np.array([42.0, 42.0])
+    lower = mean + (0.1 + 0.2 - 0.3) * 1e3
+    bands = make_monotone({0.05: lower, 0.95: mean - 1e-13}, mean)
+    np.testing.assert_array_equal(bands[0.05], mean)
+    np.testing.assert_array_equal(bands[0.95], mean)
+
+
+def test_without_a_mean_only_the_order_is_enforced():
+    bands = make_monotone({0.1: np.array([3.0]), 0.9: np.array([1.0])})
+    assert bands[0.1][0] == 3.0 and bands[0.9][0] == 3.0
