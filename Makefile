@@ -1,45 +1,70 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
+#
+# Installs come from lock files (every transitive package at an exact version, with
+# hashes), so a fresh machine gets exactly what CI tested. pyproject.toml keeps ranges
+# for people who install the library; `make lock` refreshes the locks from those ranges
+# and `make test-latest` runs the suite against the newest versions they allow.
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+# pip itself is pinned here: the lock is written for pip's hash-checking mode.
+PIP_PIN := pip==26.0.1
+# Under CI=true a real component that cannot be installed is a failure, not a warning.
+STRICT := $(filter true,$(CI))
 
-.PHONY: demo test lint format bench clean venv system-deps .venv-keystone
+.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone
 
 venv: $(STAMP)
 
-# torch goes in first and pinned: an unpinned torch from a dependency would pull GBs of CUDA.
-$(STAMP): pyproject.toml
+# torch is not in the lock: it is the CPU build from this machine's wheel (a plain
+# `torch` from the index is a multi-GB CUDA build). Its own dependencies are locked,
+# so it goes in last with --no-deps.
+$(STAMP): $(LOCK) pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (need Python 3.11)"; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade "pip>=24" "setuptools>=68" wheel
-	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[ml,test]"
+	$(PIP) install "$(PIP_PIN)"
+	$(PIP) install --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install --no-deps "torch==2.13.0"
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
 
-# Real Keystone for the integration tests, in its own venv: its many pins never touch ours.
-# On failure the stamp is not written and the Keystone tests skip, saying why.
+# Real Keystone for the integration tests, in its own venv and lock: its many pins never
+# touch ours. Outside CI a failed install leaves the stamp unwritten and the Keystone
+# tests skip, saying why; under CI=true it fails the run.
 KEYSTONE_VENV  := .venv-keystone
+KEYSTONE_LOCK  := requirements-keystone.lock
 KEYSTONE_STAMP := $(KEYSTONE_VENV)/.installed
 
 .venv-keystone: $(KEYSTONE_STAMP)
 
-$(KEYSTONE_STAMP):
+$(KEYSTONE_STAMP): $(KEYSTONE_LOCK)
 	@test -x $(KEYSTONE_VENV)/bin/python || $(PYTHON) -m venv $(KEYSTONE_VENV)
+	@$(KEYSTONE_VENV)/bin/python -m pip --disable-pip-version-check -q install "$(PIP_PIN)"
 	@$(KEYSTONE_VENV)/bin/python -m pip --disable-pip-version-check -q install \
-	    "keystone==30.0.0" "gunicorn==27.0.1" \
+	    --require-hashes --no-deps -r $(KEYSTONE_LOCK) \
 	  && touch $(KEYSTONE_STAMP) \
-	  || echo "warning: could not install keystone; its integration tests will be skipped"
+	  || { echo "error: could not install keystone from $(KEYSTONE_LOCK)"; \
+	       if [ -n "$(STRICT)" ]; then exit 1; fi; \
+	       echo "warning: its integration tests will be skipped"; }
 
-# Debian's prometheus for the integration tests (installed only when run as root and missing).
+# Debian's servers for the integration tests (installed only when run as root and missing).
+SYSTEM_PACKAGES := prometheus
+SYSTEM_COMMANDS := prometheus promtool
 system-deps:
-	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "installing Debian's prometheus for the integration tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
-	      || echo "warning: could not install prometheus; its integration tests will be skipped"; \
-	  else echo "warning: prometheus missing and not root; its integration tests will be skipped"; fi; \
+	    echo "installing Debian's $(SYSTEM_PACKAGES) for the integration tests (missing:$$missing)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null) \
+	      || { echo "error: could not install $(SYSTEM_PACKAGES)"; if [ -n "$(STRICT)" ]; then exit 1; fi; }; \
+	  else \
+	    echo "warning:$$missing missing and not root; their integration tests will be skipped"; \
+	    if [ -n "$(STRICT)" ]; then exit 1; fi; \
+	  fi; \
 	fi
 
 demo: $(STAMP)
@@ -49,6 +74,29 @@ test: $(STAMP) system-deps .venv-keystone
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest -q
+
+# Refresh the locks from pyproject's ranges (and the Keystone pins) with pip-tools.
+LOCK_VENV := .venv-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip --disable-pip-version-check -q install "pip-tools==7.5.1"; }
+	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --unsafe-package torch \
+	  -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
+	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK)', run 'make test', commit"
+
+# The suite against the newest versions pyproject's ranges allow, in a venv of its own:
+# drift is found on purpose, before `make lock` takes it in.
+LATEST_VENV := .venv-latest
+test-latest: system-deps .venv-keystone
+	rm -rf $(LATEST_VENV) && $(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade pip
+	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install "torch==2.13.0"
+	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade \
+	  --upgrade-strategy eager -e ".[ml,test]"
+	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable
+	$(LATEST_VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -62,4 +110,5 @@ bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(KEYSTONE_VENV) build *.egg-info demo-out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(KEYSTONE_VENV) $(LOCK_VENV) $(LATEST_VENV) build *.egg-info demo-out \
+	  .pytest_cache .ruff_cache
