@@ -21,6 +21,8 @@ jobs in one LAS queue never preempt each other (no thrashing within a queue).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from autoscaler.simulator.gpu.pods import QOS_PRIORITY
@@ -30,7 +32,7 @@ SCHEDULERS = ("fifo", "sjf", "priority", "tiresias", "gittins")
 CLAIRVOYANT = frozenset({"sjf"})
 LAS_THRESHOLDS_GPU_S = (600.0, 3600.0, 36_000.0)
 PROMOTE_KNOB = 4.0
-GITTINS_GRID_GPU_S = np.concatenate([[0.0], 60.0 * 2.0 ** np.arange(22)])
+GITTINS_GRID_GPU_S = tuple([0.0] + [60.0 * 2.0**k for k in range(22)])
 GITTINS_MIN_SAMPLES = 10
 _BE = QOS_PRIORITY["BE"]
 
@@ -43,7 +45,7 @@ class GittinsIndex:
 
     def __init__(self) -> None:
         self.samples: list[float] = []
-        self.table = 1.0 / (1.0 + GITTINS_GRID_GPU_S)  # LAS order until enough samples
+        self.table = [1.0 / (1.0 + a) for a in GITTINS_GRID_GPU_S]  # LAS until samples
         self._next_refit = GITTINS_MIN_SAMPLES
         self.refits = 0
 
@@ -54,14 +56,14 @@ class GittinsIndex:
             return False
         n = len(self.samples)
         self._next_refit = min(2 * n, n + self.REFIT_EVERY)
-        self.table = np.array([gittins_at(np.asarray(self.samples), a) for a in GITTINS_GRID_GPU_S])
+        seen = np.asarray(self.samples)
+        self.table = [gittins_at(seen, a) for a in GITTINS_GRID_GPU_S]
         self.refits += 1
         return True
 
     def index(self, attained: float) -> float:
         """Index at ``attained`` snapped down to the grid."""
-        k = int(np.searchsorted(GITTINS_GRID_GPU_S, attained * (1 + 1e-9) + 1e-6, side="right")) - 1
-        return float(self.table[max(k, 0)])
+        return self.table[max(_at_or_past(GITTINS_GRID_GPU_S, attained) - 1, 0)]
 
 
 def gittins_at(samples: np.ndarray, attained: float) -> float:
@@ -78,10 +80,15 @@ def gittins_at(samples: np.ndarray, attained: float) -> float:
     return float(ratio.max())
 
 
-def _next_mark(marks: np.ndarray | tuple[float, ...], value: float) -> float | None:
-    # A job booked at a mark may sit a rounding error below it: count it as there.
-    k = int(np.searchsorted(marks, value * (1 + 1e-9) + 1e-6, side="right"))
-    return float(marks[k]) if k < len(marks) else None
+def _at_or_past(marks: tuple[float, ...], value: float) -> int:
+    """How many marks ``value`` has reached; a job booked at a mark may sit a rounding
+    error below it, so it counts as there."""
+    return bisect_right(marks, value * (1 + 1e-9) + 1e-6)
+
+
+def _next_mark(marks: tuple[float, ...], value: float) -> float | None:
+    k = _at_or_past(marks, value)
+    return marks[k] if k < len(marks) else None
 
 
 class JobOrder:
@@ -110,9 +117,7 @@ class JobOrder:
         if s == "priority":
             return float(j.prio)
         if s == "tiresias":
-            return float(
-                np.searchsorted(LAS_THRESHOLDS_GPU_S, j.las * (1 + 1e-9) + 1e-6, side="right")
-            )
+            return float(_at_or_past(LAS_THRESHOLDS_GPU_S, j.las))
         assert self.gittins is not None
         return float("-inf") if j.promoted else -self.gittins.index(j.attained)
 

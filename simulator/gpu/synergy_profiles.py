@@ -48,6 +48,11 @@ class JobProfile:
     mem_gb: np.ndarray
     rate: np.ndarray
 
+    @property
+    def top(self) -> float:
+        """The best rate anywhere in the table."""
+        return float(self.rate[-1, -1])
+
     def rate_at(self, cpus_per_gpu: float, mem_gb_per_gpu: float) -> float:
         """Speed with this much per GPU; below the first row or column the job gets
         the first row's or column's rate scaled down by how far short it is."""

@@ -134,14 +134,13 @@ class Replay:
             return proportional_grant(j.profile, self.shapes[node], j.gpus)
         return synergy_minimum(j.profile, self.shapes[node], j.gpus)
 
-    def _extra_budget(self, node: int, taking: tuple[int, ...]) -> tuple[int, int]:
-        """CPU and memory free on ``node`` beyond the proportional share kept for each
-        GPU that stays idle once ``taking`` GPUs are taken."""
+    def _extra_budget(self, node: int, taking: tuple[int, ...], milli: int) -> tuple[int, int]:
+        """CPU and memory free on ``node`` beyond the proportional share kept for the GPU
+        capacity still free once ``milli`` is taken on each of ``taking`` (so a later
+        job, a GPU share included, still finds its share)."""
         st = self.state
-        idle = int((st.gpu_left[node] >= MILLI).sum()) - sum(
-            1 for g in taking if st.gpu_left[node, g] >= MILLI
-        )
-        cpu, mem = self.shapes[node].share(max(idle, 0))
+        free_gpus = (int(st.gpu_left[node].sum()) - milli * len(taking)) / MILLI
+        cpu, mem = self.shapes[node].share(max(free_gpus, 0.0))
         return int(st.cpu_left[node]) - cpu, int(st.mem_left[node]) - mem
 
     def _grant(self, j: TimeJob, where: Placement) -> Grant | None:
@@ -151,16 +150,18 @@ class Replay:
             return None
         if self.cfg.allocation != "synergy" or j.profile is None:
             return floor
-        cpu, mem = self._extra_budget(where.node, where.gpus)
+        cpu, mem = self._extra_budget(where.node, where.gpus, j.req.gpu_milli)
         return best_within(j.profile, j.gpus, cpu, mem, floor)
 
     def _retune(self, node: int, now: float) -> None:
         """Synergy: give the jobs on ``node`` what the freed resources buy them."""
         jobs = sorted((self.jobs[k] for k in self.on_node[node]), key=lambda j: j.idx)
         for j in jobs:
-            if j.profile is None or j.placement is None:
+            if j.profile is None or j.placement is None or j.grant.rate >= j.profile.top:
                 continue
-            cpu, mem = self._extra_budget(node, ())
+            cpu, mem = self._extra_budget(node, (), 0)
+            if cpu <= 0 and mem <= 0:
+                return
             better = best_within(
                 j.profile, j.gpus, j.grant.cpu + max(cpu, 0), j.grant.mem + max(mem, 0), j.grant
             )
