@@ -294,8 +294,11 @@ class Replay:
                 self._preempt(v, now, "quota_returns")
         return owed <= 0
 
-    def _victims(self, j: TimeJob) -> list[TimeJob]:
+    def _victims(self, j: TimeJob, now: float) -> list[TimeJob]:
         out = []
+        if self.order.scheduler == "sjf":
+            for v in self.running.values():
+                v.account(max(now, v.run_start))  # SRTF compares the work left now
         reclaim = self.cfg.borrowing and self.ledger.within_own(j.partition, j.req.total_gpu_milli)
         for v in self.running.values():
             if reclaim and v.partition != j.partition and self.ledger.over_quota(v.partition):
@@ -314,7 +317,7 @@ class Replay:
         where = self._place(j)
         if where is not None and self.start(j, where, now):
             return True
-        victims = self._victims(j) if self.cfg.preempts or self.cfg.borrowing else []
+        victims = self._victims(j, now) if self.cfg.preempts or self.cfg.borrowing else []
         choice = choose_victims(self.state, j.req, lambda n: self.need(j, n), victims)
         if choice is not None:
             node, chosen = choice
