@@ -118,8 +118,18 @@ def test_time_mode_tiresias_synergy_summary_fields(small, tmp_path: Path) -> Non
             "--preemption-cost",
         ),
         (
-            "--fleet FLEET --trace PODS --mode time --allocation synergy "
-            "--synergy-profiles nope.json".split(),
+            [
+                "--fleet",
+                "FLEET",
+                "--trace",
+                "PODS",
+                "--mode",
+                "time",
+                "--allocation",
+                "synergy",
+                "--synergy-profiles",
+                "nope.json",
+            ],
             "--synergy-profiles: nope.json: no such profile file",
         ),
     ],
