@@ -81,7 +81,9 @@ def _report_load(speedup: float, runs: list[TimeRun], alloc: list[TimeRun]) -> d
         f"{_ratio(syn.jct_stat(m), prop.jct_stat(m))} (speed-up "
         f"{_ratio(prop.jct_stat(m), syn.jct_stat(m))}; Synergy published: up to 3.4x)"
     )
-    walls = ", ".join(f"{r.config.label()} {r.wall_seconds:.1f}" for r in runs + alloc)
+    walls = ", ".join(
+        f"{r.config.label()} {r.wall_seconds:.1f} (CPU {r.cpu_seconds:.1f})" for r in runs + alloc
+    )
     print(
         f"wall s: {walls}; slowest / fifo {_ratio(max(r.wall_seconds for r in runs), fifo.wall_seconds)}"
     )
@@ -132,12 +134,68 @@ def plot(loads: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _cls(run: dict, name: str) -> str:
+    c = run["by_class"].get(name)
+    return f"{c['jct_seconds']['mean']:.0f}" if c and c["jct_seconds"]["mean"] else "-"
+
+
+def markdown(lines: list[dict]) -> str:
+    """The docs table from ``--json`` lines: one row per run, grouped by load."""
+    head = (
+        "| load | fleet | configuration | mean JCT s | p95 JCT s | LS mean | BE mean "
+        "| wait mean s | frag % | util % | preempt | migr | CPU s |"
+    )
+    rows = [head, "|" + "---|" * 13]
+    for r in sorted(lines, key=lambda r: r["arrival_speedup"]):
+        name = r["scheduler"] + ("+preempt" if r["preemption"] else "")
+        name += "+migration" if r["migration"] else ""
+        name += f" / {r['allocation']}" + (" (clairvoyant)" if r["clairvoyant"] else "")
+        rows.append(
+            f"| x{r['arrival_speedup']:g} | {r['fleet'].removesuffix('.yaml')} | {name} "
+            f"| {r['jct_seconds']['mean']:.0f} | {r['jct_seconds']['p95']:.0f} "
+            f"| {_cls(r, 'LS')} | {_cls(r, 'BE')} | {r['queueing_delay_seconds']['mean']:.0f} "
+            f"| {r['mean_fragmentation_pct']:.2f} | {r['mean_gpu_utilisation_pct']:.1f} "
+            f"| {r['preemptions'] + r['quota_returns']} | {r['migrations']} "
+            f"| {r.get('cpu_seconds') or r['wall_seconds']:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def loads_from_lines(lines: list[dict]) -> list[dict]:
+    """Group ``--json`` lines into the per-load form ``plot`` takes."""
+    by: dict[float, dict] = {}
+    for r in lines:
+        d = by.setdefault(
+            r["arrival_speedup"],
+            {"arrival_speedup": r["arrival_speedup"], "runs": {}, "allocation_runs": {}},
+        )
+        key = "runs" if r["allocation"] == "request" else "allocation_runs"
+        if r["fleet"] == "gpu-fleet-synergy.yaml" or key == "runs":
+            name = (
+                f"{r['placement']}/{r['scheduler']}{'+preempt' if r['preemption'] else ''}/"
+                f"{'migration' if r['migration'] else 'no-migration'}/{r['allocation']}"
+            )
+            d[key][name] = r
+    complete = [d for d in by.values() if d["runs"]]
+    names = set.intersection(*(set(d["runs"]) for d in complete)) if complete else set()
+    for d in complete:
+        d["runs"] = {k: v for k, v in d["runs"].items() if k in names}
+    return sorted(complete, key=lambda d: d["arrival_speedup"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--loads", default="1,2,3,4")
     ap.add_argument("--plot", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--from-json", type=Path, default=None, help="only tabulate and plot")
     args = ap.parse_args()
+    if args.from_json:
+        lines = [json.loads(x) for x in args.from_json.read_text().splitlines() if x.strip()]
+        print(markdown(lines))
+        if args.plot:
+            plot(loads_from_lines(lines), args.plot)
+        return
     loads = [float(x) for x in args.loads.split(",")]
     jobs = []
     for s in loads:  # load by load, so that a cut-short sweep has whole loads
@@ -151,7 +209,7 @@ def main() -> None:
             results.append(r)  # printed as they come: a partial sweep still reports
             print(
                 f"done {job[0]} x{job[1]:g} {r.config.label()}: mean JCT "
-                f"{r.jct_stat('mean'):.0f} s, wall {r.wall_seconds:.1f} s",
+                f"{r.jct_stat('mean'):.0f} s, wall {r.wall_seconds:.1f} s, CPU {r.cpu_seconds:.1f} s",
                 flush=True,
             )
             if args.json:
@@ -174,6 +232,7 @@ def main() -> None:
     whole = run_time(full, pods, TimeConfig(scheduler="tiresias", preemption=True, seed=42))
     print(
         f"\nfull openb fleet ({full.size} nodes), x1, tiresias+preempt: {whole.wall_seconds:.1f} s "
+        f"(CPU {whole.cpu_seconds:.1f} s) "
         f"wall, mean JCT {whole.jct_stat('mean'):.0f} s, never queued: "
         f"{whole.util_while_queued_pct is None}"
     )

@@ -115,6 +115,7 @@ def run_summary(r: TimeRun) -> dict[str, Any]:
         "pause_seconds": _round(r.pause_seconds),
         "gittins_refits": r.gittins_refits,
         "wall_seconds": _round(r.wall_seconds),
+        "cpu_seconds": _round(r.cpu_seconds),
     }
 
 

@@ -114,6 +114,7 @@ class Recorder:
             pause_seconds=float(counts["pause_seconds"]),
             gittins_refits=int(counts["gittins_refits"]),
             job_idx=np.array([j.idx for j in finished], dtype=np.int64),
+            cpu_seconds=float(counts.get("cpu_seconds", 0.0)),
         )
 
 
