@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from autoscaler.durations import format_duration, parse_duration
+from autoscaler.input_errors import InputError
 from autoscaler.model import GroupSpec
 
 Duration = Annotated[
@@ -34,7 +35,7 @@ Duration = Annotated[
 ]
 
 
-class ConfigError(Exception):
+class ConfigError(InputError):
     """The configuration is invalid; ``errors`` holds one line per problem."""
 
     def __init__(self, errors: list[str]) -> None:
