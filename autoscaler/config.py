@@ -521,6 +521,7 @@ class Config(_Frozen):
             self.hosts,
             self.cloud.kind,
         )
+        problems += victims_problems([g.victims for g in self.groups], self.cloud.kind)
         if problems:
             raise ValueError("; ".join(f"{_loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
@@ -559,6 +560,28 @@ _UNPLACEABLE = {
     "heat": "a Heat AutoScalingGroup creates its servers itself and cannot place single ones",
     "senlin": "a Senlin cluster creates its nodes itself and cannot place single ones",
 }
+
+
+# Clouds whose adapters report no per-instance load, so ``victims: least_loaded`` would
+# silently fall back to the youngest instance there.
+_NO_INSTANCE_LOAD = ("nova", "heat", "senlin")
+
+
+def victims_problems(
+    victims: list[object], cloud_kind: object = "simulated"
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Per group's ``victims``: least_loaded needs a cloud that reports instance load."""
+    if not isinstance(cloud_kind, str) or cloud_kind not in _NO_INSTANCE_LOAD:
+        return []
+    return [
+        (
+            ("groups", i, "victims"),
+            f"victims least_loaded needs a cloud that reports each instance's load; the "
+            f"{cloud_kind} adapter does not (use youngest, oldest or frees_host)",
+        )
+        for i, v in enumerate(victims)
+        if v == "least_loaded"
+    ]
 
 
 def placement_problems(
@@ -617,6 +640,9 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...],
     if len(pairs) != len(groups):
         return []
     problems = reference_problems(pairs, {str(k) for k in flavors})
+    cloud = data.get("cloud")
+    kind = cloud.get("kind", "simulated") if isinstance(cloud, dict) else "simulated"
+    problems += victims_problems([g.get("victims") for g in groups], kind)
     try:  # placement checks need valid hosts and flavors; their own errors come anyway
         hosts = [HostGroupConfig.model_validate(h) for h in data.get("hosts") or []]
         valid = {str(k): FlavorConfig.model_validate(v or {}) for k, v in flavors.items()}
@@ -626,8 +652,6 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...],
         (g.get("placement"), g.get("flavor", GroupConfig.model_fields["flavor"].default))
         for g in groups
     ]
-    cloud = data.get("cloud")
-    kind = cloud.get("kind", "simulated") if isinstance(cloud, dict) else "simulated"
     return problems + placement_problems(placements, valid, hosts, kind)
 
 
