@@ -171,3 +171,10 @@ def test_simulate_fleet_dispatches_to_the_gpu_simulator(tmp_path: Path, shared_d
     curve = summary["placements"]["fgd"]["gpu_allocation_ratio_pct"]
     assert 55 <= float(curve["60"]) <= 61  # below saturation nearly everything submitted is placed
     assert (tmp_path / "allocation.png").exists()
+
+
+def test_policy_help_names_the_policies_that_run_by_default() -> None:
+    from autoscaler.simulation import DEFAULT_POLICIES
+
+    res = CliRunner().invoke(cli, ["simulate", "--help"], terminal_width=400)
+    assert f"default {', '.join(DEFAULT_POLICIES)})" in res.output
