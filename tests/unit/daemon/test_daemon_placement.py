@@ -322,4 +322,3 @@ def test_placement_on_a_cloud_that_cannot_place_is_a_config_error(
     del raw["groups"][0]["placement"]  # without a placement policy the cloud is fine
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     assert load_config(path).cloud.kind == cloud["kind"]
-
