@@ -10,12 +10,16 @@ service as it can. Nothing is changed here: the caller stops the victims.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from autoscaler.simulator.gpu.placement import PodRequest
 from autoscaler.simulator.gpu.state import ClusterState
 from autoscaler.simulator.gpu.time_jobs import TimeJob
+
+if TYPE_CHECKING:
+    from autoscaler.simulator.gpu.time_replay import Replay
 
 
 def fits(
@@ -75,3 +79,52 @@ def choose_victims(
         if best is None or cost < best[0]:
             best = (cost, node, chosen)
     return None if best is None else (best[1], best[2])
+
+
+def return_quota(replay: Replay, j: TimeJob, owed: int, now: float) -> bool:
+    """Evict jobs of partitions over their quota until ``owed`` milli is back (any
+    node: the quota is owed wherever they run)."""
+    borrowed = sorted(
+        (
+            v
+            for v in replay.running.values()
+            if v.partition != j.partition and replay.ledger.over_quota(v.partition)
+        ),
+        key=lambda v: -v.run_start,
+    )
+    for v in borrowed:
+        if owed <= 0:
+            break
+        if replay.ledger.over_quota(v.partition):
+            owed -= v.req.total_gpu_milli
+            replay.preempt(v, now, "quota_returns")
+    return owed <= 0
+
+
+def _lowest_running(replay: Replay) -> float:
+    """The largest primary key among running jobs (cached per cluster change)."""
+    stamp = (replay.releases, replay.binds, replay.prio_version)
+    if replay.low_stamp != stamp:
+        keys = [replay.order.primary(v) for v in replay.running.values()]
+        replay.low = max(keys, default=float("-inf"))
+        replay.low_stamp = stamp
+    return replay.low
+
+
+def victims_for(replay: Replay, j: TimeJob, now: float) -> list[TimeJob]:
+    """Running jobs ``j`` may evict, first evicted first: borrowed quota of other
+    partitions (when ``j`` is inside its own), then the jobs ``j`` outranks."""
+    out = []
+    if replay.order.scheduler == "sjf":
+        for v in replay.running.values():
+            v.account(max(now, v.run_start))  # SRTF compares the work left now
+    reclaim = replay.cfg.borrowing and replay.ledger.within_own(j.partition, j.req.total_gpu_milli)
+    if not reclaim and replay.order.primary(j) >= _lowest_running(replay):
+        return []  # outranks nobody: skip the scan
+    for v in replay.running.values():
+        if reclaim and v.partition != j.partition and replay.ledger.over_quota(v.partition):
+            out.append((0, v))
+        elif replay.cfg.preempts and replay.order.outranks(j, v):
+            out.append((1, v))
+    out.sort(key=lambda kv: (kv[0], replay.order.victim_rank(kv[1])))
+    return [v for _, v in out]

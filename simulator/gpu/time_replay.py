@@ -46,7 +46,7 @@ from autoscaler.simulator.gpu.placement import (
     share_gpu_tightest,
 )
 from autoscaler.simulator.gpu.pods import QOS_PRIORITY, PodTable
-from autoscaler.simulator.gpu.preemption import choose_victims, fits
+from autoscaler.simulator.gpu.preemption import choose_victims, fits, return_quota, victims_for
 from autoscaler.simulator.gpu.state import ClusterState, Placement
 from autoscaler.simulator.gpu.synergy_profiles import (
     ProfileBook,
@@ -116,8 +116,8 @@ class Replay:
         self.releases = self.prio_version = self.binds = 0
         self._cap_stamp: tuple[int, int] | None = None
         self._cap = (0, 0, 0, 0)
-        self._low_stamp: tuple[int, int, int] | None = None
-        self._low = float("-inf")
+        self.low_stamp: tuple[int, int, int] | None = None
+        self.low = float("-inf")
         self.counts: dict[str, int | float] = dict.fromkeys(
             ("preemptions", "migrations", "quota_returns", "pause_seconds", "gittins_refits"), 0
         )
@@ -238,7 +238,7 @@ class Replay:
         if wait is not None:
             self.events.push(now + wait, (_PROMOTE, j.idx, j.epoch), priority=_PROMOTE)
 
-    def _preempt(self, v: TimeJob, now: float, counter: str) -> None:
+    def preempt(self, v: TimeJob, now: float, counter: str) -> None:
         self.stop(v, now)
         self.counts[counter] += 1
         v.preempted += 1
@@ -278,65 +278,22 @@ class Replay:
         )
         return self.policy.place(req, self.state, self.rng)
 
-    def _return_quota(self, j: TimeJob, owed: int, now: float) -> bool:
-        """Evict jobs of partitions over their quota until ``owed`` milli is back."""
-        borrowed = sorted(
-            (
-                v
-                for v in self.running.values()
-                if v.partition != j.partition and self.ledger.over_quota(v.partition)
-            ),
-            key=lambda v: -v.run_start,
-        )
-        for v in borrowed:
-            if owed <= 0:
-                break
-            if self.ledger.over_quota(v.partition):
-                owed -= v.req.total_gpu_milli
-                self._preempt(v, now, "quota_returns")
-        return owed <= 0
-
-    def _lowest_running(self) -> float:
-        """The largest primary key among running jobs (cached per cluster change)."""
-        stamp = (self.releases, self.binds, self.prio_version)
-        if self._low_stamp != stamp:
-            keys = [self.order.primary(v) for v in self.running.values()]
-            self._low = max(keys, default=float("-inf"))
-            self._low_stamp = stamp
-        return self._low
-
-    def _victims(self, j: TimeJob, now: float) -> list[TimeJob]:
-        out = []
-        if self.order.scheduler == "sjf":
-            for v in self.running.values():
-                v.account(max(now, v.run_start))  # SRTF compares the work left now
-        reclaim = self.cfg.borrowing and self.ledger.within_own(j.partition, j.req.total_gpu_milli)
-        if not reclaim and self.order.primary(j) >= self._lowest_running():
-            return []  # outranks nobody: skip the scan
-        for v in self.running.values():
-            if reclaim and v.partition != j.partition and self.ledger.over_quota(v.partition):
-                out.append((0, v))
-            elif self.cfg.preempts and self.order.outranks(j, v):
-                out.append((1, v))
-        out.sort(key=lambda kv: (kv[0], self.order.victim_rank(kv[1])))
-        return [v for _, v in out]
-
     def _try_start(self, j: TimeJob, now: float) -> bool:
         milli = j.req.total_gpu_milli
         if not self.ledger.admits(j.partition, milli):
             owed = self.ledger.reclaim_needed(j.partition, milli)
-            if owed <= 0 or not self._return_quota(j, owed, now):
+            if owed <= 0 or not return_quota(self, j, owed, now):
                 return False
         where = self._place(j)
         if where is not None and self.start(j, where, now):
             return True
-        victims = self._victims(j, now) if self.cfg.preempts or self.cfg.borrowing else []
+        victims = victims_for(self, j, now) if self.cfg.preempts or self.cfg.borrowing else []
         choice = choose_victims(self.state, j.req, lambda n: self.need(j, n), victims)
         if choice is not None:
             node, chosen = choice
             for v in chosen:
                 borrowed = v.partition != j.partition and self.ledger.over_quota(v.partition)
-                self._preempt(v, now, "quota_returns" if borrowed else "preemptions")
+                self.preempt(v, now, "quota_returns" if borrowed else "preemptions")
             cpu, mem = self.need(j, node)
             assert fits(self.state, j.req, node, cpu, mem)
             return self.start(j, Placement(node, self.gpus_on(j.req, node)), now)
@@ -357,10 +314,12 @@ class Replay:
                 return
 
     # main loop -------------------------------------------------------------------
-    def _event(self, kind: int, j: TimeJob, epoch: int, now: float) -> None:
+    def _event(self, kind: int, j: TimeJob, epoch: int, now: float) -> bool:
+        """Handle one event; False when it was stale (nothing happened)."""
         if kind == _ARRIVE:
             self._enqueue(j, now)
-        elif kind == _FINISH and epoch == j.epoch and j.placement is not None:
+            return True
+        if kind == _FINISH and epoch == j.epoch and j.placement is not None:
             self.stop(j, now)
             j.work_left, j.finish = 0.0, now
             self.finished.append(j)
@@ -369,15 +328,19 @@ class Replay:
                 self.counts["gittins_refits"] += 1
                 self.queue.rekey(self.order.key)
                 self.prio_version += 1
-        elif kind == _LEVEL and epoch == j.epoch and j.placement is not None:
+            return True
+        if kind == _LEVEL and epoch == j.epoch and j.placement is not None:
             j.account(now)
             j.promoted = False
             self.prio_version += 1
             self._arm(j)
-        elif kind == _PROMOTE and epoch == j.epoch and j.waiting:
+            return True
+        if kind == _PROMOTE and epoch == j.epoch and j.waiting:
             j.las = 0.0
             j.promoted = True
             self.queue.push(j, self.order.key(j))
+            return True
+        return False
 
     def run(self) -> TimeRun:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -385,9 +348,12 @@ class Replay:
         while len(self.events):
             now = self.events.peek_time()
             assert now is not None
+            acted = False
             while self.events.peek_time() == now:
                 _, (kind, idx, epoch) = self.events.pop()
-                self._event(kind, self.jobs[idx], epoch, now)
+                acted |= self._event(kind, self.jobs[idx], epoch, now)
+            if not acted:
+                continue  # only stale events: nothing changed, and none is sampled
             self._schedule(now)
             if self.cfg.allocation == "synergy":
                 for node in sorted(self.retune_nodes):

@@ -29,6 +29,10 @@ def test_tiresias_preempts_across_queues_only_and_charges_restore() -> None:
     # B runs 600..700; A resumes at 700, restores until 730, runs its last 400 s.
     assert sorted(pre.jct.tolist()) == [690.0, 1130.0]
     assert pre.preemptions == 1 and pre.pause_seconds == 30.0
+    # A's promotion (due at 600 + 4 x 600) went stale when it resumed: the run ends at
+    # the last finish, and the GPU was held all along (restore included).
+    assert pre.util_times[-1] == 1130.0 and pre.makespan_s == 1130.0
+    assert pre.mean_gpu_util_pct == pytest.approx(100.0)
     assert pre.jct_stat("mean") < fifo.jct_stat("mean")
     free = run_time(
         one_gpu, work, TimeConfig(scheduler="tiresias", preemption=True, preemption_cost_s=0)
