@@ -102,13 +102,13 @@ def plot(loads: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    x = [d["arrival_speedup"] for d in loads]
-    for label in loads[0]["runs"]:
+    for label in sorted({k for d in loads for k in d["runs"]}):
         name = label.split("/", 1)[1].replace("/request", "")
+        have = [d for d in loads if label in d["runs"]]
         for ax, stat in zip(axes, ("mean", "p50"), strict=True):
             ax.plot(
-                x,
-                [d["runs"][label]["jct_seconds"][stat] / 3600 for d in loads],
+                [d["arrival_speedup"] for d in have],
+                [d["runs"][label]["jct_seconds"][stat] / 3600 for d in have],
                 "o-",
                 label=name,
                 lw=1,
@@ -178,11 +178,7 @@ def loads_from_lines(lines: list[dict]) -> list[dict]:
                 f"{'migration' if r['migration'] else 'no-migration'}/{r['allocation']}"
             )
             d[key][name] = r
-    complete = [d for d in by.values() if d["runs"]]
-    names = set.intersection(*(set(d["runs"]) for d in complete)) if complete else set()
-    for d in complete:
-        d["runs"] = {k: v for k, v in d["runs"].items() if k in names}
-    return sorted(complete, key=lambda d: d["arrival_speedup"])
+    return sorted(by.values(), key=lambda d: d["arrival_speedup"])
 
 
 def main() -> None:
