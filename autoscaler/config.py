@@ -26,6 +26,7 @@ from pydantic import (
 
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.model import GroupSpec
+from autoscaler.serving_config import ServingConfig
 
 Duration = Annotated[
     timedelta,
@@ -76,6 +77,25 @@ class TargetPolicyConfig(_Frozen):
     max_up_pct: float = Field(100.0, gt=0)
     max_up_pods: int = Field(4, ge=1)
     max_down_pct: float = Field(100.0, gt=0, le=100.0)
+
+
+class KpaPolicyConfig(_Frozen):
+    """The Knative Pod Autoscaler's rule on concurrency (see ``autoscaler.policies.kpa``)."""
+
+    kind: Literal["kpa"] = "kpa"
+    target: float = Field(0.7, gt=0)
+    stable_window: Duration = timedelta(seconds=60)
+    panic_window: Duration = timedelta(seconds=6)
+    panic_threshold: float = Field(2.0, gt=1.0)
+    max_scale_up_rate: float = Field(1000.0, gt=1.0)
+    max_scale_down_rate: float = Field(2.0, gt=1.0)
+    scale_to_zero_grace: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _windows(self) -> KpaPolicyConfig:
+        if not timedelta(0) < self.panic_window <= self.stable_window:
+            raise ValueError("panic_window must be positive and no longer than stable_window")
+        return self
 
 
 class OraclePolicyConfig(_Frozen):
@@ -179,6 +199,7 @@ class SchedulePolicyConfig(_Frozen):
 PolicyConfig = Annotated[
     ThresholdPolicyConfig
     | TargetPolicyConfig
+    | KpaPolicyConfig
     | OraclePolicyConfig
     | PredictiveThresholdPolicyConfig
     | PredictiveTargetPolicyConfig
@@ -510,6 +531,8 @@ class Config(_Frozen):
     hosts: list[HostGroupConfig] = Field(default_factory=list)
     placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
+    # A GPU inference serving scenario (``simulate`` replays its request trace).
+    serving: ServingConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Config:

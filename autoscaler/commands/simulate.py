@@ -90,6 +90,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
     help=f"Placement policy to compare (repeatable): with --fleet one of {', '.join(PLACEMENTS)}; "
     f"with --vms one of {', '.join(VM_PLACEMENTS)}.",
 )
+@click.option(
+    "--arrival-speedup",
+    type=float,
+    default=None,
+    help="Serving configs: requests arrive F times faster (default serving.arrival_speedup).",
+)
 @fleet_options
 @vms_options
 def simulate(
@@ -106,6 +112,7 @@ def simulate(
     seed: int | None,
     out: str | None,
     progress: bool | None,
+    arrival_speedup: float | None,
     **fleet_opts: object,
 ) -> None:
     """Compare scaling policies on a load trace, one row per policy.
@@ -144,6 +151,13 @@ def simulate(
     from autoscaler.traces import load_trace
 
     config = load_config(config_path) if config_path else Config()
+    if config.serving is not None:
+        from autoscaler.commands.simulate_serving import run_serving
+
+        run_serving(config, out, seed, policies, arrival_speedup)
+        return
+    if arrival_speedup is not None:
+        raise UserError("--arrival-speedup applies to a config with a serving: section")
     sim_step = step or config.simulation.step
     path = trace_path or config.simulation.trace
     trace = load_trace(
