@@ -48,7 +48,7 @@ CASES = [
     ("to zero within the grace: hold", ZERO, 1, 0, _mem(None, 0, 10), 1, False),
     ("to zero after the grace", ZERO, 1, 0, _mem(None, 0, 31), 0, False),
     ("from zero: a queued request asks for one replica", [0.0] * 29 + [0.6], 0, 0, None, 1, False),
-    ("from zero: a burst panics (ready counts as one)", [0.0] * 27 + [3.0] * 3, 0, 0, None, 3, True),
+    ("from zero: a burst panics (ready is one)", [0.0] * 27 + [3.0] * 3, 0, 0, None, 3, True),
     ("stays at zero with no traffic", ZERO, 0, 0, None, 0, False),
 ]
 
