@@ -79,7 +79,9 @@ def group_layout(
     names = [f"{prefix}-{trace.models[m]}" for m in range(k)]
     of_model = np.arange(n, dtype=np.int64)
     if k < n:
-        names.append(f"{prefix}-pool")
+        # the one pool of the pooled layout is the template group itself (so the daemon,
+        # which runs the config's groups, runs it too)
+        names.append(prefix if k == 0 else f"{prefix}-pool")
         of_model[k:] = k
     return tuple(names), of_model
 

@@ -62,7 +62,7 @@ def test_layouts(data) -> None:
     assert len(names) == 11 and names[-1] == "sd-pool"
     assert list(of_model[:10]) == list(range(10)) and set(of_model[10:]) == {10}
     assert len(group_layout(trace, "sd", "per_model", 10)[0]) == 87
-    assert group_layout(trace, "sd", "pooled", 10)[0] == ("sd-pool",)
+    assert group_layout(trace, "sd", "pooled", 10)[0] == ("sd",)
 
 
 def test_same_seed_same_summary_and_another_seed_differs(data) -> None:
