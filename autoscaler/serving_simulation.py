@@ -112,7 +112,11 @@ def build_serving_scenario(
     window = trace.window(lo, hi)
     if len(window) == 0:
         raise ServingScenarioError(f"serving: no requests in days {sv.start_day} onwards")
-    window = window.sped_up(speedup if speedup is not None else sv.arrival_speedup)
+    if speedup is not None:
+        if not 0 < speedup <= 1000:
+            raise ServingScenarioError(f"arrival speedup must be in (0, 1000], not {speedup}")
+        sv = sv.model_copy(update={"arrival_speedup": float(speedup)})
+    window = window.sped_up(sv.arrival_speedup)
     names, of_model = group_layout(window, template.name, sv.layout, sv.dedicated)
     return ServingScenario(
         window,

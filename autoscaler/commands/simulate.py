@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from autoscaler.commands.simulate_fleet import PLACEMENTS, fleet_options, run_fleet
 from autoscaler.commands.simulate_vms import VM_OPTION_NAMES, VM_PLACEMENTS, VMS_OPTIONS, run_vms
@@ -90,12 +91,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
     help=f"Placement policy to compare (repeatable): with --fleet one of {', '.join(PLACEMENTS)}; "
     f"with --vms one of {', '.join(VM_PLACEMENTS)}.",
 )
-@click.option(
-    "--arrival-speedup",
-    type=float,
-    default=None,
-    help="Serving configs: requests arrive F times faster (default serving.arrival_speedup).",
-)
 @fleet_options
 @vms_options
 def simulate(
@@ -112,7 +107,6 @@ def simulate(
     seed: int | None,
     out: str | None,
     progress: bool | None,
-    arrival_speedup: float | None,
     **fleet_opts: object,
 ) -> None:
     """Compare scaling policies on a load trace, one row per policy.
@@ -151,13 +145,16 @@ def simulate(
     from autoscaler.traces import load_trace
 
     config = load_config(config_path) if config_path else Config()
+    # --arrival-speedup (shared with --fleet) overrides serving.arrival_speedup when given
+    given = click.get_current_context().get_parameter_source("arrival_speedup")
+    speedup = fleet_opts.get("arrival_speedup") if given == ParameterSource.COMMANDLINE else None
     if config.serving is not None:
         from autoscaler.commands.simulate_serving import run_serving
 
-        run_serving(config, out, seed, policies, arrival_speedup)
+        run_serving(config, out, seed, policies, speedup)  # type: ignore[arg-type]
         return
-    if arrival_speedup is not None:
-        raise UserError("--arrival-speedup applies to a config with a serving: section")
+    if speedup is not None:
+        raise UserError("--arrival-speedup applies to --fleet or a config with a serving: section")
     sim_step = step or config.simulation.step
     path = trace_path or config.simulation.trace
     trace = load_trace(

@@ -34,7 +34,7 @@ def run_serving(
     )
 
     assert config.serving is not None
-    if speedup is not None and not 0 < speedup <= 1000:
+    if speedup is not None and not 0 < speedup <= 1000:  # before the trace is read
         raise UserError(f"--arrival-speedup must be in (0, 1000], not {speedup}")
     try:
         trace = load_requests(config.serving.requests)
@@ -48,7 +48,7 @@ def run_serving(
     sv = summary["serving"]
     click.echo(
         f"{summary['trace']['requests']:,} requests over {summary['trace']['span_seconds'] / 3600:.1f} h "
-        f"(arrival speedup {scn.serving.arrival_speedup if speedup is None else speedup:g}), "
+        f"(arrival speedup {scn.serving.arrival_speedup:g}), "
         f"{sv['groups']} group(s) ({sv['layout']}), SLO p95 wait + cold start <= {sv['slo_p95_seconds']:g} s"
     )
     click.echo(format_table(summary["policies"]))
