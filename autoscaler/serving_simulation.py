@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from autoscaler.config import Config, GroupConfig, PolicyConfig
+from autoscaler.config import Config, GroupConfig, PolicyConfig, ServingConfig
 from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
@@ -30,7 +30,6 @@ from autoscaler.registry import (
     build_policy,
     needs_forecast,
 )
-from autoscaler.serving_config import ServingConfig
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace

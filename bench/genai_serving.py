@@ -17,9 +17,8 @@ import json
 import time
 from pathlib import Path
 
-from autoscaler.config import load_config
+from autoscaler.config import ServingConfig, load_config
 from autoscaler.model import ScaleAction
-from autoscaler.serving_config import ServingConfig
 from autoscaler.serving_simulation import (
     DEFAULT_SERVING_POLICIES,
     ServingScenario,

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from autoscaler.config import Config, load_config
+from autoscaler.config import Config, ServingConfig, load_config
 from autoscaler.daemon.serving_world import ServingWorld
 from autoscaler.daemon.world import WorldError, load_world
-from autoscaler.serving_config import ServingConfig
 from autoscaler.serving_simulation import build_serving_scenario, run_serving_policy
 from autoscaler.simulator.serving.requests import load_latencies, load_requests
 

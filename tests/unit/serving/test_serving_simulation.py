@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autoscaler.config import Config, load_config
-from autoscaler.serving_config import ServingConfig
+from autoscaler.config import Config, ServingConfig, load_config
 from autoscaler.serving_simulation import (
     ServingScenario,
     build_serving_scenario,
