@@ -23,7 +23,7 @@ from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import Decision, GroupSpec, PolicyContext
-from autoscaler.policies.oracle import OraclePolicy, oracle_plan
+from autoscaler.policies.oracle import OraclePolicy, oracle_plan, unrestrained
 from autoscaler.registry import (
     POLICY_DEFAULTS,
     build_forecast_provider,
@@ -63,6 +63,18 @@ class ServingScenario:
     def horizon(self) -> float:
         last = float(self.trace.arrival[-1]) if len(self.trace) else 0.0
         return last + self.serving.drain.total_seconds()
+
+    def new_cluster(self) -> ServingCluster:
+        """A fresh cluster for one replay of the scenario (no replicas yet)."""
+        return ServingCluster(
+            self.trace,
+            self.group_names,
+            self.group_of_model,
+            self.latencies,
+            seed=self.seed,
+            bin_seconds=self.bin_seconds,
+            horizon=self.horizon,
+        )
 
     @property
     def mean_exec(self) -> float:
@@ -210,15 +222,7 @@ def _spec(scn: ServingScenario, name: str, metric: str) -> GroupSpec:
 
 def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
     """Replay the scenario through the engine with one policy (or ``oracle``)."""
-    cluster = ServingCluster(
-        scn.trace,
-        scn.group_names,
-        scn.group_of_model,
-        scn.latencies,
-        seed=scn.seed,
-        bin_seconds=scn.bin_seconds,
-        horizon=scn.horizon,
-    )
+    cluster = scn.new_cluster()
     metric = "arrival_rate" if name in _ARRIVAL_RATE_POLICIES else "concurrency"
     interval = scn.bin_seconds
     n_bins = len(cluster.arrivals[0])
@@ -243,13 +247,7 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
             ]
             changes = np.flatnonzero(np.diff(plan, prepend=0)) * interval
             times = np.union1d(times, changes)
-            spec = replace(
-                spec,
-                cooldown_up=timedelta(0),
-                cooldown_down=timedelta(0),
-                max_step_up=10**9,
-                max_step_down=10**9,
-            )
+            spec = unrestrained(spec)
         else:
             cfgs = [_policy_config(scn, part) for part in name.split("+")]
             policies = [build_policy(c, scn.template) for c in cfgs]

@@ -25,7 +25,6 @@ from autoscaler.serving_simulation import (
     build_serving_scenario,
     simulate_serving,
 )
-from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.report import busiest_day, format_table, plot_day
 from autoscaler.simulator.serving.requests import load_latencies, load_requests
 
@@ -36,15 +35,7 @@ GOODPUT_RATIO, ORACLE_RATIO, SPEED = 1.3, 1.3, 50_000.0
 def event_core_rate(scn: ServingScenario, replicas: int = 4) -> float:
     """Requests per wall second of the cluster alone: ``replicas`` per group from the
     start, every request replayed, no engine."""
-    c = ServingCluster(
-        scn.trace,
-        scn.group_names,
-        scn.group_of_model,
-        scn.latencies,
-        seed=scn.seed,
-        bin_seconds=scn.bin_seconds,
-        horizon=scn.horizon,
-    )
+    c = scn.new_cluster()
     for name in scn.group_names:
         c.scale(ScaleAction(name, f"{name}-0", c.start, 0, replicas, "bench"))
     t0 = time.perf_counter()

@@ -29,7 +29,6 @@ class ServingWorld:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         from autoscaler.serving_simulation import ServingScenarioError, build_serving_scenario
-        from autoscaler.simulator.serving.cluster import ServingCluster
         from autoscaler.simulator.serving.requests import (
             ServingTraceError,
             load_latencies,
@@ -52,15 +51,7 @@ class ServingWorld:
         except (ServingTraceError, ServingScenarioError) as exc:
             raise WorldError(str(exc)) from None
         self.scenario = scn
-        self.cluster = ServingCluster(
-            scn.trace,
-            scn.group_names,
-            scn.group_of_model,
-            scn.latencies,
-            seed=scn.seed,
-            bin_seconds=scn.bin_seconds,
-            horizon=scn.horizon,
-        )
+        self.cluster = scn.new_cluster()
         self.clock = SimulatedClock(self.cluster.start, speedup or config.daemon.speedup, monotonic)
         self._lock = threading.Lock()
         self._cloud = LockedCloud(self.cluster, self._lock)

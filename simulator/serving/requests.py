@@ -4,6 +4,7 @@ the measured base-model load latencies, as numpy arrays ready for the event loop
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,22 @@ def _fail(path: Path, line: int, message: str) -> ServingTraceError:
     return ServingTraceError(f"{path}:{line}: {message}")
 
 
+def _rows(p: Path, need: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a CSV file that has the ``need`` columns. Raises
+    ``ServingTraceError`` for a missing or unreadable file or a missing column."""
+    try:
+        with p.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = need - set(reader.fieldnames or ())
+            if missing:
+                raise _fail(p, 1, f"missing column(s) {', '.join(sorted(missing))}")
+            yield from enumerate(reader, start=2)
+    except FileNotFoundError:
+        raise ServingTraceError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ServingTraceError(f"{p}: cannot read: {exc}") from None
+
+
 def load_requests(path: str | Path) -> RequestTrace:
     """Read ``lora_request_trace.csv`` (columns ``gmt_create``, ``predict_status``,
     ``exec_time_seconds``, ``checkpoint_model_version_id``). Raises ``ServingTraceError``."""
@@ -67,29 +84,18 @@ def load_requests(path: str | Path) -> RequestTrace:
     names: list[str] = []
     execs: list[float] = []
     oks: list[bool] = []
-    try:
-        with p.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            need = {"gmt_create", "predict_status", "exec_time_seconds"}
-            missing = need - set(reader.fieldnames or ())
-            if missing:
-                raise _fail(p, 1, f"missing column(s) {', '.join(sorted(missing))}")
-            for n, row in enumerate(reader, start=2):
-                try:
-                    e = float(row["exec_time_seconds"])
-                    np.datetime64(row["gmt_create"], "s")
-                except (TypeError, ValueError):
-                    raise _fail(p, n, "gmt_create or exec_time_seconds is not valid") from None
-                if not e >= 0:
-                    raise _fail(p, n, f"exec_time_seconds must be >= 0, not {e}")
-                stamps.append(row["gmt_create"])
-                execs.append(e)
-                oks.append(row["predict_status"] == "SUCCEED")
-                names.append(row.get("checkpoint_model_version_id") or UNKNOWN_MODEL)
-    except FileNotFoundError:
-        raise ServingTraceError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ServingTraceError(f"{p}: cannot read: {exc}") from None
+    for n, row in _rows(p, {"gmt_create", "predict_status", "exec_time_seconds"}):
+        try:
+            e = float(row["exec_time_seconds"])
+            np.datetime64(row["gmt_create"], "s")
+        except (TypeError, ValueError):
+            raise _fail(p, n, "gmt_create or exec_time_seconds is not valid") from None
+        if not e >= 0:
+            raise _fail(p, n, f"exec_time_seconds must be >= 0, not {e}")
+        stamps.append(row["gmt_create"])
+        execs.append(e)
+        oks.append(row["predict_status"] == "SUCCEED")
+        names.append(row.get("checkpoint_model_version_id") or UNKNOWN_MODEL)
     if not stamps:
         raise ServingTraceError(f"{p}: no requests")
     t = np.asarray(stamps, dtype="datetime64[s]").astype(np.int64).astype(float)  # UTC
@@ -116,23 +122,14 @@ def load_latencies(path: str | Path) -> np.ndarray:
     Raises ``ServingTraceError``."""
     p = Path(path)
     out: list[float] = []
-    try:
-        with p.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if "value" not in (reader.fieldnames or ()):
-                raise _fail(p, 1, "missing column value")
-            for n, row in enumerate(reader, start=2):
-                try:
-                    v = float(row["value"])
-                except (TypeError, ValueError):
-                    raise _fail(p, n, f"value {row['value']!r} is not a number") from None
-                if not v > 0:
-                    raise _fail(p, n, f"value must be a positive latency in ms, not {v}")
-                out.append(v / 1000.0)
-    except FileNotFoundError:
-        raise ServingTraceError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ServingTraceError(f"{p}: cannot read: {exc}") from None
+    for n, row in _rows(p, {"value"}):
+        try:
+            v = float(row["value"])
+        except (TypeError, ValueError):
+            raise _fail(p, n, f"value {row['value']!r} is not a number") from None
+        if not v > 0:
+            raise _fail(p, n, f"value must be a positive latency in ms, not {v}")
+        out.append(v / 1000.0)
     if not out:
         raise ServingTraceError(f"{p}: no latencies")
     return np.asarray(out)
