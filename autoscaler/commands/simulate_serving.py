@@ -4,10 +4,10 @@ scenario (see ``autoscaler.serving_simulation``)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from autoscaler.commands.output_dir import prepare_output
 from autoscaler.config import Config
 from autoscaler.errors import UserError
 
@@ -36,6 +36,7 @@ def run_serving(
     assert config.serving is not None
     if speedup is not None and not 0 < speedup <= 1000:  # before the trace is read
         raise UserError(f"--arrival-speedup must be in (0, 1000], not {speedup}")
+    d = prepare_output(out, ["summary.json", "serving_day.png"]) if out else None
     try:
         trace = load_requests(config.serving.requests)
         latencies = load_latencies(config.serving.load_latencies)
@@ -52,13 +53,8 @@ def run_serving(
         f"{sv['groups']} group(s) ({sv['layout']}), SLO p95 wait + cold start <= {sv['slo_p95_seconds']:g} s"
     )
     click.echo(format_table(summary["policies"]))
-    if not out:
+    if d is None:
         return
-    d = Path(out)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{d}: cannot create output directory: {exc.strerror}") from None
     (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     day = (
         scn.serving.plot_day if scn.serving.plot_day is not None else busiest_day(scn.trace.arrival)
