@@ -46,6 +46,7 @@ from autoscaler.config.loading import (
 )
 from autoscaler.config.policies import (
     POLICY_KINDS,
+    KpaPolicyConfig,
     OraclePolicyConfig,
     PolicyConfig,
     PredictiveTargetPolicyConfig,
@@ -59,6 +60,7 @@ from autoscaler.config.policies import (
 from autoscaler.config.root import (
     Config,
 )
+from autoscaler.config.serving import ServingConfig
 
 __all__ = [
     "POLICY_KINDS",
@@ -74,6 +76,7 @@ __all__ = [
     "GroupConfig",
     "HeatGroupConfig",
     "HostGroupConfig",
+    "KpaPolicyConfig",
     "MetricConfig",
     "MonascaConfig",
     "NovaConfig",
@@ -87,6 +90,7 @@ __all__ = [
     "ScheduleEntryConfig",
     "SchedulePolicyConfig",
     "SenlinGroupConfig",
+    "ServingConfig",
     "SimulationConfig",
     "SloConfig",
     "TargetPolicyConfig",

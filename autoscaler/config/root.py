@@ -20,6 +20,7 @@ from autoscaler.config.cloud import (
 )
 from autoscaler.config.cross_checks import placement_problems, reference_problems, victims_problems
 from autoscaler.config.groups import GroupConfig
+from autoscaler.config.serving import ServingConfig
 
 
 class Config(FrozenModel):
@@ -31,6 +32,8 @@ class Config(FrozenModel):
     hosts: list[HostGroupConfig] = Field(default_factory=list)
     placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
+    # A GPU inference serving scenario (``simulate`` replays its request trace).
+    serving: ServingConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Config:
