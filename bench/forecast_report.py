@@ -52,7 +52,7 @@ class Scores:
         for name, r in runs.items():
             for h, n in HORIZONS.items():
                 m, c = score(s.values, o, r.mean, r.low, r.high, n, tw, day)
-                self.rel[h][s.name][name] = m / base[h]
+                self.rel[h][s.name][name] = _ratio(m, base[h])
             self.cov[s.name][name] = c
             self.cov_raw[s.name][name] = score(
                 s.values, o, r.mean, r.raw_low, r.raw_high, 12, tw, day
@@ -62,9 +62,8 @@ class Scores:
         for j, name in enumerate(self.theirs):
             mean, low, high = (theirs[k][i, j] for k in ("mean", "low", "high"))
             for h, n in HORIZONS.items():
-                self.rel[h][s.name][name] = (
-                    score(s.values, o, mean, low, high, n, tw, day)[0] / base[h]
-                )
+                m = score(s.values, o, mean, low, high, n, tw, day)[0]
+                self.rel[h][s.name][name] = _ratio(m, base[h])
             self.cov[s.name][name] = score(s.values, o, mean, low, high, 12, tw, day)[1]
             self.fit.setdefault(name, []).append(float(theirs["fit_seconds"][i, j]))
 
@@ -119,7 +118,11 @@ def _per_series(sc: Scores) -> None:
             ae = sc.rel[h][s].get("AutoETS", float("nan"))
             row = f"{s[:30]:<30}{sc.group[s]:>8}" + "".join(_fmt(x) for x in ours)
             row += "".join(_fmt(x, 10) for x in theirs)
-            row += _fmt(ours[0] / best, 10) + _fmt(ours[2] / aa, 9) + _fmt(ours[3] / ae, 8)
+            row += (
+                _fmt(_ratio(ours[0], best), 10)
+                + _fmt(_ratio(ours[2], aa), 9)
+                + _fmt(_ratio(ours[3], ae), 8)
+            )
             print(row)
 
 
@@ -178,6 +181,11 @@ def _goals(sc: Scores, models: list[str]) -> None:
     print(
         f"auto: median fit {fit:.2f}s (<= 1: {_ok(fit <= 1)}); median update+predict {step:.1f} ms (<= 5: {_ok(step <= 5)})"
     )
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b``; NaN (left out of the means) where naive was exact (``b`` is 0)."""
+    return a / b if b > 0 and math.isfinite(b) else float("nan")
 
 
 def _ok(flag: bool) -> str:
