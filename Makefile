@@ -15,7 +15,7 @@ PIP_PIN := pip==26.0.1
 # Under CI=true a real component that cannot be installed is a failure, not a warning.
 STRICT := $(filter true,$(CI))
 
-.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone
+.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone .venv-statsforecast
 
 venv: $(STAMP)
 
@@ -51,6 +51,21 @@ $(KEYSTONE_STAMP): $(KEYSTONE_LOCK)
 	       if [ -n "$(STRICT)" ]; then exit 1; fi; \
 	       echo "warning: its integration tests will be skipped"; }
 
+# statsforecast for the side-by-side forecasting benchmark (bench/forecast_accuracy.py),
+# in its own venv and lock: it pins pandas<3, which ours is not. Not a daemon dependency.
+SF_VENV  := .venv-statsforecast
+SF_LOCK  := requirements-statsforecast.lock
+SF_STAMP := $(SF_VENV)/.installed
+
+.venv-statsforecast: $(SF_STAMP)
+
+$(SF_STAMP): $(SF_LOCK)
+	@test -x $(SF_VENV)/bin/python || $(PYTHON) -m venv $(SF_VENV)
+	@$(SF_VENV)/bin/python -m pip --disable-pip-version-check -q install "$(PIP_PIN)"
+	$(SF_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	    --require-hashes --no-deps -r $(SF_LOCK)
+	@touch $(SF_STAMP)
+
 # Debian's servers for the integration tests (installed only when run as root and missing).
 SYSTEM_PACKAGES := prometheus
 SYSTEM_COMMANDS := prometheus promtool
@@ -84,7 +99,8 @@ lock:
 	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --unsafe-package torch \
 	  -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
-	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK)', run 'make test', commit"
+	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(SF_LOCK) requirements-statsforecast.in
+	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK) $(SF_LOCK)', run 'make test', commit"
 
 # The suite against the newest versions pyproject's ranges allow, in a venv of its own:
 # drift is found on purpose, before `make lock` takes it in.
@@ -106,7 +122,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP)
+bench: $(STAMP) .venv-statsforecast
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
