@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from autoscaler.coordination_config import CoordinationConfig
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.input_errors import InputError
 from autoscaler.model import GroupSpec
@@ -508,6 +509,7 @@ class Config(_Frozen):
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     daemon: DaemonConfig = DaemonConfig()
+    coordination: CoordinationConfig = CoordinationConfig()
     hosts: list[HostGroupConfig] = Field(default_factory=list)
     placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
