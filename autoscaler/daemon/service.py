@@ -119,7 +119,7 @@ class Daemon:
     def reconcile(self, only: list[str] | None = None) -> None:
         """Settle interrupted actions against the cloud before any new decision (in a
         fleet: those of the groups in ``only``, just leased to this member)."""
-        if self.fleet is not None and only is None:
+        if self.config.coordination.enabled and only is None:
             return  # each group is reconciled by whoever leases it
         now = self.clock.now()
         self.world.advance(now)

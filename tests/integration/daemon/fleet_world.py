@@ -4,7 +4,8 @@ The cloud is one JSON file under ``$FAKE_CLOUD_DIR`` guarded by an ``fcntl`` loc
 it outlives a ``kill -9`` and serialises the members as a real cloud API would. Every
 ``scale`` call is appended to ``calls.jsonl`` with the calling member
 (``$FAKE_MEMBER``), the wall time and whether the cloud applied it or had already seen
-its ``action_id`` (idempotent). All members share one simulated clock anchored at
+its ``action_id`` (idempotent); ``hang-before-<member>`` / ``hang-after-<member>``
+files catch that member inside ``scale``. All members share one simulated clock anchored at
 ``$FLEET_T0`` (wall seconds), and each group's load is its own sine wave, so that
 groups keep scaling out and in.
 """
@@ -74,6 +75,7 @@ class LockedFileCloud:
         return []
 
     def scale(self, action: ScaleAction) -> None:
+        self._hang_if("hang-before")
         with self._locked() as state:
             duplicate = action.action_id in state["applied"]
             if not duplicate:
@@ -94,6 +96,15 @@ class LockedFileCloud:
                     )
                     + "\n"
                 )
+        self._hang_if("hang-after")
+
+    def _hang_if(self, name: str) -> None:
+        """While ``<name>-<member>`` exists, this member's ``scale`` never returns
+        (before or after applying): it is caught in the middle of an action."""
+        if (self.dir / f"{name}-{self.member}").exists():
+            (self.dir / f"hung-{self.member}").touch()
+            while True:
+                time.sleep(1)
 
 
 class SineSource:

@@ -217,3 +217,60 @@ def test_three_members_share_thirty_groups_through_every_failure(
 def calls(cloud: Path) -> list[dict]:
     path = cloud / "calls.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("hang", "settled"), [("after", "already_applied"), ("before", "reissued")]
+)
+def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
+    tmp_path: Path, redis: RedisServer, postgres: PostgresServer, hang: str, settled: str
+) -> None:
+    state_url = postgres.create_database(f"inflight_{hang}")
+    cloud = tmp_path / "cloud"
+    cloud.mkdir()
+    (cloud / f"hang-{hang}-m1").touch()
+    t0 = time.time()
+    members: dict[str, DaemonProcess] = {}
+    try:
+        for m in ("m1", "m2"):
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url)
+            members[m] = DaemonProcess(
+                ["--config", str(cfg), "--state-dir", str(tmp_path / m), "--port", "0"],
+                {
+                    "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
+                    "PYTHONPATH": str(HERE),
+                    "FAKE_CLOUD_DIR": str(cloud),
+                    "FAKE_MEMBER": m,
+                    "FLEET_T0": repr(t0),
+                },
+            )
+        wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
+        members["m1"].proc.kill()
+        members["m1"].proc.wait(10)
+        hung = [
+            aid
+            for aid, member in query(
+                state_url, "SELECT action_id, member FROM actions WHERE outcome IS NULL"
+            )
+            if member == "m1"
+        ]
+        assert hung, "m1 died with its intent journalled and no outcome"
+        for aid in hung:
+            members["m2"].wait_for_line(
+                lambda x, aid=aid: f"reconciled interrupted action {aid}: {settled}" in x, 20
+            )
+        time.sleep(INTERVAL)
+        assert members["m2"].stop() == 0
+    finally:
+        for d in members.values():
+            d.kill()
+    applied = [c["id"] for c in calls(cloud) if not c["duplicate"]]
+    assert all(applied.count(aid) == 1 for aid in hung), "each reached the cloud exactly once"
+    assert len(applied) == len(set(applied))
+    outcome = dict(query(state_url, "SELECT action_id, outcome FROM actions"))
+    assert set(outcome.values()) == {"done"}, outcome
+    for aid in hung:
+        by = query(state_url, "SELECT member, record FROM audit WHERE action_id = %s", aid)
+        assert [(m, json.loads(r).get("reconciled")) for m, r in by if "reconciled" in r] == [
+            ("m2", settled)
+        ]
