@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from autoscaler.coordination_config import CoordinationConfig
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.daemon.shared_state import SharedStateStore
 from autoscaler.daemon.state import StateError
 

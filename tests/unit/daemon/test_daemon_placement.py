@@ -105,7 +105,7 @@ def test_simulated_world_refuses_a_group_the_hosts_cannot_hold(tmp_path: Path) -
     cfg = parse_config(raw)
     world = SimulatedWorld(cfg, monotonic=ManualTime())
     world.cloud_for(cfg.groups[0])
-    with pytest.raises(WorldError, match="^the hosts cannot hold group web's 2 initial"):
+    with pytest.raises(WorldError, match=r"^the hosts cannot hold group web's 2 initial"):
         world.cloud_for(cfg.groups[1])
 
 
@@ -322,4 +322,3 @@ def test_placement_on_a_cloud_that_cannot_place_is_a_config_error(
     del raw["groups"][0]["placement"]  # without a placement policy the cloud is fine
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     assert load_config(path).cloud.kind == cloud["kind"]
-

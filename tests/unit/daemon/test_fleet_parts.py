@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from autoscaler.coordination_config import CoordinationConfig
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.daemon.fleet import backend_url_with_timeouts, redact_url, share
 
 PG = "postgresql+psycopg://autoscaler@db/autoscaler"

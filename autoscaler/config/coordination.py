@@ -8,43 +8,26 @@ state to its next owner.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
-from autoscaler.durations import format_duration, parse_duration
+from autoscaler.config.base import Duration, FrozenModel
 
 # The tooz drivers that support group membership, which the hash ring needs.
 BACKEND_SCHEMES = ("redis", "etcd3+http", "etcd3+https", "zookeeper")
 STATE_SCHEMES = ("postgresql", "postgresql+psycopg")
 
-_Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
 
-
-class CoordinationConfig(BaseModel):
+class CoordinationConfig(FrozenModel):
     """Membership backend, shared state database and the timing of both."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     backend_url: str | None = None
     state_url: str | None = None
     member_id: str | None = None  # default: host name and process id
     group: str = Field("autoscaler", min_length=1, max_length=64)
-    heartbeat: _Duration = timedelta(seconds=1)
+    heartbeat: Duration = timedelta(seconds=1)
     # A member silent this long is dropped from the ring and its groups move.
-    membership_timeout: _Duration = timedelta(seconds=5)
+    membership_timeout: Duration = timedelta(seconds=5)
 
     @field_validator("backend_url")
     @classmethod
