@@ -156,14 +156,15 @@ class FleetMember:
         """Leave the group (the others take our groups at their next heartbeat)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(5)
+            # Bounded: the stop budget is systemd's 10 s, and a hung beat times out anyway.
+            self._thread.join(1.0)
         with self._lock:
             self._active.clear()
             self._epochs.clear()
         if self._coordinator is not None:
             try:
                 if self._joined:
-                    self._coordinator.leave_group(self.config.group.encode()).get(timeout=2)
+                    self._coordinator.leave_group(self.config.group.encode()).get(timeout=1)
                 self._coordinator.stop()
             except Exception:  # leaving is a courtesy: the backend expires us anyway
                 pass
