@@ -84,7 +84,7 @@ PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --no-emit-index
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
 	  $(LOCK_VENV)/bin/python -m pip --disable-pip-version-check -q install "pip-tools==7.5.1"; }
-	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --extra fleet --unsafe-package torch \
+	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --extra fleet --extra sweep --unsafe-package torch \
 	  -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
 	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK)', run 'make test', commit"
@@ -97,7 +97,7 @@ test-latest: system-deps .venv-keystone
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install "torch==2.13.0"
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade \
-	  --upgrade-strategy eager -e ".[ml,test,fleet]"
+	  --upgrade-strategy eager -e ".[ml,test,fleet,sweep]"
 	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable
 	$(LATEST_VENV)/bin/python -m pytest -q
 

@@ -50,7 +50,7 @@ class LockedFileCloud:
         self.path = directory / "cloud.json"
 
     @contextmanager
-    def _locked(self) -> Iterator[dict]:
+    def _locked(self, write: bool = True) -> Iterator[dict]:
         with open(self.dir / "cloud.lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             state = (
@@ -59,16 +59,21 @@ class LockedFileCloud:
                 else {"groups": {}, "applied": []}
             )
             yield state
+            if not write:
+                return
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(state))
             os.replace(tmp, self.path)
 
     def ensure(self, name: str, size: int) -> None:
-        with self._locked() as state:
-            state["groups"].setdefault(name, size)
+        with self._locked(write=False) as state:
+            known = name in state["groups"]
+        if not known:
+            with self._locked() as state:
+                state["groups"].setdefault(name, size)
 
     def status(self, group: GroupSpec) -> GroupStatus:
-        with self._locked() as state:
+        with self._locked(write=False) as state:
             return GroupStatus(state["groups"][group.name])
 
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
