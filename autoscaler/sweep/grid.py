@@ -89,7 +89,9 @@ def load_grid(path: Path) -> list[Cell]:
         unknown = [p for p in name.split("+") if p not in POLICY_DEFAULTS]
         if name != "oracle" and unknown:
             known = ", ".join(["oracle", *sorted(POLICY_DEFAULTS)])
-            problems.append(f"{path}: policies[{i}]: unknown policy {unknown[0]!r} (known: {known})")
+            problems.append(
+                f"{path}: policies[{i}]: unknown policy {unknown[0]!r} (known: {known})"
+            )
     if problems:
         raise ConfigError(problems)
     product = itertools.product(traces, grid.policies, grid.boot_delays, grid.budgets, grid.seeds)
