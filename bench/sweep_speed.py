@@ -48,11 +48,12 @@ def main() -> None:
 
 
 def measure(cells: list, workers: int) -> None:
-    print(f"{len(cells)} cells, {workers} workers")
+    print(f"{len(cells)} cells, {workers} workers", flush=True)
     t = time.perf_counter()
     _, serial = run_cells(cells, "serial")
     base = time.perf_counter() - t
     rows = [("serial", base)]
+    print(f"serial: {base:.1f}s", flush=True)
     t = time.perf_counter()
     _, pool = run_cells(cells, "pool", workers=workers)
     rows.append(("process pool", time.perf_counter() - t))

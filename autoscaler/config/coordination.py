@@ -21,9 +21,9 @@ STATE_SCHEMES = ("postgresql", "postgresql+psycopg")
 class CoordinationConfig(FrozenModel):
     """Membership backend, shared state database and the timing of both."""
 
-    backend_url: str | None = None
-    state_url: str | None = None
-    member_id: str | None = None  # default: host name and process id
+    backend_url: str | None = Field(None, max_length=2048)
+    state_url: str | None = Field(None, max_length=2048)
+    member_id: str | None = Field(None, min_length=1, max_length=128)  # default: host:pid:rand
     group: str = Field("autoscaler", min_length=1, max_length=64)
     heartbeat: Duration = timedelta(seconds=1)
     # A member silent this long is dropped from the ring and its groups move.
@@ -53,8 +53,10 @@ class CoordinationConfig(FrozenModel):
             raise ValueError(
                 "state_url is required with backend_url: the next owner of a group needs its state"
             )
-        if self.heartbeat <= timedelta(0):
-            raise ValueError("heartbeat must be positive")
+        if not timedelta(milliseconds=100) <= self.heartbeat <= timedelta(minutes=1):
+            raise ValueError("heartbeat must be between 100ms and 1m")
+        if self.membership_timeout > timedelta(minutes=10):
+            raise ValueError("membership_timeout must be at most 10m")
         if self.membership_timeout < 2 * self.heartbeat:
             raise ValueError("membership_timeout must be at least two heartbeats")
         return self

@@ -21,10 +21,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from autoscaler.config.base import ConfigError, Duration, FrozenModel, loc_to_path
+from autoscaler.input_errors import InputError
+from autoscaler.input_files import MAX_CONFIG_BYTES, read_text_file
+from autoscaler.limits import MAX_BOOT_DELAY, MAX_GROUP_SIZE, MAX_SEED
+from autoscaler.safe_yaml import load_yaml
+
+MAX_CELLS = 100_000
 
 BUNDLED = "bundled"
 
@@ -38,7 +43,26 @@ class GridFile(FrozenModel):
     )
     budgets: list[int] = Field(default_factory=lambda: [20], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
-    peak_instances: int | None = Field(None, ge=1)
+    peak_instances: int | None = Field(None, ge=1, le=MAX_GROUP_SIZE)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GridFile:
+        if any(b > MAX_BOOT_DELAY for b in self.boot_delays):
+            raise ValueError(f"boot_delays: at most {MAX_BOOT_DELAY.days}d each")
+        if any(not 1 <= b <= MAX_GROUP_SIZE for b in self.budgets):
+            raise ValueError(f"budgets: each between 1 and {MAX_GROUP_SIZE}")
+        if any(not 0 <= s <= MAX_SEED for s in self.seeds):
+            raise ValueError(f"seeds: each between 0 and {MAX_SEED}")
+        cells = (
+            len(self.traces)
+            * len(self.policies)
+            * len(self.boot_delays)
+            * len(self.budgets)
+            * len(self.seeds)
+        )
+        if cells > MAX_CELLS:
+            raise ValueError(f"the grid has {cells:,} cells; at most {MAX_CELLS:,}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -59,13 +83,11 @@ class Cell:
 def load_grid(path: Path) -> list[Cell]:
     """Read and validate a grid file. Raises ``ConfigError`` (one line per problem)."""
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        raw = load_yaml(
+            read_text_file(path, what="grid file", max_bytes=MAX_CONFIG_BYTES), str(path)
+        )
+    except InputError as exc:
+        raise ConfigError([str(exc)]) from None
     try:
         grid = GridFile.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
