@@ -19,10 +19,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from autoscaler.daemon.records import iso, outcome_record, placement_records
+from autoscaler.daemon.records import (
+    JOURNAL_COLUMNS,
+    audit_record,
+    iso,
+    journalled_action,
+    placement_records,
+)
 from autoscaler.daemon.redact import Redactor
 from autoscaler.daemon.state import StateError
-from autoscaler.model import MetricWindow, Placement, ScaleAction, TickOutcome, ensure_utc
+from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -267,37 +273,14 @@ class SharedStateStore:
 
     def unfinished_actions(self, groups: Collection[str] | None = None) -> Sequence[ScaleAction]:
         rows = self._rows(
-            "SELECT action_id, grp, created_at, current, target, reason, victims, placements"
-            " FROM actions WHERE outcome IS NULL ORDER BY created_at"
+            f"SELECT {JOURNAL_COLUMNS} FROM actions WHERE outcome IS NULL ORDER BY created_at"
         )
-        return [
-            ScaleAction(
-                group=grp,
-                action_id=aid,
-                created_at=ensure_utc(datetime.fromisoformat(created)),
-                current=current,
-                target=target,
-                reason=reason,
-                victims=tuple(json.loads(victims)),
-                placements=tuple(
-                    Placement(p.get("host"), p.get("zone")) for p in json.loads(placements)
-                ),
-            )
-            for aid, grp, created, current, target, reason, victims, placements in rows
-            if groups is None or grp in groups
-        ]
+        return [journalled_action(row) for row in rows if groups is None or row[1] in groups]
 
     def record(self, outcome: object) -> None:
         from sqlalchemy import text
 
-        if isinstance(outcome, TickOutcome):
-            inputs = self.inputs(outcome.group) if self.inputs is not None else None
-            rec = outcome_record(outcome, inputs)
-        elif isinstance(outcome, dict):
-            rec = outcome
-        else:
-            raise TypeError(f"cannot audit {type(outcome).__name__}")
-        rec = self.redactor.value({**rec, "member": self.member})
+        rec = self.redactor.value(audit_record(outcome, self.inputs, {"member": self.member}))
         self.last_records[rec["group"]] = rec
         action = rec.get("action") or {}
         with self._tx() as db:

@@ -25,6 +25,19 @@ GROUPS = [f"g-{i}" for i in range(30)]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+def start_member(cfg: Path, state: Path, cloud: Path, member: str, t0: float) -> DaemonProcess:
+    return DaemonProcess(
+        ["--config", str(cfg), "--state-dir", str(state), "--port", "0"],
+        {
+            "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
+            "PYTHONPATH": str(HERE),
+            "FAKE_CLOUD_DIR": str(cloud),
+            "FAKE_MEMBER": member,
+            "FLEET_T0": repr(t0),
+        },
+    )
+
+
 def fleet_config(path: Path, member: str, backend: str, state_url: str) -> Path:
     groups = "\n".join(
         f"  - {{name: {g}, min_size: 1, max_size: 20, capacity_per_instance: 100,"
@@ -79,16 +92,7 @@ def test_three_members_share_thirty_groups_through_every_failure(
         for m in ("m1", "m2", "m3"):
             backend = proxy.url if m == "m3" else redis.url
             cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url)
-            members[m] = DaemonProcess(
-                ["--config", str(cfg), "--state-dir", str(tmp_path / m), "--port", "0"],
-                {
-                    "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
-                    "PYTHONPATH": str(HERE),
-                    "FAKE_CLOUD_DIR": str(cloud),
-                    "FAKE_MEMBER": m,
-                    "FLEET_T0": repr(t0),
-                },
-            )
+            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
 
         def owners() -> dict[str, str]:
             return dict(query(state_url, "SELECT grp, owner FROM leases"))
@@ -234,16 +238,7 @@ def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
     try:
         for m in ("m1", "m2"):
             cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url)
-            members[m] = DaemonProcess(
-                ["--config", str(cfg), "--state-dir", str(tmp_path / m), "--port", "0"],
-                {
-                    "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
-                    "PYTHONPATH": str(HERE),
-                    "FAKE_CLOUD_DIR": str(cloud),
-                    "FAKE_MEMBER": m,
-                    "FLEET_T0": repr(t0),
-                },
-            )
+            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
         wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
         members["m1"].proc.kill()
         members["m1"].proc.wait(10)
