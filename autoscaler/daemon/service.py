@@ -275,7 +275,7 @@ class Daemon:
         # --speedup may have overridden the file's value; that is not a change.
         file_daemon = new.daemon.model_copy(update={"speedup": self.config.daemon.speedup})
         # The simulated cloud's hosts are built once, with the world.
-        restart_only = ("cloud", "simulation", "hosts")
+        restart_only = ("cloud", "simulation", "hosts", "coordination")
         changed = [k for k in restart_only if getattr(new, k) != getattr(self.config, k)]
         if file_daemon != self.config.daemon:
             changed.append("daemon")
