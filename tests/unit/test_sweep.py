@@ -58,7 +58,7 @@ def test_serial_pool_and_ray_give_identical_tables(grid: Path) -> None:
     assert to_csv(pool) == to_csv(serial) and to_json(pool) == to_json(serial)
     assert to_csv(on_ray) == to_csv(serial) and to_json(on_ray) == to_json(serial)
     # The grid's axes change the results (a table of one repeated row would pass the above).
-    assert len({(r["instance_hours"], r["slo_violation_pct"]) for r in serial}) >= 4
+    assert len({(r["instance_hours"], r["slo_violation_pct"]) for r in serial}) >= 3
     assert [r["cell"] for r in serial] == list(range(16))
 
 
