@@ -67,8 +67,11 @@ $(SF_STAMP): $(SF_LOCK)
 	@touch $(SF_STAMP)
 
 # Debian's servers for the integration tests (installed only when run as root and missing).
-SYSTEM_PACKAGES := prometheus
-SYSTEM_COMMANDS := prometheus promtool
+# redis-server (tooz membership) and postgresql (the fleet's shared state) serve the
+# fleet tests; Debian keeps initdb/pg_ctl under /usr/lib/postgresql/*/bin, pg_ctlcluster
+# (postgresql-common) is the command on PATH that says it is there.
+SYSTEM_PACKAGES := prometheus redis-server postgresql
+SYSTEM_COMMANDS := prometheus promtool redis-server pg_ctlcluster
 system-deps:
 	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
@@ -96,7 +99,7 @@ PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --no-emit-index
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
 	  $(LOCK_VENV)/bin/python -m pip --disable-pip-version-check -q install "pip-tools==7.5.1"; }
-	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --unsafe-package torch \
+	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --extra fleet --extra sweep --unsafe-package torch \
 	  -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(SF_LOCK) requirements-statsforecast.in
@@ -110,7 +113,7 @@ test-latest: system-deps .venv-keystone
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install "torch==2.13.0"
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade \
-	  --upgrade-strategy eager -e ".[ml,test]"
+	  --upgrade-strategy eager -e ".[ml,test,fleet,sweep]"
 	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable
 	$(LATEST_VENV)/bin/python -m pytest -q
 

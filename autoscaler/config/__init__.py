@@ -24,6 +24,7 @@ from autoscaler.config.cloud import (
     SenlinGroupConfig,
     SimulationConfig,
 )
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.config.cross_checks import (
     placement_problems,
     raw_reference_problems,
@@ -68,6 +69,7 @@ __all__ = [
     "CloudConfig",
     "Config",
     "ConfigError",
+    "CoordinationConfig",
     "DaemonConfig",
     "Duration",
     "FlavorConfig",

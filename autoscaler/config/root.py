@@ -18,6 +18,7 @@ from autoscaler.config.cloud import (
     PlacementConfig,
     SimulationConfig,
 )
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.config.cross_checks import placement_problems, reference_problems, victims_problems
 from autoscaler.config.groups import GroupConfig
 from autoscaler.config.serving import ServingConfig
@@ -29,6 +30,7 @@ class Config(FrozenModel):
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     daemon: DaemonConfig = DaemonConfig()
+    coordination: CoordinationConfig = CoordinationConfig()
     hosts: list[HostGroupConfig] = Field(default_factory=list)
     placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
