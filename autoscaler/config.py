@@ -488,13 +488,32 @@ class PlacementConfig(_Frozen):
         return below
 
 
+class ApiConfig(_Frozen):
+    """TLS and authentication of the HTTP API (as Prometheus' web config does). Off
+    loopback, TLS and a token or a user are required. Secrets stay in files or hashes."""
+
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    token_file: str | None = None  # one bearer token per line
+    # user -> hash printed by ``autoscaler hash-password`` (never a clear password)
+    basic_auth_users: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ApiConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        return self
+
+
 class DaemonConfig(_Frozen):
     """How ``autoscaler run`` serves: state, HTTP, logs, readiness, the simulated clock."""
 
     state_dir: str = "/var/lib/autoscaler"
     bind: str = "127.0.0.1"
     port: int = Field(9723, ge=0, le=65535)
-    log_format: Literal["json", "text"] = "json"
+    # auto: text on a terminal, else JSON lines; under journald each line gets its <N> priority
+    log_format: Literal["auto", "json", "text"] = "auto"
+    api: ApiConfig = ApiConfig()
     speedup: float = Field(60.0, gt=0, le=1_000_000)
     not_ready_after: int = Field(3, ge=1)
     source_timeout: Duration = timedelta(seconds=10)

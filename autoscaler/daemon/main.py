@@ -41,7 +41,8 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     """
     from prometheus_client import CollectorRegistry
 
-    from autoscaler.daemon.http_api import ApiServer
+    from autoscaler.daemon.api_security import ApiSecurityError, load_security
+    from autoscaler.daemon.http_api import ApiRefused, ApiServer
     from autoscaler.daemon.logs import LogSink, SinkHandler
     from autoscaler.daemon.metrics import DaemonMetrics
     from autoscaler.daemon.notify import SystemdNotifier
@@ -54,7 +55,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     config = load_config(opts.config_path)
     dcfg = config.daemon
     redactor = Redactor(environ=env)
-    log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor)
+    log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor, env)
     _route_library_logs(SinkHandler(log))
     speedup = opts.speedup or dcfg.speedup
     if speedup != dcfg.speedup:
@@ -92,7 +93,11 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         raise StartError(redactor.text(str(exc))) from None
     bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
     try:
-        api = ApiServer(daemon, registry, bind, port)
+        security = load_security(dcfg.api, Path(opts.config_path).resolve().parent)
+        api = ApiServer(daemon, registry, bind, port, security)
+    except (ApiSecurityError, ApiRefused) as exc:
+        store.close()
+        raise StartError(str(exc)) from None
     except OSError as exc:
         store.close()
         raise StartError(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
@@ -102,14 +107,14 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     host, real_port = api.address
     log.event(
         "info",
-        f"serving on http://{host}:{real_port}",
+        f"serving on {api.scheme}://{host}:{real_port}",
         groups=len(daemon.groups),
         state=str(state_dir / "state.db"),
         clock=type(world.clock).__name__,
         speedup=clock_speedup,
         port=real_port,
     )
-    notifier.ready(f"{len(daemon.groups)} group(s), http://{host}:{real_port}")
+    notifier.ready(f"{len(daemon.groups)} group(s), {api.scheme}://{host}:{real_port}")
     try:
         daemon.wait(alive=lambda: daemon.scheduler_alive() and api.alive() and daemon.progressing())
     finally:

@@ -8,11 +8,10 @@ the stop. Signal handlers set flags and nothing else.
 
 from __future__ import annotations
 
-import signal
-import threading
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,17 @@ from autoscaler.config import Config
 from autoscaler.daemon.clock import real_seconds
 from autoscaler.daemon.groups import ForecastFactory, GroupRuntime, build_group
 from autoscaler.daemon.logs import LogSink
+from autoscaler.daemon.main_loop import MainLoop
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
 from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
 from autoscaler.daemon.state import SqliteStateStore, StateError
+from autoscaler.daemon.views import group_mode, group_view
 from autoscaler.daemon.world import World, WorldError
 from autoscaler.engine import RecentLoads
-from autoscaler.model import Forecast
-
-STOP_BUDGET = timedelta(seconds=8)  # systemd and the issue allow 10 s for a clean stop
+from autoscaler.model import Forecast, TickOutcome
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Settings:
     source_timeout: timedelta | None
 
 
-class Daemon:
+class Daemon(MainLoop):
     def __init__(
         self,
         config: Config,
@@ -78,6 +77,8 @@ class Daemon:
         self._stop = False
         self._reload = False
         store.inputs = self._inputs_of
+        # Evaluated at every scrape, so /metrics says what /readyz would answer now.
+        metrics.ready.set_function(lambda: 1.0 if self.readiness()[0] else 0.0)
 
     # ---------------------------------------------------------------- setup
 
@@ -85,6 +86,7 @@ class Daemon:
         from autoscaler.registry import build_group_placement
 
         placement, flavor = build_group_placement(config or self.config, cfg_group)
+        name = cfg_group.name
         rt = build_group(
             cfg_group,
             self.world,
@@ -94,10 +96,24 @@ class Daemon:
             placement=placement,
             flavor=flavor,
             recent=self.recent,
+            on_source_call=lambda seconds: self.metrics.observe_source(name, seconds),
+            on_cloud_call=lambda op, seconds: self.metrics.observe_cloud(name, op, seconds),
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
         rt.last = previous[-1] if previous else None
+        self.metrics.register_group(
+            name,
+            min_size=cfg_group.min_size,
+            max_size=cfg_group.max_size,
+            mode=group_mode(cfg_group),
+            policies=[p.name for p in rt.binding.policies],
+            interval_seconds=real_seconds(cfg_group.interval, self.settings.speedup),
+        )
+        if name in self.store.paused():  # a pause outlives restarts and reloads
+            b = rt.binding
+            rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=True))
+        self.metrics.set_paused(name, rt.binding.spec.paused)
         return rt
 
     def build_all(self) -> None:
@@ -212,7 +228,12 @@ class Daemon:
         else:
             rt.cloud.succeeded()
             rt.backoff_until = None
-        self.metrics.observe(outcome, time.perf_counter() - t0, rt.config.capacity_per_instance)
+        self.metrics.observe(
+            outcome,
+            time.perf_counter() - t0,
+            rt.config.capacity_per_instance,
+            load=_newest_load(rt, outcome),
+        )
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
         if rt.publisher is not None and outcome.forecast is not None:
             self._publish(rt, outcome.forecast)
@@ -278,6 +299,7 @@ class Daemon:
                 self._unschedule(name)
                 del self.groups[name]
                 self.recent.pop(name, None)
+                self.metrics.forget_group(name)
                 self.log.event("info", "group removed by reload", group=name)
         for name, g in wanted.items():
             rt = self.groups.get(name)
@@ -322,115 +344,62 @@ class Daemon:
             if rt.state_failures >= n:
                 reasons.append(f"{name}: state database failed {rt.state_failures} times in a row")
         ok = not reasons
-        self.metrics.ready.set(1 if ok else 0)
         return ok, [self.store.redactor.text(r) for r in reasons]
 
     def groups_view(self) -> list[dict[str, Any]]:
-        return [self._view(rt) for rt in list(self.groups.values())]
+        paused = self.store.paused()
+        now = self.clock.now()
+        return [
+            group_view(rt, self.store, now, paused.get(n)) for n, rt in list(self.groups.items())
+        ]
 
     def group_view(self, name: str) -> dict[str, Any] | None:
         rt = self.groups.get(name)
-        return self._view(rt) if rt is not None else None
+        if rt is None:
+            return None
+        return group_view(rt, self.store, self.clock.now(), self.store.paused().get(name))
+
+    # ---------------------------------------------------------------- pause, resume
+
+    def pause(self, name: str, reason: str) -> dict[str, Any] | None:
+        """Stop acting for ``name`` (decisions are still made and recorded), durably.
+        Returns the group's view, or None when there is no such group."""
+        if name not in self.groups:
+            return None
+        self.store.set_paused(name, self.clock.now(), reason)
+        self._apply_pause(self.groups[name], True)
+        self.log.event("warning", "group paused", group=name, reason=reason)
+        return self.group_view(name)
+
+    def resume(self, name: str) -> dict[str, Any] | None:
+        if name not in self.groups:
+            return None
+        self.store.clear_paused(name)
+        self._apply_pause(self.groups[name], False)
+        self.log.event("info", "group resumed", group=name)
+        return self.group_view(name)
+
+    def _apply_pause(self, rt: GroupRuntime, paused: bool) -> None:
+        # Under the group's lock: a tick in progress finishes with the old setting.
+        with rt.lock:
+            b = rt.binding
+            rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=paused))
+        self.metrics.set_paused(rt.name, paused)
 
     def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None:
         if name not in self.groups:
             return None
         return self.store.decisions(name, last)
 
-    def _view(self, rt: GroupRuntime) -> dict[str, Any]:
-        last = rt.last or {}
-        status = last.get("status") or {}
-        spec = rt.binding.spec
-        cooldowns = {}
-        for direction, at in self.store.cooldowns(rt.name).items():
-            until = datetime.fromisoformat(at) + (
-                spec.cooldown_up if direction == "up" else spec.cooldown_down
-            )
-            cooldowns[direction] = {
-                "last_action": at,
-                "until": iso(until),
-                "active": until > self.clock.now(),
-            }
-        return {
-            "name": rt.name,
-            "current_size": (status.get("ready", 0) + status.get("booting", 0)) if status else None,
-            "ready": status.get("ready"),
-            "booting": status.get("booting"),
-            "min_size": spec.min_size,
-            "max_size": spec.max_size,
-            "interval": rt.config.interval.total_seconds(),
-            "last_decision": last or None,
-            "forecast": last.get("forecast"),
-            "cooldowns": cooldowns,
-            "source_failures": rt.source.consecutive_failures,
-            "config_error": rt.config_error,
-        }
 
-    # ---------------------------------------------------------------- main loop, signals
-
-    def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        signal.signal(signal.SIGHUP, self._on_reload)
-
-    # Handlers only set flags: taking a lock (Event.set) inside a handler can deadlock
-    # with the interrupted main thread; the main loop polls the flags instead.
-    def _on_stop(self, signum: int, frame: object) -> None:
-        self._stop = True
-
-    def _on_reload(self, signum: int, frame: object) -> None:
-        self._reload = True
-
-    def request_stop(self) -> None:
-        self._stop = True
-
-    def request_reload(self) -> None:
-        self._reload = True
-
-    def wait(self, alive: Any = None, poll: float = 0.1) -> None:
-        """Block until a stop is requested, doing reloads and watchdog pings meanwhile.
-
-        ``alive`` (a callable) says whether the other threads are healthy; the watchdog
-        is only fed while it returns true, so systemd restarts a wedged daemon.
-        """
-        wd = self.notifier.watchdog
-        period = min(wd.total_seconds() / 2, 5.0) if wd is not None else 5.0
-        next_ping = 0.0
-        while not self._stop:
-            if self._reload:
-                self._reload = False
-                self.reload()
-            if time.monotonic() >= next_ping:
-                if alive is None or alive():
-                    self.notifier.ping()
-                next_ping = time.monotonic() + period
-            time.sleep(poll)
-
-    def progressing(self) -> bool:
-        """False when a group has finished no tick for far longer than its interval
-        (a job wedged inside a call): the watchdog then stops, and systemd restarts us."""
-        now = self._monotonic()
-        slack = self.settings.source_timeout.total_seconds() if self.settings.source_timeout else 0
-        for rt in list(self.groups.values()):
-            interval = real_seconds(rt.config.interval, self.settings.speedup)
-            if now - rt.last_progress > max(5 * interval, 60.0) + slack:
-                return False
-        return True
-
-    def scheduler_alive(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
-
-    def stop(self) -> None:
-        """Finish the running ticks (bounded by ``STOP_BUDGET``), then close the store."""
-        self.notifier.stopping()
-        if self._scheduler is not None and self._scheduler.running:
-            done = threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True})
-            done.start()
-            done.join(STOP_BUDGET.total_seconds())
-            if done.is_alive():
-                self.log.event("warning", "a tick did not finish in time; stopping anyway")
-        for rt in self.groups.values():
-            # Wait for a tick that is still inside the engine (its lock) to persist.
-            if rt.lock.acquire(timeout=0.5):
-                rt.lock.release()
-        self.store.close()
+def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:
+    """The newest finite sample the tick saw, in requests/s (None without one)."""
+    w = rt.source.last_window
+    if w is None or not len(w) or not math.isfinite(float(w.last)):
+        return None
+    value = float(w.last)
+    if rt.config.metric.unit == "utilization":
+        if outcome.status is None:
+            return None
+        value *= outcome.status.ready * rt.config.capacity_per_instance
+    return value

@@ -152,7 +152,7 @@ def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
     assert rec["error"] is None
     assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0
     # 150 req/s over 4 ready instances of 100 each
-    assert _metric(d, "autoscaler_forecast_utilization", group="web", quantile="mean") == 0.375
+    assert _metric(d, "autoscaler_forecast_utilization_mean", group="web") == 0.375
 
 
 def test_reload_keeps_old_config_of_a_broken_group_and_applies_the_rest(
