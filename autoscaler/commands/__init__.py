@@ -10,6 +10,8 @@ def COMMANDS() -> list[click.Command]:
     from autoscaler.commands.check_config import check_config
     from autoscaler.commands.explain import explain
     from autoscaler.commands.forecast import forecast
+    from autoscaler.commands.hash_password import hash_password
+    from autoscaler.commands.pause import pause, resume
     from autoscaler.commands.run import run
     from autoscaler.commands.simulate import simulate
     from autoscaler.commands.status import status
@@ -22,5 +24,8 @@ def COMMANDS() -> list[click.Command]:
         run,
         status,
         explain,
+        pause,
+        resume,
+        hash_password,
     ]
     return commands

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+from autoscaler.daemon_client import DaemonClient, client_options
 
 
 @click.command("explain")
 @click.argument("group")
 @click.option("--last", type=click.IntRange(1, 1000), default=5, show_default=True)
-@click.option(
-    "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
-)
-def explain(group: str, last: int, url: str) -> None:
+@client_options
+def explain(client: DaemonClient, group: str, last: int) -> None:
     """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
-    body = fetch_json(url, f"/v1/groups/{group}/decisions?last={last}")
+    body = client.get(f"/v1/groups/{group}/decisions?last={last}")
     decisions = body["decisions"]
     if not decisions:
         click.echo(f"{group}: no decisions recorded yet")

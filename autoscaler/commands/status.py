@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+from autoscaler.daemon_client import DaemonClient, client_options
 
 
 @click.command("status")
-@click.option(
-    "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
-)
-def status(url: str) -> None:
-    """Show readiness and each group's size, last decision and cooldowns."""
-    ready = fetch_json(url, "/readyz", ok_codes=(200, 503))
-    groups = fetch_json(url, "/v1/groups")["groups"]
-    click.echo(f"daemon at {url}: {'ready' if ready['ready'] else 'NOT READY'}")
+@client_options
+def status(client: DaemonClient) -> None:
+    """Show readiness and each group's size, mode, last decision and cooldowns."""
+    ready = client.get("/readyz", ok_codes=(200, 503))
+    groups = client.get("/v1/groups")["groups"]
+    click.echo(f"daemon at {client.url}: {'ready' if ready['ready'] else 'NOT READY'}")
     for reason in ready.get("reasons", []):
         click.echo(f"  - {reason}")
     if not groups:
@@ -29,6 +27,13 @@ def status(url: str) -> None:
             f"{g['name']:<16} {size:>5} {g['min_size']:>4} {g['max_size']:>4}  "
             f"{_decision(last):<40} {_cooldowns(g.get('cooldowns') or {})}"
         )
+        mode = g.get("mode", "active")
+        if mode != "active":
+            click.echo(f"{'':<16} mode: {mode} (decisions are recorded, never acted on)")
+        if g.get("paused"):
+            p = g["paused"]
+            why = f": {p['reason']}" if p.get("reason") else ""
+            click.echo(f"{'':<16} PAUSED since {p['at'][:19]}{why} (autoscaler resume {g['name']})")
         if g.get("config_error"):
             click.echo(f"{'':<16} config: {g['config_error']}")
 
