@@ -38,6 +38,8 @@ def test_run_vms_prints_table_and_writes_summary(vm_dir: Path, tmp_path: Path) -
         assert name in result.output
     summary = json.loads((out / "vms_summary.json").read_text())
     assert summary["vms"] == 20 and summary["hosts"] == 6
+    assert (out / "vms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "hosts_used" not in summary["policies"]["pack"], "the timelines stay out of the JSON"
     pols = summary["policies"]
     assert set(pols) == {"spread", "pack", "interference_aware"}
     for row in pols.values():
