@@ -11,6 +11,7 @@ def COMMANDS() -> list[click.Command]:
     from autoscaler.commands.explain import explain
     from autoscaler.commands.forecast import forecast
     from autoscaler.commands.hash_password import hash_password
+    from autoscaler.commands.init import init
     from autoscaler.commands.pause import pause, resume
     from autoscaler.commands.run import run
     from autoscaler.commands.simulate import simulate
@@ -27,5 +28,6 @@ def COMMANDS() -> list[click.Command]:
         pause,
         resume,
         hash_password,
+        init,
     ]
     return commands
