@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -78,15 +77,14 @@ def _decode(url: str, body: bytes) -> Any:
 
 
 def _read_token(path: str | None) -> str | None:
+    from autoscaler.adapters.secrets import SecretError, read_secret
+
     if path is None:
         return None
     try:
-        lines = Path(path).read_text(encoding="utf-8").split()
-    except OSError as exc:
-        raise UserError(f"--token-file {path}: {exc.strerror or exc}") from None
-    if not lines:
-        raise UserError(f"--token-file {path}: holds no token")
-    return lines[0]
+        return read_secret(file=path, what="--token-file").split()[0]
+    except SecretError as exc:
+        raise UserError(str(exc)) from None
 
 
 def client_options(command: Callable[..., Any]) -> Callable[..., Any]:

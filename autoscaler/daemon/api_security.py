@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autoscaler.adapters.secrets import SecretError, read_secret
 from autoscaler.config import ApiConfig
 
 # scrypt cost: about 50 ms and 16 MiB per check on one core; a token check is free.
@@ -92,12 +93,10 @@ def load_security(cfg: ApiConfig, base: Path) -> ApiSecurity:
     if cfg.token_file is not None:
         path = _resolve(cfg.token_file, base)
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ApiSecurityError(f"daemon.api.token_file {path}: {exc.strerror or exc}") from None
-        tokens = frozenset(t.strip() for t in lines if t.strip())
-        if not tokens:
-            raise ApiSecurityError(f"daemon.api.token_file {path}: holds no token")
+            text = read_secret(file=path, what="daemon.api.token_file")
+        except SecretError as exc:
+            raise ApiSecurityError(str(exc)) from None
+        tokens = frozenset(t.strip() for t in text.splitlines() if t.strip())
     for user, stored in cfg.basic_auth_users.items():
         if not stored.startswith("scrypt$") or stored.count("$") != 5:
             raise ApiSecurityError(

@@ -62,7 +62,7 @@ def test_run_refuses_a_public_bind_with_one_line_and_exit_2(tmp_path: Path) -> N
 
 
 def test_bad_security_settings_are_one_line(tmp_path: Path) -> None:
-    with pytest.raises(ApiSecurityError, match=r"token_file .*missing"):
+    with pytest.raises(ApiSecurityError, match=r"token_file: cannot read .*missing"):
         load_security(ApiConfig(token_file="missing"), tmp_path)
     with pytest.raises(ApiSecurityError, match="not a hash from `autoscaler hash-password`"):
         load_security(ApiConfig(basic_auth_users={"prom": "plain-password"}), tmp_path)
