@@ -41,7 +41,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     """
     from prometheus_client import CollectorRegistry
 
-    from autoscaler.daemon.api_security import ApiSecurityError, load_security
+    from autoscaler.daemon.api_security import ApiSecurityError, bind_problem, load_security
     from autoscaler.daemon.http_api import ApiRefused, ApiServer
     from autoscaler.daemon.logs import LogSink, SinkHandler
     from autoscaler.daemon.metrics import DaemonMetrics
@@ -57,6 +57,15 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     redactor = Redactor(environ=env)
     log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor, env)
     _route_library_logs(SinkHandler(log))
+    # An unsafe bind or unreadable credentials stop us before anything is opened or written.
+    bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
+    try:
+        security = load_security(dcfg.api, Path(opts.config_path).resolve().parent)
+    except ApiSecurityError as exc:
+        raise StartError(str(exc)) from None
+    problem = bind_problem(bind, security)
+    if problem is not None:
+        raise StartError(problem)
     speedup = opts.speedup or dcfg.speedup
     if speedup != dcfg.speedup:
         config = config.model_copy(update={"daemon": dcfg.model_copy(update={"speedup": speedup})})
@@ -91,11 +100,9 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     except (WorldError, StateError) as exc:
         store.close()
         raise StartError(redactor.text(str(exc))) from None
-    bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
     try:
-        security = load_security(dcfg.api, Path(opts.config_path).resolve().parent)
         api = ApiServer(daemon, registry, bind, port, security)
-    except (ApiSecurityError, ApiRefused) as exc:
+    except ApiRefused as exc:
         store.close()
         raise StartError(str(exc)) from None
     except OSError as exc:

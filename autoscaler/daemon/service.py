@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from autoscaler.daemon.logs import LogSink
 from autoscaler.daemon.main_loop import MainLoop
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
+from autoscaler.daemon.pausing import GroupPausing
 from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
@@ -43,7 +44,7 @@ class Settings:
     source_timeout: timedelta | None
 
 
-class Daemon(MainLoop):
+class Daemon(GroupPausing, MainLoop):
     def __init__(
         self,
         config: Config,
@@ -110,10 +111,8 @@ class Daemon(MainLoop):
             policies=[p.name for p in rt.binding.policies],
             interval_seconds=real_seconds(cfg_group.interval, self.settings.speedup),
         )
-        if name in self.store.paused():  # a pause outlives restarts and reloads
-            b = rt.binding
-            rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=True))
-        self.metrics.set_paused(name, rt.binding.spec.paused)
+        # a pause outlives restarts and reloads
+        self.apply_pause(rt, name in self.store.paused())
         return rt
 
     def build_all(self) -> None:
@@ -358,33 +357,6 @@ class Daemon(MainLoop):
         if rt is None:
             return None
         return group_view(rt, self.store, self.clock.now(), self.store.paused().get(name))
-
-    # ---------------------------------------------------------------- pause, resume
-
-    def pause(self, name: str, reason: str) -> dict[str, Any] | None:
-        """Stop acting for ``name`` (decisions are still made and recorded), durably.
-        Returns the group's view, or None when there is no such group."""
-        if name not in self.groups:
-            return None
-        self.store.set_paused(name, self.clock.now(), reason)
-        self._apply_pause(self.groups[name], True)
-        self.log.event("warning", "group paused", group=name, reason=reason)
-        return self.group_view(name)
-
-    def resume(self, name: str) -> dict[str, Any] | None:
-        if name not in self.groups:
-            return None
-        self.store.clear_paused(name)
-        self._apply_pause(self.groups[name], False)
-        self.log.event("info", "group resumed", group=name)
-        return self.group_view(name)
-
-    def _apply_pause(self, rt: GroupRuntime, paused: bool) -> None:
-        # Under the group's lock: a tick in progress finishes with the old setting.
-        with rt.lock:
-            b = rt.binding
-            rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=paused))
-        self.metrics.set_paused(rt.name, paused)
 
     def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None:
         if name not in self.groups:

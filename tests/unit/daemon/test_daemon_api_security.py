@@ -59,6 +59,7 @@ def test_run_refuses_a_public_bind_with_one_line_and_exit_2(tmp_path: Path) -> N
     assert r.exit_code == 2, r.output
     assert "refusing to serve the API on 0.0.0.0" in r.output
     assert "Traceback" not in r.output
+    assert not (tmp_path / "s").exists(), "nothing was written"
 
 
 def test_bad_security_settings_are_one_line(tmp_path: Path) -> None:
