@@ -56,8 +56,48 @@ def _version() -> str:
         return "unknown"
 
 
+# The gauges with only a group label: (attribute, metric name, help).
+GROUP_GAUGES = (
+    ("desired", "autoscaler_desired_capacity", "Instances the group should have after guards"),
+    ("current", "autoscaler_current_capacity", "Instances the cloud reports (ready + booting)"),
+    ("min_size", "autoscaler_min_size", "The group's configured minimum"),
+    ("max_size", "autoscaler_max_size", "The group's configured maximum"),
+    (
+        "load",
+        "autoscaler_observed_load",
+        "The newest load sample the group's tick saw, in requests/s",
+    ),
+    ("paused", "autoscaler_group_paused", "1 while the group is paused (autoscaler pause), else 0"),
+    (
+        "interval",
+        "autoscaler_evaluation_interval_seconds",
+        "Real seconds between two evaluations of the group",
+    ),
+    (
+        "last_success",
+        "autoscaler_last_successful_tick_timestamp_seconds",
+        "Unix time (real clock) of the group's last tick without error; the daemon's start until its first one",
+    ),
+    (
+        "model_age",
+        "autoscaler_model_age_seconds",
+        "Age of the group's fitted forecasting model (absent when it has none)",
+    ),
+)
+
+
 class DaemonMetrics:
     """Every series ``/metrics`` serves. ``wall`` is the real clock (Unix seconds)."""
+
+    desired: Gauge
+    current: Gauge
+    min_size: Gauge
+    max_size: Gauge
+    load: Gauge
+    paused: Gauge
+    interval: Gauge
+    last_success: Gauge
+    model_age: Gauge
 
     def __init__(
         self, registry: CollectorRegistry, *, wall: Callable[[], float] = time.time
@@ -76,46 +116,12 @@ class DaemonMetrics:
             registry=r,
         )
         info.labels(_version(), platform.python_version()).set(1)
-        self.desired = Gauge(
-            "autoscaler_desired_capacity",
-            "Instances the group should have after guards",
-            g,
-            registry=r,
-        )
-        self.current = Gauge(
-            "autoscaler_current_capacity",
-            "Instances the cloud reports (ready + booting)",
-            g,
-            registry=r,
-        )
-        self.min_size = Gauge(
-            "autoscaler_min_size", "The group's configured minimum", g, registry=r
-        )
-        self.max_size = Gauge(
-            "autoscaler_max_size", "The group's configured maximum", g, registry=r
-        )
-        self.load = Gauge(
-            "autoscaler_observed_load",
-            "The newest load sample the group's tick saw, in requests/s",
-            g,
-            registry=r,
-        )
+        for attr, name, doc in GROUP_GAUGES:
+            setattr(self, attr, Gauge(name, doc, g, registry=r))
         self.mode = Gauge(
             "autoscaler_group_mode",
             "1 for the mode the group runs in (active, advisor, dry_run), 0 for the others",
             ["group", "mode"],
-            registry=r,
-        )
-        self.paused = Gauge(
-            "autoscaler_group_paused",
-            "1 while the group is paused (autoscaler pause), else 0",
-            g,
-            registry=r,
-        )
-        self.interval = Gauge(
-            "autoscaler_evaluation_interval_seconds",
-            "Real seconds between two evaluations of the group",
-            g,
             registry=r,
         )
         self.decisions = Counter(
@@ -164,19 +170,6 @@ class DaemonMetrics:
             ["group", "stage"],
             registry=r,
         )
-        self.last_success = Gauge(
-            "autoscaler_last_successful_tick_timestamp_seconds",
-            "Unix time (real clock) of the group's last tick without error; "
-            "the daemon's start until its first one",
-            g,
-            registry=r,
-        )
-        self.model_age = Gauge(
-            "autoscaler_model_age_seconds",
-            "Age of the group's fitted forecasting model (absent when it has none)",
-            g,
-            registry=r,
-        )
         self.ready = Gauge(
             "autoscaler_ready", "1 when /readyz answers ready, else 0", registry=registry
         )
@@ -222,25 +215,10 @@ class DaemonMetrics:
 
     def forget_group(self, group: str) -> None:
         """Drop every series of ``group`` (removed by a reload)."""
-        for metric in (
-            self.desired,
-            self.current,
-            self.min_size,
-            self.max_size,
-            self.load,
-            self.mode,
-            self.paused,
-            self.interval,
-            self.decisions,
-            self.actions,
-            self.guards,
-            self.tick_seconds,
-            self.source_seconds,
-            self.cloud_seconds,
-            self.errors,
-            self.last_success,
-            self.model_age,
-        ):
+        labelled = (self.mode, self.decisions, self.actions, self.guards, self.errors)
+        histograms = (self.tick_seconds, self.source_seconds, self.cloud_seconds)
+        gauges = tuple(getattr(self, attr) for attr, _, _ in GROUP_GAUGES)
+        for metric in (*gauges, *labelled, *histograms):
             metric.remove_by_labels({"group": group})
         self.forecast.forget(group)
         self._groups.discard(group)
