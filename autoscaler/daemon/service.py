@@ -334,7 +334,8 @@ class Daemon(GroupPausing, MainLoop):
         if not self.started:
             reasons.append("starting")
         n = self.settings.not_ready_after
-        for name, rt in self.groups.items():
+        # A snapshot: scrapes call this from the HTTP thread while a reload may edit it.
+        for name, rt in list(self.groups.items()):
             if rt.source.consecutive_failures >= n:
                 reasons.append(
                     f"{name}: metric source failed {rt.source.consecutive_failures} times "
