@@ -12,8 +12,10 @@ import functools
 import json
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,33 @@ import click
 from autoscaler.errors import UserError
 
 DEFAULT_URL = "http://127.0.0.1:9723"
+
+
+def check_url(base: str) -> str:
+    """``base`` when it is an http(s) URL with a host; raises ``UserError`` naming
+    ``--url`` otherwise (a ``file:`` or ``ftp:`` URL would read what is not a daemon)."""
+    try:
+        parts = urllib.parse.urlsplit(base)
+        port = parts.port  # raises on a port that is not a number
+    except ValueError as exc:
+        raise UserError(f"--url {base!r}: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--url {base!r}: must be an http:// or https:// URL with a host")
+    del port
+    return base
+
+
+@contextmanager
+def expect_shape(url: str) -> Iterator[None]:
+    """Turn a daemon answer of the wrong shape (a missing key, a list for a mapping) met
+    while reading it into one ``UserError`` line naming ``url``."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise UserError(
+            f"{url}: the answer does not look like the autoscaler's API "
+            f"({type(exc).__name__}: {exc}); is --url the daemon?"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -41,7 +70,7 @@ class DaemonClient:
         return self._call("POST", path, json.dumps(body).encode(), (200,))
 
     def _call(self, method: str, path: str, data: bytes | None, ok_codes: tuple[int, ...]) -> Any:
-        url = self.url.rstrip("/") + path
+        url = check_url(self.url).rstrip("/") + path
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
@@ -59,12 +88,13 @@ class DaemonClient:
             if exc.code in ok_codes:
                 return _decode(url, body)
             try:
-                msg = json.loads(body).get("error", exc.reason)
+                answer = json.loads(body)
+                msg = answer.get("error", exc.reason) if isinstance(answer, dict) else exc.reason
             except ValueError:
                 msg = exc.reason
             hint = " (give --token-file)" if exc.code == 401 and not self.token else ""
             raise UserError(f"{url}: HTTP {exc.code}: {msg}{hint}") from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise UserError(f"cannot reach the daemon at {self.url}: {reason}") from None
 

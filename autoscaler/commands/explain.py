@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import click
 
-from autoscaler.daemon_client import DaemonClient, client_options
+from autoscaler.daemon_client import DaemonClient, client_options, expect_shape
 
 
 @click.command("explain")
@@ -13,12 +15,14 @@ from autoscaler.daemon_client import DaemonClient, client_options
 @client_options
 def explain(client: DaemonClient, group: str, last: int) -> None:
     """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
-    body = client.get(f"/v1/groups/{group}/decisions?last={last}")
-    decisions = body["decisions"]
-    if not decisions:
-        click.echo(f"{group}: no decisions recorded yet")
-    for d in decisions:
-        click.echo(_explain(d))
+    path = f"/v1/groups/{urllib.parse.quote(group, safe='')}/decisions?last={last}"
+    body = client.get(path)
+    with expect_shape(client.url.rstrip("/") + path):
+        decisions = body["decisions"]
+        if not decisions:
+            click.echo(f"{group}: no decisions recorded yet")
+        for d in decisions:
+            click.echo(_explain(d))
 
 
 def _explain(d: dict) -> str:

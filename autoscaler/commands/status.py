@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from autoscaler.daemon_client import DaemonClient, client_options
+from autoscaler.daemon_client import DaemonClient, client_options, expect_shape
 
 
 @click.command("status")
@@ -12,8 +12,13 @@ from autoscaler.daemon_client import DaemonClient, client_options
 def status(client: DaemonClient) -> None:
     """Show readiness and each group's size, mode, last decision and cooldowns."""
     ready = client.get("/readyz", ok_codes=(200, 503))
-    groups = client.get("/v1/groups")["groups"]
-    click.echo(f"daemon at {client.url}: {'ready' if ready['ready'] else 'NOT READY'}")
+    body = client.get("/v1/groups")
+    with expect_shape(client.url.rstrip("/") + "/v1/groups"):
+        _print_status(client.url, ready, body["groups"])
+
+
+def _print_status(url: str, ready: dict, groups: list) -> None:
+    click.echo(f"daemon at {url}: {'ready' if ready['ready'] else 'NOT READY'}")
     for reason in ready.get("reasons", []):
         click.echo(f"  - {reason}")
     if not groups:
