@@ -140,7 +140,18 @@ class PrometheusProcess:
         self._log.close()
 
 
-def copy_data(src: Path, dst: Path) -> Path:
-    """A private copy of a backfilled data dir (for a server a test will kill)."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
+def copy_data(src: Path, dst: Path, attempts: int = 5) -> Path:
+    """A private copy of a backfilled data dir (for a server a test will kill).
+
+    The server serving ``src`` may compact its blocks meanwhile (a block vanishes under
+    the copy): then the copy is made again, from the blocks that exist now."""
+    for attempt in range(attempts):
+        try:
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
+            return dst
+        except shutil.Error:
+            shutil.rmtree(dst, ignore_errors=True)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
     return dst
