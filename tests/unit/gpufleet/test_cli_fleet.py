@@ -33,7 +33,10 @@ def small(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:
 
 
 def test_fleet_options_are_on_the_simulate_command() -> None:
-    simulate = cli.commands["simulate"]
+    from autoscaler.commands import load_command
+
+    simulate = load_command("simulate")  # the CLI loads its subcommands only when used
+    assert simulate is not None
     names = {p.name for p in simulate.params}
     assert {"fleet", "mode", "placements", "schedulers", "load_pct", "seeds", "migration"} <= names
     assert len(FLEET_OPTIONS) == 10
