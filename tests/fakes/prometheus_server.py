@@ -140,18 +140,23 @@ class PrometheusProcess:
         self._log.close()
 
 
-def copy_data(src: Path, dst: Path, attempts: int = 5) -> Path:
+def copy_data(src: Path, dst: Path, timeout: float = 90.0) -> Path:
     """A private copy of a backfilled data dir (for a server a test will kill).
 
-    The server serving ``src`` may compact its blocks meanwhile (a block vanishes under
-    the copy): then the copy is made again, from the blocks that exist now."""
-    for attempt in range(attempts):
+    The server serving ``src`` compacts the backfilled blocks after it starts (blocks
+    vanish and merged ones appear): the copy waits until the set of blocks has stayed
+    the same for two seconds, and is made again if a block still vanishes under it."""
+    deadline = time.monotonic() + timeout
+    ignore = shutil.ignore_patterns("lock", "wal", "chunks_head", "*.tmp-for-*")
+    while True:
+        before = sorted(p.name for p in src.iterdir())
+        time.sleep(2.0)
+        if sorted(p.name for p in src.iterdir()) != before and time.monotonic() < deadline:
+            continue
         try:
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
+            shutil.copytree(src, dst, ignore=ignore)
             return dst
         except shutil.Error:
             shutil.rmtree(dst, ignore_errors=True)
-            if attempt == attempts - 1:
+            if time.monotonic() >= deadline:
                 raise
-            time.sleep(0.5)
-    return dst
