@@ -9,11 +9,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from autoscaler.cli import cli
-
 
 def command() -> click.Command:
-    return cli.commands["simulate"]
+    from autoscaler.commands import load_command
+
+    simulate = load_command("simulate")  # the CLI loads its subcommands only when used
+    assert simulate is not None
+    return simulate
 
 
 @pytest.fixture()
