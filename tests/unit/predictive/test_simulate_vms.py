@@ -9,6 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from autoscaler.cli import cli
+
 
 def command() -> click.Command:
     from autoscaler.commands import load_command
@@ -103,8 +105,16 @@ def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) 
             [],
             "neg:2: CPU percent '-5' is out of range",
         ),
-        (lambda d: None, ["--vm-count", "0"], "--vm-count must be at least 1"),
-        (lambda d: None, ["--contention-threshold", "1.5"], "--contention-threshold must be in"),
+        (
+            lambda d: None,
+            ["--vm-count", "0"],
+            "Invalid value for '--vm-count': 0 is not in the range",
+        ),
+        (
+            lambda d: None,
+            ["--contention-threshold", "1.5"],
+            "'--contention-threshold': 1.5 is outside (0, 1]",
+        ),
         (
             lambda d: (d.parent / "c.yaml").write_text("placement: {consolidate_below: 0.65}\n"),
             ["--config", "{dir}/../c.yaml", "--contention-threshold", "0.6"],
@@ -115,7 +125,9 @@ def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) 
 def test_bad_input_is_one_line_exit_2(vm_dir: Path, setup, args, message: str) -> None:
     setup(vm_dir)
     args = [a.replace("{dir}", str(vm_dir)) for a in args]
-    result = CliRunner().invoke(command(), ["--vms", str(vm_dir), *args])
+    result = CliRunner().invoke(
+        cli, ["simulate", "--vms", str(vm_dir), *args]
+    )  # via the group: one-line usage errors
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
