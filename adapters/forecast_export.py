@@ -17,11 +17,16 @@ from autoscaler.model import CloudError, Forecast
 
 
 class PrometheusForecastGauges:
-    """``autoscaler_forecast_load{group,quantile}`` and
-    ``autoscaler_forecast_utilization{group,quantile}`` at ``ahead`` steps after now.
+    """The forecast at ``ahead`` steps after now, as Prometheus gauges:
 
-    ``quantile`` is ``"mean"`` or the probability (``"0.9"``). Utilization is the load
-    over the group's current capacity, which is what an Aodh alarm threshold compares.
+    * ``autoscaler_forecast_load{group,quantile}`` and
+      ``autoscaler_forecast_utilization{group,quantile}``, one series per forecast
+      quantile (``quantile="0.9"``: a probability, as Prometheus' own label means);
+    * ``autoscaler_forecast_load_mean{group}`` and
+      ``autoscaler_forecast_utilization_mean{group}``, the mean.
+
+    Utilization is the load over the group's current capacity, which is what an Aodh
+    alarm threshold compares.
     """
 
     def __init__(self, registry: Any) -> None:
@@ -30,14 +35,26 @@ class PrometheusForecastGauges:
         labels = ["group", "quantile"]
         self.load = Gauge(
             "autoscaler_forecast_load",
-            "Forecast total load of the group, in requests/s",
+            "Forecast quantile of the group's total load, in requests/s",
             labels,
             registry=registry,
         )
         self.utilization = Gauge(
             "autoscaler_forecast_utilization",
-            "Forecast load over the group's current capacity (1.0 = full)",
+            "Forecast quantile of the load over the group's current capacity (1.0 = full)",
             labels,
+            registry=registry,
+        )
+        self.load_mean = Gauge(
+            "autoscaler_forecast_load_mean",
+            "Forecast mean of the group's total load, in requests/s",
+            ["group"],
+            registry=registry,
+        )
+        self.utilization_mean = Gauge(
+            "autoscaler_forecast_utilization_mean",
+            "Forecast mean load over the group's current capacity (1.0 = full)",
+            ["group"],
             registry=registry,
         )
 
@@ -50,12 +67,23 @@ class PrometheusForecastGauges:
         """
         if not 1 <= ahead <= len(forecast):
             raise ValueError(f"forecast has {len(forecast)} steps, cannot publish step {ahead}")
-        series = {"mean": forecast.mean, **{f"{q:g}": v for q, v in forecast.quantiles.items()}}
         full = max(instances, 0) * capacity
-        for name, values in series.items():
+
+        def share(value: float) -> float:
+            return value / full if full > 0 else float("inf")
+
+        mean = float(forecast.mean[ahead - 1])
+        self.load_mean.labels(group).set(mean)
+        self.utilization_mean.labels(group).set(share(mean))
+        for q, values in forecast.quantiles.items():
             value = float(values[ahead - 1])
-            self.load.labels(group, name).set(value)
-            self.utilization.labels(group, name).set(value / full if full > 0 else float("inf"))
+            self.load.labels(group, f"{q:g}").set(value)
+            self.utilization.labels(group, f"{q:g}").set(share(value))
+
+    def forget(self, group: str) -> None:
+        """Drop every series of ``group`` (a group removed by a reload)."""
+        for gauge in (self.load, self.utilization, self.load_mean, self.utilization_mean):
+            gauge.remove_by_labels({"group": group})
 
 
 class MonascaForecastPublisher:

@@ -1,17 +1,25 @@
-"""Reading a running daemon's HTTP API for the ``status`` and ``explain`` commands.
+"""Talking to a running daemon's HTTP API for ``status``, ``explain``, ``pause``, ``resume``.
 
-Kept outside ``autoscaler.daemon`` so that these commands import only the stdlib.
+Kept outside ``autoscaler.daemon`` so that these commands import only the stdlib and
+click. ``client_options`` gives a command ``--url``, ``--token-file`` and ``--ca-file``
+(also from ``$AUTOSCALER_URL``, ``$AUTOSCALER_TOKEN_FILE``, ``$AUTOSCALER_CA_FILE``) and
+passes it a ``DaemonClient``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import click
 
 from autoscaler.errors import UserError
 
@@ -45,25 +53,50 @@ def expect_shape(url: str) -> Iterator[None]:
         ) from None
 
 
-def fetch_json(base: str, path: str, *, ok_codes: tuple[int, ...] = (200,), timeout: float = 5):
-    """GET ``base + path`` as JSON. Raises ``UserError`` with one line on any failure."""
-    url = check_url(base).rstrip("/") + path
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return _decode(url, resp.read())
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        if exc.code in ok_codes:
-            return _decode(url, body)
+@dataclass(frozen=True)
+class DaemonClient:
+    """The daemon at ``url``; ``token`` is sent as a bearer token, ``ca_file`` verifies
+    its TLS certificate (else the system's trust store does)."""
+
+    url: str = DEFAULT_URL
+    token: str | None = None
+    ca_file: str | None = None
+
+    def get(self, path: str, *, ok_codes: tuple[int, ...] = (200,)) -> Any:
+        """GET ``path`` as JSON. Raises ``UserError`` with one line on any failure."""
+        return self._call("GET", path, None, ok_codes)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._call("POST", path, json.dumps(body).encode(), (200,))
+
+    def _call(self, method: str, path: str, data: bytes | None, ok_codes: tuple[int, ...]) -> Any:
+        url = check_url(self.url).rstrip("/") + path
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        context = (
+            ssl.create_default_context(cafile=self.ca_file) if url.startswith("https") else None
+        )
         try:
-            answer = json.loads(body)
-            msg = answer.get("error", exc.reason) if isinstance(answer, dict) else exc.reason
-        except ValueError:
-            msg = exc.reason
-        raise UserError(f"{url}: HTTP {exc.code}: {msg}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UserError(f"cannot reach the daemon at {base}: {reason}") from None
+            with urllib.request.urlopen(request, timeout=5, context=context) as resp:
+                return _decode(url, resp.read())
+        except urllib.error.HTTPError as exc:
+            body = exc.read()
+            if exc.code in ok_codes:
+                return _decode(url, body)
+            try:
+                answer = json.loads(body)
+                msg = answer.get("error", exc.reason) if isinstance(answer, dict) else exc.reason
+            except ValueError:
+                msg = exc.reason
+            hint = " (give --token-file)" if exc.code == 401 and not self.token else ""
+            raise UserError(f"{url}: HTTP {exc.code}: {msg}{hint}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise UserError(f"cannot reach the daemon at {self.url}: {reason}") from None
 
 
 def _decode(url: str, body: bytes) -> Any:
@@ -71,3 +104,39 @@ def _decode(url: str, body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise UserError(f"{url}: the answer is not JSON") from None
+
+
+def _read_token(path: str | None) -> str | None:
+    from autoscaler.adapters.secrets import SecretError, read_secret
+
+    if path is None:
+        return None
+    try:
+        return read_secret(file=path, what="--token-file").split()[0]
+    except SecretError as exc:
+        raise UserError(str(exc)) from None
+
+
+def client_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds ``--url``, ``--token-file``, ``--ca-file``; the command gets ``client``."""
+
+    @click.option(
+        "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
+    )
+    @click.option(
+        "--token-file",
+        envvar="AUTOSCALER_TOKEN_FILE",
+        default=None,
+        help="File whose first line is a bearer token the daemon accepts.",
+    )
+    @click.option(
+        "--ca-file",
+        envvar="AUTOSCALER_CA_FILE",
+        default=None,
+        help="CA certificate to verify an https daemon with.",
+    )
+    @functools.wraps(command)
+    def wrapper(url: str, token_file: str | None, ca_file: str | None, **kw: Any) -> Any:
+        return command(client=DaemonClient(url, _read_token(token_file), ca_file), **kw)
+
+    return wrapper

@@ -223,8 +223,9 @@ class Engine:
         error = source_error or forecast_error
         stage = "source" if source_error else ("forecast" if forecast_error else None)
         if desired != current:
-            if spec.dry_run:
-                guard = f"{guard},dry_run" if guard else "dry_run"
+            if spec.dry_run or spec.paused:
+                why = "paused" if spec.paused else "dry_run"
+                guard = f"{guard},{why}" if guard else why
             else:
                 reason = "; ".join(
                     f"{v.policy}: {v.reason}" for v in votes if v.desired == combined

@@ -130,6 +130,8 @@ class GroupSpec:
     stale_after: timedelta = timedelta(minutes=5)
     dry_run: bool = False
     flavor: str = "default"
+    # Paused by an operator: decisions are computed and recorded, never acted on.
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

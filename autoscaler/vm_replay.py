@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -93,9 +93,18 @@ class ReplayResult:
     vm_minutes_affected: float  # VM-minutes on a host above the contention threshold
     max_allocation_ratio: float  # largest vCPU allocation / host vCPUs seen
     wall_seconds: float
+    # Per judged step (for plots; not in ``as_dict``): hosts in use, hosts above the
+    # contention threshold, VMs on such hosts.
+    hosts_used: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    hot_hosts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    vms_affected: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        d = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("hosts_used", "hot_hosts", "vms_affected")
+        }
         for k, v in d.items():
             if isinstance(v, float):
                 d[k] = round(v, 3)
@@ -143,6 +152,8 @@ def replay(
 
     cap = np.array([h.vcpus for h in hosts], dtype=float)
     used_hosts = np.zeros(n_steps - h_steps, dtype=np.int64)
+    hot_hosts = np.zeros(n_steps - h_steps, dtype=np.int64)
+    vms_affected = np.zeros(n_steps - h_steps, dtype=np.int64)
     overload = contention = affected = 0
     moved_hot = consolidated = drained = 0
     max_alloc = max((v.vcpus_used / v.host.vcpus for v in views), default=0.0)
@@ -164,8 +175,10 @@ def replay(
         used_hosts[j] = int((members > 0).sum())
         overload += int((util > 1.0).sum())
         hot = util > threshold
-        contention += int(hot.sum())
-        affected += int(members[hot].sum())
+        hot_hosts[j] = int(hot.sum())
+        vms_affected[j] = int(members[hot].sum())
+        contention += int(hot_hosts[j])
+        affected += int(vms_affected[j])
     minutes = traces.step.total_seconds() / 60.0
     return ReplayResult(
         policy=policy.name,
@@ -183,6 +196,9 @@ def replay(
         vm_minutes_affected=affected * minutes,
         max_allocation_ratio=max_alloc,
         wall_seconds=time.perf_counter() - t_start,
+        hosts_used=used_hosts,
+        hot_hosts=hot_hosts,
+        vms_affected=vms_affected,
     )
 
 

@@ -1,9 +1,10 @@
-"""Reports of a scaling simulation: a text table, summary.json, timeseries.csv, a plot."""
+"""Reports of a scaling simulation: a text table, summary.json, timeseries.csv (the plot
+is in ``plots``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -74,46 +75,3 @@ def write_timeseries(
     df = pd.DataFrame(cols, index=index)
     df.index.name = "timestamp"
     df.to_csv(path, date_format="%Y-%m-%dT%H:%M:%SZ")
-
-
-def plot_simulation(
-    path: Path,
-    index: pd.DatetimeIndex,
-    demand: np.ndarray,
-    capacity_per_instance: float,
-    runs: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    title: str,
-) -> None:
-    """One panel per policy: demand against provisioned capacity, violations marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names: Sequence[str] = list(runs)
-    fig, axes = plt.subplots(
-        len(names), 1, figsize=(12, 2.6 * len(names)), sharex=True, sharey=True, squeeze=False
-    )
-    x = index.tz_convert(None) if index.tz is not None else index
-    for ax, name in zip(axes[:, 0], names, strict=True):
-        ready, _booting, violated = runs[name]
-        ax.plot(x, demand, color="0.35", lw=0.7, label="demand")
-        ax.step(
-            x,
-            ready * capacity_per_instance,
-            where="post",
-            color="tab:blue",
-            lw=0.9,
-            label="capacity (ready)",
-        )
-        if violated.any():
-            ax.scatter(
-                x[violated], demand[violated], s=6, color="tab:red", zorder=3, label="SLO violated"
-            )
-        ax.set_ylabel("load / s")
-        ax.set_title(f"{name}: {int(violated.sum())} SLO-violating steps", fontsize=9, loc="left")
-        ax.legend(loc="upper right", fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

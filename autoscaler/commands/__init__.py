@@ -54,12 +54,28 @@ COMMAND_TABLE: dict[str, CommandEntry] = {
     "status": CommandEntry(
         "autoscaler.commands.status",
         "status",
-        "Show readiness and each group's size, last decision and cooldowns.",
+        "Show readiness and each group's size, mode, last decision and cooldowns.",
     ),
     "explain": CommandEntry(
         "autoscaler.commands.explain",
         "explain",
         "Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome.",
+    ),
+    "pause": CommandEntry(
+        "autoscaler.commands.pause",
+        "pause",
+        "Stop acting for GROUP (decisions are still made and recorded).",
+    ),
+    "resume": CommandEntry("autoscaler.commands.pause", "resume", "Let GROUP act again."),
+    "init": CommandEntry(
+        "autoscaler.commands.init",
+        "init",
+        "Write etc/, systemd/ and docs/ under DIRECTORY (e.g. /opt/autoscaler).",
+    ),
+    "hash-password": CommandEntry(
+        "autoscaler.commands.hash_password",
+        "hash_password",
+        "Read a password on stdin (first line) and print its scrypt hash.",
     ),
 }
 

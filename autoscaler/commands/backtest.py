@@ -36,8 +36,12 @@ DEFAULT_MODELS = "naive,seasonal_naive,linear,ets,arima,auto"
     help="Trailing training window at each origin (duration or steps).",
 )
 @click.option("--seed", default=0, show_default=True, type=SEED)
+@click.option("--units", default=None, help="Units of the series, for the plot's axis.")
 @click.option(
-    "--out", type=click.Path(file_okay=False), default=None, help="Directory for summary.json."
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for summary.json and backtest.png.",
 )
 def backtest(
     trace_path: str,
@@ -49,6 +53,7 @@ def backtest(
     windows: int,
     train_window: str,
     seed: int,
+    units: str | None,
     out: str | None,
 ) -> None:
     """Score MODELS on the trace: MASE, sMAPE, MAE, 90% interval coverage, fit/predict time.
@@ -61,7 +66,7 @@ def backtest(
     from autoscaler.model import ForecastError
 
     if out is not None:
-        prepare_output(out, ["summary.json"])
+        prepare_output(out, ["summary.json", "backtest.png"])
     trace = read_trace(trace_path, column, step, fill)
     h = parse_horizon(horizon, trace.step)
     kinds = [m.strip() for m in models.split(",") if m.strip()]
@@ -125,9 +130,34 @@ def backtest(
         try:
             d.mkdir(parents=True, exist_ok=True)
             (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            _plot(trace, factories, result, h, train, summary["models"], d / "backtest.png", units)
         except OSError as exc:
             raise UserError(f"--out {out}: {exc}") from None
-        click.echo(f"wrote {d / 'summary.json'}")
+        click.echo(f"wrote {d / 'summary.json'} and {d / 'backtest.png'}")
+
+
+def _plot(trace, factories, result, h: int, train: int, errors, path: Path, units) -> None:
+    """``backtest.png`` on the series the backtest scored (gaps filled the same way)."""
+    import pandas as pd
+
+    from autoscaler.forecast_plots import plot_backtest
+    from autoscaler.forecasters.series_input import clean_series
+
+    clean = clean_series(trace.series, trace.step)
+    index = pd.date_range(clean.start, periods=len(clean.values), freq=trace.step)
+    series = pd.Series(clean.values, index=index, name=trace.series.name)
+    plot_backtest(
+        series,
+        factories,
+        list(result.origins),
+        h,
+        train,
+        errors,
+        path,
+        step=trace.step,
+        units=units,
+        trace_name=trace.name,
+    )
 
 
 def _train_steps(text: str, step) -> int:

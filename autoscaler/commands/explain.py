@@ -6,20 +6,18 @@ import urllib.parse
 
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, expect_shape, fetch_json
+from autoscaler.daemon_client import DaemonClient, client_options, expect_shape
 
 
 @click.command("explain")
 @click.argument("group")
 @click.option("--last", type=click.IntRange(1, 1000), default=5, show_default=True)
-@click.option(
-    "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
-)
-def explain(group: str, last: int, url: str) -> None:
+@client_options
+def explain(client: DaemonClient, group: str, last: int) -> None:
     """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
     path = f"/v1/groups/{urllib.parse.quote(group, safe='')}/decisions?last={last}"
-    body = fetch_json(url, path)
-    with expect_shape(url.rstrip("/") + path):
+    body = client.get(path)
+    with expect_shape(client.url.rstrip("/") + path):
         decisions = body["decisions"]
         if not decisions:
             click.echo(f"{group}: no decisions recorded yet")

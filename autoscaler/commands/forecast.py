@@ -27,6 +27,7 @@ from autoscaler.errors import UserError
 )
 @click.option("--quantiles", default="0.1,0.5,0.9", show_default=True, help="Interval quantiles.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the neural models.")
+@click.option("--units", default=None, help="Units of the series, for the plot's axis.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -42,12 +43,14 @@ def forecast(
     horizon: str,
     quantiles: str,
     seed: int,
+    units: str | None,
     out: str | None,
 ) -> None:
     """Fit MODEL on the whole trace and print the next HORIZON steps with intervals.
 
     A model that fails to fit falls back to seasonal naive (then naive), and says so.
     """
+    from autoscaler.forecast_plots import plot_forecast
     from autoscaler.forecasters.registry import build_forecaster
     from autoscaler.model import ForecastError
 
@@ -75,7 +78,16 @@ def forecast(
         try:
             d.mkdir(parents=True, exist_ok=True)
             frame.to_csv(d / "forecast.csv", index_label="timestamp")
-            plot_forecast(trace.series, fc, d / "forecast.png", h)
+            plot_forecast(
+                trace.series,
+                fc,
+                d / "forecast.png",
+                h,
+                step=trace.step,
+                requested=kind,
+                units=units,
+                trace_name=trace.name,
+            )
         except OSError as exc:
             raise UserError(f"--out {out}: {exc}") from None
         click.echo(f"wrote {d / 'forecast.csv'} and {d / 'forecast.png'}")
@@ -88,34 +100,3 @@ def forecast_frame(fc):
     cols = {"mean": fc.mean}
     cols.update({f"q{q:g}": fc.quantiles[q] for q in sorted(fc.quantiles)})
     return pd.DataFrame(cols, index=pd.DatetimeIndex(fc.index, name="timestamp"))
-
-
-def plot_forecast(history, fc, path: Path, horizon: int) -> None:
-    """History tail, forecast mean and the widest quantile band, shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tail = history.iloc[-max(4 * horizon, 96) :]
-    fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(tail.index, tail.to_numpy(), color="0.3", lw=1, label="history")
-    ax.plot(fc.index, fc.mean, color="C0", lw=1.5, label=f"forecast ({fc.model})")
-    qs = sorted(fc.quantiles)
-    pairs = [(lo, hi) for lo, hi in zip(qs, reversed(qs), strict=False) if lo < hi]
-    for i, (lo, hi) in enumerate(pairs):
-        ax.fill_between(
-            fc.index,
-            fc.quantiles[lo],
-            fc.quantiles[hi],
-            color="C0",
-            alpha=0.15 + 0.1 * i,
-            lw=0,
-            label=f"{lo:g}-{hi:g}",
-        )
-    ax.set_ylabel(history.name or "value")
-    ax.legend(loc="upper left", fontsize="small")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

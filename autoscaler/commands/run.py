@@ -34,7 +34,12 @@ from autoscaler.limits import MAX_SPEEDUP
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=None, help="HTTP port; 0 picks a free one."
 )
-@click.option("--log-format", type=click.Choice(["json", "text"]), default=None)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    default=None,
+    help="Log lines [default: daemon.log_format, auto: text on a terminal, else JSON].",
+)
 def run(
     config_path: str,
     state_dir: str | None,

@@ -136,12 +136,8 @@ def simulate(
     from autoscaler.simulation import (
         simulate as run,
     )
-    from autoscaler.simulator.report import (
-        format_table,
-        plot_simulation,
-        write_summary,
-        write_timeseries,
-    )
+    from autoscaler.simulator.plots import PlottedRun, plot_simulation
+    from autoscaler.simulator.report import format_table, write_summary, write_timeseries
     from autoscaler.traces import load_trace
 
     config = load_config(config_path) if config_path else Config()
@@ -219,10 +215,11 @@ def simulate(
             plot_simulation(
                 d / "simulation.png",
                 index,
-                scn.load,
-                scn.spec.capacity_per_instance,
-                series,
-                f"{scn.trace.name}: demand vs provisioned capacity",
+                result.required,
+                {n: PlottedRun(*s) for n, s in series.items()},
+                step_seconds=scn.step.total_seconds(),
+                price_per_hour=scn.price_per_hour,
+                title=f"{scn.trace.name}: instances needed for the SLO against instances provisioned",
             )
             click.echo(
                 f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'simulation.png'}"

@@ -92,6 +92,7 @@ def run_vms(
     from autoscaler.placement.policies import build_placement
     from autoscaler.placement.rebalance import Consolidation
     from autoscaler.registry import build_flavor, build_hosts
+    from autoscaler.simulator.plots import PlottedPlacement, plot_vm_replay
     from autoscaler.traces import TraceError
     from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
@@ -136,6 +137,7 @@ def run_vms(
     names = list(dict.fromkeys(opts.get("placements") or ())) or list(VM_PLACEMENTS)
     require_known(names, VM_PLACEMENTS, "--placement", "with --vms")
     results = []
+    timelines = {}
     for name in names:
         policy = build_placement(name, threshold, pc.quantile)
         try:
@@ -152,6 +154,7 @@ def run_vms(
         except TraceError as exc:
             raise UserError(str(exc)) from None
         results.append(r.as_dict())
+        timelines[name] = (r.hosts_used, r.hot_hosts, r.vms_affected)
 
     n_steps = traces.cpu.shape[1]
     click.echo(
@@ -192,6 +195,14 @@ def run_vms(
                 "policies": {r["policy"]: r for r in results},
             }
             (d / "vms_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            plot_vm_replay(
+                d / "vms.png",
+                {n: PlottedPlacement(*t) for n, t in timelines.items()},
+                step_seconds=traces.step.total_seconds(),
+                threshold=threshold,
+                hosts=len(hosts),
+                title=f"{len(traces.names)} VMs from {Path(vms_dir).name} on {len(hosts)} hosts",
+            )
         except OSError as exc:
             raise UserError(f"{d}: cannot write the summary: {exc.strerror}") from None
-        click.echo(f"wrote {d / 'vms_summary.json'}")
+        click.echo(f"wrote {d / 'vms_summary.json'} and {d / 'vms.png'}")

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, expect_shape, fetch_json
+from autoscaler.daemon_client import DaemonClient, client_options, expect_shape
 
 
 @click.command("status")
-@click.option(
-    "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
-)
-def status(url: str) -> None:
-    """Show readiness and each group's size, last decision and cooldowns."""
-    ready = fetch_json(url, "/readyz", ok_codes=(200, 503))
-    groups_url = url.rstrip("/") + "/v1/groups"
-    body = fetch_json(url, "/v1/groups")
-    with expect_shape(groups_url):
-        _print_status(url, ready, body["groups"])
+@client_options
+def status(client: DaemonClient) -> None:
+    """Show readiness and each group's size, mode, last decision and cooldowns."""
+    ready = client.get("/readyz", ok_codes=(200, 503))
+    body = client.get("/v1/groups")
+    with expect_shape(client.url.rstrip("/") + "/v1/groups"):
+        _print_status(client.url, ready, body["groups"])
 
 
 def _print_status(url: str, ready: dict, groups: list) -> None:
@@ -35,6 +32,13 @@ def _print_status(url: str, ready: dict, groups: list) -> None:
             f"{g['name']:<16} {size:>5} {g['min_size']:>4} {g['max_size']:>4}  "
             f"{_decision(last):<40} {_cooldowns(g.get('cooldowns') or {})}"
         )
+        mode = g.get("mode", "active")
+        if mode != "active":
+            click.echo(f"{'':<16} mode: {mode} (decisions are recorded, never acted on)")
+        if g.get("paused"):
+            p = g["paused"]
+            why = f": {p['reason']}" if p.get("reason") else ""
+            click.echo(f"{'':<16} PAUSED since {p['at'][:19]}{why} (autoscaler resume {g['name']})")
         if g.get("config_error"):
             click.echo(f"{'':<16} config: {g['config_error']}")
 

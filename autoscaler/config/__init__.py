@@ -7,6 +7,7 @@ in one small module per section; this package exports them all.
 
 from __future__ import annotations
 
+from autoscaler.config.api import ApiConfig
 from autoscaler.config.base import (
     ConfigError,
     Duration,
@@ -65,6 +66,7 @@ from autoscaler.config.serving import ServingConfig
 
 __all__ = [
     "POLICY_KINDS",
+    "ApiConfig",
     "BootDelayConfig",
     "CloudConfig",
     "Config",

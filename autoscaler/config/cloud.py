@@ -10,6 +10,7 @@ from pydantic import (
     model_validator,
 )
 
+from autoscaler.config.api import ApiConfig
 from autoscaler.config.base import BootDuration, FrozenModel, Interval, Timeout, Window
 from autoscaler.limits import MAX_GROUP_SIZE, MAX_HOSTS, MAX_PRICE, MAX_SEED, MAX_SPEEDUP
 
@@ -136,7 +137,9 @@ class DaemonConfig(FrozenModel):
     state_dir: str = "/var/lib/autoscaler"
     bind: str = "127.0.0.1"
     port: int = Field(9723, ge=0, le=65535)
-    log_format: Literal["json", "text"] = "json"
+    # auto: text on a terminal, else JSON lines; under journald each line gets its <N> priority
+    log_format: Literal["auto", "json", "text"] = "auto"
+    api: ApiConfig = ApiConfig()
     speedup: float = Field(60.0, gt=0, le=MAX_SPEEDUP)
     not_ready_after: int = Field(3, ge=1, le=1000)
     source_timeout: Timeout = timedelta(seconds=10)

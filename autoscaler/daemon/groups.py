@@ -61,18 +61,21 @@ def build_group(
     placement: PlacementPolicy | None = None,
     flavor: Flavor | None = None,
     recent: RecentLoads | None = None,
+    on_source_call: Callable[[float], None] | None = None,
+    on_cloud_call: Callable[[str, float], None] | None = None,
 ) -> GroupRuntime:
     """Wire one group. ``placement`` and ``flavor`` say where its new instances go on a
     cloud that reports hosts (as in the simulator); ``recent`` is the map of every group's
     latest load that all groups' engines share, so that placement sees the load of the
-    other groups on a host. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
+    other groups on a host. ``on_source_call(seconds)`` and ``on_cloud_call(operation,
+    seconds)`` hear how long each metric-source and cloud call took. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
     policy)."""
     from autoscaler.placement.victims import VictimPolicy
     from autoscaler.registry import build_policy
 
     policies = [build_policy(p, cfg) for p in cfg.policies]
-    source = ObservedSource(world.source_for(cfg), source_timeout)
-    cloud = ObservedCloud(world.cloud_for(cfg))
+    source = ObservedSource(world.source_for(cfg), source_timeout, on_call=on_source_call)
+    cloud = ObservedCloud(world.cloud_for(cfg), on_call=on_cloud_call)
     provider = (forecasts or config_forecasts)(cfg)
     binding = GroupBinding(
         spec=cfg.spec(),

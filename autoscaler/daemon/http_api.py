@@ -1,112 +1,80 @@
-"""The daemon's HTTP endpoints (stdlib ``ThreadingHTTPServer``).
+"""The daemon's HTTP server (stdlib ``ThreadingHTTPServer``, TLS when configured).
 
-``/metrics`` (Prometheus text), ``/healthz`` (alive), ``/readyz`` (503 with reasons
-when not ready), ``/v1/groups``, ``/v1/groups/<name>`` and
-``/v1/groups/<name>/decisions?last=N`` (JSON). Everything served is read from the
-``DaemonView``; nothing here changes state.
+The routes and their authentication are in ``http_routes``; who may call them and over
+what in ``api_security``. Serving on a non-loopback address without TLS and a
+credential is refused before a socket is opened (``ApiRefused``).
 """
 
 from __future__ import annotations
 
-import json
+import ssl
+import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from http.server import ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
-MAX_DECISIONS = 1000
+from autoscaler.daemon.api_security import ApiSecurity, bind_problem
+from autoscaler.daemon.http_routes import DaemonView, Handler
 
-
-class DaemonView(Protocol):
-    def readiness(self) -> tuple[bool, list[str]]: ...
-
-    def groups_view(self) -> list[dict[str, Any]]: ...
-
-    def group_view(self, name: str) -> dict[str, Any] | None: ...
-
-    def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None: ...
+__all__ = ["ApiRefused", "ApiServer", "DaemonView"]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        parts = [p for p in url.path.split("/") if p]
-        view = self.server.view
-        try:
-            if parts == ["metrics"]:
-                self._send(200, generate_latest(self.server.registry), CONTENT_TYPE_LATEST)
-            elif parts == ["healthz"]:
-                self._json(200, {"status": "alive"})
-            elif parts == ["readyz"]:
-                ok, reasons = view.readiness()
-                self._json(200 if ok else 503, {"ready": ok, "reasons": reasons})
-            elif parts == ["v1", "groups"]:
-                self._json(200, {"groups": view.groups_view()})
-            elif len(parts) == 3 and parts[:2] == ["v1", "groups"]:
-                g = view.group_view(parts[2])
-                self._json(*((200, g) if g is not None else _no_group(parts[2])))
-            elif len(parts) == 4 and parts[:2] == ["v1", "groups"] and parts[3] == "decisions":
-                last = _int_arg(parse_qs(url.query), "last", 10)
-                if last is None:
-                    self._json(400, {"error": "last must be an integer from 1 to 1000"})
-                    return
-                d = view.decisions(parts[2], last)
-                if d is None:
-                    self._json(*_no_group(parts[2]))
-                else:
-                    self._json(200, {"group": parts[2], "decisions": d})
-            else:
-                self._json(404, {"error": f"no such endpoint: {url.path}"})
-        except Exception as exc:  # a failing view must answer 500, not kill the thread
-            self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
-
-    def _json(self, code: int, body: Any) -> None:
-        self._send(code, json.dumps(body, default=str).encode(), "application/json")
-
-    def _send(self, code: int, body: bytes, ctype: str) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # access logs would drown the one-line-per-tick log
-
-
-def _no_group(name: str) -> tuple[int, dict[str, str]]:
-    return 404, {"error": f"no group named {name!r}"}
-
-
-def _int_arg(query: dict[str, list[str]], key: str, default: int) -> int | None:
-    raw = query.get(key, [str(default)])[-1]
-    try:
-        n = int(raw)
-    except ValueError:
-        return None
-    return n if 1 <= n <= MAX_DECISIONS else None
+class ApiRefused(Exception):
+    """The API may not be served as configured; one line for the user."""
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], view: DaemonView, registry: CollectorRegistry):
+    def __init__(
+        self,
+        addr: tuple[str, int],
+        view: DaemonView,
+        registry: CollectorRegistry,
+        security: ApiSecurity,
+    ) -> None:
         self.view = view
         self.registry = registry
-        super().__init__(addr, _Handler)
+        self.security = security
+        super().__init__(addr, Handler)
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        sock, addr = super().get_request()
+        if self.security.tls is not None:
+            # The handshake happens in the request's own thread (on first read), so a
+            # slow client never holds up the accept loop.
+            sock = self.security.tls.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
+        return sock, addr
+
+    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+        # A client that fails the TLS handshake or hangs up is its own problem.
+        if isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ApiServer:
-    """Serves the API on a background thread. ``port=0`` picks a free port."""
+    """Serves the API on a background thread. ``port=0`` picks a free port. Raises
+    ``ApiRefused`` (unsafe bind) or ``OSError`` (cannot listen)."""
 
-    def __init__(self, view: DaemonView, registry: CollectorRegistry, bind: str, port: int):
-        self._server = _Server((bind, port), view, registry)
+    def __init__(
+        self,
+        view: DaemonView,
+        registry: CollectorRegistry,
+        bind: str,
+        port: int,
+        security: ApiSecurity | None = None,
+    ) -> None:
+        security = security or ApiSecurity()
+        problem = bind_problem(bind, security)
+        if problem is not None:
+            raise ApiRefused(problem)
+        self.scheme = "https" if security.tls is not None else "http"
+        self._server = _Server((bind, port), view, registry, security)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="http", kwargs={"poll_interval": 0.2}
         )

@@ -1,34 +1,80 @@
-"""The daemon's log lines: one JSON object per line for journald, or text for a terminal.
+"""The daemon's log lines: one JSON object per line, or text for a terminal.
 
 Every line goes through the ``Redactor`` first, so no credential reaches the log.
-Each group's tick produces exactly one line (``event: tick``).
+Each group's tick produces exactly one line (``event: tick``). When stdout is the
+journal's stream (``$JOURNAL_STREAM`` names its device and inode, as systemd sets it),
+each line starts with its syslog priority (``<3>`` error, ``<4>`` warning, ``<6>``
+info), which journald strips and stores, so ``journalctl -p err`` finds the errors.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from autoscaler.daemon.redact import Redactor
 
+# syslog(3) priorities, as journald reads them from a "<N>" line prefix.
+PRIORITIES = {"critical": 2, "error": 3, "warning": 4, "notice": 5, "info": 6, "debug": 7}
+
+
+def is_journal_stream(stream: IO[str], environ: Mapping[str, str]) -> bool:
+    """True when ``stream`` is the journal connection ``$JOURNAL_STREAM`` names
+    (``DEVICE:INODE``): a child whose stdout was redirected elsewhere keeps the variable."""
+    want = environ.get("JOURNAL_STREAM", "")
+    if not want:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return want == f"{st.st_dev}:{st.st_ino}"
+
+
+def resolve_format(requested: str, stream: IO[str]) -> str:
+    """``json`` or ``text`` for ``requested`` (``auto``: text on a terminal, else json)."""
+    if requested != "auto":
+        return requested
+    try:
+        return "text" if stream.isatty() else "json"
+    except (OSError, ValueError):
+        return "json"
+
 
 class LogSink:
-    """Writes log lines to ``stream``; ``fmt`` is ``json`` or ``text``. Thread-safe."""
+    """Writes log lines to ``stream``; ``fmt`` is ``json`` or ``text``; ``priorities``
+    prefixes each line with its ``<N>`` syslog priority (journald). Thread-safe."""
 
-    def __init__(self, stream: IO[str], fmt: str, redactor: Redactor) -> None:
+    def __init__(
+        self, stream: IO[str], fmt: str, redactor: Redactor, *, priorities: bool = False
+    ) -> None:
+        if fmt not in ("json", "text"):
+            raise ValueError(f"unknown log format {fmt!r}")
         self.stream = stream
         self.fmt = fmt
         self.redactor = redactor
+        self.priorities = priorities
         self._lock = threading.Lock()
 
     @classmethod
-    def for_stdout(cls, fmt: str, redactor: Redactor) -> LogSink:
-        """JSON unless ``fmt`` is ``text`` or stdout is a terminal."""
-        return cls(sys.stdout, "text" if sys.stdout.isatty() else fmt, redactor)
+    def for_stdout(
+        cls, requested: str, redactor: Redactor, environ: Mapping[str, str] | None = None
+    ) -> LogSink:
+        """``requested`` is honoured (``auto`` picks as ``resolve_format``); priorities
+        are added when stdout is the journal's stream."""
+        env = os.environ if environ is None else environ
+        return cls(
+            sys.stdout,
+            resolve_format(requested, sys.stdout),
+            redactor,
+            priorities=is_journal_stream(sys.stdout, env),
+        )
 
     def event(self, level: str, message: str, **fields: Any) -> None:
         self._write({"level": level, "event": "message", "message": message, **fields})
@@ -64,6 +110,8 @@ class LogSink:
             text = json.dumps(fields, separators=(",", ":"), default=str)
         else:
             text = _human(fields)
+        if self.priorities:
+            text = f"<{PRIORITIES.get(str(fields.get('level')), 6)}>{text}"
         with self._lock:
             try:
                 self.stream.write(text + "\n")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from autoscaler.config import Config, load_config
 
 if TYPE_CHECKING:
+    from autoscaler.daemon.api_security import ApiSecurity
     from autoscaler.daemon.dir_lock import StateDirLock
     from autoscaler.daemon.logs import LogSink
     from autoscaler.daemon.redact import Redactor
@@ -46,6 +47,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
 
     Raises ``ConfigError`` or ``StartError`` for problems found before serving.
     """
+    from autoscaler.daemon.api_security import ApiSecurityError, bind_problem, load_security
     from autoscaler.daemon.logs import LogSink, SinkHandler
     from autoscaler.daemon.redact import Redactor
     from autoscaler.daemon.world import WorldError, load_world
@@ -54,8 +56,17 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     config = load_config(opts.config_path)
     dcfg = config.daemon
     redactor = Redactor(environ=env)
-    log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor)
+    log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor, env)
     _route_library_logs(SinkHandler(log))
+    # An unsafe bind or unreadable credentials stop us before anything is opened or written.
+    bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
+    try:
+        security = load_security(dcfg.api, Path(opts.config_path).resolve().parent)
+    except ApiSecurityError as exc:
+        raise StartError(str(exc)) from None
+    problem = bind_problem(bind, security)
+    if problem is not None:
+        raise StartError(problem)
     speedup = opts.speedup or dcfg.speedup
     if speedup != dcfg.speedup:
         config = config.model_copy(update={"daemon": dcfg.model_copy(update={"speedup": speedup})})
@@ -67,7 +78,9 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
             world = load_world(config, env)
         except WorldError as exc:
             raise StartError(redactor.text(str(exc))) from None
-        return _run_locked(opts, config, env, redactor, log, world, state_dir)
+        return _run_locked(
+            opts, config, env, redactor, log, world, state_dir, (bind, port, security)
+        )
     finally:
         dir_lock.release()
 
@@ -91,11 +104,12 @@ def _run_locked(
     log: LogSink,
     world: World,
     state_dir: Path,
+    listen: tuple[str, int, ApiSecurity],
 ) -> int:
     from prometheus_client import CollectorRegistry
 
     from autoscaler.daemon.fleet_setup import join_fleet, open_store
-    from autoscaler.daemon.http_api import ApiServer
+    from autoscaler.daemon.http_api import ApiRefused, ApiServer
     from autoscaler.daemon.metrics import DaemonMetrics
     from autoscaler.daemon.notify import SystemdNotifier
     from autoscaler.daemon.service import Daemon, Settings
@@ -103,6 +117,7 @@ def _run_locked(
     from autoscaler.daemon.world import WorldError
 
     dcfg = config.daemon
+    bind, port, security = listen
     try:
         store = open_store(config, state_dir, redactor)
     except StateError as exc:
@@ -129,9 +144,11 @@ def _run_locked(
     except (WorldError, StateError) as exc:
         store.close()
         raise StartError(redactor.text(str(exc))) from None
-    bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
     try:
-        api = ApiServer(daemon, registry, bind, port)
+        api = ApiServer(daemon, registry, bind, port, security)
+    except ApiRefused as exc:
+        store.close()
+        raise StartError(str(exc)) from None
     except OSError as exc:
         store.close()
         raise StartError(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
@@ -142,14 +159,14 @@ def _run_locked(
     host, real_port = api.address
     log.event(
         "info",
-        f"serving on http://{host}:{real_port}",
+        f"serving on {api.scheme}://{host}:{real_port}",
         groups=len(daemon.groups),
         state=getattr(store, "where", str(state_dir / "state.db")),
         clock=type(world.clock).__name__,
         speedup=clock_speedup,
         port=real_port,
     )
-    notifier.ready(f"{len(daemon.groups)} group(s), http://{host}:{real_port}")
+    notifier.ready(f"{len(daemon.groups)} group(s), {api.scheme}://{host}:{real_port}")
     try:
         daemon.wait(alive=lambda: daemon.scheduler_alive() and api.alive() and daemon.progressing())
     finally:

@@ -7,7 +7,9 @@ not hammer a failing API every interval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from autoscaler.interfaces import CloudAdapter
@@ -18,47 +20,48 @@ MAX_BACKOFF_INTERVALS = 16
 
 
 class ObservedCloud:
-    def __init__(self, cloud: CloudAdapter) -> None:
+    """``on_call(operation, seconds)`` hears how long each call took, failures included."""
+
+    def __init__(
+        self, cloud: CloudAdapter, *, on_call: Callable[[str, float], None] | None = None
+    ) -> None:
         self.cloud = cloud
         self.capabilities = cloud.capabilities
+        self.on_call = on_call
         self.last_error: CloudError | None = None
         self.consecutive_failures = 0
 
-    def _failed(self, exc: CloudError) -> None:
-        self.last_error = exc
-        self.consecutive_failures += 1
+    @contextmanager
+    def _observed(self, operation: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        except CloudError as exc:
+            self.last_error = exc
+            self.consecutive_failures += 1
+            raise
+        finally:
+            if self.on_call is not None:
+                self.on_call(operation, time.perf_counter() - t0)
 
     def status(self, group: GroupSpec) -> GroupStatus:
-        try:
-            s = self.cloud.status(group)
-        except CloudError as exc:
-            self._failed(exc)
-            raise
-        return s
+        with self._observed("status"):
+            return self.cloud.status(group)
 
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
-        try:
+        with self._observed("fleet"):
             return self.cloud.fleet(group)
-        except CloudError as exc:
-            self._failed(exc)
-            raise
 
     def scale(self, action: ScaleAction) -> None:
-        try:
+        with self._observed("scale"):
             self.cloud.scale(action)
-        except CloudError as exc:
-            self._failed(exc)
-            raise
         self.consecutive_failures = 0
         self.last_error = None
 
     def host_views(self) -> Sequence[HostView]:
         """The wrapped cloud's hosts; only called when it declares ``host_views``."""
-        try:
+        with self._observed("host_views"):
             return self.cloud.host_views()  # type: ignore[attr-defined]
-        except CloudError as exc:
-            self._failed(exc)
-            raise
 
     def succeeded(self) -> None:
         """Called after a tick without a cloud error."""

@@ -8,6 +8,8 @@ group for the audit log, plus a count of consecutive failures for readiness.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +20,19 @@ from autoscaler.model import MetricWindow, SourceError
 
 
 class ObservedSource:
-    """Wraps one group's ``MetricSource``. ``timeout=None`` calls the source directly."""
+    """Wraps one group's ``MetricSource``. ``timeout=None`` calls the source directly;
+    ``on_call(seconds)`` hears how long each call took, failures included."""
 
-    def __init__(self, source: MetricSource, timeout: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        source: MetricSource,
+        timeout: timedelta | None = None,
+        *,
+        on_call: Callable[[float], None] | None = None,
+    ) -> None:
         self.source = source
         self.timeout = timeout
+        self.on_call = on_call
         self.last_window: MetricWindow | None = None
         self.consecutive_failures = 0
         self.last_error: str | None = None
@@ -49,6 +59,14 @@ class ObservedSource:
         return self._call(self.source.query, query, start, end, step)
 
     def _call(self, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._bounded(fn, *args)
+        finally:
+            if self.on_call is not None:
+                self.on_call(time.perf_counter() - t0)
+
+    def _bounded(self, fn: Any, *args: Any) -> Any:
         if self.timeout is None:
             return fn(*args)
         box: dict[str, Any] = {}

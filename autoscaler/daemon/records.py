@@ -119,7 +119,10 @@ def _outcome_word(o: TickOutcome) -> str:
         return "failed" if o.stage == "act" else "done"
     if o.status is None:
         return "error"
-    return "dry_run" if o.guard and "dry_run" in o.guard else "hold"
+    guards = (o.guard or "").split(",")
+    if "paused" in guards:
+        return "paused"
+    return "dry_run" if "dry_run" in guards else "hold"
 
 
 # The journal's columns, in the order both state stores select them.

@@ -1,8 +1,8 @@
 """Forecasters in the daemon: which provider a group gets, and the retraining job's hook.
 
 A group gets the forecaster its config names, wired exactly as the simulator wires it
-(``registry.build_forecast_provider``), and only when one of its policies reads a
-forecast. ``Retrainer`` is what the per-group retraining job calls: for the engine's
+(``registry.build_forecast_provider``), when one of its policies reads a forecast or
+it runs in advisor mode. ``Retrainer`` is what the per-group retraining job calls: for the engine's
 ``RetrainingForecastProvider`` (built here with ``inline=False``) it refits the model
 every ``forecaster.retrain``, the same cadence, window and fallback the simulator uses
 inline; a group without forecasts gets ``NoRetrain``.
@@ -53,10 +53,11 @@ class ProviderRetraining:
 
 
 def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
-    """The group's configured forecaster, or None when no policy of it reads forecasts."""
+    """The group's configured forecaster when a policy of it reads forecasts or it runs
+    in advisor mode (whose point is to export the forecast), else None."""
     from autoscaler.registry import build_forecast_provider, needs_forecast
 
-    if not any(needs_forecast(p) for p in cfg.policies):
+    if cfg.mode != "advisor" and not any(needs_forecast(p) for p in cfg.policies):
         return None
     return build_forecast_provider(cfg.forecaster, inline=False)
 

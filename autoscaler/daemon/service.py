@@ -8,8 +8,7 @@ the stop. Signal handlers set flags and nothing else.
 
 from __future__ import annotations
 
-import signal
-import threading
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,21 +20,22 @@ from autoscaler.config import Config
 from autoscaler.daemon.clock import real_seconds
 from autoscaler.daemon.groups import ForecastFactory, GroupRuntime, build_group
 from autoscaler.daemon.logs import LogSink
+from autoscaler.daemon.main_loop import MainLoop
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
+from autoscaler.daemon.pausing import GroupPausing
 from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
 from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
+from autoscaler.daemon.views import group_mode, group_view
 from autoscaler.daemon.world import World, WorldError
 from autoscaler.engine import RecentLoads
-from autoscaler.model import Forecast
+from autoscaler.model import Forecast, TickOutcome
 
 if TYPE_CHECKING:
     from autoscaler.daemon.fleet import FleetMember
-
-STOP_BUDGET = timedelta(seconds=8)  # systemd and the issue allow 10 s for a clean stop
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Settings:
     source_timeout: timedelta | None
 
 
-class Daemon:
+class Daemon(GroupPausing, MainLoop):
     def __init__(
         self,
         config: Config,
@@ -85,6 +85,8 @@ class Daemon:
         self._stop = False
         self._reload = False
         store.inputs = self._inputs_of
+        # Evaluated at every scrape, so /metrics says what /readyz would answer now.
+        metrics.ready.set_function(lambda: 1.0 if self.readiness()[0] else 0.0)
 
     # ---------------------------------------------------------------- setup
 
@@ -92,6 +94,7 @@ class Daemon:
         from autoscaler.registry import build_group_placement
 
         placement, flavor = build_group_placement(config or self.config, cfg_group)
+        name = cfg_group.name
         rt = build_group(
             cfg_group,
             self.world,
@@ -101,10 +104,22 @@ class Daemon:
             placement=placement,
             flavor=flavor,
             recent=self.recent,
+            on_source_call=lambda seconds: self.metrics.observe_source(name, seconds),
+            on_cloud_call=lambda op, seconds: self.metrics.observe_cloud(name, op, seconds),
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
         rt.last = previous[-1] if previous else None
+        self.metrics.register_group(
+            name,
+            min_size=cfg_group.min_size,
+            max_size=cfg_group.max_size,
+            mode=group_mode(cfg_group),
+            policies=[p.name for p in rt.binding.policies],
+            interval_seconds=real_seconds(cfg_group.interval, self.settings.speedup),
+        )
+        # a pause outlives restarts and reloads
+        self.apply_pause(rt, name in self.store.paused())
         return rt
 
     def build_all(self) -> None:
@@ -225,7 +240,12 @@ class Daemon:
         else:
             rt.cloud.succeeded()
             rt.backoff_until = None
-        self.metrics.observe(outcome, time.perf_counter() - t0, rt.config.capacity_per_instance)
+        self.metrics.observe(
+            outcome,
+            time.perf_counter() - t0,
+            rt.config.capacity_per_instance,
+            load=_newest_load(rt, outcome),
+        )
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
         if rt.publisher is not None and outcome.forecast is not None:
             self._publish(rt, outcome.forecast)
@@ -291,6 +311,7 @@ class Daemon:
                 self._unschedule(name)
                 del self.groups[name]
                 self.recent.pop(name, None)
+                self.metrics.forget_group(name)
                 self.log.event("info", "group removed by reload", group=name)
         for name, g in wanted.items():
             rt = self.groups.get(name)
@@ -326,7 +347,8 @@ class Daemon:
         if not self.started:
             reasons.append("starting")
         n = self.settings.not_ready_after
-        for name, rt in self.groups.items():
+        # A snapshot: scrapes call this from the HTTP thread while a reload may edit it.
+        for name, rt in list(self.groups.items()):
             if rt.source.consecutive_failures >= n:
                 reasons.append(
                     f"{name}: metric source failed {rt.source.consecutive_failures} times "
@@ -337,117 +359,35 @@ class Daemon:
         if self.fleet is not None:
             reasons += self.fleet.not_ready_reasons()
         ok = not reasons
-        self.metrics.ready.set(1 if ok else 0)
         return ok, [self.store.redactor.text(r) for r in reasons]
 
     def groups_view(self) -> list[dict[str, Any]]:
-        return [self._view(rt) for rt in list(self.groups.values())]
+        paused = self.store.paused()
+        now = self.clock.now()
+        return [
+            group_view(rt, self.store, now, paused.get(n)) for n, rt in list(self.groups.items())
+        ]
 
     def group_view(self, name: str) -> dict[str, Any] | None:
         rt = self.groups.get(name)
-        return self._view(rt) if rt is not None else None
+        if rt is None:
+            return None
+        return group_view(rt, self.store, self.clock.now(), self.store.paused().get(name))
 
     def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None:
         if name not in self.groups:
             return None
         return self.store.decisions(name, last)
 
-    def _view(self, rt: GroupRuntime) -> dict[str, Any]:
-        last = rt.last or {}
-        status = last.get("status") or {}
-        spec = rt.binding.spec
-        cooldowns = {}
-        for direction, at in self.store.cooldowns(rt.name).items():
-            until = datetime.fromisoformat(at) + (
-                spec.cooldown_up if direction == "up" else spec.cooldown_down
-            )
-            cooldowns[direction] = {
-                "last_action": at,
-                "until": iso(until),
-                "active": until > self.clock.now(),
-            }
-        return {
-            "name": rt.name,
-            "current_size": (status.get("ready", 0) + status.get("booting", 0)) if status else None,
-            "ready": status.get("ready"),
-            "booting": status.get("booting"),
-            "min_size": spec.min_size,
-            "max_size": spec.max_size,
-            "interval": rt.config.interval.total_seconds(),
-            "last_decision": last or None,
-            "forecast": last.get("forecast"),
-            "cooldowns": cooldowns,
-            "source_failures": rt.source.consecutive_failures,
-            "config_error": rt.config_error,
-        }
 
-    # ---------------------------------------------------------------- main loop, signals
-
-    def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        signal.signal(signal.SIGHUP, self._on_reload)
-
-    # Handlers only set flags: taking a lock (Event.set) inside a handler can deadlock
-    # with the interrupted main thread; the main loop polls the flags instead.
-    def _on_stop(self, signum: int, frame: object) -> None:
-        self._stop = True
-
-    def _on_reload(self, signum: int, frame: object) -> None:
-        self._reload = True
-
-    def request_stop(self) -> None:
-        self._stop = True
-
-    def request_reload(self) -> None:
-        self._reload = True
-
-    def wait(self, alive: Any = None, poll: float = 0.1) -> None:
-        """Block until a stop is requested, doing reloads and watchdog pings meanwhile.
-
-        ``alive`` (a callable) says whether the other threads are healthy; the watchdog
-        is only fed while it returns true, so systemd restarts a wedged daemon.
-        """
-        wd = self.notifier.watchdog
-        period = min(wd.total_seconds() / 2, 5.0) if wd is not None else 5.0
-        next_ping = 0.0
-        while not self._stop:
-            if self._reload:
-                self._reload = False
-                self.reload()
-            if time.monotonic() >= next_ping:
-                if alive is None or alive():
-                    self.notifier.ping()
-                next_ping = time.monotonic() + period
-            time.sleep(poll)
-
-    def progressing(self) -> bool:
-        """False when a group has finished no tick for far longer than its interval
-        (a job wedged inside a call): the watchdog then stops, and systemd restarts us."""
-        now = self._monotonic()
-        slack = self.settings.source_timeout.total_seconds() if self.settings.source_timeout else 0
-        for rt in list(self.groups.values()):
-            interval = real_seconds(rt.config.interval, self.settings.speedup)
-            if now - rt.last_progress > max(5 * interval, 60.0) + slack:
-                return False
-        return True
-
-    def scheduler_alive(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
-
-    def stop(self) -> None:
-        """Finish the running ticks (bounded by ``STOP_BUDGET``), then close the store."""
-        self.notifier.stopping()
-        if self._scheduler is not None and self._scheduler.running:
-            done = threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True})
-            done.start()
-            done.join(STOP_BUDGET.total_seconds())
-            if done.is_alive():
-                self.log.event("warning", "a tick did not finish in time; stopping anyway")
-        if self.fleet is not None:
-            self.fleet.stop()
-        for rt in self.groups.values():
-            # Wait for a tick that is still inside the engine (its lock) to persist.
-            if rt.lock.acquire(timeout=0.5):
-                rt.lock.release()
-        self.store.close()
+def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:
+    """The newest finite sample the tick saw, in requests/s (None without one)."""
+    w = rt.source.last_window
+    if w is None or not len(w) or not math.isfinite(float(w.last)):
+        return None
+    value = float(w.last)
+    if rt.config.metric.unit == "utilization":
+        if outcome.status is None:
+            return None
+        value *= outcome.status.ready * rt.config.capacity_per_instance
+    return value

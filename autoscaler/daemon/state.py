@@ -2,7 +2,8 @@
 
 Tables: ``actions`` (the journal: intent written before the cloud is asked, outcome
 after), ``cooldowns`` (time of the last completed action per group and direction),
-``policy_memory`` (JSON) and ``audit`` (one JSON record per group per tick).
+``policy_memory`` (JSON), ``audit`` (one JSON record per group per tick) and ``paused``
+(groups an operator paused, kept across restarts; created in older databases too).
 
 Every write is one transaction, so a crash, a full disk or a lock leaves the database
 as it was before that write. Every SQLite failure surfaces as ``StateError`` with one
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS audit (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_group ON audit (grp, id);
+CREATE TABLE IF NOT EXISTS paused (grp TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
 
@@ -286,6 +288,22 @@ class SqliteStateStore:
             (a, o)
             for a, o in self._read("SELECT action_id, outcome FROM actions ORDER BY created_at")
         ]
+
+    def set_paused(self, group: str, at: datetime, reason: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO paused VALUES (?, ?, ?)",
+                (group, iso(at), self.redactor.text(reason)),
+            )
+
+    def clear_paused(self, group: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM paused WHERE grp = ?", (group,))
+
+    def paused(self) -> dict[str, dict[str, str]]:
+        """Each paused group's ``{"at": ISO time, "reason": text}``."""
+        rows = self._read("SELECT grp, at, reason FROM paused")
+        return {g: {"at": at, "reason": reason} for g, at, reason in rows}
 
     def cooldowns(self, group: str) -> dict[str, str]:
         return dict(self._read("SELECT direction, at FROM cooldowns WHERE grp = ?", (group,)))

@@ -73,13 +73,33 @@ def backfill(series: Sequence[Series], data_dir: Path, work_dir: Path) -> None:
 
 
 class PrometheusProcess:
-    """A ``prometheus`` server on 127.0.0.1 serving ``data_dir``; ``stop`` or ``kill`` it."""
+    """A ``prometheus`` server on 127.0.0.1 serving ``data_dir``; ``stop`` or ``kill`` it.
 
-    def __init__(self, data_dir: Path, work_dir: Path) -> None:
+    ``scrape`` lists ``host:port`` targets to scrape every ``scrape_interval`` (job
+    ``autoscaler``); without it the server only serves what was backfilled.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        work_dir: Path,
+        scrape: Sequence[str] = (),
+        scrape_interval: str = "1s",
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = work_dir / f"prometheus-{self.port}.yml"
-        config.write_text("global:\n  scrape_interval: 1h\n", encoding="utf-8")
+        text = "global:\n  scrape_interval: 1h\n"
+        if scrape:
+            targets = ", ".join(f'"{t}"' for t in scrape)
+            text += (
+                "scrape_configs:\n"
+                "  - job_name: autoscaler\n"
+                f"    scrape_interval: {scrape_interval}\n"
+                f"    scrape_timeout: {scrape_interval}\n"
+                f"    static_configs: [{{targets: [{targets}]}}]\n"
+            )
+        config.write_text(text, encoding="utf-8")
         self._log = (work_dir / f"prometheus-{self.port}.log").open("wb")
         self.proc = subprocess.Popen(
             [
@@ -120,7 +140,23 @@ class PrometheusProcess:
         self._log.close()
 
 
-def copy_data(src: Path, dst: Path) -> Path:
-    """A private copy of a backfilled data dir (for a server a test will kill)."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
-    return dst
+def copy_data(src: Path, dst: Path, timeout: float = 90.0) -> Path:
+    """A private copy of a backfilled data dir (for a server a test will kill).
+
+    The server serving ``src`` compacts the backfilled blocks after it starts (blocks
+    vanish and merged ones appear): the copy waits until the set of blocks has stayed
+    the same for two seconds, and is made again if a block still vanishes under it."""
+    deadline = time.monotonic() + timeout
+    ignore = shutil.ignore_patterns("lock", "wal", "chunks_head", "*.tmp-for-*")
+    while True:
+        before = sorted(p.name for p in src.iterdir())
+        time.sleep(2.0)
+        if sorted(p.name for p in src.iterdir()) != before and time.monotonic() < deadline:
+            continue
+        try:
+            shutil.copytree(src, dst, ignore=ignore)
+            return dst
+        except shutil.Error:
+            shutil.rmtree(dst, ignore_errors=True)
+            if time.monotonic() >= deadline:
+                raise

@@ -19,20 +19,19 @@ def test_gauges_show_the_chosen_step_in_a_fresh_registry() -> None:
     gauges = PrometheusForecastGauges(registry)
     gauges.publish("web", FORECAST, ahead=2, instances=4, capacity=100.0)
     get = registry.get_sample_value
-    assert get("autoscaler_forecast_load", {"group": "web", "quantile": "mean"}) == 200.0
+    assert get("autoscaler_forecast_load_mean", {"group": "web"}) == 200.0
     assert get("autoscaler_forecast_load", {"group": "web", "quantile": "0.9"}) == 260.0
     assert get("autoscaler_forecast_utilization", {"group": "web", "quantile": "0.9"}) == 0.65
     text = generate_latest(registry).decode()
-    assert 'autoscaler_forecast_utilization{group="web",quantile="mean"} 0.5' in text
+    assert 'autoscaler_forecast_utilization_mean{group="web"} 0.5' in text
+    assert 'quantile="mean"' not in text, "the quantile label holds probabilities only"
 
 
 def test_no_instances_means_infinite_utilization_and_bad_steps_are_refused() -> None:
     registry = CollectorRegistry()
     gauges = PrometheusForecastGauges(registry)
     gauges.publish("web", FORECAST, ahead=1, instances=0, capacity=100.0)
-    value = registry.get_sample_value(
-        "autoscaler_forecast_utilization", {"group": "web", "quantile": "mean"}
-    )
+    value = registry.get_sample_value("autoscaler_forecast_utilization_mean", {"group": "web"})
     assert value is not None and math.isinf(value)
     with pytest.raises(ValueError, match="cannot publish step 4"):
         gauges.publish("web", FORECAST, ahead=4, instances=1, capacity=1.0)

@@ -91,7 +91,9 @@ def test_the_advisor_alarms_query_the_exported_gauge() -> None:
         assert template.startswith("autoscaler_forecast_utilization{")
         (action,) = a["properties"]["alarm_actions"]
         assert action["str_replace"]["params"]["URL"]["get_attr"][1] == "signal_url"
-    assert load_config(ETC / "heat" / "asg-aodh-advisor.autoscaler.yaml").groups[0].dry_run
+    (advised,) = load_config(ETC / "heat" / "asg-aodh-advisor.autoscaler.yaml").groups
+    assert advised.mode == "advisor" and advised.spec().dry_run
+    assert 0.9 in advised.forecaster.quantiles, "the alarms' default quantile is exported"
 
 
 @pytest.mark.parametrize("path", SNIPPETS, ids=lambda p: p.name)

@@ -88,6 +88,16 @@ class FakeWorld:
         self.cloud.advance(now)
 
 
+class NullScheduler:
+    """Stands in for apscheduler where a test runs the jobs itself."""
+
+    def add_job(self, *a: object, **k: object) -> None:
+        return None
+
+    def get_job(self, job_id: str) -> None:
+        return None
+
+
 def group(name: str, **kw: object) -> dict:
     base = {
         "name": name,

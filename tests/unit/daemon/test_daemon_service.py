@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from daemon_fakes import FakeWorld, config, group
+from daemon_fakes import FakeWorld, NullScheduler, config, group
 
 from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.model import Forecast, ForecastError
@@ -152,7 +152,7 @@ def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
     assert rec["error"] is None
     assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0
     # 150 req/s over 4 ready instances of 100 each
-    assert _metric(d, "autoscaler_forecast_utilization", group="web", quantile="mean") == 0.375
+    assert _metric(d, "autoscaler_forecast_utilization_mean", group="web") == 0.375
 
 
 def test_reload_keeps_old_config_of_a_broken_group_and_applies_the_rest(
@@ -162,7 +162,7 @@ def test_reload_keeps_old_config_of_a_broken_group_and_applies_the_rest(
     world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
     cfg = config(group("web"), group("api"))
     d = make_daemon(cfg, world, config_path=path)
-    d._scheduler = _NullScheduler()
+    d._scheduler = NullScheduler()
     doc = {
         "daemon": {"not_ready_after": 3},
         "groups": [group("web", max_size=50), group("api", min_size=9, max_size=2)],
@@ -183,7 +183,7 @@ def test_reload_with_invalid_yaml_keeps_everything(make_daemon, tmp_path: Path) 
     path = tmp_path / "cfg.yaml"
     world = FakeWorld({"web": 3}, {"web": 100.0})
     d = make_daemon(config(group("web")), world, config_path=path)
-    d._scheduler = _NullScheduler()
+    d._scheduler = NullScheduler()
     before = d.config
     path.write_text("groups: [\n")
     d.reload()
@@ -221,14 +221,6 @@ def test_one_json_log_line_per_group_per_tick(make_daemon) -> None:
     lines = [json.loads(x) for x in d.log.stream.getvalue().splitlines()]
     assert [(x["event"], x["group"]) for x in lines] == [("tick", "web"), ("tick", "api")]
     assert set(lines[0]) >= {"ts", "level", "at", "current", "desired", "outcome", "votes"}
-
-
-class _NullScheduler:
-    def add_job(self, *a, **k) -> None:
-        return None
-
-    def get_job(self, job_id: str) -> None:
-        return None
 
 
 def _metric(d, name: str, **labels: str) -> float | None:
@@ -286,7 +278,7 @@ def test_reload_that_cannot_build_a_group_keeps_its_running_version(
     path = tmp_path / "cfg.yaml"
     world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
     d = make_daemon(config(group("web"), group("api")), world, config_path=path)
-    d._scheduler = _NullScheduler()
+    d._scheduler = NullScheduler()
     running = d.groups["web"]
     # Valid YAML and schema, but the oracle policy cannot run outside the simulator.
     doc = {"groups": [group("web", policies=[{"kind": "oracle"}]), group("api", max_size=9)]}
@@ -316,7 +308,7 @@ def test_watchdog_progress_fails_when_a_group_stops_finishing_ticks(make_daemon)
     mono = [1000.0]
     world = FakeWorld({"web": 3, "api": 3}, {"web": 100.0, "api": 100.0})
     d = make_daemon(config(group("web"), group("api")), world, monotonic=lambda: mono[0])
-    d._scheduler = _NullScheduler()
+    d._scheduler = NullScheduler()
     for rt in d.groups.values():
         d._schedule(rt)
     mono[0] += 50  # intervals are 60 s real at speedup 1: 5 intervals = 300 s of slack
@@ -375,7 +367,7 @@ def test_reload_keeps_restart_only_sections_and_says_so(make_daemon, tmp_path: P
     path = tmp_path / "cfg.yaml"
     world = FakeWorld({"web": 3}, {"web": 100.0})
     d = make_daemon(config(group("web")), world, config_path=path)
-    d._scheduler = _NullScheduler()
+    d._scheduler = NullScheduler()
     doc = {"daemon": {"port": 1234, "not_ready_after": 3}, "groups": [group("web", max_size=9)]}
     path.write_text(yaml.safe_dump(doc))
     d.reload()

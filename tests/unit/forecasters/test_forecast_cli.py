@@ -95,6 +95,8 @@ def test_backtest_writes_the_summary(nab_slice_csv, tmp_path):
     assert summary["horizon_steps"] == 3 and summary["windows"] == 4
     assert summary["train_window_steps"] == 576
     assert "seasonal_naive" in res.output
+    png = (out / "backtest.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
 def test_backtest_rejects_bad_options(nab_slice_csv):

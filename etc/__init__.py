@@ -1,0 +1,1 @@
+"""Operator files shipped as package data (see autoscaler/operator_files.py)."""
