@@ -128,8 +128,8 @@ class QosPolicyConfig(_Frozen):
     kind: Literal["qos"] = "qos"
     quantile: float = Field(0.9, gt=0, lt=1)
     band: float = Field(1.0, gt=0)
-    min_band: float = Field(0.25, gt=0)
-    max_band: float = Field(4.0, gt=0)
+    min_band: float = Field(0.1, gt=0)
+    max_band: float = Field(50.0, gt=0)
     band_floor: float = Field(0.05, ge=0, lt=1)
     low_water: float = Field(0.95, gt=0, le=1)
     scale_in_window: Duration = timedelta(minutes=5)
@@ -273,11 +273,24 @@ class MonascaConfig(_Frozen):
     publish_forecast: bool = False  # post pred.<query> measurements for existing alarms
 
 
+class LatencyMetricConfig(_Frozen):
+    """A measured p95 latency that qos closes its feedback loop on (the M/M/c inference
+    from load is the fallback). ``histogram``: ``query`` selects a Prometheus
+    request-duration histogram's ``_bucket`` series, read as ``histogram_quantile`` of
+    their ``rate`` over ``rate_window``; ``gauge``: ``query`` already gives the p95 in
+    seconds. In the simulator any query works: the metric is each step's scored p95."""
+
+    kind: Literal["histogram", "gauge"] = "gauge"
+    query: str = Field(min_length=1)
+    rate_window: Duration = timedelta(minutes=2)
+
+
 class MetricConfig(_Frozen):
     source: Literal["simulated", "prometheus", "monasca"] = "simulated"
     query: str = ""
     unit: Literal["load", "utilization"] = "load"
     lookback: Duration = timedelta(hours=1)
+    latency: LatencyMetricConfig | None = None
     prometheus: PrometheusConfig | None = None
     monasca: MonascaConfig = MonascaConfig()
 
@@ -287,6 +300,9 @@ class MetricConfig(_Frozen):
             raise ValueError("source prometheus needs a prometheus section with its url")
         if self.source in ("prometheus", "monasca") and not self.query.strip():
             raise ValueError(f"source {self.source} needs a query")
+        if self.latency is not None and self.latency.kind == "histogram":
+            if self.source == "monasca":
+                raise ValueError("a histogram latency metric needs source prometheus")
         return self
 
 

@@ -67,6 +67,7 @@ def build_group(
     latest load that all groups' engines share, so that placement sees the load of the
     other groups on a host. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
     policy)."""
+    from autoscaler.latency_metric import latency_query
     from autoscaler.placement.victims import VictimPolicy
     from autoscaler.registry import build_policy
 
@@ -86,6 +87,9 @@ def build_group(
         utilization_metric=cfg.metric.unit == "utilization",
         placement=placement,
         flavor=flavor,
+        # The measured latency comes from the group's own metric source.
+        latency_source=source if cfg.metric.latency is not None else None,
+        latency_query=latency_query(cfg.metric.latency) if cfg.metric.latency else "",
     )
     retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.

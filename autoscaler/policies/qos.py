@@ -38,23 +38,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from autoscaler.durations import format_duration
 from autoscaler.model import Decision, PolicyContext
-from autoscaler.policies.forecast_window import cadence, forecast_peak
-from autoscaler.queueing import SloCapacity
+from autoscaler.policies.forecast_window import cadence, forecast_peaks
+from autoscaler.queueing import SloCapacity, slo_capacity
+
+__all__ = ["QosPolicy", "QosState", "slo_capacity"]
 
 _FADE = 0.95  # weight of the previous slow periods' counts (about a day of hourly periods)
-
-
-@lru_cache(maxsize=64)
-def slo_capacity(mu: float, slo_seconds: float, max_servers: int) -> SloCapacity:
-    """The (cached) table of the largest p95-compliant load per group size."""
-    return SloCapacity.build(mu, slo_seconds, max_servers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +68,8 @@ class QosState:
     recent: tuple[tuple[datetime, int], ...] = ()  # scale-in recommendations
     violations: int = 0  # totals since start, for reports and tests
     samples: int = 0
+    latency_until: datetime | None = None  # newest measured-latency sample counted
+    measured: int = 0  # samples judged on measured latency (the rest were inferred)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
@@ -89,6 +86,8 @@ class QosState:
             "recent": [[t.timestamp(), n] for t, n in self.recent],
             "violations": self.violations,
             "samples": self.samples,
+            "latency_until": _epoch(self.latency_until),
+            "measured": self.measured,
         }
 
     @classmethod
@@ -108,6 +107,9 @@ class QosState:
             recent=tuple((_time(t), int(n)) for t, n in d["recent"]),
             violations=int(d["violations"]),
             samples=int(d["samples"]),
+            # absent in state written before measured latency existed
+            latency_until=_time(d.get("latency_until")),
+            measured=int(d.get("measured", 0)),
         )
 
 
@@ -135,8 +137,8 @@ class QosPolicy:
     target_violation_pct: float = 1.0
     quantile: float = 0.9
     band: float = 1.0
-    min_band: float = 0.25
-    max_band: float = 4.0
+    min_band: float = 0.1
+    max_band: float = 50.0
     band_floor: float = 0.05
     low_water: float = 0.95
     scale_in_window: timedelta = timedelta(minutes=5)
@@ -150,14 +152,15 @@ class QosPolicy:
 
     def _clamp_setpoint(self, p: float) -> float:
         target = self.target_violation_pct / 100
-        lo, hi = max(target / 4, 1e-5), min(max(target * 2, 1e-4), 0.5)
+        lo, hi = max(target / 8, 1e-5), min(max(target * 4, 1e-4), 0.5)
         return min(max(p, lo), hi)
 
     # ------------------------------------------------------------- feedback
 
     def observe(self, ctx: PolicyContext, state: QosState, table: SloCapacity) -> QosState:
         """Count the SLO violations among the samples new since the last decision and
-        run both loops on them."""
+        run both loops on them: on the measured p95 when the group has a fresh one, else
+        inferred from load through the M/M/c model."""
         load = ctx.load
         if len(load) == 0:
             return state
@@ -166,17 +169,26 @@ class QosPolicy:
         else:
             n_new = round((load.end - state.seen_until) / load.step)
             new = load.values[max(0, len(load) - n_new) :] if n_new > 0 else load.values[:0]
-        ready = (
-            ctx.status.ready
-            if state.last_ready is None
-            else min(state.last_ready, ctx.status.ready)
-        )
-        new = new[np.isfinite(new)]
-        cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
-        k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
+        latency_until = state.latency_until
+        measured = _new_latency(ctx, latency_until)
+        if measured is not None:
+            latency_until = ctx.latency.end if ctx.latency is not None else latency_until
+            new = measured[np.isfinite(measured)]
+            k = int((new > ctx.spec.slo_p95_seconds).sum())
+        else:
+            ready = (
+                ctx.status.ready
+                if state.last_ready is None
+                else min(state.last_ready, ctx.status.ready)
+            )
+            new = new[np.isfinite(new)]
+            cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
+            k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
         n = len(new)
         band = state.band
-        if self.feedback and n and ctx.status.booting == 0:
+        if self.feedback and n:
+            # Every sample counts, booting or not: on bursty load most violations come
+            # while a scale-out boots, and a loop blind to them cannot buy them back.
             up = math.log1p(self.gain)
             down = up * state.setpoint / (1.0 - state.setpoint)
             band *= math.exp(up * k - down * (n - k))
@@ -190,6 +202,8 @@ class QosPolicy:
             period_samples=state.period_samples + n,
             violations=state.violations + k,
             samples=state.samples + n,
+            latency_until=latency_until,
+            measured=state.measured + (n if measured is not None else 0),
         )
         if self.feedback and ctx.now - state.period_start >= self.slow_period:
             state = self._slow_update(ctx.now, state)
@@ -244,15 +258,17 @@ class QosPolicy:
         lead = spec.boot_delay
         scaled = {"band_scale": h, "band_floor": self.band_floor}
         until = lead + cadence(ctx)
-        ahead = forecast_peak(ctx, self.quantile, lead, until, **scaled)
-        whole = forecast_peak(ctx, self.quantile, timedelta(0), until, **scaled)
+        peaks = forecast_peaks(
+            ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled
+        )
+        ahead, whole = (None, None) if peaks is None else peaks
         state = replace(state, last_ready=ctx.status.ready)
 
         if ahead is None or whole is None:
             if math.isnan(observed):
                 return Decision(current, "no forecast and no sample; hold", self.name, state)
             planned = observed * (1.0 + h * self.band_floor)
-            need = int(table.required(planned))
+            need = table.required_one(planned)
             desired, clamp = _clamp(max(need, current), spec.max_size)
             return Decision(
                 desired,
@@ -261,9 +277,9 @@ class QosPolicy:
                 state,
             )
 
-        up_need = int(table.required(ahead.value))
+        up_need = table.required_one(ahead.value)
         floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
-        in_need = int(table.required(floor_load / self.low_water))
+        in_need = table.required_one(floor_load / self.low_water)
         recent = (
             *tuple((t, n) for t, n in state.recent if t > ctx.now - self.scale_in_window),
             (ctx.now, in_need),
@@ -295,6 +311,21 @@ class QosPolicy:
             self.name,
             state,
         )
+
+
+def _new_latency(ctx: PolicyContext, since: datetime | None) -> np.ndarray | None:
+    """The measured p95 samples newer than ``since``; None when the group has no
+    measured latency, or none fresher than ``stale_after`` (the caller then infers)."""
+    lat = ctx.latency
+    if lat is None or len(lat) == 0:
+        return None
+    age = lat.last_valid_age()
+    if age is None or ctx.now - (lat.end - age) > ctx.spec.stale_after:
+        return None
+    if since is None:
+        return lat.values[-1:]
+    n_new = round((lat.end - since) / lat.step)
+    return lat.values[max(0, len(lat) - n_new) :] if n_new > 0 else lat.values[:0]
 
 
 def _clamp(n: int, max_size: int) -> tuple[int, str]:
