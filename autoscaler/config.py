@@ -300,9 +300,9 @@ class MetricConfig(_Frozen):
             raise ValueError("source prometheus needs a prometheus section with its url")
         if self.source in ("prometheus", "monasca") and not self.query.strip():
             raise ValueError(f"source {self.source} needs a query")
-        if self.latency is not None and self.latency.kind == "histogram":
-            if self.source == "monasca":
-                raise ValueError("a histogram latency metric needs source prometheus")
+        latency = self.latency
+        if latency is not None and latency.kind == "histogram" and self.source == "monasca":
+            raise ValueError("a histogram latency metric needs source prometheus")
         return self
 
 

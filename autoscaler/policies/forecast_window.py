@@ -75,9 +75,7 @@ def forecast_peak(
     instead, where the band is ``quantile(q) - mean`` but at least ``band_floor`` times
     the mean: the same quantile with its distance from the mean stretched or shrunk.
     """
-    peaks = forecast_peaks(
-        ctx, q, ((start, end),), band_scale=band_scale, band_floor=band_floor
-    )
+    peaks = forecast_peaks(ctx, q, ((start, end),), band_scale=band_scale, band_floor=band_floor)
     return None if peaks is None else peaks[0]
 
 

@@ -258,9 +258,7 @@ class QosPolicy:
         lead = spec.boot_delay
         scaled = {"band_scale": h, "band_floor": self.band_floor}
         until = lead + cadence(ctx)
-        peaks = forecast_peaks(
-            ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled
-        )
+        peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
         ahead, whole = (None, None) if peaks is None else peaks
         state = replace(state, last_ready=ctx.status.ready)
 
