@@ -4,8 +4,9 @@ daemon and in the simulator.
 ``RetrainingForecastProvider`` implements the engine's ``ForecastProvider``. It keeps
 each group's recent history (the engine only hands it the lookback window), refits the
 group's model every ``retrain`` on the trailing ``train_window``, calls the cheap
-``update()`` in between, and falls back to ``PersistenceForecaster`` when the model is
-missing, has too little history, or fails; the reason is in ``Forecast.note``.
+``update()`` in between, and falls back to the naive model of ``forecasters.baselines``
+when the model is missing, has too little history, or fails; the reason is in
+``Forecast.note``.
 
 Who refits: in the simulator the provider refits inside ``forecast`` when a refit is due
 (``inline``); the daemon turns that off and its per-group retraining job calls
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.intervals import make_monotone
+from autoscaler.forecasters.baselines import NaiveForecaster
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
 
@@ -34,204 +35,6 @@ ForecasterFactory = Callable[[timedelta], Forecaster]
 def _series(values: np.ndarray, end: datetime, step: timedelta) -> pd.Series:
     index = pd.date_range(end=end, periods=len(values), freq=step)
     return pd.Series(values, index=index, dtype=float)
-
-
-BANDS = ("absolute", "relative", "local")
-
-
-class PersistenceForecaster:
-    """A level forecast with empirical bands: the naive model when ``alpha`` is 1.
-
-    The anchor is an exponentially weighted level of the observations (``alpha`` = 1:
-    the last value, i.e. the naive forecast; smaller: a smoother level, less thrown by
-    one noisy sample). The mean is the level. The band for ``k`` steps ahead is the
-    quantile of ``y[t+k] - level[t]`` over the fitted history, then, by ``bands``:
-
-    * ``absolute``: used as it is;
-    * ``relative``: taken of that difference over ``level[t]``, then scaled by the
-      current level (widens exactly at the peaks);
-    * ``local``: rescaled by the recent noise, i.e. the mean absolute size of the last
-      ``noise_memory`` or so one-step errors (exponentially weighted, kept up to date by
-      ``update``) over that of the whole history. Absolute rather than squared errors,
-      so that one spike does not widen the band for hours. Load is noisier by day than by night;
-      a band fitted on the whole day is too narrow at noon and too wide at 3 am.
-
-    ``season`` (``None``, a period in steps, or ``"auto"``): a recurring pattern such as
-    an hourly batch job. The upper quantiles (above 0.5) are then at least the largest
-    load seen one period earlier within one step of the same phase, so a spike that came
-    an hour ago is provisioned for before it comes again. ``"auto"`` looks, at each fit,
-    for an hourly or daily period in the autocorrelation of the one-step errors (at
-    least three periods of history and a correlation of ``season_min_acf``).
-
-    Forecasts are clipped at zero. ``fit`` needs two observations (raises
-    ``ForecastError``); ``update`` only moves the level, the noise and the recent tail.
-    """
-
-    min_history = 2
-
-    def __init__(
-        self,
-        step: timedelta | None = None,
-        alpha: float = 1.0,
-        bands: str = "absolute",
-        *,
-        season: int | str | None = None,
-        noise_memory: int = 30,
-        season_min_acf: float = 0.3,
-    ) -> None:
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], not {alpha}")
-        if bands not in BANDS:
-            raise ValueError(f"bands must be one of {', '.join(BANDS)}, not {bands!r}")
-        if not (season is None or season == "auto" or (isinstance(season, int) and season >= 2)):
-            raise ValueError(f"season must be auto or a period of at least 2 steps, not {season!r}")
-        if noise_memory < 2:
-            raise ValueError(f"noise_memory must be at least 2, not {noise_memory}")
-        self.step = step
-        self.alpha = alpha
-        self.bands = bands
-        self.season_setting = season
-        self.season: int | None = season if isinstance(season, int) else None
-        self.beta = 1.0 / noise_memory
-        self.season_min_acf = season_min_acf
-        self.name = "naive" if alpha == 1 else "level"
-        self._history = np.empty(0)
-        self._levels = np.empty(0)
-        self._floor = 1e-9
-        self._level = math.nan
-        self._noise = 0.0  # recent mean absolute one-step error
-        self._noise_all = 0.0  # the same over the whole fitted history
-        self._tail = np.empty(0)  # the last season + 2 observations
-        self._last_time: pd.Timestamp | None = None
-        self._bands: dict[tuple[int, tuple[float, ...]], np.ndarray] = {}
-
-    def fit(self, y: pd.Series) -> PersistenceForecaster:
-        values = y.to_numpy(dtype=float)
-        finite = values[np.isfinite(values)]
-        if len(finite) < self.min_history:
-            raise ForecastError(f"needs {self.min_history} observations, has {len(finite)}")
-        filled = pd.Series(values).ffill().bfill()
-        self._history = filled.to_numpy()
-        self._levels = filled.ewm(alpha=self.alpha, adjust=False).mean().to_numpy()
-        self._floor = max(0.1 * float(np.mean(np.abs(self._history))), 1e-9)
-        self._bands.clear()
-        self._level = float(self._levels[-1])
-        errors = self._history[1:] - self._levels[:-1]
-        self._noise_all = float(np.mean(np.abs(errors))) if len(errors) else 0.0
-        weights = (1.0 - self.beta) ** np.arange(len(errors))[::-1]
-        self._noise = (
-            float(np.sum(weights * np.abs(errors)) / np.sum(weights)) if len(errors) else 0.0
-        )
-        if self.season_setting == "auto":
-            self.season = self._detect_season(errors)
-        keep = (self.season or 0) + 2
-        self._tail = self._history[-keep:].copy() if self.season else np.empty(0)
-        self._set_time(y)
-        return self
-
-    def _detect_season(self, errors: np.ndarray) -> int | None:
-        if self.step is None or self.step <= timedelta(0) or len(errors) == 0:
-            return None
-        x = errors - errors.mean()
-        denom = float(np.dot(x, x))
-        if denom <= 0:
-            return None
-        best, best_acf = None, self.season_min_acf
-        for period in (timedelta(hours=1), timedelta(days=1)):
-            p = round(period / self.step)
-            if p < 2 or 3 * (p + 1) > len(errors):
-                continue
-            acf = max(float(np.dot(x[lag:], x[:-lag])) / denom for lag in (p - 1, p, p + 1))
-            if acf >= best_acf:
-                best, best_acf = p, acf
-        return best
-
-    def update(self, y: pd.Series) -> PersistenceForecaster:
-        if len(y) == 0:
-            return self
-        seen = []
-        for v in y.to_numpy(dtype=float):
-            if math.isfinite(v):
-                if math.isnan(self._level):
-                    self._level = v
-                else:
-                    e = v - self._level
-                    self._noise += self.beta * (abs(e) - self._noise)
-                    self._level += self.alpha * e
-                seen.append(v)
-        if self.season and seen:
-            self._tail = np.concatenate([self._tail, seen])[-(self.season + 2) :]
-        self._set_time(y)
-        return self
-
-    def _set_time(self, y: pd.Series) -> None:
-        if self.step is None and len(y.index) >= 2:
-            self.step = (y.index[-1] - y.index[-2]).to_pytimedelta()
-        self._last_time = y.index[-1]
-
-    def _history_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        key = (horizon, quantiles)
-        cached = self._bands.get(key)
-        if cached is not None:
-            return cached
-        h, lv = self._history, self._levels
-        out = np.zeros((len(quantiles), horizon))
-        p = self.season
-        # With a season, the error is measured against the larger of the level and the
-        # recurrence (what the upper quantiles already carry), so that spikes the
-        # recurrence foresees do not also widen the band at every other phase.
-        m3 = np.maximum(np.maximum(h, np.roll(h, 1)), np.roll(h, -1)) if p else h
-        for k in range(1, horizon + 1):
-            kk = min(k, len(h) - 1)
-            ref = lv[:-kk]
-            if p and kk < p and len(h) > p + 1:
-                ref = ref.copy()
-                j = np.arange(kk, len(h))  # the sample each error is about
-                ok = j - p - 1 >= 0
-                ref[ok] = np.maximum(ref[ok], m3[j[ok] - p])
-            rel = h[kk:] - ref
-            if self.bands == "relative":
-                rel = rel / np.maximum(lv[:-kk], self._floor)
-            out[:, k - 1] = np.quantile(rel, quantiles)
-        self._bands[key] = out
-        return out
-
-    def _recurrence(self, horizon: int) -> np.ndarray | None:
-        """The largest load one season before each forecast step, within one step of its
-        phase (NaN where that lies beyond what has been seen)."""
-        p = self.season
-        if not p or len(self._tail) < p + 2:
-            return None
-        out = np.full(horizon, np.nan)
-        last = len(self._tail) - 1  # index of the newest observation
-        for k in range(1, min(horizon, p) + 1):
-            centre = last + k - p
-            lo, hi = max(centre - 1, 0), min(centre + 1, last)
-            if lo <= hi:
-                out[k - 1] = self._tail[lo : hi + 1].max()
-        return out
-
-    def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
-        if self._last_time is None or self.step is None or not math.isfinite(self._level):
-            raise ForecastError("predict() before fit()")
-        qs = tuple(sorted(float(q) for q in quantiles))
-        index = pd.date_range(self._last_time + self.step, periods=horizon, freq=self.step)
-        mean = np.full(horizon, self._level)
-        bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
-        if self.bands == "relative":
-            scale = max(self._level, self._floor)
-        elif self.bands == "local" and self._noise_all > 0:
-            scale = self._noise / self._noise_all
-        else:
-            scale = 1.0
-        recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
-        qmap = {}
-        for i, q in enumerate(qs):
-            values = np.maximum(self._level + scale * bands[i], 0.0)
-            if recur is not None and q > 0.5:
-                values = np.fmax(values, recur)
-            qmap[q] = values
-        return Forecast(index, mean, make_monotone(qmap, mean), model=self.name)
 
 
 @dataclass
@@ -250,7 +53,7 @@ class RetrainingForecastProvider:
     """Forecasts each group's load with a model refitted every ``retrain``.
 
     ``make(step)`` builds a fresh model (raises to say it is unavailable); the fallback
-    is ``PersistenceForecaster``. The horizon is at least boot delay + two intervals,
+    is the naive model. The horizon is at least boot delay + two intervals,
     so a policy always sees the window a new instance would serve. Never raises for a
     model's failure: the fallback forecast says why in its ``note``; returns None only
     when even the fallback has too little history.
@@ -337,7 +140,7 @@ class RetrainingForecastProvider:
         st.fitted_at = now
         st.fallback = None
         try:
-            st.fallback = PersistenceForecaster(st.step).fit(y)
+            st.fallback = NaiveForecaster(st.step).fit(y)
         except ForecastError as exc:
             # too little history: try again next call rather than after a whole retrain
             st.model, st.problem, st.fitted_at = None, f"history too short: {exc}", None

@@ -22,8 +22,7 @@ from autoscaler.config import (
     ThresholdPolicyConfig,
 )
 from autoscaler.cron import CronExpr
-from autoscaler.durations import format_duration, parse_duration
-from autoscaler.forecasting import BANDS, PersistenceForecaster, RetrainingForecastProvider
+from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
 from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.placement.policies import PlacementPolicy, build_placement
@@ -81,12 +80,9 @@ def needs_forecast(cfg: PolicyConfig) -> bool:
 
 
 def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
-    """A fresh, unfitted forecaster. ``level`` is the built-in smoothed persistence model
-    (cheap enough to forecast every step of a long simulation); every other model comes
-    from ``autoscaler.forecasters``. Raises ``ValueError`` or ``ForecastError`` for an
-    unknown model or parameter (the forecast provider then falls back to naive)."""
-    if model == "level":
-        return _level_forecaster(step, params)
+    """A fresh, unfitted forecaster from ``autoscaler.forecasters`` (``level``, the
+    daemon's default, included). Raises ``ForecastError`` for an unknown model,
+    parameter or value (the forecast provider then falls back to naive)."""
     from autoscaler.forecasters.registry import build_forecaster as build_model
 
     return build_model(model, step, **params)
@@ -103,46 +99,6 @@ def build_forecast_provider(
 
     return RetrainingForecastProvider(
         make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles), inline=inline
-    )
-
-
-_LEVEL_PARAMS = ("alpha", "bands", "season", "noise_memory")
-
-
-def _level_forecaster(step: timedelta, params: dict) -> PersistenceForecaster:
-    """The ``level`` model from its config parameters; ``season`` is ``auto``, ``none``
-    or a duration (a whole number of steps). Raises ``ValueError`` naming the parameter."""
-    unknown = sorted(set(params) - set(_LEVEL_PARAMS))
-    if unknown:
-        raise ValueError(f"forecaster 'level': unknown parameter(s) {', '.join(unknown)}")
-    bands = params.get("bands", "local")
-    if bands not in BANDS:
-        raise ValueError(
-            f"forecaster 'level': bands must be one of {', '.join(BANDS)}, not {bands!r}"
-        )
-    raw = params.get("season", "auto")
-    season: int | str | None
-    if raw in (None, "none"):
-        season = None
-    elif raw == "auto":
-        season = "auto"
-    else:
-        try:
-            period = parse_duration(raw) if isinstance(raw, str) else timedelta(seconds=float(raw))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"forecaster 'level': season: {exc}") from None
-        season = round(period / step)
-        if season < 2 or abs(period - season * step) > step / 100:
-            raise ValueError(
-                f"forecaster 'level': season {raw!r} must be a whole number (2 or more) "
-                f"of {format_duration(step)} steps"
-            )
-    return PersistenceForecaster(
-        step,
-        alpha=float(params.get("alpha", 0.2)),
-        bands=bands,
-        season=season,
-        noise_memory=int(params.get("noise_memory", 30)),
     )
 
 

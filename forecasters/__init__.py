@@ -4,6 +4,7 @@ Import nothing heavy here: ``registry.build_forecaster(kind, step, **params)`` i
 a model's module (statsmodels, torch) only when that kind is built.
 
 * ``base``: the shared skeleton (input cleaning, non-negative output, monotone quantiles)
+* ``level``: smoothed persistence with noise-following bands (the daemon's default)
 * ``baselines``: naive, seasonal_naive, linear
 * ``season``, ``statespace``, ``arima``, ``ets``: STL/MSTL + ARIMA / damped ETS
 * ``neural``: mlp, lstm (torch, optional ``ml`` extra)

@@ -14,6 +14,7 @@ from typing import Any
 from autoscaler.model import ForecastError
 
 _KINDS: dict[str, str] = {
+    "level": "autoscaler.forecasters.level:LevelForecaster",
     "naive": "autoscaler.forecasters.baselines:NaiveForecaster",
     "seasonal_naive": "autoscaler.forecasters.baselines:SeasonalNaiveForecaster",
     "linear": "autoscaler.forecasters.baselines:LinearForecaster",

@@ -1,0 +1,223 @@
+"""The ``level`` model: smoothed persistence with empirical, noise-following bands.
+
+The daemon's default: cheap enough to forecast every step of a long simulation, and
+robust on load that a fitted model would chase.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autoscaler.durations import format_duration, parse_duration
+from autoscaler.forecasters.base import BaseForecaster
+
+BANDS = ("absolute", "relative", "local")
+
+
+def season_steps(raw: Any, step: timedelta) -> int | str | None:
+    """``season`` as the model takes it: ``None`` for ``none``/None, ``"auto"``, or a
+    period in whole steps (2 or more) from an int or a duration. Raises ``ValueError``."""
+    if raw is None or raw == "none":
+        return None
+    if raw == "auto":
+        return "auto"
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 2:
+            raise ValueError(f"season must be auto or a period of at least 2 steps, not {raw!r}")
+        return raw
+    try:
+        period = parse_duration(raw) if isinstance(raw, str) else timedelta(seconds=float(raw))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"season: {exc}") from None
+    season = round(period / step)
+    if season < 2 or abs(period - season * step) > step / 100:
+        raise ValueError(
+            f"season {raw!r} must be a whole number (2 or more) of {format_duration(step)} steps"
+        )
+    return season
+
+
+class LevelForecaster(BaseForecaster):
+    """A level forecast with empirical bands.
+
+    The anchor is an exponentially weighted level of the observations (``alpha`` = 1:
+    the last value; smaller: a smoother level, less thrown by one noisy sample). The
+    mean is the level. The band for ``k`` steps ahead is the quantile of
+    ``y[t+k] - level[t]`` over the fitted history, then, by ``bands``:
+
+    * ``absolute``: used as it is;
+    * ``relative``: taken of that difference over ``level[t]``, then scaled by the
+      current level (widens exactly at the peaks);
+    * ``local``: rescaled by the recent noise, i.e. the mean absolute size of the last
+      ``noise_memory`` or so one-step errors (exponentially weighted, kept up to date by
+      ``update``) over that of the whole history. Absolute rather than squared errors,
+      so that one spike does not widen the band for hours. Load is noisier by day than
+      by night; a band fitted on the whole day is too narrow at noon and too wide at 3 am.
+
+    ``season`` (``None``/``"none"``, a period in steps or as a duration, or ``"auto"``):
+    a recurring pattern such as an hourly batch job. The upper quantiles (above 0.5) are
+    then at least the largest load seen one period earlier within one step of the same
+    phase, so a spike that came an hour ago is provisioned for before it comes again.
+    ``"auto"`` looks, at each fit, for an hourly or daily period in the autocorrelation
+    of the one-step errors (at least three periods of history and a correlation of
+    ``season_min_acf``).
+
+    Forecasts are clipped at zero. ``update`` only moves the level, the noise and the
+    recent tail.
+    """
+
+    name = "level"
+    min_history = 2
+
+    def __init__(
+        self,
+        step: timedelta,
+        alpha: float = 0.2,
+        bands: str = "local",
+        *,
+        season: int | str | None = "auto",
+        noise_memory: int = 30,
+        season_min_acf: float = 0.3,
+        **params: Any,
+    ) -> None:
+        alpha = float(alpha)
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], not {alpha}")
+        if bands not in BANDS:
+            raise ValueError(f"bands must be one of {', '.join(BANDS)}, not {bands!r}")
+        noise_memory = int(noise_memory)
+        if noise_memory < 2:
+            raise ValueError(f"noise_memory must be at least 2, not {noise_memory}")
+        super().__init__(
+            step,
+            alpha=alpha,
+            bands=bands,
+            season=season,
+            noise_memory=noise_memory,
+            season_min_acf=season_min_acf,
+            **params,
+        )
+        self.alpha = alpha
+        self.bands = bands
+        self.season_setting = season_steps(season, step)
+        self.season: int | None = (
+            self.season_setting if isinstance(self.season_setting, int) else None
+        )
+        self.beta = 1.0 / noise_memory
+        self.season_min_acf = float(season_min_acf)
+        self._values = np.empty(0)  # the whole fitted history (the bands use all of it)
+        self._levels = np.empty(0)
+        self._floor = 1e-9
+        self._level = math.nan
+        self._noise = 0.0  # recent mean absolute one-step error
+        self._noise_all = 0.0  # the same over the whole fitted history
+        self._tail = np.empty(0)  # the last season + 2 observations
+        self._band_cache: dict[tuple[int, tuple[float, ...]], np.ndarray] = {}
+
+    def _fit(self, values: np.ndarray) -> None:
+        self._values = values.copy()
+        self._levels = pd.Series(values).ewm(alpha=self.alpha, adjust=False).mean().to_numpy()
+        self._floor = max(0.1 * float(np.mean(np.abs(values))), 1e-9)
+        self._band_cache.clear()
+        self._level = float(self._levels[-1])
+        errors = values[1:] - self._levels[:-1]
+        self._noise_all = float(np.mean(np.abs(errors))) if len(errors) else 0.0
+        weights = (1.0 - self.beta) ** np.arange(len(errors))[::-1]
+        self._noise = (
+            float(np.sum(weights * np.abs(errors)) / np.sum(weights)) if len(errors) else 0.0
+        )
+        if self.season_setting == "auto":
+            self.season = self._detect_season(errors)
+        keep = (self.season or 0) + 2
+        self._tail = values[-keep:].copy() if self.season else np.empty(0)
+
+    def _detect_season(self, errors: np.ndarray) -> int | None:
+        if len(errors) == 0:
+            return None
+        x = errors - errors.mean()
+        denom = float(np.dot(x, x))
+        if denom <= 0:
+            return None
+        best, best_acf = None, self.season_min_acf
+        for period in (timedelta(hours=1), timedelta(days=1)):
+            p = round(period / self.step)
+            if p < 2 or 3 * (p + 1) > len(errors):
+                continue
+            acf = max(float(np.dot(x[lag:], x[:-lag])) / denom for lag in (p - 1, p, p + 1))
+            if acf >= best_acf:
+                best, best_acf = p, acf
+        return best
+
+    def _update(self, new: np.ndarray) -> None:
+        for v in new:
+            e = v - self._level
+            self._noise += self.beta * (abs(e) - self._noise)
+            self._level += self.alpha * e
+        if self.season and len(new):
+            self._tail = np.concatenate([self._tail, new])[-(self.season + 2) :]
+
+    def _history_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+        key = (horizon, quantiles)
+        cached = self._band_cache.get(key)
+        if cached is not None:
+            return cached
+        h, lv = self._values, self._levels
+        out = np.zeros((len(quantiles), horizon))
+        p = self.season
+        # With a season, the error is measured against the larger of the level and the
+        # recurrence (what the upper quantiles already carry), so that spikes the
+        # recurrence foresees do not also widen the band at every other phase.
+        m3 = np.maximum(np.maximum(h, np.roll(h, 1)), np.roll(h, -1)) if p else h
+        for k in range(1, horizon + 1):
+            kk = min(k, len(h) - 1)
+            ref = lv[:-kk]
+            if p and kk < p and len(h) > p + 1:
+                ref = ref.copy()
+                j = np.arange(kk, len(h))  # the sample each error is about
+                ok = j - p - 1 >= 0
+                ref[ok] = np.maximum(ref[ok], m3[j[ok] - p])
+            rel = h[kk:] - ref
+            if self.bands == "relative":
+                rel = rel / np.maximum(lv[:-kk], self._floor)
+            out[:, k - 1] = np.quantile(rel, quantiles)
+        self._band_cache[key] = out
+        return out
+
+    def _recurrence(self, horizon: int) -> np.ndarray | None:
+        """The largest load one season before each forecast step, within one step of its
+        phase (NaN where that lies beyond what has been seen)."""
+        p = self.season
+        if not p or len(self._tail) < p + 2:
+            return None
+        out = np.full(horizon, np.nan)
+        last = len(self._tail) - 1  # index of the newest observation
+        for k in range(1, min(horizon, p) + 1):
+            centre = last + k - p
+            lo, hi = max(centre - 1, 0), min(centre + 1, last)
+            if lo <= hi:
+                out[k - 1] = self._tail[lo : hi + 1].max()
+        return out
+
+    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        qs = quantiles
+        mean = np.full(horizon, self._level)
+        bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
+        if self.bands == "relative":
+            scale = max(self._level, self._floor)
+        elif self.bands == "local" and self._noise_all > 0:
+            scale = self._noise / self._noise_all
+        else:
+            scale = 1.0
+        recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
+        qmap = {}
+        for i, q in enumerate(qs):
+            values = np.maximum(self._level + scale * bands[i], 0.0)
+            if recur is not None and q > 0.5:
+                values = np.fmax(values, recur)
+            qmap[q] = values
+        return mean, qmap
