@@ -245,10 +245,10 @@ class QosPolicy:
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """See the class docstring. ``Decision.memory`` is ``QosState.to_json()``."""
-        d = self._decide(ctx, self.restore(ctx.memory))
-        return replace(d, memory=d.memory.to_json())
+        desired, reason, state = self._decide(ctx, self.restore(ctx.memory))
+        return Decision(desired, reason, self.name, state.to_json())
 
-    def _decide(self, ctx: PolicyContext, state: QosState) -> Decision:
+    def _decide(self, ctx: PolicyContext, state: QosState) -> tuple[int, str, QosState]:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
@@ -260,18 +260,17 @@ class QosPolicy:
         until = lead + cadence(ctx)
         peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
         ahead, whole = (None, None) if peaks is None else peaks
-        state = replace(state, last_ready=ctx.status.ready)
 
         if ahead is None or whole is None:
+            state = replace(state, last_ready=ctx.status.ready)
             if math.isnan(observed):
-                return Decision(current, "no forecast and no sample; hold", self.name, state)
+                return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
             need = table.required_one(planned)
             desired, clamp = _clamp(max(need, current), spec.max_size)
-            return Decision(
+            return (
                 desired,
                 f"no forecast; observed {observed:.1f} (+{h * self.band_floor:.0%}) needs {need}{clamp}",
-                self.name,
                 state,
             )
 
@@ -282,31 +281,28 @@ class QosPolicy:
             *tuple((t, n) for t, n in state.recent if t > ctx.now - self.scale_in_window),
             (ctx.now, in_need),
         )
-        state = replace(state, recent=recent)
+        state = replace(state, recent=recent, last_ready=ctx.status.ready)
         note = f" ({ahead.note})" if ahead.note else ""
         if up_need > current:
             desired, clamp = _clamp(up_need, spec.max_size)
-            return Decision(
+            return (
                 desired,
                 f"q{self.quantile:g} band x{h:.2f}: {ahead.value:.1f} needs {up_need} for the SLO"
                 f"{clamp}{note}",
-                self.name,
                 state,
             )
         window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence(ctx)
         stable = max(n for _, n in recent)
         if window_full and stable < current:
-            return Decision(
+            return (
                 stable,
                 f"q{self.quantile:g} below {self.low_water:.0%} of {stable}'s SLO capacity "
                 f"for {format_duration(self.scale_in_window)}{note}",
-                self.name,
                 state,
             )
-        return Decision(
+        return (
             current,
             f"q{self.quantile:g} band x{h:.2f}: {ahead.value:.1f} fits {current}{note}",
-            self.name,
             state,
         )
 
