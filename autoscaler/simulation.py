@@ -288,7 +288,9 @@ def run_policy(
     ready = np.empty(n, dtype=np.int64)
     booting = np.empty(n, dtype=np.int64)
     latency = (
-        ScoredLatencySource(scn.load, ready, scn.start, scn.step, scn.service, scn.latency_delay)
+        ScoredLatencySource(
+            scn.load, ready, scn.start, scn.step, scn.service, scn.latency_delay, spec.max_size
+        )
         if scn.group.metric.latency is not None
         else None
     )
