@@ -86,16 +86,19 @@ def forecast_peaks(
     *,
     band_scale: float | None = None,
     band_floor: float = 0.0,
+    band_min: float = 0.0,
 ) -> tuple[WindowPeak, ...] | None:
     """``forecast_peak`` over several windows of one forecast at once (the forecast is
-    read and checked once: a policy asks for two windows at every decision)."""
+    read and checked once: a policy asks for two windows at every decision). The band
+    is also at least ``band_min`` (in load units), so it has a width at zero load."""
     fc = ctx.forecast
     if fc is None or len(fc) == 0:
         return None
     values = np.asarray(fc.mean if q is None else fc.quantile(q), dtype=float)
     if band_scale is not None and q is not None:
         mean = np.asarray(fc.mean, dtype=float)
-        values = mean + band_scale * np.maximum(values - mean, band_floor * np.abs(mean))
+        floor = np.maximum(band_floor * np.abs(mean), band_min)
+        values = mean + band_scale * np.maximum(values - mean, floor)
     n = len(values)
     if n == 0 or not math.isfinite(float(values.sum())):
         return None

@@ -7,29 +7,33 @@ multiplying the whole load. A multiplicative headroom charges the same percentag
 every level, while the error of a load forecast grows more slowly than the load itself
 (counting noise grows with its square root), and a forecaster that knows when it is
 unsure (a recurring spike, a noisy hour) says so in its band. The band is at least
-``band_floor`` of the mean, so the loop can still act on a forecast that claims
-certainty.
+``band_floor`` of the mean and of one instance's capacity (at load near zero a band
+relative to the mean vanishes), so the loop can always buy headroom.
 
-How the policy learns about violations: it gets no latency metric from the engine,
-only the load window. Each decision it takes the load samples that arrived since its
-previous decision and the number of instances that were serving them (the smaller of
-the ready counts at the two decisions), and asks the same M/M/c model whether each
-sample's p95 exceeded the SLO (load above ``SloCapacity.lam_max[ready]``). The counts
-are carried in ``Decision.memory``, so the policy stays pure and a restarted daemon
-only loses the feedback state, never safety.
+How the policy learns about violations: when the group names a latency metric
+(``metric.latency``), the engine hands it the measured p95 (``PolicyContext.latency``)
+and each new sample over the SLO is a violation. Otherwise, or while that metric is
+stale, it infers them: it takes the load samples that arrived since its previous
+decision and the number of instances that were serving them (the smaller of the ready
+counts at the two decisions), and asks the same M/M/c model whether each sample's p95
+exceeded the SLO (load above ``SloCapacity.lam_max[ready]``). The inference cannot see
+a service slower than configured; the measured latency can. The counts are carried in
+``Decision.memory``, so the policy stays pure and a restarted daemon only loses the
+feedback state, never safety.
 
 Two loops, in the spirit of Autothrottle (a fast local controller under a slower
 target):
 
 * fast, every decision: the band goes up by ``gain`` (a factor) per violating sample
-  and down by a small factor per clean one. The down
-  factor is chosen so that the band stands still exactly when the violation rate
-  equals the *setpoint*; it is a stochastic-approximation quantile tracker. While a
-  scale-out is still booting, samples do not move the band (anti-windup: the fix
-  is already on its way).
+  and down by a small factor per clean one. The down factor is chosen so that the band
+  stands still exactly when the violation rate equals the *setpoint*; it is a
+  stochastic-approximation quantile tracker. Every sample counts, also while a
+  scale-out boots: on bursty load most violations fall in those minutes, and a loop
+  that skipped them (as this one once did, for anti-windup) cannot buy them back, so
+  its violation rate stopped following the budget.
 * slow, every ``slow_period``: the setpoint is corrected by how far the period's
-  violation rate (all samples, booting or not) was from the group's target
-  (``slo.target_violation_pct``): too many violations lower it, slack raises it.
+  violation rate was from the group's target (``slo.target_violation_pct``): too many
+  violations lower it, slack raises it (within target/8 and 4 x target).
 """
 
 from __future__ import annotations
@@ -256,7 +260,13 @@ class QosPolicy:
         h = state.band
         observed = ctx.load.last
         lead = spec.boot_delay
-        scaled = {"band_scale": h, "band_floor": self.band_floor}
+        # The floor is also a share of one instance's capacity: at (nearly) zero load a
+        # band relative to the mean vanishes, and the loop could buy no headroom at all.
+        scaled = {
+            "band_scale": h,
+            "band_floor": self.band_floor,
+            "band_min": self.band_floor * spec.capacity_per_instance,
+        }
         until = lead + cadence(ctx)
         peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
         ahead, whole = (None, None) if peaks is None else peaks
