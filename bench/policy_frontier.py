@@ -117,7 +117,7 @@ def plot(
                     ax.plot(
                         xs,
                         ys,
-                        "o-" if fam != "oracle" else "k*",
+                        "o-" if fam != "oracle" else "*",
                         color=colour,
                         ms=4,
                         lw=1,
