@@ -121,6 +121,15 @@ class PrometheusProcess:
 
 
 def copy_data(src: Path, dst: Path) -> Path:
-    """A private copy of a backfilled data dir (for a server a test will kill)."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
+    """A private copy of a backfilled data dir (for a server a test will kill). The
+    server may be compacting blocks meanwhile (a block vanishes mid-copy): retry."""
+    for attempt in range(5):
+        try:
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("lock", "wal", "chunks_head"))
+            return dst
+        except shutil.Error:
+            shutil.rmtree(dst, ignore_errors=True)
+            if attempt == 4:
+                raise
+            time.sleep(1.0)
     return dst
