@@ -15,7 +15,7 @@ PIP_PIN := pip==26.0.1
 # Under CI=true a real component that cannot be installed is a failure, not a warning.
 STRICT := $(filter true,$(CI))
 
-.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone
+.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone .venv-statsforecast
 
 venv: $(STAMP)
 
@@ -51,9 +51,27 @@ $(KEYSTONE_STAMP): $(KEYSTONE_LOCK)
 	       if [ -n "$(STRICT)" ]; then exit 1; fi; \
 	       echo "warning: its integration tests will be skipped"; }
 
+# statsforecast for the side-by-side forecasting benchmark (bench/forecast_accuracy.py),
+# in its own venv and lock: it pins pandas<3, which ours is not. Not a daemon dependency.
+SF_VENV  := .venv-statsforecast
+SF_LOCK  := requirements-statsforecast.lock
+SF_STAMP := $(SF_VENV)/.installed
+
+.venv-statsforecast: $(SF_STAMP)
+
+$(SF_STAMP): $(SF_LOCK)
+	@test -x $(SF_VENV)/bin/python || $(PYTHON) -m venv $(SF_VENV)
+	@$(SF_VENV)/bin/python -m pip --disable-pip-version-check -q install "$(PIP_PIN)"
+	$(SF_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	    --require-hashes --no-deps -r $(SF_LOCK)
+	@touch $(SF_STAMP)
+
 # Debian's servers for the integration tests (installed only when run as root and missing).
-SYSTEM_PACKAGES := prometheus
-SYSTEM_COMMANDS := prometheus promtool
+# redis-server (tooz membership) and postgresql (the fleet's shared state) serve the
+# fleet tests; Debian keeps initdb/pg_ctl under /usr/lib/postgresql/*/bin, pg_ctlcluster
+# (postgresql-common) is the command on PATH that says it is there.
+SYSTEM_PACKAGES := prometheus redis-server postgresql
+SYSTEM_COMMANDS := prometheus promtool redis-server pg_ctlcluster
 system-deps:
 	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
@@ -81,10 +99,11 @@ PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --no-emit-index
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
 	  $(LOCK_VENV)/bin/python -m pip --disable-pip-version-check -q install "pip-tools==7.5.1"; }
-	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --unsafe-package torch \
+	$(PIP_COMPILE) --upgrade --strip-extras --extra ml --extra test --extra fleet --extra sweep --unsafe-package torch \
 	  -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
-	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK)', run 'make test', commit"
+	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(SF_LOCK) requirements-statsforecast.in
+	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK) $(SF_LOCK)', run 'make test', commit"
 
 # The suite against the newest versions pyproject's ranges allow, in a venv of its own:
 # drift is found on purpose, before `make lock` takes it in.
@@ -94,7 +113,7 @@ test-latest: system-deps .venv-keystone
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install "torch==2.13.0"
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade \
-	  --upgrade-strategy eager -e ".[ml,test]"
+	  --upgrade-strategy eager -e ".[ml,test,fleet,sweep]"
 	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable
 	$(LATEST_VENV)/bin/python -m pytest -q
 
@@ -106,7 +125,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP)
+bench: $(STAMP) .venv-statsforecast
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

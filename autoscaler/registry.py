@@ -12,6 +12,7 @@ from autoscaler.config import (
     ForecasterConfig,
     GroupConfig,
     HostGroupConfig,
+    KpaPolicyConfig,
     OraclePolicyConfig,
     PolicyConfig,
     PredictiveTargetPolicyConfig,
@@ -26,6 +27,7 @@ from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
 from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.placement.policies import PlacementPolicy, build_placement
+from autoscaler.policies.kpa import KpaPolicy
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
 from autoscaler.policies.qos import QosPolicy
@@ -38,6 +40,7 @@ from autoscaler.simulator.boot import BootDelay
 POLICY_DEFAULTS: dict[str, PolicyConfig] = {
     "threshold": ThresholdPolicyConfig(),
     "target": TargetPolicyConfig(),
+    "kpa": KpaPolicyConfig(),
     "predictive_threshold": PredictiveThresholdPolicyConfig(),
     "predictive_target": PredictiveTargetPolicyConfig(),
     "qos": QosPolicyConfig(),
@@ -50,6 +53,7 @@ POLICY_DEFAULTS: dict[str, PolicyConfig] = {
 _PLAIN_POLICIES: dict[type, type] = {
     ThresholdPolicyConfig: ThresholdPolicy,
     TargetPolicyConfig: TargetPolicy,
+    KpaPolicyConfig: KpaPolicy,
     PredictiveThresholdPolicyConfig: PredictiveThresholdPolicy,
     PredictiveTargetPolicyConfig: PredictiveTargetPolicy,
 }

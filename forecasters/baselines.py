@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.intervals import empirical_bands
+from autoscaler.forecasters.season import strongest_period
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import ForecastError
 
@@ -44,22 +45,10 @@ class NaiveForecaster(BaseForecaster):
 
 
 def detect_season(y: np.ndarray, day: int) -> int:
-    """One day, or one week (7 days) when there are two weeks and the week correlates better.
-
-    Lengths are in steps. The lag correlation is the plain Pearson correlation of the
-    series with itself shifted by the lag.
-    """
-    week = 7 * day
-    if len(y) < 2 * week:
-        return day
-
-    def corr(lag: int) -> float:
-        a, b = y[lag:], y[:-lag]
-        if a.std() == 0 or b.std() == 0:
-            return 0.0
-        return float(np.corrcoef(a, b)[0, 1])
-
-    return week if corr(week) > corr(day) + 0.05 else day
+    """One day, or one week (7 days) when there are two weeks and the week's
+    autocorrelation beats the day's by 0.05 (``season.strongest_period``)."""
+    found = strongest_period(y, (day, 7 * day), floor=-1.0, margin=0.05, cycles=2)
+    return found if found is not None else day
 
 
 class SeasonalNaiveForecaster(BaseForecaster):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.forecasters.season import strongest_period
 
 BANDS = ("absolute", "relative", "local")
 
@@ -137,21 +138,8 @@ class LevelForecaster(BaseForecaster):
         self._tail = values[-keep:].copy() if self.season else np.empty(0)
 
     def _detect_season(self, errors: np.ndarray) -> int | None:
-        if len(errors) == 0:
-            return None
-        x = errors - errors.mean()
-        denom = float(np.dot(x, x))
-        if denom <= 0:
-            return None
-        best, best_acf = None, self.season_min_acf
-        for period in (timedelta(hours=1), timedelta(days=1)):
-            p = round(period / self.step)
-            if p < 2 or 3 * (p + 1) > len(errors):
-                continue
-            acf = max(float(np.dot(x[lag:], x[:-lag])) / denom for lag in (p - 1, p, p + 1))
-            if acf >= best_acf:
-                best, best_acf = p, acf
-        return best
+        periods = tuple(round(p / self.step) for p in (timedelta(hours=1), timedelta(days=1)))
+        return strongest_period(errors, periods, floor=self.season_min_acf, jitter=1)
 
     def _update(self, new: np.ndarray) -> None:
         for v in new:

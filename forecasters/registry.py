@@ -61,11 +61,20 @@ def accepted_params(cls: type) -> set[str]:
     return names
 
 
-def build_forecaster(kind: str, step: timedelta, *, fallback: bool = False, **params: Any) -> Any:
+def build_forecaster(
+    kind: str,
+    step: timedelta,
+    *,
+    fallback: bool = False,
+    calibrated: bool = False,
+    **params: Any,
+) -> Any:
     """A new, unfitted forecaster of ``kind`` at ``step`` with ``params``.
 
     With ``fallback`` the model is wrapped in ``FallbackForecaster``: a fit failure
-    falls back to seasonal naive, then naive, and the forecast's note says so.
+    falls back to seasonal naive, then naive, and the forecast's note says so. With
+    ``calibrated`` (outside the fallback) its bands are conformal quantiles of its own
+    recent errors (``ConformalForecaster``).
     Raises ``ForecastError`` for an unknown kind or parameter, or a bad value.
     """
     cls = forecaster_class(kind)
@@ -84,5 +93,9 @@ def build_forecaster(kind: str, step: timedelta, *, fallback: bool = False, **pa
     if fallback:
         from autoscaler.forecasters.fallback import FallbackForecaster
 
-        return FallbackForecaster(model, step)
+        model = FallbackForecaster(model, step)
+    if calibrated:
+        from autoscaler.forecasters.conformal import ConformalForecaster
+
+        model = ConformalForecaster(model, step)
     return model

@@ -1,8 +1,13 @@
-"""Daily (and weekly) seasonal profiles by STL / MSTL, for models that work on the remainder.
+"""Seasons, decided from the data: which period recurs, and its profile.
 
-A long season (288 five-minute steps a day) inside a state-space model costs minutes
-per fit, so the season is estimated once by decomposition, subtracted, and added back
-to the forecast by position: the profile of the last cycle repeats.
+* ``strongest_period``: the one detector of a recurring period by autocorrelation
+  (the level model looks for an hourly or daily recurrence in its errors; seasonal
+  naive chooses between a day and a week).
+* ``fit_profile``: daily (and weekly) seasonal profiles by STL / MSTL, for models that
+  work on the remainder. A long season (288 five-minute steps a day) inside a
+  state-space model costs minutes per fit, so the season is estimated once by
+  decomposition, subtracted, and added back to the forecast by position: the profile
+  of the last cycle repeats.
 """
 
 from __future__ import annotations
@@ -44,17 +49,58 @@ class SeasonalProfile:
 NONE = SeasonalProfile(0, np.zeros(0), 0.0)
 
 
+def strongest_period(
+    x: np.ndarray,
+    periods: tuple[int, ...],
+    *,
+    floor: float,
+    margin: float = 0.0,
+    jitter: int = 0,
+    cycles: int = 3,
+) -> int | None:
+    """The period (in steps) among ``periods`` (shortest first) whose autocorrelation
+    is highest, or None when none reaches ``floor``.
+
+    The autocorrelation at a period is that of the centred series at the best lag
+    within ``jitter`` steps of it (a recurrence that drifts by a step still counts). A
+    longer period replaces a shorter one only when it beats it by ``margin``. A period
+    needs ``cycles`` of them (plus the jitter) in ``x``.
+    """
+    if len(x) == 0:
+        return None
+    c = x - x.mean()
+    denom = float(np.dot(c, c))
+    if denom <= 0:
+        return None
+    best, best_acf = None, floor
+    for p in periods:
+        if p < 2 or cycles * (p + jitter) > len(c):
+            continue
+        acf = max(
+            float(np.dot(c[lag:], c[:-lag])) / denom for lag in range(p - jitter, p + jitter + 1)
+        )
+        if acf >= (best_acf + margin if best is not None else best_acf):
+            best, best_acf = p, acf
+    return best
+
+
 def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> SeasonalProfile:
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
 
-    Daily needs two days of history; weekly (with ``weekly``) two weeks. Returns
-    ``NONE`` when there is too little history, the season is weak, or (given three
-    days or more) a profile fitted without the last day does not help to forecast
-    that day an hour ahead: level shifts can pass for a strong daily pattern.
+    Daily needs three days of history; weekly (with ``weekly``) two weeks. Returns
+    ``NONE`` when there is too little history, the season is weak, or a profile fitted
+    without the last day does not help to forecast that day an hour ahead: level
+    shifts, and the slow swings of an autocorrelated series over two or three cycles,
+    can pass for a strong daily pattern (STL's strength of AR(1) noise with
+    coefficient 0.9 over four days is about 0.75). With under three days that check
+    cannot be made, and no season is modelled: it is decided from the data, never
+    assumed.
     """
-    profile = decompose(values, day, weekly)
     n = len(values)
-    if profile.period and n >= 3 * day:
+    if n < 3 * day:
+        return NONE
+    profile = decompose(values, day, weekly)
+    if profile.period:
         held_out = decompose(values[:-day], day, weekly)
         if not profile_helps(
             values, held_out, n - day, leads=(min(3, day // 2), min(12, day // 2))

@@ -41,6 +41,11 @@ COMMAND_TABLE: dict[str, CommandEntry] = {
         "backtest",
         "Score MODELS on the trace: MASE, sMAPE, MAE, 90% interval coverage, fit/predict time.",
     ),
+    "sweep": CommandEntry(
+        "autoscaler.commands.sweep",
+        "sweep",
+        "Simulate every cell of a grid (policies x traces x boot delays x budgets x seeds).",
+    ),
     "run": CommandEntry(
         "autoscaler.commands.run",
         "run",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from autoscaler.commands.options import INSTANCES, SEED, DurationType, FiniteFloat
 from autoscaler.commands.output_dir import prepare_output
@@ -144,6 +145,16 @@ def simulate(
     from autoscaler.traces import load_trace
 
     config = load_config(config_path) if config_path else Config()
+    # --arrival-speedup (shared with --fleet) overrides serving.arrival_speedup when given
+    given = click.get_current_context().get_parameter_source("arrival_speedup")
+    speedup = fleet_opts.get("arrival_speedup") if given == ParameterSource.COMMANDLINE else None
+    if config.serving is not None:
+        from autoscaler.commands.simulate_serving import run_serving
+
+        run_serving(config, out, seed, policies, speedup)  # type: ignore[arg-type]
+        return
+    if speedup is not None:
+        raise UserError("--arrival-speedup applies to --fleet or a config with a serving: section")
     if out:
         prepare_output(out, ["summary.json", "timeseries.csv", "simulation.png"])
     sim_step = step if step is not None else config.simulation.step

@@ -22,8 +22,8 @@ from autoscaler.errors import UserError, require_known
 from autoscaler.simulator.gpu.placement import POLICY_NAMES
 
 PLACEMENTS = POLICY_NAMES
-SCHEDULERS = ("fifo", "sjf", "priority")
-ALLOCATIONS = ("request", "proportional", "sensitive")
+SCHEDULERS = ("fifo", "sjf", "priority", "tiresias", "gittins")
+ALLOCATIONS = ("request", "proportional", "synergy")
 DEFAULT_SEED = 42
 
 FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
@@ -47,7 +47,8 @@ FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "schedulers",
         type=click.Choice(SCHEDULERS),
         multiple=True,
-        help="Time mode queue order (repeatable); default fifo, sjf, priority.",
+        help="Time mode queue order (repeatable); default all: fifo, sjf (clairvoyant), "
+        "priority, tiresias (2D-LAS), gittins (index learned online).",
     ),
     click.option(
         "--load-pct",
@@ -78,7 +79,27 @@ FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
         "--preemption/--no-preemption",
         default=None,
-        help="Time mode: let LS pods evict BE pods [default: on with the priority scheduler].",
+        help="Time mode: a waiting job evicts running jobs it outranks (LAS queue, Gittins "
+        "index, LS over BE) [default: on with the priority scheduler only].",
+    ),
+    click.option(
+        "--preemption-cost",
+        default="30s",
+        show_default=True,
+        help="Time mode: checkpoint and restore pause of a preempted job (duration).",
+    ),
+    click.option(
+        "--borrow-quota/--no-borrow-quota",
+        default=False,
+        show_default=True,
+        help="Time mode: partitions borrow idle quota, returned by preemption when needed.",
+    ),
+    click.option(
+        "--synergy-profiles",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Time mode: Synergy's profiles.json for --allocation proportional|synergy "
+        "[default: ../shared/data/synergy-profiles/profiles.json].",
     ),
     click.option(
         "--arrival-speedup",
@@ -92,7 +113,8 @@ FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         type=click.Choice(ALLOCATIONS),
         default="request",
         show_default=True,
-        help="Time mode: CPU for GPU jobs: as requested, GPU-proportional, or sensitivity-aware.",
+        help="Time mode: CPU and memory for GPU jobs: as requested, GPU-proportional, or "
+        "Synergy's greedy tuning from the profiled jobs (speed from the profiles).",
     ),
 ]
 
@@ -177,10 +199,14 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
         raise UserError(
             f"{opts.get('fleet')}: time mode needs creation_time/deletion_time in the trace"
         )
-    try:
-        cost = parse_duration(opts.get("migration_cost", "60s")).total_seconds()
-    except ValueError as exc:
-        raise UserError(f"--migration-cost: {exc}") from None
+    costs = {}
+    for name, default in (("migration_cost", "60s"), ("preemption_cost", "30s")):
+        try:
+            costs[name] = parse_duration(opts.get(name) or default).total_seconds()
+        except ValueError as exc:
+            raise UserError(f"--{name.replace('_', '-')}: {exc}") from None
+    allocation = opts.get("allocation", "request")
+    profiles = _profiles(opts) if allocation != "request" else None
     runs = []
     placements = opts.get("placements") or ("best_fit",)
     require_known(placements, PLACEMENTS, "--placement", "with --fleet")
@@ -190,13 +216,15 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
                 placement=placement,
                 scheduler=scheduler,
                 preemption=opts.get("preemption"),
+                preemption_cost_s=costs["preemption_cost"],
                 migration=bool(opts.get("migration", False)),
-                migration_cost_s=cost,
+                migration_cost_s=costs["migration_cost"],
                 arrival_speedup=float(opts.get("arrival_speedup", 1.0)),
-                allocation=opts.get("allocation", "request"),
+                allocation=allocation,
+                borrowing=bool(opts.get("borrow_quota", False)),
                 seed=seed,
             )
-            runs.append(run_time(fleet, pods, cfg))
+            runs.append(run_time(fleet, pods, cfg, profiles))
     click.echo(
         f"GPU fleet, time mode: {fleet.size} nodes, {fleet.total_gpus} GPUs, {len(pods)} pods, "
         f"arrivals sped up x{opts.get('arrival_speedup', 1.0):g}"
@@ -206,3 +234,17 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
         (out / "summary.json").write_text(json.dumps(time_summary(runs), indent=2))
         plot_time(runs, out / "allocation.png", out / "jct_cdf.png")
         click.echo(f"wrote {out / 'summary.json'}, {out / 'allocation.png'}, {out / 'jct_cdf.png'}")
+
+
+def _profiles(opts: dict[str, Any]) -> Any:
+    from autoscaler.simulator.gpu.synergy_profiles import (
+        ProfileError,
+        default_profiles_path,
+        load_profiles,
+    )
+
+    path = opts.get("synergy_profiles") or default_profiles_path()
+    try:
+        return load_profiles(path)
+    except ProfileError as exc:
+        raise UserError(f"--synergy-profiles: {exc}") from None

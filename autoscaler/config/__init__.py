@@ -24,6 +24,7 @@ from autoscaler.config.cloud import (
     SenlinGroupConfig,
     SimulationConfig,
 )
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.config.cross_checks import (
     placement_problems,
     raw_reference_problems,
@@ -47,6 +48,7 @@ from autoscaler.config.loading import (
 )
 from autoscaler.config.policies import (
     POLICY_KINDS,
+    KpaPolicyConfig,
     OraclePolicyConfig,
     PolicyConfig,
     PredictiveTargetPolicyConfig,
@@ -60,6 +62,7 @@ from autoscaler.config.policies import (
 from autoscaler.config.root import (
     Config,
 )
+from autoscaler.config.serving import ServingConfig
 
 __all__ = [
     "POLICY_KINDS",
@@ -67,6 +70,7 @@ __all__ = [
     "CloudConfig",
     "Config",
     "ConfigError",
+    "CoordinationConfig",
     "DaemonConfig",
     "Duration",
     "FlavorConfig",
@@ -75,6 +79,7 @@ __all__ = [
     "GroupConfig",
     "HeatGroupConfig",
     "HostGroupConfig",
+    "KpaPolicyConfig",
     "LatencyMetricConfig",
     "MetricConfig",
     "MonascaConfig",
@@ -89,6 +94,7 @@ __all__ = [
     "ScheduleEntryConfig",
     "SchedulePolicyConfig",
     "SenlinGroupConfig",
+    "ServingConfig",
     "SimulationConfig",
     "SloConfig",
     "TargetPolicyConfig",

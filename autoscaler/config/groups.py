@@ -151,8 +151,8 @@ class ForecasterConfig(FrozenModel):
         try:  # the registry lists its kinds without importing any model library
             from autoscaler.forecasters.registry import KNOWN_KINDS
         except ImportError:
-            KNOWN_KINDS = ("naive",)
-        known = ("level", *KNOWN_KINDS)
+            KNOWN_KINDS = ("level", "naive")
+        known = KNOWN_KINDS
         if self.model not in known:
             raise ValueError(f"unknown forecast model {self.model!r} (known: {', '.join(known)})")
         if any(not 0 < q < 1 for q in self.quantiles):

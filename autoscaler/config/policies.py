@@ -45,6 +45,25 @@ class TargetPolicyConfig(FrozenModel):
     max_down_pct: float = Field(100.0, gt=0, le=100.0)
 
 
+class KpaPolicyConfig(FrozenModel):
+    """The Knative Pod Autoscaler's rule on concurrency (see ``autoscaler.policies.kpa``)."""
+
+    kind: Literal["kpa"] = "kpa"
+    target: float = Field(0.7, gt=0, le=1e6)
+    stable_window: Window = timedelta(seconds=60)
+    panic_window: Window = timedelta(seconds=6)
+    panic_threshold: float = Field(2.0, gt=1.0, le=1000.0)
+    max_scale_up_rate: float = Field(1000.0, gt=1.0, le=100_000.0)
+    max_scale_down_rate: float = Field(2.0, gt=1.0, le=100_000.0)
+    scale_to_zero_grace: Span = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _windows(self) -> KpaPolicyConfig:
+        if not timedelta(0) < self.panic_window <= self.stable_window:
+            raise ValueError("panic_window must be positive and no longer than stable_window")
+        return self
+
+
 class OraclePolicyConfig(FrozenModel):
     """The offline lower bound: sees the whole trace (simulation only)."""
 
@@ -146,6 +165,7 @@ class SchedulePolicyConfig(FrozenModel):
 PolicyConfig = Annotated[
     ThresholdPolicyConfig
     | TargetPolicyConfig
+    | KpaPolicyConfig
     | OraclePolicyConfig
     | PredictiveThresholdPolicyConfig
     | PredictiveTargetPolicyConfig

@@ -18,8 +18,10 @@ from autoscaler.config.cloud import (
     PlacementConfig,
     SimulationConfig,
 )
+from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.config.cross_checks import placement_problems, reference_problems, victims_problems
 from autoscaler.config.groups import GroupConfig
+from autoscaler.config.serving import ServingConfig
 
 
 class Config(FrozenModel):
@@ -28,9 +30,12 @@ class Config(FrozenModel):
     cloud: CloudConfig = CloudConfig()
     simulation: SimulationConfig = SimulationConfig()
     daemon: DaemonConfig = DaemonConfig()
+    coordination: CoordinationConfig = CoordinationConfig()
     hosts: list[HostGroupConfig] = Field(default_factory=list)
     placement: PlacementConfig = PlacementConfig()
     groups: list[GroupConfig] = Field(default_factory=list)
+    # A GPU inference serving scenario (``simulate`` replays its request trace).
+    serving: ServingConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Config:

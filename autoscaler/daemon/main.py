@@ -6,8 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autoscaler.config import Config, load_config
+
+if TYPE_CHECKING:
+    from autoscaler.daemon.dir_lock import StateDirLock
+    from autoscaler.daemon.logs import LogSink
+    from autoscaler.daemon.redact import Redactor
+    from autoscaler.daemon.world import World
 
 
 class StartError(Exception):
@@ -39,15 +46,8 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
 
     Raises ``ConfigError`` or ``StartError`` for problems found before serving.
     """
-    from prometheus_client import CollectorRegistry
-
-    from autoscaler.daemon.http_api import ApiServer
     from autoscaler.daemon.logs import LogSink, SinkHandler
-    from autoscaler.daemon.metrics import DaemonMetrics
-    from autoscaler.daemon.notify import SystemdNotifier
     from autoscaler.daemon.redact import Redactor
-    from autoscaler.daemon.service import Daemon, Settings
-    from autoscaler.daemon.state import SqliteStateStore, StateError
     from autoscaler.daemon.world import WorldError, load_world
 
     env = os.environ if environ is None else environ
@@ -59,13 +59,52 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     speedup = opts.speedup or dcfg.speedup
     if speedup != dcfg.speedup:
         config = config.model_copy(update={"daemon": dcfg.model_copy(update={"speedup": speedup})})
-    try:
-        world = load_world(config, env)
-    except WorldError as exc:
-        raise StartError(redactor.text(str(exc))) from None
     state_dir = state_dir_for(opts, config, env)
+    # First, before the world is built: a second daemon is refused at once.
+    dir_lock = _lock_state_dir(state_dir)
     try:
-        store = SqliteStateStore.in_dir(state_dir, redactor=redactor)
+        try:
+            world = load_world(config, env)
+        except WorldError as exc:
+            raise StartError(redactor.text(str(exc))) from None
+        return _run_locked(opts, config, env, redactor, log, world, state_dir)
+    finally:
+        dir_lock.release()
+
+
+def _lock_state_dir(state_dir: Path) -> StateDirLock:
+    from autoscaler.daemon.dir_lock import DirLockedError, StateDirLock
+
+    try:
+        return StateDirLock.acquire(state_dir)
+    except DirLockedError as exc:
+        raise StartError(str(exc)) from None
+    except OSError as exc:
+        raise StartError(f"state directory {state_dir}: {exc.strerror or exc}") from None
+
+
+def _run_locked(
+    opts: RunOptions,
+    config: Config,
+    env: Mapping[str, str],
+    redactor: Redactor,
+    log: LogSink,
+    world: World,
+    state_dir: Path,
+) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from autoscaler.daemon.fleet_setup import join_fleet, open_store
+    from autoscaler.daemon.http_api import ApiServer
+    from autoscaler.daemon.metrics import DaemonMetrics
+    from autoscaler.daemon.notify import SystemdNotifier
+    from autoscaler.daemon.service import Daemon, Settings
+    from autoscaler.daemon.state import StateError
+    from autoscaler.daemon.world import WorldError
+
+    dcfg = config.daemon
+    try:
+        store = open_store(config, state_dir, redactor)
     except StateError as exc:
         raise StartError(str(exc)) from None
     # Jobs run every interval of the world's clock: sped up only on a simulated clock.
@@ -86,7 +125,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     )
     try:
         daemon.build_all()
-        daemon.reconcile()
+        daemon.reconcile()  # in a fleet: per group, as each is leased (join_fleet)
     except (WorldError, StateError) as exc:
         store.close()
         raise StartError(redactor.text(str(exc))) from None
@@ -98,13 +137,14 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         raise StartError(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
     daemon.install_signal_handlers()
     api.start()
+    join_fleet(daemon, store, registry)
     daemon.start()
     host, real_port = api.address
     log.event(
         "info",
         f"serving on http://{host}:{real_port}",
         groups=len(daemon.groups),
-        state=str(state_dir / "state.db"),
+        state=getattr(store, "where", str(state_dir / "state.db")),
         clock=type(world.clock).__name__,
         speedup=clock_speedup,
         port=real_port,

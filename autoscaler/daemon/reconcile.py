@@ -15,13 +15,12 @@ Each settled action is written to the audit log once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from autoscaler.daemon.records import action_record, iso
-from autoscaler.daemon.state import SqliteStateStore
-from autoscaler.interfaces import CloudAdapter
+from autoscaler.interfaces import CloudAdapter, StateStore
 from autoscaler.model import CloudError, GroupSpec, ScaleAction
 
 
@@ -33,13 +32,18 @@ class Settled:
 
 
 def reconcile(
-    store: SqliteStateStore,
+    store: StateStore,
     groups: Mapping[str, tuple[GroupSpec, CloudAdapter]],
     now: datetime,
+    only: Collection[str] | None = None,
 ) -> list[Settled]:
-    """Settle every unfinished action; returns what was done. Raises ``StateError``."""
+    """Settle every unfinished action (only those of the groups in ``only`` when given:
+    in a fleet the others belong to other members); returns what was done. Raises
+    ``StateError``."""
     settled = []
     for action in store.unfinished_actions():
+        if only is not None and action.group not in only:
+            continue
         entry = groups.get(action.group)
         if entry is None:
             s = Settled(action, "abandoned", "group no longer configured")

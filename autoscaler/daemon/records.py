@@ -6,6 +6,7 @@ never raises on odd values: NaN and infinities become ``None``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from autoscaler.model import Forecast, MetricWindow, Placement, ScaleAction, TickOutcome
+from autoscaler.model import (
+    Forecast,
+    MetricWindow,
+    Placement,
+    ScaleAction,
+    TickOutcome,
+    ensure_utc,
+)
 
 
 def _num(x: float) -> float | None:
@@ -112,3 +120,36 @@ def _outcome_word(o: TickOutcome) -> str:
     if o.status is None:
         return "error"
     return "dry_run" if o.guard and "dry_run" in o.guard else "hold"
+
+
+# The journal's columns, in the order both state stores select them.
+JOURNAL_COLUMNS = "action_id, grp, created_at, current, target, reason, victims, placements"
+
+
+def journalled_action(row: Sequence[Any]) -> ScaleAction:
+    """A ``ScaleAction`` from one journal row (``JOURNAL_COLUMNS``, JSON lists as text)."""
+    aid, grp, created, current, target, reason, victims, placements = row
+    return ScaleAction(
+        group=grp,
+        action_id=aid,
+        created_at=ensure_utc(datetime.fromisoformat(created)),
+        current=current,
+        target=target,
+        reason=reason,
+        victims=tuple(json.loads(victims)),
+        placements=tuple(Placement(p.get("host"), p.get("zone")) for p in json.loads(placements)),
+    )
+
+
+def audit_record(
+    outcome: object, inputs: Any = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The audit record of a ``TickOutcome`` (with the window it saw, from ``inputs``,
+    a callable of the group) or of an already built dict; ``extra`` fields added."""
+    if isinstance(outcome, TickOutcome):
+        rec = outcome_record(outcome, inputs(outcome.group) if inputs is not None else None)
+    elif isinstance(outcome, dict):
+        rec = outcome
+    else:
+        raise TypeError(f"cannot audit {type(outcome).__name__}")
+    return {**rec, **extra} if extra else rec

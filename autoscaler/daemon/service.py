@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoscaler.config import Config
 from autoscaler.daemon.clock import real_seconds
@@ -26,10 +26,14 @@ from autoscaler.daemon.notify import SystemdNotifier
 from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload
+from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.world import World, WorldError
 from autoscaler.engine import RecentLoads
 from autoscaler.model import Forecast
+
+if TYPE_CHECKING:
+    from autoscaler.daemon.fleet import FleetMember
 
 STOP_BUDGET = timedelta(seconds=8)  # systemd and the issue allow 10 s for a clean stop
 
@@ -51,12 +55,13 @@ class Daemon:
         settings: Settings,
         *,
         world: World,
-        store: SqliteStateStore,
+        store: SqliteStateStore | SharedStateStore,
         metrics: DaemonMetrics,
         log: LogSink,
         notifier: SystemdNotifier,
         forecasts: ForecastFactory | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        fleet: FleetMember | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -68,6 +73,8 @@ class Daemon:
         self.notifier = notifier
         self.forecasts = forecasts
         self._monotonic = monotonic
+        # In a fleet: which groups are ours now (None: all of them, one daemon).
+        self.fleet = fleet
         self.groups: dict[str, GroupRuntime] = {}
         # Every group's latest load, shared by all groups' engines: placement on shared
         # hosts predicts each host's load from all the groups on it.
@@ -109,12 +116,15 @@ class Daemon:
             except (WorldError, ValueError) as exc:
                 raise WorldError(f"group {g.name}: {exc}") from None
 
-    def reconcile(self) -> None:
-        """Settle interrupted actions against the cloud before any new decision."""
+    def reconcile(self, only: list[str] | None = None) -> None:
+        """Settle interrupted actions against the cloud before any new decision (in a
+        fleet: those of the groups in ``only``, just leased to this member)."""
+        if self.config.coordination.enabled and only is None:
+            return  # each group is reconciled by whoever leases it
         now = self.clock.now()
         self.world.advance(now)
         targets = {n: (rt.binding.spec, rt.cloud.cloud) for n, rt in self.groups.items()}
-        for s in reconcile(self.store, targets, now):
+        for s in reconcile(self.store, targets, now, only=only):
             self.log.event(
                 "warning" if s.how in ("failed", "superseded", "abandoned") else "info",
                 f"reconciled interrupted action {s.action.action_id}: {s.how}",
@@ -174,7 +184,7 @@ class Daemon:
     def evaluate(self, name: str) -> None:
         """One group's tick: advance the world, run the engine, record, log, measure."""
         rt = self.groups.get(name)
-        if rt is None:
+        if rt is None or (self.fleet is not None and not self.fleet.owns(name)):
             return
         with rt.lock:
             try:
@@ -197,6 +207,9 @@ class Daemon:
         try:
             self.world.advance(now)
             outcome = rt.engine.tick(now)[0]
+        except FencedError as exc:  # the group changed hands mid-tick: nothing was done
+            self.log.event("warning", str(exc), group=name, stage="lease")
+            return
         except StateError as exc:
             rt.state_failures += 1
             self.metrics.count_error(name, "state")
@@ -232,7 +245,7 @@ class Daemon:
 
     def retrain(self, name: str) -> None:
         rt = self.groups.get(name)
-        if rt is None:
+        if rt is None or (self.fleet is not None and not self.fleet.owns(name)):
             return
         now = self.clock.now()
         try:
@@ -262,7 +275,7 @@ class Daemon:
         # --speedup may have overridden the file's value; that is not a change.
         file_daemon = new.daemon.model_copy(update={"speedup": self.config.daemon.speedup})
         # The simulated cloud's hosts are built once, with the world.
-        restart_only = ("cloud", "simulation", "hosts")
+        restart_only = ("cloud", "simulation", "hosts", "coordination")
         changed = [k for k in restart_only if getattr(new, k) != getattr(self.config, k)]
         if file_daemon != self.config.daemon:
             changed.append("daemon")
@@ -321,6 +334,8 @@ class Daemon:
                 )
             if rt.state_failures >= n:
                 reasons.append(f"{name}: state database failed {rt.state_failures} times in a row")
+        if self.fleet is not None:
+            reasons += self.fleet.not_ready_reasons()
         ok = not reasons
         self.metrics.ready.set(1 if ok else 0)
         return ok, [self.store.redactor.text(r) for r in reasons]
@@ -429,6 +444,8 @@ class Daemon:
             done.join(STOP_BUDGET.total_seconds())
             if done.is_alive():
                 self.log.event("warning", "a tick did not finish in time; stopping anyway")
+        if self.fleet is not None:
+            self.fleet.stop()
         for rt in self.groups.values():
             # Wait for a tick that is still inside the engine (its lock) to persist.
             if rt.lock.acquire(timeout=0.5):

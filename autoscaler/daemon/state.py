@@ -20,9 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autoscaler.daemon.records import iso, outcome_record, placement_records
+from autoscaler.daemon.records import (
+    JOURNAL_COLUMNS,
+    audit_record,
+    iso,
+    journalled_action,
+    placement_records,
+)
 from autoscaler.daemon.redact import Redactor
-from autoscaler.model import MetricWindow, Placement, ScaleAction, TickOutcome, ensure_utc
+from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
 
 DB_NAME = "state.db"
 # 2: actions.placements (JSON list of {"host", "zone"}), added to version-1 databases.
@@ -241,35 +247,13 @@ class SqliteStateStore:
 
     def unfinished_actions(self) -> Sequence[ScaleAction]:
         rows = self._read(
-            "SELECT action_id, grp, created_at, current, target, reason, victims, placements "
-            "FROM actions WHERE outcome IS NULL ORDER BY created_at"
+            f"SELECT {JOURNAL_COLUMNS} FROM actions WHERE outcome IS NULL ORDER BY created_at"
         )
-        return [
-            ScaleAction(
-                group=grp,
-                action_id=aid,
-                created_at=ensure_utc(datetime.fromisoformat(created)),
-                current=current,
-                target=target,
-                reason=reason,
-                victims=tuple(json.loads(victims)),
-                placements=tuple(
-                    Placement(p.get("host"), p.get("zone")) for p in json.loads(placements)
-                ),
-            )
-            for aid, grp, created, current, target, reason, victims, placements in rows
-        ]
+        return [journalled_action(row) for row in rows]
 
     def record(self, outcome: object) -> None:
         """Append one audit record (a ``TickOutcome`` or an already built dict)."""
-        if isinstance(outcome, TickOutcome):
-            inputs = self.inputs(outcome.group) if self.inputs is not None else None
-            rec = outcome_record(outcome, inputs)
-        elif isinstance(outcome, dict):
-            rec = outcome
-        else:
-            raise TypeError(f"cannot audit {type(outcome).__name__}")
-        rec = self.redactor.value(rec)
+        rec = self.redactor.value(audit_record(outcome, self.inputs))
         self.last_records[rec["group"]] = rec
         action = rec.get("action") or {}
         with self._tx() as db:

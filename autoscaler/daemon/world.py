@@ -251,6 +251,10 @@ def load_world(config: Config, environ: Mapping[str, str] | None = None) -> Worl
         except (ImportError, AttributeError) as exc:
             raise WorldError(f"${WORLD_FACTORY_ENV}={factory}: {exc}") from None
         return fn(config)
+    if config.cloud.kind == "simulated" and config.serving is not None:
+        from autoscaler.daemon.serving_world import ServingWorld
+
+        return ServingWorld(config)
     if config.cloud.kind == "simulated":
         return SimulatedWorld(config)
     return CloudWorld(config)

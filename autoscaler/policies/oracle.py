@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from autoscaler.model import Decision, PolicyContext
+from autoscaler.model import Decision, GroupSpec, PolicyContext
 
 
 def oracle_plan(required: np.ndarray, boot_steps: int) -> np.ndarray:
@@ -24,6 +24,18 @@ def oracle_plan(required: np.ndarray, boot_steps: int) -> np.ndarray:
     padded = np.concatenate([r, np.zeros(boot_steps, dtype=np.int64)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, boot_steps + 1)
     return windows.max(axis=1)
+
+
+def unrestrained(spec: GroupSpec) -> GroupSpec:
+    """The group as the oracle runs it: the physical bound, so no cooldown or step
+    limit holds it back."""
+    return replace(
+        spec,
+        cooldown_up=timedelta(0),
+        cooldown_down=timedelta(0),
+        max_step_up=10**9,
+        max_step_down=10**9,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 A partition does not own nodes; it caps how many GPUs its pods may hold at once
 anywhere in the fleet, and admission refuses a pod that would pass the cap (it waits).
+With ``borrowing`` (AnalySim's logical partitions), a partition at its cap may take
+quota the others leave idle, as long as the partitions together hold no more than their
+quotas sum to; the lender takes it back by preemption when it needs it (the replay
+evicts jobs of partitions over their own quota, see ``over_quota``).
 Pods are assigned to partitions by the caller (the openb trace has no tenant column,
 so the time replay deals them round-robin in trace order).
 """
@@ -12,20 +16,43 @@ from autoscaler.simulator.gpu.fleet import Partition
 
 
 class QuotaLedger:
-    """GPU milli held per partition. Unknown partitions are refused at construction."""
+    """GPU milli held per partition."""
 
-    def __init__(self, partitions: tuple[Partition, ...]) -> None:
+    def __init__(self, partitions: tuple[Partition, ...], borrowing: bool = False) -> None:
         self.quota = {p.name: round(p.gpu_quota * 1000) for p in partitions}
         self.held = dict.fromkeys(self.quota, 0)
+        self.borrowing = borrowing
+        self.total_quota = sum(self.quota.values())
 
-    def admits(self, partition: str | None, gpu_milli: int) -> bool:
-        """Whether ``partition`` may take ``gpu_milli`` more (always True for None)."""
+    def within_own(self, partition: str | None, gpu_milli: int) -> bool:
+        """Whether ``partition`` may take ``gpu_milli`` more inside its own quota."""
         if partition is None:
             return True
         return self.held[partition] + gpu_milli <= self.quota[partition]
 
+    def admits(self, partition: str | None, gpu_milli: int) -> bool:
+        """Whether ``partition`` may take ``gpu_milli`` more now: inside its quota and the
+        total, or by borrowing idle quota (always True for None)."""
+        if partition is None:
+            return True
+        fits_total = sum(self.held.values()) + gpu_milli <= self.total_quota
+        if self.within_own(partition, gpu_milli):
+            return fits_total or not self.borrowing
+        return self.borrowing and fits_total
+
+    def reclaim_needed(self, partition: str | None, gpu_milli: int) -> int:
+        """Milli that borrowers must give back before ``partition`` can take
+        ``gpu_milli`` inside its own quota (0 when none is needed or it is not owed)."""
+        if partition is None or not self.borrowing or not self.within_own(partition, gpu_milli):
+            return 0
+        return max(0, sum(self.held.values()) + gpu_milli - self.total_quota)
+
+    def over_quota(self, partition: str | None) -> bool:
+        """Whether ``partition`` holds borrowed quota now."""
+        return partition is not None and self.held[partition] > self.quota[partition]
+
     def charge(self, partition: str | None, gpu_milli: int) -> None:
-        """Record ``gpu_milli`` taken. Raises ValueError past the quota."""
+        """Record ``gpu_milli`` taken. Raises ValueError when not admitted."""
         if partition is None:
             return
         if not self.admits(partition, gpu_milli):

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from autoscaler.simulator.gpu.frag_replay import FragRun
-from autoscaler.simulator.gpu.time_replay import TimeRun
+from autoscaler.simulator.gpu.time_config import TimeRun
+from autoscaler.simulator.gpu.time_jobs import GroupStats
 
 
 def _curve(values: np.ndarray) -> dict[str, float | None]:
@@ -67,58 +68,90 @@ def fragmentation_table(by_policy: dict[str, list[FragRun]]) -> str:
     return "\n".join(rows)
 
 
+def _groups(groups: dict[str, GroupStats]) -> dict[str, Any]:
+    return {
+        name: {
+            "finished": g.finished,
+            "jct_seconds": {"mean": _round(g.jct_mean), "p95": _round(g.jct_p95)},
+            "queueing_delay_seconds": {"mean": _round(g.wait_mean), "p95": _round(g.wait_p95)},
+        }
+        for name, g in groups.items()
+    }
+
+
+def run_summary(r: TimeRun) -> dict[str, Any]:
+    """One configuration's entry of ``summary.json`` in time mode."""
+    c = r.config
+    return {
+        "placement": c.placement,
+        "scheduler": c.scheduler,
+        "clairvoyant": c.clairvoyant,
+        "preemption": c.preempts,
+        "preemption_cost_seconds": c.preemption_cost_s,
+        "migration": c.migration,
+        "migration_cost_seconds": c.migration_cost_s,
+        "allocation": c.allocation,
+        "borrowing": c.borrowing,
+        "arrival_speedup": c.arrival_speedup,
+        "jct_seconds": {k: _round(r.jct_stat(k)) for k in ("mean", "p50", "p95", "p99")},
+        "queueing_delay_seconds": {
+            "mean": _round(float(r.queueing_delay.mean()) if len(r.queueing_delay) else None),
+            "p95": _round(
+                float(np.percentile(r.queueing_delay, 95)) if len(r.queueing_delay) else None
+            ),
+        },
+        "by_class": _groups(r.by_class),
+        "by_partition": _groups(r.by_partition),
+        "makespan_seconds": _round(r.makespan_s),
+        "mean_gpu_utilisation_pct": _round(r.mean_gpu_util_pct),
+        "gpu_utilisation_while_queued_pct": _round(r.util_while_queued_pct),
+        "mean_fragmentation_pct": _round(r.mean_fragmentation_pct),
+        "mean_fragmentation_ratio_pct": _round(r.mean_fragmentation_ratio_pct),
+        "finished": r.finished,
+        "unfinished": r.unfinished,
+        "preemptions": r.preemptions,
+        "quota_returns": r.quota_returns,
+        "migrations": r.migrations,
+        "pause_seconds": _round(r.pause_seconds),
+        "gittins_refits": r.gittins_refits,
+        "wall_seconds": _round(r.wall_seconds),
+        "cpu_seconds": _round(r.cpu_seconds),
+    }
+
+
 def time_summary(runs: Sequence[TimeRun]) -> dict[str, Any]:
     """The ``summary.json`` document for time mode, one entry per configuration."""
-    out: dict[str, Any] = {}
-    for r in runs:
-        c = r.config
-        out[c.label()] = {
-            "placement": c.placement,
-            "scheduler": c.scheduler,
-            "preemption": c.preempts,
-            "migration": c.migration,
-            "allocation": c.allocation,
-            "jct_seconds": {k: _round(r.jct_stat(k)) for k in ("mean", "p50", "p95", "p99")},
-            "queueing_delay_seconds": {
-                "mean": _round(float(r.queueing_delay.mean()) if len(r.queueing_delay) else None),
-                "p95": _round(
-                    float(np.percentile(r.queueing_delay, 95)) if len(r.queueing_delay) else None
-                ),
-            },
-            "mean_gpu_utilisation_pct": _round(r.mean_gpu_util_pct),
-            "gpu_utilisation_while_queued_pct": _round(r.util_while_queued_pct),
-            "finished": r.finished,
-            "unfinished": r.unfinished,
-            "preemptions": r.preemptions,
-            "migrations": r.migrations,
-            "wall_seconds": _round(r.wall_seconds),
-        }
-    return {"mode": "time", "runs": out}
+    return {"mode": "time", "runs": {r.config.label(): run_summary(r) for r in runs}}
 
 
 def _round(v: float | None) -> float | None:
     return None if v is None or np.isnan(v) else round(float(v), 3)
 
 
+def _class_mean(r: TimeRun, *classes: str) -> float:
+    """Mean JCT over the finished jobs of ``classes`` (NaN if none)."""
+    groups = [r.by_class[c] for c in classes if c in r.by_class and r.by_class[c].finished]
+    n = sum(g.finished for g in groups)
+    return sum(g.jct_mean * g.finished for g in groups) / n if n else float("nan")
+
+
 def time_table(runs: Sequence[TimeRun]) -> str:
-    """One row per configuration: JCT mean/p50/p95/p99, queueing, utilisation, counts."""
+    """One row per configuration: JCT mean/p95, per class (LS+Guaranteed+Burstable vs
+    BE), queueing, fragmentation, utilisation, counts. ``*`` marks clairvoyant ones."""
     rows = [
-        f"{'configuration':<46}{'JCT mean':>10}{'p50':>9}{'p95':>10}{'p99':>10}"
-        f"{'wait mean':>10}{'util%':>7}{'util% q':>8}{'preempt':>8}{'migr':>6}{'unfin':>6}"
+        f"{'configuration':<48}{'JCT mean':>10}{'p95':>10}{'LS mean':>10}{'BE mean':>10}"
+        f"{'wait':>9}{'frag%':>7}{'util%':>7}{'preempt':>8}{'migr':>6}{'unfin':>6}"
     ]
     for r in runs:
         wait = float(r.queueing_delay.mean()) if len(r.queueing_delay) else float("nan")
+        name = r.config.label() + ("*" if r.config.clairvoyant else "")
         rows.append(
-            f"{r.config.label():<46}{r.jct_stat('mean'):>10.0f}{r.jct_stat('p50'):>9.0f}"
-            f"{r.jct_stat('p95'):>10.0f}{r.jct_stat('p99'):>10.0f}{wait:>10.0f}"
-            f"{r.mean_gpu_util_pct:>7.1f}{_fmt(r.util_while_queued_pct):>8}"
-            f"{r.preemptions:>8}{r.migrations:>6}{r.unfinished:>6}"
+            f"{name:<48}{r.jct_stat('mean'):>10.0f}{r.jct_stat('p95'):>10.0f}"
+            f"{_class_mean(r, 'LS', 'Guaranteed', 'Burstable'):>10.0f}{_class_mean(r, 'BE'):>10.0f}"
+            f"{wait:>9.0f}{r.mean_fragmentation_pct:>7.2f}{r.mean_gpu_util_pct:>7.1f}"
+            f"{r.preemptions + r.quota_returns:>8}{r.migrations:>6}{r.unfinished:>6}"
         )
     return "\n".join(rows)
-
-
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f}"
 
 
 def _pyplot() -> Any:

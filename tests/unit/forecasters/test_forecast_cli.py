@@ -106,3 +106,16 @@ def test_backtest_rejects_bad_options(nab_slice_csv):
         cli, ["backtest", "--trace", str(nab_slice_csv), "--horizon", "3", "--train-window", "5m"]
     )
     assert res.exit_code == 2 and "less than two steps" in res.output
+
+
+def test_the_daemons_default_level_model_runs_in_forecast_and_backtest(nab_slice_csv, tmp_path):
+    res = run("forecast", "--trace", str(nab_slice_csv), "--model", "level", "--horizon", "3")
+    assert res.exit_code == 0, res.output
+    assert "model level" in res.output and "unknown forecaster" not in res.output
+    out = tmp_path / "bt"
+    args = ["--models", "naive,level", "--horizon", "15m", "--windows", "4", "--out", str(out)]
+    res = run("backtest", "--trace", str(nab_slice_csv), *args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["models"]) == {"naive", "level"}
+    assert summary["models"]["level"]["mase"] > 0

@@ -39,6 +39,8 @@ def test_shapes_index_and_monotone_quantiles(fitted, nab_cpu):
     assert np.isfinite(fc.mean).all()
     for lo, hi in itertools.pairwise(QS):
         assert (fc.quantiles[lo] <= fc.quantiles[hi]).all()
+    # The band brackets the mean at every step.
+    assert (fc.quantiles[0.05] <= fc.mean).all() and (fc.mean <= fc.quantiles[0.95]).all()
     # Intervals are real intervals, not a point: the 90% band has width somewhere.
     assert (fc.quantiles[0.95] - fc.quantiles[0.05]).max() > 0
     # CPU utilisation is non-negative, and so is its forecast.

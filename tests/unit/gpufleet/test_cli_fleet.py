@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from autoscaler.cli import cli
+from autoscaler.commands import load_command
 from autoscaler.commands.simulate_fleet import FLEET_OPTIONS
 
 
@@ -33,10 +34,12 @@ def small(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:
 
 
 def test_fleet_options_are_on_the_simulate_command() -> None:
-    simulate = cli.commands["simulate"]
+    simulate = load_command("simulate")
+    assert simulate is not None
     names = {p.name for p in simulate.params}
     assert {"fleet", "mode", "placements", "schedulers", "load_pct", "seeds", "migration"} <= names
-    assert len(FLEET_OPTIONS) == 10
+    assert {"preemption_cost", "borrow_quota", "synergy_profiles"} <= names
+    assert len(FLEET_OPTIONS) == 13
 
 
 def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> None:
@@ -81,6 +84,27 @@ def test_time_mode_table_summary_and_plots(small, tmp_path: Path) -> None:
     assert (out / "jct_cdf.png").exists() and (out / "allocation.png").exists()
 
 
+def test_time_mode_tiresias_synergy_summary_fields(small, tmp_path: Path) -> None:
+    fleet, trace = small
+    out = tmp_path / "out"
+    args = ["--fleet", str(fleet), "--trace", str(trace), "--out", str(out), "--mode", "time"]
+    args += ["--scheduler", "tiresias", "--scheduler", "sjf", "--preemption"]
+    args += ["--arrival-speedup", "50", "--preemption-cost", "1m", "--allocation", "synergy"]
+    res = invoke(args)
+    assert res.exit_code == 0, res.output
+    assert "sjf+preempt/no-migration/synergy*" in res.output  # clairvoyant marked
+    runs = json.loads((out / "summary.json").read_text())["runs"]
+    las = runs["best_fit/tiresias+preempt/no-migration/synergy"]
+    assert las["scheduler"] == "tiresias" and las["preemption"] and not las["clairvoyant"]
+    assert las["preemption_cost_seconds"] == 60.0 and las["allocation"] == "synergy"
+    assert runs["best_fit/sjf+preempt/no-migration/synergy"]["clairvoyant"]
+    assert set(las["by_class"]) <= {"LS", "BE", "Burstable", "Guaranteed"}
+    assert sum(c["finished"] for c in las["by_class"].values()) == las["finished"]
+    assert las["jct_seconds"]["mean"] > 0 and las["makespan_seconds"] > 0
+    assert 0 <= las["mean_fragmentation_pct"] <= 100
+    assert las["by_partition"] == {}  # this fleet has no partitions
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -90,6 +114,25 @@ def test_time_mode_table_summary_and_plots(small, tmp_path: Path) -> None:
         (
             ["--fleet", "FLEET", "--trace", "PODS", "--migration-cost", "soon", "--mode", "time"],
             "--migration-cost",
+        ),
+        (
+            ["--fleet", "FLEET", "--trace", "PODS", "--mode", "time", "--preemption-cost", "x"],
+            "--preemption-cost",
+        ),
+        (
+            [
+                "--fleet",
+                "FLEET",
+                "--trace",
+                "PODS",
+                "--mode",
+                "time",
+                "--allocation",
+                "synergy",
+                "--synergy-profiles",
+                "nope.json",
+            ],
+            "--synergy-profiles: nope.json: no such profile file",
         ),
     ],
 )

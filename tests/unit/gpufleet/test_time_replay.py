@@ -1,5 +1,5 @@
-"""Time mode: queue orders, preemption (requeued, never lost), migration (never
-overcommits), quotas, and the event queue's deterministic order."""
+"""Time mode: queue orders, preemption (requeued, never lost, cost charged), migration
+(never overcommits), quotas, and the event queue's deterministic order."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoscaler.simulator.event_queue import EventQueue
-from autoscaler.simulator.gpu.allocation import cpu_plan, granted_cpu, sensitivity, slowdown
+from autoscaler.simulator.gpu.allocation import ALLOCATIONS
 from autoscaler.simulator.gpu.fleet import Fleet, Partition
 from autoscaler.simulator.gpu.pods import PodTable
-from autoscaler.simulator.gpu.time_replay import TimeConfig, run_time
+from autoscaler.simulator.gpu.synergy_profiles import ProfileBook, load_profiles
+from autoscaler.simulator.gpu.time_replay import SCHEDULERS, TimeConfig, run_time
+from tests.unit.gpufleet.conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def book() -> ProfileBook:
+    return load_profiles(DATA.parent / "synergy-profiles" / "profiles.json")
 
 
 def fleet(gpus: list[int], models: list[str] | None = None, partitions=()) -> Fleet:
@@ -73,12 +80,14 @@ def test_fifo_versus_shortest_job_first() -> None:
 def test_ls_preempts_be_which_is_requeued_not_lost() -> None:
     one_gpu = fleet([1])
     work = pods([(0, 100, 1, 1000, "BE"), (10, 20, 1, 1000, "LS")])
-    run = run_time(one_gpu, work, TimeConfig(scheduler="priority"))
+    run = run_time(one_gpu, work, TimeConfig(scheduler="priority", preemption_cost_s=30))
     assert run.preemptions == 1
     assert run.finished == 2 and run.unfinished == 0
-    # LS runs 10..30; BE ran 10 s, resumes at 30 with 90 s left and ends at 120.
-    assert sorted(run.jct.tolist()) == [20.0, 120.0]
+    # LS runs 10..30; BE ran 10 s, resumes at 30, restores for 30 s, runs its 90 s
+    # left and ends at 150.
+    assert sorted(run.jct.tolist()) == [20.0, 150.0]
     assert sorted(run.queueing_delay.tolist()) == [0.0, 0.0]
+    assert run.pause_seconds == 30.0
     no_preempt = run_time(one_gpu, work, TimeConfig(scheduler="priority", preemption=False))
     assert no_preempt.preemptions == 0
     assert sorted(no_preempt.jct.tolist()) == [100.0, 110.0]
@@ -137,28 +146,43 @@ rows = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     work=rows,
-    scheduler=st.sampled_from(["fifo", "sjf", "priority"]),
+    scheduler=st.sampled_from(SCHEDULERS),
+    preemption=st.booleans(),
     migration=st.booleans(),
-    allocation=st.sampled_from(["request", "proportional", "sensitive"]),
+    allocation=st.sampled_from(ALLOCATIONS),
+    borrowing=st.booleans(),
 )
 def test_every_pod_finishes_and_nothing_is_overcommitted(
-    work, scheduler, migration, allocation
+    work, scheduler, preemption, migration, allocation, borrowing, book
 ) -> None:
     # Every pod fits an empty node, so every pod must finish; ClusterState.bind raises on
     # any overcommit and the run checks the final state.
+    tenants = (Partition("a", 3), Partition("b", 2))
     run = run_time(
-        fleet([2, 2, 1], ["A", "A", "A"]),
+        fleet([2, 2, 1], ["A", "A", "A"], partitions=tenants),
         pods(work),
         TimeConfig(
-            scheduler=scheduler, migration=migration, allocation=allocation, migration_cost_s=5
+            scheduler=scheduler,
+            preemption=preemption,
+            migration=migration,
+            allocation=allocation,
+            borrowing=borrowing,
+            migration_cost_s=5,
+            preemption_cost_s=3,
         ),
+        book,
     )
     assert run.finished == len(work) and run.unfinished == 0
     assert (run.jct > 0).all() and (run.queueing_delay >= 0).all()
     assert run.util_pct.max() <= 100.0 + 1e-9
+    held = run.partition_held
+    assert (held.sum(axis=1) <= 5 + 1e-9).all()  # borrowing only from idle quota
+    if not borrowing:
+        assert (held <= np.array([3, 2]) + 1e-9).all()
+    assert held[-1].sum() == 0  # everything handed back at the end
 
 
 def test_time_mode_needs_times_and_known_scheduler() -> None:
@@ -170,23 +194,8 @@ def test_time_mode_needs_times_and_known_scheduler() -> None:
         run_time(fleet([1]), work, TimeConfig(scheduler="lottery"))
     with pytest.raises(ValueError, match="unknown allocation"):
         run_time(fleet([1]), work, TimeConfig(allocation="greedy"))
-
-
-def test_allocation_models() -> None:
-    assert sensitivity(12_000, 6_000) == pytest.approx(0.9)  # asked for twice its share
-    assert sensitivity(1_000, 6_000) == pytest.approx(0.1)
-    prop = cpu_plan("proportional", 12_000, 6_000)
-    assert (prop.need, prop.target) == (6_000, 6_000)
-    hungry = cpu_plan("sensitive", 12_000, 6_000)
-    assert hungry.need == 6_000 and hungry.target == round(6_000 * 1.4)
-    assert granted_cpu(hungry, free_after_need=1_000) == 7_000  # only what is free
-    assert granted_cpu(hungry, free_after_need=10_000) == hungry.target
-    lean = cpu_plan("sensitive", 1_000, 6_000)
-    assert lean.need == lean.target == 3_600  # gives 40 % of its share back
-    assert cpu_plan("request", 12_000, 6_000).need == 12_000
-    assert slowdown(0.9, 12_000, 12_000) == pytest.approx(1.0)
-    assert slowdown(0.9, 12_000, 6_000) == pytest.approx(1.9)
-    assert slowdown(0.1, 1_000, 3_600) < 1.0
+    with pytest.raises(ValueError, match="costs must be"):
+        run_time(fleet([1]), work, TimeConfig(preemption_cost_s=-1))
 
 
 def test_quota_ledger_refuses_past_quota_and_over_refunds() -> None:

@@ -1,0 +1,40 @@
+"""The ``serving:`` section: a GPU inference serving scenario replayed from a request trace."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from autoscaler.config.base import FrozenModel, Span, Window
+
+
+class ServingConfig(FrozenModel):
+    """Which requests, which cold starts, and how the base models are split into groups.
+
+    Every group is a copy of the template group (``group``, default the first): the
+    pooled layout's one group is the template itself; otherwise a dedicated group is
+    named ``<group>-<model>`` and the shared pool ``<group>-pool``.
+    """
+
+    requests: str = "../shared/data/alibaba-genai-v2026/lora_request_trace.csv"
+    load_latencies: str = "../shared/data/alibaba-genai-v2026/basemodel_update_latency_anon.csv"
+    group: str | None = None
+    # per_model: a group per base model; pooled: one group for all, with model affinity;
+    # hybrid: the ``dedicated`` most requested models get their own group, the rest a pool.
+    layout: Literal["per_model", "pooled", "hybrid"] = "pooled"
+    dedicated: int = Field(10, ge=0, le=100_000)
+    slo: Window = timedelta(seconds=60)  # p95 of queue wait + cold start
+    arrival_speedup: float = Field(1.0, gt=0, le=1000)
+    # idle groups (no replica, no request for a lookback) are evaluated this often, not
+    # every interval; reactive policies then hold at zero, so this only saves time
+    idle_tick: Window = timedelta(seconds=60)
+    drain: Span = timedelta(hours=1)  # run on after the last arrival
+    start_day: int = Field(
+        0, ge=0, le=100_000
+    )  # replay days [start_day, start_day + days) of the trace
+    days: int | None = Field(None, ge=1, le=100_000)
+    plot_day: int | None = Field(
+        None, ge=0, le=100_000
+    )  # day of the replay to plot (default: busiest)

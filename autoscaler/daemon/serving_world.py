@@ -1,0 +1,78 @@
+"""The daemon on the serving scenario: the config's ``serving:`` request trace replayed on
+a simulated clock through the serving cluster, the same cluster ``simulate`` uses.
+
+Only the pooled layout runs here: the daemon runs the config's groups, and the pooled
+layout's one group is the template group itself; the other layouts expand it into
+groups the config does not list.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from autoscaler.config import Config, GroupConfig
+from autoscaler.daemon.clock import SimulatedClock
+from autoscaler.daemon.world import LockedCloud, WorldError
+from autoscaler.interfaces import CloudAdapter, MetricSource
+
+
+class ServingWorld:
+    """The serving cluster for every group of the pooled layout. Raises ``WorldError``."""
+
+    def __init__(
+        self,
+        config: Config,
+        speedup: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from autoscaler.serving_simulation import ServingScenarioError, build_serving_scenario
+        from autoscaler.simulator.serving.requests import (
+            ServingTraceError,
+            load_latencies,
+            load_requests,
+        )
+
+        sv = config.serving
+        if sv is None:
+            raise WorldError("the config has no serving: section")
+        if sv.layout != "pooled":
+            raise WorldError(
+                f"serving.layout {sv.layout}: the daemon runs only the pooled layout "
+                "(its one group is the config's group; the others expand into groups the "
+                "config does not list); simulate runs every layout"
+            )
+        try:
+            trace = load_requests(sv.requests)
+            latencies = load_latencies(sv.load_latencies)
+            scn = build_serving_scenario(config, trace, latencies)
+        except (ServingTraceError, ServingScenarioError) as exc:
+            raise WorldError(str(exc)) from None
+        self.scenario = scn
+        self.cluster = scn.new_cluster()
+        self.clock = SimulatedClock(self.cluster.start, speedup or config.daemon.speedup, monotonic)
+        self._lock = threading.Lock()
+        self._cloud = LockedCloud(self.cluster, self._lock)
+
+    def _known(self, group: GroupConfig) -> None:
+        if group.name not in self.cluster.index:
+            raise WorldError(
+                f"group {group.name}: not the serving template group "
+                f"({', '.join(self.cluster.index)})"
+            )
+
+    def cloud_for(self, group: GroupConfig) -> CloudAdapter:
+        self._known(group)
+        return self._cloud
+
+    def source_for(self, group: GroupConfig) -> MetricSource:
+        from autoscaler.simulator.serving.source import ServingSource
+
+        self._known(group)
+        return ServingSource(self.cluster, group.name, "concurrency")
+
+    def advance(self, now: datetime) -> None:
+        with self._lock:
+            self.cluster.advance(now)

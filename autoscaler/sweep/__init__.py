@@ -1,0 +1,1 @@
+"""``autoscaler sweep``: ``simulate`` over a grid of scenarios, one cell per task."""

@@ -1,0 +1,88 @@
+"""The forecasting benchmark's corpus: real series at 5 minutes, each in a group.
+
+* CPU-like: the NAB AWS CPU series (EC2, RDS, the auto-scaling group's grok series)
+  and four PlanetLab sums (the 1,052 VMs of 2011-03-03 in four sorted blocks, summed:
+  one day each).
+* request-like: the other NAB AWS series (ELB requests, network, disk bytes), the ten
+  NAB realTweets volumes, NASA HTTP (per-minute requests averaged to 5 minutes, the
+  outage held at the last value) and the GenAI (Alibaba, SoCC'25) requests counted
+  per 5 minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+STEP = timedelta(minutes=5)
+GROUPS = ("cpu", "request")
+PLANETLAB_BLOCKS = 4
+
+
+@dataclass(frozen=True)
+class CorpusSeries:
+    """One series: ``values[i]`` at ``start + i * STEP``."""
+
+    name: str
+    group: str
+    values: np.ndarray
+    start: pd.Timestamp
+
+    def series(self) -> pd.Series:
+        index = pd.date_range(self.start, periods=len(self.values), freq=STEP)
+        return pd.Series(self.values, index=index)
+
+
+def _nab_group(name: str) -> str:
+    return "cpu" if "cpu" in name or name.startswith("grok_asg") else "request"
+
+
+def _from_trace(path: Path, group: str) -> CorpusSeries:
+    """A ``timestamp,value`` file on the 5-minute grid (mean of finer samples, gaps held).
+
+    A repeated timestamp (two NAB files repeat the hour a clock went back) keeps the
+    first sample.
+    """
+    frame = pd.read_csv(path)
+    index = pd.to_datetime(frame.iloc[:, 0], utc=True)
+    s = pd.Series(frame.iloc[:, 1].to_numpy(dtype=float), index=index)
+    s = s[~s.index.duplicated()].sort_index()
+    s = s.resample(STEP, origin="start").mean().ffill()
+    return CorpusSeries(path.stem, group, s.to_numpy(dtype=float), s.index[0])
+
+
+def _planetlab(folder: Path) -> list[CorpusSeries]:
+    files = sorted(folder.iterdir())
+    blocks = np.array_split(np.arange(len(files)), PLANETLAB_BLOCKS)
+    start = pd.Timestamp("2011-03-03", tz="UTC")
+    out = []
+    for b, idx in enumerate(blocks):
+        total = sum(np.loadtxt(files[i], dtype=float) for i in idx)
+        out.append(CorpusSeries(f"planetlab_sum_{b + 1}", "cpu", np.asarray(total), start))
+    return out
+
+
+def _genai(path: Path) -> CorpusSeries:
+    frame = pd.read_csv(path, usecols=["gmt_create"])
+    times = pd.to_datetime(frame["gmt_create"], utc=True)
+    counts = times.dt.floor("5min").value_counts().sort_index()
+    full = pd.date_range(counts.index[0], counts.index[-1], freq="5min")
+    counts = counts.reindex(full, fill_value=0)
+    return CorpusSeries("genai_requests", "request", counts.to_numpy(dtype=float), full[0])
+
+
+def load_corpus(data: Path) -> list[CorpusSeries]:
+    """Every series of the corpus, in a fixed order (raises on a missing file)."""
+    out = [
+        _from_trace(p, _nab_group(p.stem))
+        for p in sorted((data / "nab" / "realAWSCloudwatch").glob("*.csv"))
+    ]
+    out += [_from_trace(p, "request") for p in sorted((data / "nab" / "realTweets").glob("*.csv"))]
+    out.append(_from_trace(data / "nasa-http-1995" / "nasa_http_1995_per_minute.csv", "request"))
+    out.append(_genai(data / "alibaba-genai-v2026" / "lora_request_trace.csv"))
+    out += _planetlab(data / "planetlab" / "20110303")
+    return out

@@ -1,0 +1,129 @@
+"""GPU serving: every policy on the whole Alibaba GenAI trace at arrival speedups 1x, 5x, 20x.
+
+Goal (issue 18): ``qos`` or ``predictive_target`` at >= 1.3x the SLO goodput per GPU-hour of
+``kpa`` at an equal or better p95, using <= 1.3x the oracle's GPU-hours; and >= 50,000
+simulated requests per wall second. Baselines measured in the same run: ``kpa`` and the
+oracle for the ratios, and for speed the bare event core (the same cluster and requests
+with a fixed fleet and no engine), i.e. the floor of the replay's cost.
+
+Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
+       [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from autoscaler.config import ServingConfig, load_config
+from autoscaler.model import ScaleAction
+from autoscaler.serving_simulation import (
+    DEFAULT_SERVING_POLICIES,
+    ServingScenario,
+    build_serving_scenario,
+    simulate_serving,
+)
+from autoscaler.simulator.serving.report import busiest_day, format_table, plot_day
+from autoscaler.simulator.serving.requests import load_latencies, load_requests
+
+REPO = Path(__file__).resolve().parents[1]
+GOODPUT_RATIO, ORACLE_RATIO, SPEED = 1.3, 1.3, 50_000.0
+
+
+def event_core_rate(scn: ServingScenario, replicas: int = 4) -> tuple[float, float]:
+    """Requests per wall second and per CPU second of the cluster alone: ``replicas``
+    per group from the start, every request replayed, no engine."""
+    c = scn.new_cluster()
+    for name in scn.group_names:
+        c.scale(ScaleAction(name, f"{name}-0", c.start, 0, replicas, "bench"))
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    c.advance(scn.horizon)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return len(scn.trace) / wall, len(scn.trace) / max(cpu, 1e-9)
+
+
+def goal_lines(policies: dict) -> list[str]:
+    kpa, oracle = policies.get("kpa"), policies.get("oracle")
+    out = []
+    for name in ("predictive_target", "qos"):
+        d = policies.get(name)
+        if d is None or kpa is None or oracle is None:
+            continue
+        ratio = d["slo_goodput_per_gpu_hour"] / kpa["slo_goodput_per_gpu_hour"]
+        p95_ok = d["latency_seconds"]["p95"] <= kpa["latency_seconds"]["p95"]
+        vs_oracle = d["gpu_hours"] / oracle["gpu_hours"]
+        met = ratio >= GOODPUT_RATIO and p95_ok and vs_oracle <= ORACLE_RATIO
+        out.append(
+            f"  {name}: goodput/GPU-h {ratio:.2f}x kpa (goal >= {GOODPUT_RATIO}), p95 "
+            f"{d['latency_seconds']['p95']:.1f} s vs kpa {kpa['latency_seconds']['p95']:.1f} s "
+            f"({'ok' if p95_ok else 'worse'}), GPU-h {vs_oracle:.2f}x oracle "
+            f"(goal <= {ORACLE_RATIO}): {'MET' if met else 'missed'}"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=REPO / "etc" / "genai-serving.yaml")
+    ap.add_argument("--speedups", default="1,5,20")
+    ap.add_argument("--policies", default=",".join(DEFAULT_SERVING_POLICIES))
+    ap.add_argument("--start-day", type=int, default=None)
+    ap.add_argument("--days", type=int, default=None)
+    ap.add_argument("--layout", default=None, choices=("per_model", "pooled", "hybrid"))
+    ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    assert cfg.serving is not None, f"{args.config} has no serving: section"
+    settings = cfg.serving.model_dump(mode="json")
+    for key in ("start_day", "days", "layout"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    cfg = cfg.model_copy(update={"serving": ServingConfig.model_validate(settings)})
+    trace = load_requests(cfg.serving.requests)
+    latencies = load_latencies(cfg.serving.load_latencies)
+    names = args.policies.split(",")
+    for speedup in (float(s) for s in args.speedups.split(",")):
+        scn = build_serving_scenario(cfg, trace, latencies, speedup=speedup)
+        core, core_cpu = event_core_rate(scn)
+        cpu0 = time.process_time()
+        result = simulate_serving(scn, names)
+        cpu = time.process_time() - cpu0
+        summary = result.summary()
+        pols = summary["policies"]
+        print(
+            f"\n== arrival speedup {speedup:g}x: {len(scn.trace):,} requests over "
+            f"{summary['trace']['span_seconds'] / 3600:.1f} h, {len(scn.group_names)} groups "
+            f"({cfg.serving.layout}), days {cfg.serving.start_day}.."
+            f"{'end' if cfg.serving.days is None else cfg.serving.start_day + cfg.serving.days - 1}"
+        )
+        print(format_table(pols))
+        for line in goal_lines(pols):
+            print(line)
+        total_wall = sum(d["wall_seconds"] for d in pols.values())
+        print(
+            f"  speed: event core {core:,.0f} requests/wall s ({core_cpu:,.0f}/CPU s); "
+            "through the engine "
+            + ", ".join(f"{n} {d['requests_per_wall_second']:,.0f}" for n, d in pols.items())
+            + f" requests/wall s ({sum(d['engine_ticks'] for d in pols.values()):,} ticks, "
+            f"{total_wall:.0f} s wall, {cpu:.0f} s CPU: {len(names) * len(scn.trace) / cpu:,.0f} "
+            f"requests/CPU s); goal >= {SPEED:,.0f}"
+        )
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            tag = f"{speedup:g}x"
+            (args.out / f"summary-{tag}.json").write_text(json.dumps(summary, indent=2) + "\n")
+            day = busiest_day(scn.trace.arrival)
+            plot_day(
+                args.out / f"serving-day-{tag}.png",
+                day,
+                scn.trace.arrival,
+                {n: (r.cluster.replica_log, r.latency) for n, r in result.runs.items()},
+                scn.serving.slo.total_seconds(),
+                f"GenAI serving at {tag}, {cfg.serving.layout} layout: day {day} of the replay",
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""A discrete-event GPU serving cluster: per-model FIFO queues, one request per replica
+at a time, cold starts drawn from measured load latencies.
+
+Groups of replicas each serve a set of base models (one model: a per-model group; many:
+a pool with model affinity). A replica holds one model at a time. A new replica, and a
+replica switching to another model, pays a cold start; a warm replica serving its own
+model never does. Implements the engine's ``CloudAdapter`` for every group at once; time
+moves only when ``advance`` is called, and everything is deterministic given the seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
+from autoscaler.simulator.serving.requests import RequestTrace
+
+LOADING, IDLE, BUSY = 0, 1, 2
+_READY, _DONE = 0, 1  # event kinds; at equal times events come before arrivals
+
+
+@dataclass(slots=True, eq=False)
+class Replica:
+    id: str
+    group: int
+    created: float
+    model: int
+    state: int = LOADING
+    first_load: bool = True
+    last_used: float = 0.0
+    removed: bool = False
+    draining: bool = False
+
+
+@dataclass(eq=False)
+class _Group:
+    name: str
+    models: tuple[int, ...]
+    bins: int
+    bin_seconds: float
+    live: list[Replica] = field(default_factory=list)
+    idle: dict[int, list[Replica]] = field(default_factory=dict)
+    queues: dict[int, deque[int]] = field(default_factory=dict)
+    loading: dict[int, int] = field(default_factory=dict)  # model -> replicas loading it
+    popularity: dict[int, int] = field(default_factory=dict)
+    in_system: int = 0
+    billed: int = 0  # live + draining replicas
+    gpu_seconds: float = 0.0
+    last_bill: float = 0.0
+    last_flush: float = 0.0
+    last_busy: float = -1e18
+    cold_starts: int = 0
+    launched: int = 0
+    switches: int = 0
+    seq: int = 0
+    concurrency: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.concurrency = np.zeros(self.bins)  # request-seconds in system per bin
+
+
+class ServingCluster:
+    """Every serving group of one simulation; see the module docstring.
+
+    ``group_of_model[m]`` is the group serving model ``m`` (-1: none; its requests are
+    dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from."""
+
+    capabilities = frozenset({"absolute_count"})
+
+    def __init__(
+        self,
+        trace: RequestTrace,
+        group_names: Sequence[str],
+        group_of_model: np.ndarray,
+        cold_starts: np.ndarray,
+        *,
+        seed: int = 0,
+        bin_seconds: float = 2.0,
+        horizon: float | None = None,
+    ) -> None:
+        self.trace = trace
+        self.start = trace.start
+        self.bin_seconds = bin_seconds
+        end = horizon if horizon is not None else float(trace.arrival[-1]) + 3600.0
+        self.horizon = end
+        n_bins = int(end // bin_seconds) + 2
+        self.group_of_model = np.asarray(group_of_model, dtype=np.int64)
+        self.groups = [
+            _Group(
+                name,
+                tuple(int(m) for m in np.flatnonzero(self.group_of_model == g)),
+                n_bins,
+                bin_seconds,
+            )
+            for g, name in enumerate(group_names)
+        ]
+        self.index = {name: g for g, name in enumerate(group_names)}
+        self.latencies = np.asarray(cold_starts, dtype=float)
+        self.rng = np.random.default_rng(seed)
+        self._draws: list[float] = []
+        self.req_group = self.group_of_model[trace.model]
+        self.arrivals = [
+            np.bincount(
+                (trace.arrival[self.req_group == g] // bin_seconds).astype(np.int64),
+                minlength=n_bins,
+            )[:n_bins].astype(float)
+            for g in range(len(self.groups))
+        ]
+        n = len(trace)
+        self.started = np.full(n, np.nan)
+        self.behind_cold = np.zeros(n, dtype=bool)
+        self.next_request = 0
+        self.t = 0.0
+        self.events: list[tuple[float, int, int, Replica]] = []
+        self.seq = 0
+        self.applied: set[str] = set()
+        self.actions = 0
+        self.replica_log: list[tuple[float, int]] = [(0.0, 0)]  # (time, replicas billed)
+        self.ids: dict[str, Replica] = {}
+
+    # ------------------------------------------------------------ time
+
+    def seconds(self, now: datetime) -> float:
+        return (now - self.start).total_seconds()
+
+    def advance(self, now: datetime | float) -> None:
+        """Process every arrival, cold-start end and completion due by ``now``."""
+        until = now if isinstance(now, float) else self.seconds(now)
+        arrival, events = self.trace.arrival, self.events
+        n = len(arrival)
+        while True:
+            te = events[0][0] if events else np.inf
+            i = self.next_request
+            ta = float(arrival[i]) if i < n else np.inf
+            if te <= ta and te <= until:
+                t, _, kind, rep = heapq.heappop(events)
+                self.t = t
+                if not rep.removed or rep.draining:
+                    (self._ready if kind == _READY else self._done)(rep, t)
+            elif ta <= until:
+                self.t = ta
+                self.next_request = i + 1
+                self._arrive(i, ta)
+            else:
+                break
+        self.t = max(self.t, until)
+        for g in self.groups:
+            self._flush(g, until)
+
+    def _push(self, t: float, kind: int, rep: Replica) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (t, self.seq, kind, rep))
+
+    def _flush(self, g: _Group, t: float) -> None:
+        """Add the request-seconds in system since the last flush to their bins."""
+        t0, g.last_flush = g.last_flush, t
+        c = g.in_system
+        if c == 0 or t <= t0:
+            return
+        w = self.bin_seconds
+        k0, k1 = int(t0 // w), int(t // w)
+        conc = g.concurrency
+        if k0 == k1:
+            conc[k0] += c * (t - t0)
+            return
+        conc[k0] += c * ((k0 + 1) * w - t0)
+        conc[k0 + 1 : k1] += c * w
+        if k1 < len(conc):
+            conc[k1] += c * (t - k1 * w)
+
+    def _bill(self, g: _Group, t: float, delta: int) -> None:
+        g.gpu_seconds += g.billed * (t - g.last_bill)
+        g.last_bill = t
+        g.billed += delta
+        total = self.replica_log[-1][1] + delta
+        if self.replica_log[-1][0] == t:
+            self.replica_log[-1] = (t, total)
+        else:
+            self.replica_log.append((t, total))
+
+    def _cold_start(self) -> float:
+        if not self._draws:
+            self._draws = list(self.rng.choice(self.latencies, size=4096)[::-1])
+        return self._draws.pop()
+
+    # ------------------------------------------------------------ requests
+
+    def _arrive(self, r: int, t: float) -> None:
+        gi = int(self.req_group[r])
+        if gi < 0:
+            return
+        g = self.groups[gi]
+        m = int(self.trace.model[r])
+        self._flush(g, t)
+        g.in_system += 1
+        g.last_busy = t
+        g.popularity[m] = g.popularity.get(m, 0) + 1
+        warm = g.idle.get(m)
+        if warm:
+            self._start(r, warm.pop(), t, False)
+            return
+        q = g.queues.get(m)
+        if q is None:
+            q = g.queues[m] = deque()
+        q.append(r)
+        if g.loading.get(m, 0) < len(q):
+            rep = self._least_recent_idle(g)
+            if rep is not None:
+                g.idle[rep.model].remove(rep)
+                self._load(g, rep, m, t)
+
+    def _start(self, r: int, rep: Replica, t: float, behind_cold: bool) -> None:
+        rep.state = BUSY
+        self.started[r] = t
+        self.behind_cold[r] = behind_cold
+        self._push(t + float(self.trace.exec_seconds[r]), _DONE, rep)
+
+    def _done(self, rep: Replica, t: float) -> None:
+        g = self.groups[rep.group]
+        self._flush(g, t)
+        g.in_system -= 1
+        g.last_busy = t
+        rep.last_used = t
+        if rep.draining:
+            rep.draining = False
+            self._bill(g, t, -1)
+            return
+        self._free(g, rep, t)
+
+    def _ready(self, rep: Replica, t: float) -> None:
+        g = self.groups[rep.group]
+        g.loading[rep.model] -= 1
+        rep.first_load = False
+        q = g.queues.get(rep.model)
+        if q:
+            self._start(q.popleft(), rep, t, True)
+        else:
+            self._free(g, rep, t)
+
+    def _free(self, g: _Group, rep: Replica, t: float) -> None:
+        """A replica is free: its own model's queue first, else load the model whose
+        oldest request no loading replica will take (warm-set: switch), else idle."""
+        q = g.queues.get(rep.model)
+        if q:
+            self._start(q.popleft(), rep, t, False)
+            return
+        m = self._uncovered(g)
+        if m is not None:
+            self._load(g, rep, m, t)
+            return
+        rep.state = IDLE
+        g.idle.setdefault(rep.model, []).append(rep)
+
+    def _uncovered(self, g: _Group) -> int | None:
+        """The model with the oldest waiting request beyond what loading replicas take."""
+        best, best_r = None, None
+        for m, q in g.queues.items():
+            if q and g.loading.get(m, 0) < len(q) and (best_r is None or q[0] < best_r):
+                best, best_r = m, q[0]
+        return best
+
+    def _least_recent_idle(self, g: _Group) -> Replica | None:
+        best = None
+        for reps in g.idle.values():
+            for rep in reps:
+                if best is None or rep.last_used < best.last_used:
+                    best = rep
+        return best
+
+    def _load(self, g: _Group, rep: Replica, m: int, t: float) -> None:
+        """Start loading model ``m`` on ``rep`` (a cold start)."""
+        rep.model, rep.state = m, LOADING
+        g.loading[m] = g.loading.get(m, 0) + 1
+        g.cold_starts += 1
+        if not rep.first_load:
+            g.switches += 1
+        self._push(t + self._cold_start(), _READY, rep)
+
+    # ------------------------------------------------------------ the cloud adapter
+
+    def _group(self, name: str) -> _Group:
+        gi = self.index.get(name)
+        if gi is None:
+            raise CloudError(f"group {name!r} does not exist in the serving cluster")
+        return self.groups[gi]
+
+    def status(self, group: GroupSpec) -> GroupStatus:
+        g = self._group(group.name)
+        booting = sum(1 for r in g.live if r.first_load)
+        return GroupStatus(len(g.live) - booting, booting)
+
+    def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
+        g = self._group(group.name)
+        return [InstanceInfo(r.id, self._time(r.created), ready=not r.first_load) for r in g.live]
+
+    def _time(self, t: float) -> datetime:
+        from datetime import timedelta
+
+        return self.start + timedelta(seconds=t)
+
+    def scale(self, action: ScaleAction) -> None:
+        if action.action_id in self.applied:
+            return
+        g = self._group(action.group)
+        t = self.seconds(action.created_at)
+        if len(g.live) != action.current:
+            raise CloudError(
+                f"group {action.group} has {len(g.live)} replicas, "
+                f"the action expected {action.current}"
+            )
+        delta = action.target - action.current
+        for _ in range(max(0, delta)):
+            self._add(g, t)
+        if delta < 0:
+            self._remove(g, -delta, t)
+        self.applied.add(action.action_id)
+        self.actions += 1
+
+    def _add(self, g: _Group, t: float) -> None:
+        g.seq += 1
+        m = self._uncovered(g)
+        if m is None:  # warm-set: the group's most requested model, fewest replicas first
+            held: dict[int, int] = {}
+            for r in g.live:
+                held[r.model] = held.get(r.model, 0) + 1
+            m = max(g.models, key=lambda k: (g.popularity.get(k, 0) / (1 + held.get(k, 0)), -k))
+        rep = Replica(f"{g.name}-{g.seq}", self.index[g.name], t, m, last_used=t)
+        self.ids[rep.id] = rep
+        g.live.append(rep)
+        g.launched += 1
+        self._bill(g, t, +1)
+        self._load(g, rep, m, t)
+
+    def _remove(self, g: _Group, n: int, t: float) -> None:
+        """Idle replicas first (least recently used), then loading ones (newest first),
+        then busy ones, which drain: they finish their request and are billed until then."""
+        idle = sorted((r for r in g.live if r.state == IDLE), key=lambda r: r.last_used)
+        loading = [r for r in reversed(g.live) if r.state == LOADING]
+        busy = [r for r in reversed(g.live) if r.state == BUSY]
+        for rep in (idle + loading + busy)[:n]:
+            g.live.remove(rep)
+            rep.removed = True
+            if rep.state == IDLE:
+                g.idle[rep.model].remove(rep)
+                self._bill(g, t, -1)
+            elif rep.state == LOADING:
+                g.loading[rep.model] -= 1
+                self._bill(g, t, -1)
+                q = g.queues.get(rep.model)
+                if q and g.loading.get(rep.model, 0) < len(q):
+                    # a waiting request lost the replica loading for it: another may take it
+                    other = self._least_recent_idle(g)
+                    if other is not None:
+                        g.idle[other.model].remove(other)
+                        self._load(g, other, rep.model, t)
+            else:
+                rep.draining = True
+
+    # ------------------------------------------------------------ reading results
+
+    def idle_since(self, name: str) -> float | None:
+        """When the group last had a request (None while it has replicas or requests)."""
+        g = self._group(name)
+        if g.billed or g.in_system:
+            return None
+        return g.last_busy
+
+    def gpu_seconds(self, name: str | None = None) -> float:
+        groups = self.groups if name is None else [self._group(name)]
+        return sum(g.gpu_seconds + g.billed * (self.t - g.last_bill) for g in groups)

@@ -1,0 +1,271 @@
+"""Three real ``autoscaler run`` members, real redis-server (tooz) and real PostgreSQL
+(the shared state), thirty groups on a shared fake cloud: kill -9 one member, stop and
+start redis, cut one member off redis. Across it all the cloud applies exactly one
+action per decision, and a member never acts while another owns its groups."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from daemon_process import DaemonProcess, wait_until
+from fleet_servers import PostgresServer, RedisServer
+from tcp_proxy import CuttableProxy
+
+HERE = Path(__file__).resolve().parent
+SPEEDUP = 10.0
+INTERVAL = 3.0  # real seconds: 30 s of simulated time at SPEEDUP
+HEARTBEAT = 0.5
+MEMBERSHIP_TIMEOUT = 2.0
+GROUPS = [f"g-{i}" for i in range(30)]
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def start_member(cfg: Path, state: Path, cloud: Path, member: str, t0: float) -> DaemonProcess:
+    return DaemonProcess(
+        ["--config", str(cfg), "--state-dir", str(state), "--port", "0"],
+        {
+            "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
+            "PYTHONPATH": str(HERE),
+            "FAKE_CLOUD_DIR": str(cloud),
+            "FAKE_MEMBER": member,
+            "FLEET_T0": repr(t0),
+        },
+    )
+
+
+def fleet_config(path: Path, member: str, backend: str, state_url: str) -> Path:
+    groups = "\n".join(
+        f"  - {{name: {g}, min_size: 1, max_size: 20, capacity_per_instance: 100,"
+        f" interval: {int(INTERVAL * SPEEDUP)}s, cooldown_up: 0s, cooldown_down: 0s,"
+        " metric: {lookback: 5m},"
+        " policies: [{kind: target, target: 0.5, stabilization_down: 0s}]}"
+        for g in GROUPS
+    )
+    path.write_text(
+        f"daemon: {{speedup: {SPEEDUP}}}\n"
+        f"coordination: {{backend_url: '{backend}', state_url: '{state_url}',"
+        f" member_id: {member}, heartbeat: {int(HEARTBEAT * 1000)}ms,"
+        f" membership_timeout: {int(MEMBERSHIP_TIMEOUT)}s}}\n"
+        f"groups:\n{groups}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def redis(tmp_path: Path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres():
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def query(url: str, sql: str, *args: object) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def test_three_members_share_thirty_groups_through_every_failure(
+    tmp_path: Path, redis: RedisServer, postgres: PostgresServer
+) -> None:
+    state_url = postgres.create_database("fleet")
+    cloud = tmp_path / "cloud"
+    cloud.mkdir()
+    proxy = CuttableProxy(redis.port)  # m3's only road to redis
+    t0 = time.time()
+    members: dict[str, DaemonProcess] = {}
+    try:
+        for m in ("m1", "m2", "m3"):
+            backend = proxy.url if m == "m3" else redis.url
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url)
+            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+
+        def owners() -> dict[str, str]:
+            return dict(query(state_url, "SELECT grp, owner FROM leases"))
+
+        def evaluated_by(after: float) -> dict[str, set[str]]:
+            """group -> members that wrote a tick record after wall time ``after``."""
+            seen: dict[str, set[str]] = {}
+            for grp, member, rec in query(
+                state_url, "SELECT grp, member, record FROM audit WHERE id > %s", last_id(after)
+            ):
+                if json.loads(rec).get("event", "tick") == "tick":
+                    seen.setdefault(grp, set()).add(member)
+            return seen
+
+        marks: list[tuple[float, int]] = []
+
+        def last_id(after: float) -> int:
+            return max((i for t, i in marks if t <= after), default=0)
+
+        def mark() -> float:
+            now = time.time()
+            marks.append((now, query(state_url, "SELECT coalesce(max(id), 0) FROM audit")[0][0]))
+            return now
+
+        # 1. All three take a share of the thirty groups and evaluate it.
+        wait_until(
+            lambda: len(owners()) == 30 and set(owners().values()) == {"m1", "m2", "m3"},
+            30,
+            "three members to lease all thirty groups",
+        )
+        for d in members.values():
+            wait_until(lambda d=d: d.get("/readyz")[0] == 200, 20, "every member ready")
+        start = mark()
+        wait_until(lambda: set(evaluated_by(start)) == set(GROUPS), 10, "every group evaluated")
+        shares = Counter(owners().values())
+        assert all(n >= 3 for n in shares.values()), shares
+
+        # 2. kill -9 one member: the others evaluate its groups within two intervals.
+        orphans = {g for g, o in owners().items() if o == "m1"}
+        members["m1"].proc.kill()
+        members["m1"].proc.wait(10)
+        killed = mark()
+        wait_until(
+            lambda: all(evaluated_by(killed).get(g, set()) - {"m1"} for g in orphans),
+            2 * INTERVAL + 1.0,  # the +1 s is the polling and the database round trips
+            "the orphaned groups evaluated by the survivors within two intervals",
+        )
+        took = time.time() - killed
+        assert took <= 2 * INTERVAL + 1.0, took
+        assert set(owners().values()) == {"m2", "m3"}
+
+        # 3. redis goes away: every member holds and goes not ready, then resumes.
+        redis.stop()
+        for m in ("m2", "m3"):
+            wait_until(
+                lambda m=m: members[m].get("/readyz")[0] == 503, 2 * HEARTBEAT + 3, f"{m} not ready"
+            )
+            _code, body = members[m].get("/readyz")
+            assert "coordination: cannot reach redis://127.0.0.1" in body, body
+            assert "autoscaler_coordination_connected 0.0" in members[m].get("/metrics")[1]
+        held = time.time()
+        calls_before = len(calls(cloud))
+        time.sleep(2 * INTERVAL)
+        assert [c for c in calls(cloud) if c["wall"] > held] == [], "a member acted while holding"
+        assert len(calls(cloud)) == calls_before
+        assert evaluated_by(mark()) == {}
+        redis.start()
+        for m in ("m2", "m3"):
+            wait_until(lambda m=m: members[m].get("/readyz")[0] == 200, 10, f"{m} ready again")
+        back = mark()
+        wait_until(lambda: set(evaluated_by(back)) == set(GROUPS), 3 * INTERVAL, "resumed")
+
+        # 4. m3 is cut off redis (its connection dropped): m2 takes its groups, and m3
+        # acts on none of them while m2 owns them.
+        wait_until(lambda: set(owners().values()) == {"m2", "m3"}, 5, "both members leasing")
+        cut_groups = {g for g, o in owners().items() if o == "m3"}
+        assert cut_groups
+        proxy.cut()
+        cut = time.time()
+        wait_until(lambda: members["m3"].get("/readyz")[0] == 503, 3, "m3 not ready")
+        wait_until(lambda: set(owners().values()) == {"m2"}, 3 * MEMBERSHIP_TIMEOUT, "m2 owns all")
+        taken = mark()
+        wait_until(
+            lambda: all("m2" in evaluated_by(taken).get(g, set()) for g in cut_groups),
+            3 * INTERVAL,
+            "m2 evaluating m3's groups",
+        )
+        time.sleep(INTERVAL)
+        during = evaluated_by(taken)
+        proxy.heal()
+        healed = time.time()
+        m3_calls = [
+            c for c in calls(cloud) if c["member"] == "m3" and cut + HEARTBEAT < c["wall"] < healed
+        ]
+        assert m3_calls == [], "m3 acted while cut off"
+        assert all("m3" not in during.get(g, set()) for g in GROUPS), "m3 evaluated while cut off"
+        # Back on the ring: m3 gets a share again within a heartbeat or two.
+        wait_until(lambda: "m3" in set(owners().values()), 5, "m3 to rejoin the ring")
+        wait_until(lambda: members["m3"].get("/readyz")[0] == 200, 5, "m3 ready again")
+        time.sleep(INTERVAL)
+        for m in ("m2", "m3"):
+            assert members[m].stop(timeout=20) == 0  # a loaded CI box: 3 daemons, 2 servers
+    finally:
+        for name, d in members.items():
+            d.kill()
+            print(f"--- {name}", *d.lines[-25:], sep="\n")  # shown when the test fails
+        proxy.close()
+
+    # 5. Over the whole test: exactly one action per decision, none repeated or lost.
+    log = calls(cloud)
+    applied = [c["id"] for c in log if not c["duplicate"]]
+    assert len(applied) > 30, "the groups kept scaling"
+    assert len(applied) == len(set(applied)), "an action reached the cloud twice"
+    assert [c for c in log if c["duplicate"]] == [], "an action was sent again"
+    decided = {
+        r[0] for r in query(state_url, "SELECT action_id FROM audit WHERE action_id IS NOT NULL")
+    }
+    assert set(applied) == decided
+    journal = query(state_url, "SELECT action_id, outcome FROM actions")
+    assert {a for a, _ in journal} == decided
+    assert all(o == "done" for _, o in journal), [j for j in journal if j[1] != "done"]
+    cloud_state = json.loads((cloud / "cloud.json").read_text())
+    assert cloud_state["applied"] == applied
+
+
+def calls(cloud: Path) -> list[dict]:
+    path = cloud / "calls.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("hang", "settled"), [("after", "already_applied"), ("before", "reissued")]
+)
+def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
+    tmp_path: Path, redis: RedisServer, postgres: PostgresServer, hang: str, settled: str
+) -> None:
+    state_url = postgres.create_database(f"inflight_{hang}")
+    cloud = tmp_path / "cloud"
+    cloud.mkdir()
+    (cloud / f"hang-{hang}-m1").touch()
+    t0 = time.time()
+    members: dict[str, DaemonProcess] = {}
+    try:
+        for m in ("m1", "m2"):
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url)
+            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+        wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
+        members["m1"].proc.kill()
+        members["m1"].proc.wait(10)
+        hung = [
+            aid
+            for aid, member in query(
+                state_url, "SELECT action_id, member FROM actions WHERE outcome IS NULL"
+            )
+            if member == "m1"
+        ]
+        assert hung, "m1 died with its intent journalled and no outcome"
+        for aid in hung:
+            members["m2"].wait_for_line(
+                lambda x, aid=aid: f"reconciled interrupted action {aid}: {settled}" in x, 20
+            )
+        time.sleep(INTERVAL)
+        assert members["m2"].stop(timeout=20) == 0
+    finally:
+        for d in members.values():
+            d.kill()
+    applied = [c["id"] for c in calls(cloud) if not c["duplicate"]]
+    assert all(applied.count(aid) == 1 for aid in hung), "each reached the cloud exactly once"
+    assert len(applied) == len(set(applied))
+    outcome = dict(query(state_url, "SELECT action_id, outcome FROM actions"))
+    assert set(outcome.values()) == {"done"}, outcome
+    for aid in hung:
+        by = query(state_url, "SELECT member, record FROM audit WHERE action_id = %s", aid)
+        assert [(m, json.loads(r).get("reconciled")) for m, r in by if "reconciled" in r] == [
+            ("m2", settled)
+        ]

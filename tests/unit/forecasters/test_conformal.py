@@ -1,0 +1,91 @@
+"""Conformal calibration: bands of the wrong width come out covering 90% of known noise."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.forecasters.conformal import ConformalForecaster
+from autoscaler.forecasters.registry import build_forecaster
+
+STEP = timedelta(minutes=5)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class KnownMean(BaseForecaster):
+    """Forecasts the true mean (100) with a band of a fixed, wrong half-width."""
+
+    name = "known_mean"
+
+    def __init__(self, step: timedelta, half_width: float = 1.0, **params) -> None:
+        super().__init__(step, half_width=half_width, **params)
+        self.half_width = half_width
+
+    def _fit(self, values: np.ndarray) -> None:
+        pass
+
+    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        mean = np.full(horizon, 100.0)
+        z = {0.05: -1.0, 0.5: 0.0, 0.95: 1.0}
+        return mean, {q: mean + z.get(q, 0.0) * self.half_width for q in quantiles}
+
+
+def noise_series(sigmas: list[tuple[int, float]], seed: int = 0) -> pd.Series:
+    """100 plus Gaussian noise, ``n`` points at each standard deviation in turn."""
+    rng = np.random.default_rng(seed)
+    values = np.concatenate([100.0 + rng.normal(0, s, n) for n, s in sigmas])
+    return pd.Series(values, index=pd.date_range(START, periods=len(values), freq=STEP))
+
+
+def coverage_online(model: ConformalForecaster, y: pd.Series, start: int, every: int = 12):
+    """Forecast 12 steps every ``every`` steps after ``start``; share of outcomes inside."""
+    inside, pos = [], start
+    while pos + 12 < len(y):
+        fc = model.predict(12, (0.05, 0.95))
+        actual = y.to_numpy()[pos + 1 : pos + 13]
+        inside.extend((actual >= fc.quantiles[0.05]) & (actual <= fc.quantiles[0.95]))
+        model.update(y.iloc[pos + 1 : pos + 1 + every])
+        pos += every
+    return float(np.mean(inside))
+
+
+@pytest.mark.parametrize("half_width", [0.5, 40.0])
+def test_a_band_too_narrow_or_too_wide_is_brought_to_90_percent(half_width: float) -> None:
+    y = noise_series([(3000, 5.0)])
+    model = ConformalForecaster(KnownMean(STEP, half_width), STEP).fit(y.iloc[:1000])
+    # 90% of N(0, 5) lies within 1.645 x 5 of the mean
+    assert model.factor() * half_width == pytest.approx(1.645 * 5.0, rel=0.15)
+    assert 0.87 <= coverage_online(model, y, 999) <= 0.93
+
+
+def test_coverage_recovers_after_the_noise_doubles() -> None:
+    y = noise_series([(1500, 5.0), (4000, 10.0)], seed=1)
+    model = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
+    calm = model.factor()
+    cov = coverage_online(model, y.iloc[:4500], 1499)
+    assert model.factor() == pytest.approx(2 * calm, rel=0.2)  # the pool now holds rough noise
+    assert 0.85 <= cov <= 0.93
+    assert 0.87 <= coverage_online(model, y, 4499) <= 0.95
+
+
+def test_too_little_history_keeps_the_models_own_band() -> None:
+    y = noise_series([(30, 5.0)])
+    fc = ConformalForecaster(KnownMean(STEP, 2.0), STEP).fit(y).predict(3, (0.05, 0.95))
+    np.testing.assert_allclose(fc.quantiles[0.95] - fc.mean, 2.0)
+
+
+@pytest.mark.parametrize("kind", ["naive", "level", "linear", "seasonal_naive"])
+def test_calibrated_models_keep_monotone_bands_around_the_mean(kind: str, nab_cpu) -> None:
+    model = build_forecaster(kind, STEP, fallback=True, calibrated=True).fit(nab_cpu)
+    fc = model.predict(12, (0.05, 0.25, 0.5, 0.75, 0.95))
+    assert "conformal" in fc.note
+    qs = sorted(fc.quantiles)
+    for lo, hi in itertools.pairwise(qs):
+        assert (fc.quantiles[lo] <= fc.quantiles[hi]).all()
+    assert (fc.quantiles[0.25] <= fc.mean).all() and (fc.mean <= fc.quantiles[0.75]).all()
+    assert (fc.quantiles[0.95] > fc.quantiles[0.05]).any()

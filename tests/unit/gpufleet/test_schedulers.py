@@ -1,0 +1,134 @@
+"""Tiresias (2D-LAS) and Gittins orders on hand-made traces: discretised queues,
+preemption that charges its checkpoint/restore cost, promotion against starvation,
+non-clairvoyance, the online-learned Gittins index, and partitions that borrow idle
+quota and give it back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autoscaler.simulator.gpu.fleet import Partition
+from autoscaler.simulator.gpu.job_order import GittinsIndex, gittins_at
+from autoscaler.simulator.gpu.time_replay import TimeConfig, run_time
+from tests.unit.gpufleet.test_time_replay import fleet, pods
+
+
+def test_tiresias_preempts_across_queues_only_and_charges_restore() -> None:
+    # A (1000 s) runs from 0; B (100 s) arrives at 10 in the same queue (A has < 600
+    # GPU-s), so it waits; at 600 A falls to the second queue and B preempts it.
+    one_gpu = fleet([1])
+    work = pods([(0, 1000, 1, 1000, "LS"), (10, 100, 1, 1000, "LS")])
+    fifo = run_time(one_gpu, work, TimeConfig(scheduler="fifo"))
+    assert fifo.jct.tolist() == [1000.0, 1090.0]
+    las = run_time(one_gpu, work, TimeConfig(scheduler="tiresias"))
+    assert las.jct.tolist() == fifo.jct.tolist()  # without preemption LAS is FIFO here
+    pre = run_time(
+        one_gpu, work, TimeConfig(scheduler="tiresias", preemption=True, preemption_cost_s=30)
+    )
+    # B runs 600..700; A resumes at 700, restores until 730, runs its last 400 s.
+    assert sorted(pre.jct.tolist()) == [690.0, 1130.0]
+    assert pre.preemptions == 1 and pre.pause_seconds == 30.0
+    # A's promotion (due at 600 + 4 x 600) went stale when it resumed: the run ends at
+    # the last finish, and the GPU was held all along (restore included).
+    assert pre.util_times[-1] == 1130.0 and pre.makespan_s == 1130.0
+    assert pre.mean_gpu_util_pct == pytest.approx(100.0)
+    assert pre.jct_stat("mean") < fifo.jct_stat("mean")
+    free = run_time(
+        one_gpu, work, TimeConfig(scheduler="tiresias", preemption=True, preemption_cost_s=0)
+    )
+    assert sorted(free.jct.tolist()) == [690.0, 1100.0]
+
+
+def _stream() -> list[tuple]:
+    # One long job, then short ones (500 s, always in the top queue) back to back.
+    return [(0, 2000, 1, 1000, "LS")] + [(100 + 500 * k, 500, 1, 1000, "LS") for k in range(20)]
+
+
+def test_promotion_keeps_a_long_job_from_starving() -> None:
+    one_gpu = fleet([1])
+    work = pods(_stream())
+    starve = run_time(
+        one_gpu, work, TimeConfig(scheduler="tiresias", preemption=True, promote_knob=np.inf)
+    )
+    fair = run_time(one_gpu, work, TimeConfig(scheduler="tiresias", preemption=True))
+    # Without promotion the long job (index 0) runs only after every short one.
+    assert starve.job_idx[-1] == 0 and starve.preemptions == 1
+    # Promoted after waiting 4x its last run, it finishes while short jobs still come.
+    assert fair.job_idx[-1] != 0
+    assert starve.jct_of(0) == 12030.0  # the last short job ends at 10600; +30 +1400
+    assert fair.jct_of(0) < starve.jct_of(0) - 2000
+    assert fair.preemptions > starve.preemptions
+    assert fair.finished == starve.finished == 21
+
+
+def test_las_and_gittins_never_read_the_duration() -> None:
+    one_gpu = fleet([1])
+    for durations in ((100, 10), (10, 100)):
+        work = pods([(0, durations[0], 1, 1000, "LS"), (0, durations[1], 1, 1000, "LS")])
+        for scheduler in ("tiresias", "gittins"):
+            run = run_time(one_gpu, work, TimeConfig(scheduler=scheduler, preemption=True))
+            # The first job starts first whatever the durations (arrival order).
+            assert run.queueing_delay[list(run.job_idx).index(0)] == 0.0
+            assert not run.config.clairvoyant
+        sjf = run_time(one_gpu, work, TimeConfig(scheduler="sjf"))
+        assert sjf.config.clairvoyant
+        first = sjf.queueing_delay[list(sjf.job_idx).index(0)] == 0.0
+        assert first == (durations[0] < durations[1])
+
+
+def test_gittins_index_from_finished_jobs() -> None:
+    same = np.full(10, 1000.0)
+    # All jobs take 1000 GPU-s: one that has 960 behind it is nearly done.
+    assert gittins_at(same, 0.0) == pytest.approx(1 / 1000)
+    assert gittins_at(same, 960.0) == pytest.approx(1 / 40)
+    heavy = np.array([100.0] * 9 + [10_000.0])
+    # Heavy tail: a job past the common size is probably a long one (LAS-like).
+    assert gittins_at(heavy, 0.0) == pytest.approx(0.9 / 100)
+    assert gittins_at(heavy, 120.0) == pytest.approx(1 / 9880)
+    assert gittins_at(heavy, 20_000.0) == 0.0
+    g = GittinsIndex()
+    assert g.index(0) > g.index(1000)  # before any sample: LAS order
+    refits = [g.observe(x) for x in heavy]
+    assert refits[-1] and sum(refits) == 1
+    assert g.index(0.0) == pytest.approx(0.9 / 100)
+    assert g.index(150.0) == pytest.approx(1 / 9880)  # snapped down to the 120 grid mark
+
+
+def test_gittins_learns_online_in_a_run() -> None:
+    one_gpu = fleet([1])
+    work = pods([(i, 100, 1, 1000, "LS") for i in range(30)])
+    run = run_time(one_gpu, work, TimeConfig(scheduler="gittins", preemption=True))
+    assert run.finished == 30 and run.gittins_refits >= 2
+
+
+def test_borrowed_quota_is_returned_by_preemption() -> None:
+    # Dealt round-robin: p0, p2 -> a; p1, p3 -> b. Both of b's jobs start at 0 (one on
+    # a's idle quota); a's job at 10 takes its quota back.
+    tenants = (Partition("a", 1), Partition("b", 1))
+    two_gpus = fleet([2], partitions=tenants)
+    work = pods(
+        [
+            (10, 50, 1, 1000, "LS"),
+            (0, 100, 1, 1000, "LS"),
+            (500, 10, 1, 1000, "LS"),
+            (0, 100, 1, 1000, "LS"),
+        ]
+    )
+    strict = run_time(two_gpus, work, TimeConfig())
+    assert sorted(strict.jct.tolist()) == [10.0, 50.0, 100.0, 200.0]
+    assert (strict.partition_held <= 1.0).all()
+    lend = run_time(two_gpus, work, TimeConfig(borrowing=True, preemption_cost_s=30))
+    # The evicted b job ran 10 s, restarts when a's job ends at 60, restores 30 s.
+    assert sorted(lend.jct.tolist()) == [10.0, 50.0, 100.0, 180.0]
+    assert lend.quota_returns == 1 and lend.preemptions == 0
+    held = lend.partition_held
+    assert lend.partition_names == ("a", "b")
+    assert (held.sum(axis=1) <= 2.0).all()
+    assert (held[:, 0] <= 1.0).all()
+    borrowing = held[:, 1] > 1.0
+    assert borrowing.any() and (held[borrowing, 0] == 0).all()
+    after = lend.util_times >= 10
+    assert (held[after & (lend.util_times < 60), 1] <= 1.0).all()
+    assert lend.by_partition["a"].finished == 2 and lend.by_partition["b"].finished == 2
+    assert lend.by_partition["a"].jct_mean == pytest.approx(30.0)

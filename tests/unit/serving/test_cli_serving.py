@@ -1,0 +1,82 @@
+"""``autoscaler simulate --config etc/genai-serving.yaml`` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "autoscaler", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+def _config(tmp_path: Path, **serving: object) -> Path:
+    data = yaml.safe_load((REPO / "etc" / "genai-serving.yaml").read_text())
+    data["serving"].update({"start_day": 4, "days": 1, **serving})
+    path = tmp_path / "serving.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_simulate_serving_writes_the_summary_and_the_day_plot(tmp_path: Path, shared_data) -> None:
+    cfg = _config(tmp_path)
+    out = tmp_path / "out"
+    res = run(
+        "simulate", "--config", str(cfg), "--arrival-speedup", "20",
+        "--policy", "kpa", "--policy", "oracle", "--out", str(out),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "arrival speedup 20" in res.stdout
+    rows = [ln.split()[0] for ln in res.stdout.splitlines() if ln.startswith(("kpa", "oracle"))]
+    assert rows == ["kpa", "oracle"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["trace"]["arrival_speedup"] == 20
+    for name in ("kpa", "oracle"):
+        d = summary["policies"][name]
+        assert d["gpu_hours"] > 0 and d["cold_starts"] > 0
+        assert set(d["latency_seconds"]) == {"p50", "p95", "p99"}
+        assert d["slo_goodput_per_gpu_hour"] > 0
+    assert (out / "serving_day.png").stat().st_size > 10_000
+
+
+def test_a_missing_request_trace_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, requests=str(tmp_path / "nope.csv"))
+    out = tmp_path / "out"
+    res = run("simulate", "--config", str(cfg), "--out", str(out))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.csv'}: no such file"]
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+
+
+def test_a_bad_trace_row_names_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "requests.csv"
+    bad.write_text(
+        "gmt_create,predict_status,exec_time_seconds,checkpoint_model_version_id\n"
+        "2024-11-15 16:57:50,SUCCEED,32.0,M0000\n"
+        "2024-11-15 16:58:50,SUCCEED,-1,M0000\n"
+    )
+    res = run("simulate", "--config", str(_config(tmp_path, requests=str(bad))))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == f"error: {bad}:3: exec_time_seconds must be >= 0, not -1.0"
+
+
+def test_arrival_speedup_out_of_range_or_without_a_serving_config() -> None:
+    res = run("simulate", "--config", "etc/genai-serving.yaml", "--arrival-speedup", "0")
+    assert res.returncode == 2 and "'--arrival-speedup': 0.0 is not in the range" in res.stderr
+    res = run("simulate", "--config", "etc/genai-serving.yaml", "--arrival-speedup", "5000")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: --arrival-speedup must be in (0, 1000], not 5000.0"
+    res = run("simulate", "--arrival-speedup", "5")
+    assert res.returncode == 2 and "applies to --fleet or a config with a serving:" in res.stderr

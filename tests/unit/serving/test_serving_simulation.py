@@ -1,0 +1,109 @@
+"""The serving scenario through the engine, on a day of the real trace sped up 20x."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autoscaler.config import Config, ServingConfig, load_config
+from autoscaler.serving_simulation import (
+    ServingScenario,
+    build_serving_scenario,
+    group_layout,
+    simulate_serving,
+)
+from autoscaler.simulator.serving.requests import load_latencies, load_requests
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _config(**serving: object) -> Config:
+    cfg = load_config(REPO / "etc" / "genai-serving.yaml")
+    settings = {**cfg.serving.model_dump(mode="json"), "start_day": 4, "days": 1, **serving}
+    return cfg.model_copy(update={"serving": ServingConfig.model_validate(settings)})
+
+
+@pytest.fixture(scope="module")
+def data(shared_data: Path) -> tuple:
+    d = shared_data / "alibaba-genai-v2026"
+    return (
+        load_requests(d / "lora_request_trace.csv"),
+        load_latencies(d / "basemodel_update_latency_anon.csv"),
+    )
+
+
+def _scenario(data, speedup: float = 20.0, seed: int = 7, **serving: object) -> ServingScenario:
+    trace, latencies = data
+    return build_serving_scenario(_config(**serving), trace, latencies, speedup=speedup, seed=seed)
+
+
+def _strip(summary: dict) -> dict:
+    """The summary less what depends on the wall clock or on how often idle groups tick."""
+    for d in summary["policies"].values():
+        for key in ("wall_seconds", "requests_per_wall_second", "engine_ticks"):
+            d.pop(key, None)
+    return summary
+
+
+def test_the_real_trace_loads_whole(data) -> None:
+    trace, latencies = data
+    assert len(trace) == 26823 and len(trace.models) == 87
+    assert np.count_nonzero(~trace.ok) == 26823 - 26392  # failed and pending kept
+    assert np.all(np.diff(trace.arrival) >= 0)
+    assert 20 < np.median(latencies) < 25 and latencies.max() < 80
+
+
+def test_layouts(data) -> None:
+    trace, _ = data
+    names, of_model = group_layout(trace, "sd", "hybrid", 10)
+    assert len(names) == 11 and names[-1] == "sd-pool"
+    assert list(of_model[:10]) == list(range(10)) and set(of_model[10:]) == {10}
+    assert len(group_layout(trace, "sd", "per_model", 10)[0]) == 87
+    assert group_layout(trace, "sd", "pooled", 10)[0] == ("sd",)
+
+
+def test_same_seed_same_summary_and_another_seed_differs(data) -> None:
+    a = simulate_serving(_scenario(data, seed=7), ["kpa"]).summary()
+    b = simulate_serving(_scenario(data, seed=7), ["kpa"]).summary()
+    c = simulate_serving(_scenario(data, seed=8), ["kpa"]).summary()
+    assert _strip(a) == _strip(b)
+    assert _strip(a)["policies"] != _strip(c)["policies"]
+
+
+def test_skipping_idle_ticks_changes_nothing_for_reactive_policies(data) -> None:
+    sparse = simulate_serving(_scenario(data, idle_tick="10m"), ["kpa", "target"]).summary()
+    dense = simulate_serving(_scenario(data, idle_tick="2s"), ["kpa", "target"])
+    assert dense.runs["kpa"].ticks > sparse["policies"]["kpa"]["engine_ticks"]
+    assert _strip(sparse)["policies"] == _strip(dense.summary())["policies"]
+
+
+def test_every_request_is_served_and_measured(data) -> None:
+    result = simulate_serving(_scenario(data), ["kpa", "oracle"])
+    s = result.summary()
+    for name, d in s["policies"].items():
+        assert d["unserved"] == 0, name
+        assert d["requests"] == s["trace"]["requests"]
+        lat = d["latency_seconds"]
+        assert 0 <= lat["p50"] <= lat["p95"] <= lat["p99"]
+        assert d["cold_starts"] >= d["model_switches"] and d["cold_starts"] > 0
+        assert d["gpu_hours"] > 0 and d["slo_goodput_per_gpu_hour"] > 0
+    # the oracle knows the arrivals: fewer GPU-hours than the reactive rule, within the SLO
+    oracle, kpa = s["policies"]["oracle"], s["policies"]["kpa"]
+    assert oracle["gpu_hours"] < kpa["gpu_hours"]
+    assert oracle["latency_seconds"]["p95"] <= 60.0
+
+
+def test_groups_scale_to_zero_between_bursts_and_back(data) -> None:
+    run = simulate_serving(_scenario(data, speedup=1.0), ["kpa"]).runs["kpa"]
+    counts = np.asarray([n for _, n in run.cluster.replica_log])
+    zeros = np.flatnonzero(counts == 0)
+    assert len(zeros) > 2 and zeros[-1] == len(counts) - 1  # back to zero several times
+    assert counts.max() > 0
+    # cold starts: one per new replica and per switch; a cold start holds up at most
+    # the one request its replica takes first
+    g = run.cluster.groups
+    assert sum(x.cold_starts for x in g) == sum(x.launched + x.switches for x in g)
+    assert sum(x.launched for x in g) >= len(zeros) - 1
+    assert 0 < np.count_nonzero(run.cluster.behind_cold) <= sum(x.cold_starts for x in g)

@@ -1,0 +1,129 @@
+"""``autoscaler sweep``: the same table one by one, on a process pool and on Ray, and
+each cell equal to what ``autoscaler simulate`` prints for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoscaler.config.base import ConfigError
+from autoscaler.sweep.engines import run_cells
+from autoscaler.sweep.grid import load_grid
+from autoscaler.sweep.table import to_csv, to_json
+
+AUTOSCALER = str(Path(sys.executable).parent / "autoscaler")
+CONFIG = """\
+simulation: {step: 20m}
+groups:
+  - {name: web, min_size: 1, max_size: 20, capacity_per_instance: 100}
+"""
+GRID = """\
+config: cfg.yaml
+policies: [threshold, target]
+boot_delays: [60s, 5m]
+budgets: [12, 20]
+seeds: [1, 7]
+peak_instances: 10
+"""
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> Path:
+    (tmp_path / "cfg.yaml").write_text(CONFIG)
+    path = tmp_path / "grid.yaml"
+    path.write_text(GRID)
+    return path
+
+
+def test_serial_pool_and_ray_give_identical_tables(grid: Path) -> None:
+    pytest.importorskip("ray", reason="the 'sweep' extra (Ray) is not installed")
+    import ray
+
+    cells = load_grid(grid)
+    assert len(cells) == 16
+    _, serial = run_cells(cells, "serial")
+    used, pool = run_cells(cells, "pool", workers=2)
+    assert used == "pool"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        used, on_ray = run_cells(cells, "ray")
+    finally:
+        ray.shutdown()
+    assert used == "ray"
+    assert to_csv(pool) == to_csv(serial) and to_json(pool) == to_json(serial)
+    assert to_csv(on_ray) == to_csv(serial) and to_json(on_ray) == to_json(serial)
+    # The grid's axes change the results (a table of one repeated row would pass the above).
+    assert len({(r["instance_hours"], r["slo_violation_pct"]) for r in serial}) >= 3
+    assert [r["cell"] for r in serial] == list(range(16))
+
+
+def test_a_cell_equals_autoscaler_simulate_of_that_cell(grid: Path, tmp_path: Path) -> None:
+    cells = [c for c in load_grid(grid) if c.budget == 20 and c.seed == 7]
+    cell = next(c for c in cells if c.policy == "target" and c.boot_delay_s == 300)
+    _, (row,) = run_cells([cell], "serial")
+    out = tmp_path / "one"
+    subprocess.run(
+        [
+            AUTOSCALER,
+            "simulate",
+            *("--config", str(tmp_path / "cfg.yaml"), "--policy", "target"),
+            *("--boot-delay", "5m", "--seed", "7", "--peak-instances", "10", "--out", str(out)),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
+    )
+    summary = json.loads((out / "summary.json").read_text())["policies"]["target"]
+    summary.pop("wall_seconds")
+    assert {k: row[k] for k in summary} == summary
+
+
+def test_the_cli_writes_csv_and_json_and_bad_grids_are_one_line_exit_2(
+    grid: Path, tmp_path: Path
+) -> None:
+    grid.write_text(
+        GRID.replace("seeds: [1, 7]", "seeds: [1]").replace("budgets: [12, 20]", "budgets: [20]")
+    )
+    done = subprocess.run(
+        [
+            AUTOSCALER,
+            "sweep",
+            str(grid),
+            "--engine",
+            "pool",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "4 cell(s) on pool" in done.stdout
+    rows = json.loads((tmp_path / "o" / "sweep.json").read_text())["cells"]
+    assert (tmp_path / "o" / "sweep.csv").read_text() == to_csv(rows)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policies: [threshold, nope]\n")
+    done = subprocess.run(
+        [AUTOSCALER, "sweep", str(bad), "--out", str(tmp_path / "never")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {bad}: policies[1]: unknown policy 'nope' (known: "
+        + done.stderr.split("(known: ", 1)[1].strip()
+    ]
+    assert not (tmp_path / "never").exists()
+    with pytest.raises(ConfigError, match=r"traces\[0\]: no such file missing\.csv"):
+        bad.write_text("policies: [target]\ntraces: [missing.csv]\n")
+        load_grid(bad)
