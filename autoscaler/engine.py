@@ -77,6 +77,11 @@ class GroupBinding:
     # the cloud decide. ``flavor`` sizes the requests (default: ``Flavor(spec.flavor)``).
     placement: PlacementPolicy | None = None
     flavor: Flavor | None = None
+    # The group's measured p95 latency (seconds), read with ``latency_query`` over the
+    # last ``latency_lookback``; None: the policies infer latency from load.
+    latency_source: MetricSource | None = None
+    latency_query: str = ""
+    latency_lookback: timedelta = timedelta(minutes=15)
 
 
 def action_id(group: str, now: datetime, target: int) -> str:
@@ -188,6 +193,8 @@ class Engine:
             except Exception as exc:  # a forecaster failure degrades to reactive, never stops
                 forecast_error = f"forecast: {type(exc).__name__}: {exc}"
 
+        latency = _latency_window(b, now) if data_problem is None else None
+
         if "host_views" in b.cloud.capabilities and len(window):
             recent = (window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus)
             self.recent[name] = recent
@@ -196,7 +203,7 @@ class Engine:
         current = status.total
         for policy in b.policies:
             memory = self.state.policy_memory(name, policy.name)
-            ctx = PolicyContext(now, spec, status, window, forecast, memory)
+            ctx = PolicyContext(now, spec, status, window, forecast, memory, latency)
             try:
                 d = policy.decide(ctx)
             except Exception as exc:  # a broken policy votes to hold
@@ -297,6 +304,18 @@ class Engine:
             if d is not None:
                 out[group] = d
         return out
+
+
+def _latency_window(b: GroupBinding, now: datetime) -> MetricWindow | None:
+    """The measured latency, garbage samples as gaps; None without a latency source or
+    when it fails (a latency reading only steers feedback, so it never fails the tick)."""
+    if b.latency_source is None:
+        return None
+    try:
+        window = b.latency_source.window(b.latency_query, now, b.latency_lookback, b.spec.interval)
+    except SourceError:
+        return None
+    return _sanitize(window)[0]
 
 
 def _flavor(b: GroupBinding) -> Flavor:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from autoscaler.forecasters.baselines import NaiveForecaster
+from autoscaler.forecasters.intervals import check_quantiles
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
 
@@ -46,6 +47,12 @@ class _GroupState:
     fallback: Forecaster | None = None
     fitted_at: datetime | None = None
     problem: str = ""  # why the model is not in use, if it is not
+    # While the model serves, the fallback is not kept up to date (an update per
+    # decision would double the cost); it is refitted on the history when needed.
+    fallback_end: datetime | None = None
+    # Timestamps for forecasts on the array path: one long range, sliced per forecast.
+    times: pd.DatetimeIndex | None = None
+    times_start: datetime | None = None
 
 
 @dataclass
@@ -69,6 +76,10 @@ class RetrainingForecastProvider:
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # sorted and checked once, for the models' array path
+        self._quantiles = check_quantiles(self.quantiles)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         if len(window) == 0:
@@ -105,15 +116,48 @@ class RetrainingForecastProvider:
         steps = max(1, math.ceil(max(self.horizon, lead) / st.step))
         if st.model is not None:
             try:
-                return st.model.predict(steps, self.quantiles)
+                return self._predict(st, steps)
             except Exception as exc:
                 self.failures += 1
                 st.problem = f"predict failed: {type(exc).__name__}: {exc}"
                 st.model = None
-        if st.fallback is None:
+        fallback = self._fallback(st)
+        if fallback is None:
             return None
-        fc = st.fallback.predict(steps, self.quantiles)
+        fc = fallback.predict(steps, self.quantiles)
         return replace(fc, note=f"fallback to naive: {st.problem}")
+
+    def _predict(self, st: _GroupState, steps: int) -> Forecast:
+        """The model's forecast; on its array path (no pandas) when it has one."""
+        model = st.model
+        arrays = getattr(model, "predict_arrays", None)
+        if arrays is None:
+            return model.predict(steps, self.quantiles)
+        mean, bands = arrays(steps, self._quantiles)
+        note = getattr(model, "note", "")
+        return Forecast(self._times(st, steps), mean, bands, model=model.name, note=note)
+
+    def _times(self, st: _GroupState, steps: int) -> pd.DatetimeIndex:
+        """The ``steps`` timestamps after the history's end, sliced from a cached range."""
+        first = st.end + st.step
+        times = st.times
+        if times is not None and st.times_start is not None:
+            i = round((first - st.times_start) / st.step)
+            if i >= 0 and i + steps <= len(times):
+                return times[i : i + steps]
+        st.times = pd.date_range(first, periods=max(4096, 4 * steps), freq=st.step)
+        st.times_start = first
+        return st.times[:steps]
+
+    def _fallback(self, st: _GroupState) -> Forecaster | None:
+        """The naive fallback, refitted on the history when updates have passed it by."""
+        if st.fallback is not None and st.fallback_end != st.end:
+            try:
+                st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
+                st.fallback_end = st.end
+            except ForecastError:
+                st.fallback = None
+        return st.fallback
 
     def _absorb(self, name: str, window: MetricWindow) -> tuple[_GroupState, np.ndarray]:
         """Merge the window into the group's history; return the state and the new values."""
@@ -141,6 +185,7 @@ class RetrainingForecastProvider:
         st.fallback = None
         try:
             st.fallback = NaiveForecaster(st.step).fit(y)
+            st.fallback_end = st.end
         except ForecastError as exc:
             # too little history: try again next call rather than after a whole retrain
             st.model, st.problem, st.fitted_at = None, f"history too short: {exc}", None
@@ -165,20 +210,38 @@ class RetrainingForecastProvider:
             st.model, st.problem = None, f"{model.name} fit failed: {type(exc).__name__}: {exc}"
 
     def _update(self, st: _GroupState, new: np.ndarray) -> None:
-        y = _series(new, st.end, st.step)
-        if st.fallback is not None:
-            st.fallback.update(y)
         if st.model is None:
+            if st.fallback is not None and st.fallback_end is not None:
+                st.fallback.update(_series(new, st.end, st.step))
+                st.fallback_end = st.end
             return
-        finite = y
+        values = new
         if not np.isfinite(new).all():
-            known = st.history[np.isfinite(st.history)]
-            finite = y.ffill().fillna(float(known[-1]) if len(known) else 0.0)
+            before = st.history[: len(st.history) - len(new)]
+            known = before[np.isfinite(before)]
+            values = _held(new, float(known[-1]) if len(known) else 0.0)
+        fast = getattr(st.model, "update_values", None)
         try:
-            st.model.update(finite)
+            if fast is not None:
+                fast(values)
+            else:
+                st.model.update(_series(values, st.end, st.step))
         except Exception as exc:
             self.failures += 1
             st.model, st.problem = (
                 None,
                 f"{st.model.name} update failed: {type(exc).__name__}: {exc}",
             )
+
+
+def _held(values: np.ndarray, before: float) -> np.ndarray:
+    """``values`` with each NaN replaced by the last finite value before it (``before``
+    when there is none in ``values``)."""
+    out = values.astype(float, copy=True)
+    last = before
+    for i, v in enumerate(out):
+        if math.isfinite(v):
+            last = v
+        else:
+            out[i] = last
+    return out

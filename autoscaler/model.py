@@ -177,6 +177,9 @@ class PolicyContext:
     load: MetricWindow
     forecast: Forecast | None = None
     memory: Any = None
+    # The group's measured p95 latency in seconds, when it names a latency metric and
+    # the source answered; None otherwise (policies then infer latency from load).
+    latency: MetricWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)

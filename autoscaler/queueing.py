@@ -8,7 +8,9 @@ over arrays of servers and arrival rates.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -106,6 +108,12 @@ class SloCapacity:
     q: float
     max_servers: int
     lam_max: np.ndarray  # lam_max[c] for c = 0..max_servers
+    _bounds: list[float] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A plain list for ``required_one``: bisect on it is far cheaper than numpy on
+        # one number, and policies ask once or twice per decision.
+        self._bounds.extend(float(x) for x in self.lam_max)
 
     @classmethod
     def build(cls, mu: float, slo_seconds: float, max_servers: int, q: float = 0.95) -> SloCapacity:
@@ -118,9 +126,12 @@ class SloCapacity:
         if not feasible_at_zero or max_servers == 0:
             # Even an idle instance's service time breaks the SLO: no size is enough.
             return cls(mu, slo_seconds, q, max_servers, np.zeros(len(sizes)))
+        servers = np.maximum(sizes, 1)
+        # The q latency meets the SLO exactly when P(response > SLO) <= 1 - q (the tail
+        # falls with t), so each bisection step needs one tail, not a quantile search.
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            ok = response_quantile(np.maximum(sizes, 1), mid, mu, q) <= slo_seconds
+            ok = sojourn_tail(np.full(len(sizes), slo_seconds), servers, mid, mu) <= 1.0 - q
             lo = np.where(ok, mid, lo)
             hi = np.where(ok, hi, mid)
         lo[0] = 0.0
@@ -131,3 +142,15 @@ class SloCapacity:
         lam_a = np.asarray(lam, dtype=float)
         need = np.searchsorted(self.lam_max, lam_a, side="left")
         return np.where(lam_a <= 0, 0, need).astype(np.int64)
+
+    def required_one(self, lam: float) -> int:
+        """``required`` for one arrival rate (NaN counts as no load)."""
+        if not lam > 0:
+            return 0
+        return bisect_left(self._bounds, lam)
+
+
+@lru_cache(maxsize=64)
+def slo_capacity(mu: float, slo_seconds: float, max_servers: int, q: float = 0.95) -> SloCapacity:
+    """``SloCapacity.build``, cached: the simulator and the policies of one run share it."""
+    return SloCapacity.build(mu, slo_seconds, max_servers, q)

@@ -37,6 +37,7 @@ from autoscaler.registry import (
 )
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
+from autoscaler.simulator.latency_source import ScoredLatencySource
 from autoscaler.simulator.scoring import RunScore, ServiceModel, required_instances, score_run
 from autoscaler.simulator.source import TraceSource
 from autoscaler.traces import Trace
@@ -72,6 +73,8 @@ class Scenario:
     hosts: tuple[Host, ...] = ()  # none: the cloud has no hosts (unbounded)
     flavor: Flavor | None = None
     placement: PlacementPolicy | None = None  # none: the cloud places new instances
+    # With ``group.metric.latency``: how long after a step ends its p95 is readable.
+    latency_delay: timedelta = timedelta(minutes=1)
 
     @property
     def step(self) -> timedelta:
@@ -282,6 +285,16 @@ def run_policy(
     cloud.attach_demand(spec.name, scn.load, scn.start, scn.step)
     source = TraceSource(scn.load, scn.start, scn.step)
     store = MemoryStateStore()
+    n = len(scn.load)
+    ready = np.empty(n, dtype=np.int64)
+    booting = np.empty(n, dtype=np.int64)
+    latency = (
+        ScoredLatencySource(
+            scn.load, ready, scn.start, scn.step, scn.service, scn.latency_delay, spec.max_size
+        )
+        if scn.group.metric.latency is not None
+        else None
+    )
     binding = GroupBinding(
         spec,
         policies,
@@ -292,12 +305,10 @@ def run_policy(
         victims=VictimPolicy(scn.group.victims),
         placement=scn.placement,
         flavor=scn.flavor,
+        latency_source=latency,
     )
     engine = Engine([binding], store)
 
-    n = len(scn.load)
-    ready = np.empty(n, dtype=np.int64)
-    booting = np.empty(n, dtype=np.int64)
     track_hosts = bool(scn.hosts)
     hosts_used = np.zeros(n if track_hosts else 0, dtype=np.int64)
     every = max(1, round(spec.interval / scn.step))

@@ -46,6 +46,8 @@ class BaseForecaster:
         self._nonnegative = True
         self._notes: list[str] = []
         self._filled_on_update = 0
+        # (max, min, updates since computed) of the recent history, for the bound check
+        self._extent: tuple[float, float, int] | None = None
 
     # -- public interface --------------------------------------------------------
 
@@ -61,6 +63,7 @@ class BaseForecaster:
         self._filled_on_update = 0
         self._nonnegative = bool(clean.values.min() >= 0)
         self._history = clean.values[-HISTORY_CAP:].copy()
+        self._extent = None
         self._first, self._last = clean.start, clean.last
         try:
             self._fit(clean.values)
@@ -94,6 +97,7 @@ class BaseForecaster:
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and bool(new.min() >= 0)
         self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
+        self._extent = None
         self._last = clean.last
         try:
             self._update(new)
@@ -109,35 +113,85 @@ class BaseForecaster:
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
+        mean, bands = self.predict_arrays(horizon, check_quantiles(quantiles))
+        return Forecast(
+            index=future_index(last, self.step, int(horizon)),
+            mean=mean,
+            quantiles=bands,
+            model=self.name,
+            note=self.note,
+        )
+
+    # -- the array path (the engine's forecast provider, once per decision) ----------
+
+    def update_values(self, new: np.ndarray) -> None:
+        """``update`` with finite values that continue the grid right after the last
+        point, without pandas. Raises ``ForecastError`` (the model is then unchanged)."""
+        last = self._require_fitted()
+        new = np.asarray(new, dtype=float)
+        if len(new) == 0:
+            return
+        if not np.isfinite(new).all():
+            raise ForecastError(f"{self.name}.update_values: values must be finite")
+        saved = (self._history, self._last, self._nonnegative)
+        self._nonnegative = self._nonnegative and bool(new.min() >= 0)
+        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
+        self._last = last + len(new) * pd.Timedelta(self.step)
+        try:
+            self._update(new)
+        except Exception as exc:
+            self._history, self._last, self._nonnegative = saved
+            if isinstance(exc, ForecastError):
+                raise
+            raise ForecastError(f"{self.name} failed to update: {exc}") from exc
+        if self._extent is not None:
+            hi, lo, n = self._extent
+            self._extent = (max(hi, float(new.max())), min(lo, float(new.min())), n + len(new))
+
+    def predict_arrays(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+        """``predict``'s mean and monotone quantile bands, without the index or the note.
+        ``quantiles`` must be sorted and checked (``check_quantiles``)."""
+        self._require_fitted()
         if int(horizon) != horizon or horizon < 1:
             raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
         horizon = int(horizon)
-        qs = check_quantiles(quantiles)
-        mean, bands = self._predict(horizon, qs)
+        mean, bands = self._predict(horizon, quantiles)
         mean = np.asarray(mean, dtype=float)
         if mean.shape != (horizon,) or not np.isfinite(mean).all():
             raise ForecastError(f"{self.name} produced an invalid forecast")
-        recent = self._history[-HISTORY_CAP:]
-        bound = 10 * (np.abs(recent).max() + np.ptp(recent)) + 1e-9
+        bound = self._plausible_bound()
         if np.abs(mean).max() > bound:
             # A numerically unstable model, not a forecast: let the caller fall back.
             raise ForecastError(
                 f"{self.name} produced an implausible forecast (beyond {bound:.4g})"
             )
-        bands = {q: np.asarray(bands[q], dtype=float) for q in qs}
+        bands = {q: np.asarray(bands[q], dtype=float) for q in quantiles}
         for q, b in bands.items():
             # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
             bands[q] = np.where(np.isfinite(b), b, mean)
         if self._nonnegative:
             mean = np.maximum(mean, 0.0)
             bands = {q: np.maximum(b, 0.0) for q, b in bands.items()}
-        return Forecast(
-            index=future_index(last, self.step, horizon),
-            mean=mean,
-            quantiles=make_monotone(bands, mean),
-            model=self.name,
-            note="; ".join(self._notes + self._update_notes()),
-        )
+        return mean, make_monotone(bands, mean)
+
+    def _plausible_bound(self) -> float:
+        """The largest plausible forecast, from the range of the recent history. The
+        range is kept up to date by ``update_values`` (the array path asks at every
+        decision) and recomputed from the history every ``HISTORY_CAP // 8`` updates, so
+        values that left the history widen it a little while, never narrow it."""
+        ext = self._extent
+        if ext is None or ext[2] > HISTORY_CAP // 8:
+            recent = self._history[-HISTORY_CAP:]
+            ext = self._extent = (float(recent.max()), float(recent.min()), 0)
+        hi, lo, _ = ext
+        return 10 * (max(abs(hi), abs(lo)) + (hi - lo)) + 1e-9
+
+    @property
+    def note(self) -> str:
+        """What the forecast's note says about the input (filled points)."""
+        return "; ".join(self._notes + self._update_notes())
 
     def _update_notes(self) -> list[str]:
         n = self._filled_on_update

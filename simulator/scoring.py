@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autoscaler.queueing import SloCapacity, response_quantile
+from autoscaler.queueing import response_quantile, slo_capacity
 
 
 @dataclass(frozen=True)
@@ -102,5 +102,5 @@ def score_run(
 
 def required_instances(demand: np.ndarray, model: ServiceModel, max_servers: int) -> np.ndarray:
     """The fewest instances meeting the SLO at each step (``max_servers + 1`` if none do)."""
-    table = SloCapacity.build(model.mu, model.slo_seconds, max_servers, model.quantile)
+    table = slo_capacity(model.mu, model.slo_seconds, max_servers, model.quantile)
     return table.required(demand)

@@ -97,6 +97,18 @@ class MonascaConfig(FrozenModel):
     publish_forecast: bool = False  # post pred.<query> measurements for existing alarms
 
 
+class LatencyMetricConfig(FrozenModel):
+    """A measured p95 latency that qos closes its feedback loop on (the M/M/c inference
+    from load is the fallback). ``histogram``: ``query`` selects a Prometheus
+    request-duration histogram's ``_bucket`` series, read as ``histogram_quantile`` of
+    their ``rate`` over ``rate_window``; ``gauge``: ``query`` already gives the p95 in
+    seconds. In the simulator any query works: the metric is each step's scored p95."""
+
+    kind: Literal["histogram", "gauge"] = "gauge"
+    query: str = Field(min_length=1)
+    rate_window: Window = timedelta(minutes=2)
+
+
 class MetricConfig(FrozenModel):
     source: Literal["simulated", "prometheus", "monasca"] = "simulated"
     query: str = ""
@@ -104,6 +116,7 @@ class MetricConfig(FrozenModel):
     lookback: Window = timedelta(hours=1)
     prometheus: PrometheusConfig | None = None
     monasca: MonascaConfig = MonascaConfig()
+    latency: LatencyMetricConfig | None = None
 
     @model_validator(mode="after")
     def _source(self) -> MetricConfig:
@@ -111,6 +124,9 @@ class MetricConfig(FrozenModel):
             raise ValueError("source prometheus needs a prometheus section with its url")
         if self.source in ("prometheus", "monasca") and not self.query.strip():
             raise ValueError(f"source {self.source} needs a query")
+        latency = self.latency
+        if latency is not None and latency.kind == "histogram" and self.source == "monasca":
+            raise ValueError("a histogram latency metric needs source prometheus")
         return self
 
 

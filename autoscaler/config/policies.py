@@ -114,8 +114,8 @@ class QosPolicyConfig(FrozenModel):
     kind: Literal["qos"] = "qos"
     quantile: float = Field(0.9, gt=0, lt=1)
     band: float = Field(1.0, gt=0, le=100)
-    min_band: float = Field(0.25, gt=0, le=100)
-    max_band: float = Field(4.0, gt=0, le=100)
+    min_band: float = Field(0.1, gt=0, le=100)
+    max_band: float = Field(50.0, gt=0, le=100)
     band_floor: float = Field(0.05, ge=0, lt=1)
     low_water: float = Field(0.95, gt=0, le=1)
     scale_in_window: Window = timedelta(minutes=5)

@@ -70,6 +70,7 @@ def build_group(
     other groups on a host. ``on_source_call(seconds)`` and ``on_cloud_call(operation,
     seconds)`` hear how long each metric-source and cloud call took. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
     policy)."""
+    from autoscaler.latency_metric import latency_query
     from autoscaler.placement.victims import VictimPolicy
     from autoscaler.registry import build_policy
 
@@ -89,6 +90,9 @@ def build_group(
         utilization_metric=cfg.metric.unit == "utilization",
         placement=placement,
         flavor=flavor,
+        # The measured latency comes from the group's own metric source.
+        latency_source=source if cfg.metric.latency is not None else None,
+        latency_query=latency_query(cfg.metric.latency) if cfg.metric.latency else "",
     )
     retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.

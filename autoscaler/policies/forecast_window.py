@@ -75,27 +75,51 @@ def forecast_peak(
     instead, where the band is ``quantile(q) - mean`` but at least ``band_floor`` times
     the mean: the same quantile with its distance from the mean stretched or shrunk.
     """
+    peaks = forecast_peaks(ctx, q, ((start, end),), band_scale=band_scale, band_floor=band_floor)
+    return None if peaks is None else peaks[0]
+
+
+def forecast_peaks(
+    ctx: PolicyContext,
+    q: float | None,
+    windows: tuple[tuple[timedelta, timedelta], ...],
+    *,
+    band_scale: float | None = None,
+    band_floor: float = 0.0,
+    band_min: float = 0.0,
+) -> tuple[WindowPeak, ...] | None:
+    """``forecast_peak`` over several windows of one forecast at once (the forecast is
+    read and checked once: a policy asks for two windows at every decision). The band
+    is also at least ``band_min`` (in load units), so it has a width at zero load."""
     fc = ctx.forecast
     if fc is None or len(fc) == 0:
         return None
     values = np.asarray(fc.mean if q is None else fc.quantile(q), dtype=float)
     if band_scale is not None and q is not None:
         mean = np.asarray(fc.mean, dtype=float)
-        values = mean + band_scale * np.maximum(values - mean, band_floor * np.abs(mean))
-    if len(values) == 0 or not np.isfinite(values).all():
+        floor = np.maximum(band_floor * np.abs(mean), band_min)
+        values = mean + band_scale * np.maximum(values - mean, floor)
+    n = len(values)
+    if n == 0 or not math.isfinite(float(values.sum())):
         return None
     origin, step = _origin_and_step(fc, ctx)
     if step <= timedelta(0):
         return None
-    # sample k covers [origin + k*step, origin + (k+1)*step)
-    lo = math.floor((ctx.now + start - origin) / step)
-    hi = math.ceil((ctx.now + end - origin) / step) - 1
-    lo, hi = max(lo, 0), max(hi, 0)
+    offset = ctx.now - origin
+    return tuple(_peak(values, (offset + a) / step, (offset + b) / step) for a, b in windows)
+
+
+def _peak(values: np.ndarray, start: float, end: float) -> WindowPeak:
+    """The max over the samples overlapping [start, end), in steps from the origin
+    (sample k covers [k, k + 1))."""
+    n = len(values)
+    lo = max(math.floor(start), 0)
+    hi = max(math.ceil(end) - 1, 0)
     note = ""
-    if lo >= len(values):
+    if lo >= n:
         note = "forecast ends before the window; using its last value"
-        lo = len(values) - 1
-    elif hi >= len(values):
+        lo = n - 1
+    elif hi >= n:
         note = "forecast ends inside the window"
-    hi = min(max(hi, lo), len(values) - 1)
+    hi = min(max(hi, lo), n - 1)
     return WindowPeak(float(values[lo : hi + 1].max()), note)

@@ -7,29 +7,33 @@ multiplying the whole load. A multiplicative headroom charges the same percentag
 every level, while the error of a load forecast grows more slowly than the load itself
 (counting noise grows with its square root), and a forecaster that knows when it is
 unsure (a recurring spike, a noisy hour) says so in its band. The band is at least
-``band_floor`` of the mean, so the loop can still act on a forecast that claims
-certainty.
+``band_floor`` of the mean and of one instance's capacity (at load near zero a band
+relative to the mean vanishes), so the loop can always buy headroom.
 
-How the policy learns about violations: it gets no latency metric from the engine,
-only the load window. Each decision it takes the load samples that arrived since its
-previous decision and the number of instances that were serving them (the smaller of
-the ready counts at the two decisions), and asks the same M/M/c model whether each
-sample's p95 exceeded the SLO (load above ``SloCapacity.lam_max[ready]``). The counts
-are carried in ``Decision.memory``, so the policy stays pure and a restarted daemon
-only loses the feedback state, never safety.
+How the policy learns about violations: when the group names a latency metric
+(``metric.latency``), the engine hands it the measured p95 (``PolicyContext.latency``)
+and each new sample over the SLO is a violation. Otherwise, or while that metric is
+stale, it infers them: it takes the load samples that arrived since its previous
+decision and the number of instances that were serving them (the smaller of the ready
+counts at the two decisions), and asks the same M/M/c model whether each sample's p95
+exceeded the SLO (load above ``SloCapacity.lam_max[ready]``). The inference cannot see
+a service slower than configured; the measured latency can. The counts are carried in
+``Decision.memory``, so the policy stays pure and a restarted daemon only loses the
+feedback state, never safety.
 
 Two loops, in the spirit of Autothrottle (a fast local controller under a slower
 target):
 
 * fast, every decision: the band goes up by ``gain`` (a factor) per violating sample
-  and down by a small factor per clean one. The down
-  factor is chosen so that the band stands still exactly when the violation rate
-  equals the *setpoint*; it is a stochastic-approximation quantile tracker. While a
-  scale-out is still booting, samples do not move the band (anti-windup: the fix
-  is already on its way).
+  and down by a small factor per clean one. The down factor is chosen so that the band
+  stands still exactly when the violation rate equals the *setpoint*; it is a
+  stochastic-approximation quantile tracker. Every sample counts, also while a
+  scale-out boots: on bursty load most violations fall in those minutes, and a loop
+  that skipped them (as this one once did, for anti-windup) cannot buy them back, so
+  its violation rate stopped following the budget.
 * slow, every ``slow_period``: the setpoint is corrected by how far the period's
-  violation rate (all samples, booting or not) was from the group's target
-  (``slo.target_violation_pct``): too many violations lower it, slack raises it.
+  violation rate was from the group's target (``slo.target_violation_pct``): too many
+  violations lower it, slack raises it (within target/8 and 4 x target).
 """
 
 from __future__ import annotations
@@ -38,23 +42,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from autoscaler.durations import format_duration
 from autoscaler.model import Decision, PolicyContext
-from autoscaler.policies.forecast_window import cadence, forecast_peak
-from autoscaler.queueing import SloCapacity
+from autoscaler.policies.forecast_window import cadence, forecast_peaks
+from autoscaler.queueing import SloCapacity, slo_capacity
+
+__all__ = ["QosPolicy", "QosState", "slo_capacity"]
 
 _FADE = 0.95  # weight of the previous slow periods' counts (about a day of hourly periods)
-
-
-@lru_cache(maxsize=64)
-def slo_capacity(mu: float, slo_seconds: float, max_servers: int) -> SloCapacity:
-    """The (cached) table of the largest p95-compliant load per group size."""
-    return SloCapacity.build(mu, slo_seconds, max_servers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +72,8 @@ class QosState:
     recent: tuple[tuple[datetime, int], ...] = ()  # scale-in recommendations
     violations: int = 0  # totals since start, for reports and tests
     samples: int = 0
+    latency_until: datetime | None = None  # newest measured-latency sample counted
+    measured: int = 0  # samples judged on measured latency (the rest were inferred)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
@@ -89,6 +90,8 @@ class QosState:
             "recent": [[t.timestamp(), n] for t, n in self.recent],
             "violations": self.violations,
             "samples": self.samples,
+            "latency_until": _epoch(self.latency_until),
+            "measured": self.measured,
         }
 
     @classmethod
@@ -108,6 +111,9 @@ class QosState:
             recent=tuple((_time(t), int(n)) for t, n in d["recent"]),
             violations=int(d["violations"]),
             samples=int(d["samples"]),
+            # absent in state written before measured latency existed
+            latency_until=_time(d.get("latency_until")),
+            measured=int(d.get("measured", 0)),
         )
 
 
@@ -135,8 +141,8 @@ class QosPolicy:
     target_violation_pct: float = 1.0
     quantile: float = 0.9
     band: float = 1.0
-    min_band: float = 0.25
-    max_band: float = 4.0
+    min_band: float = 0.1
+    max_band: float = 50.0
     band_floor: float = 0.05
     low_water: float = 0.95
     scale_in_window: timedelta = timedelta(minutes=5)
@@ -150,14 +156,15 @@ class QosPolicy:
 
     def _clamp_setpoint(self, p: float) -> float:
         target = self.target_violation_pct / 100
-        lo, hi = max(target / 4, 1e-5), min(max(target * 2, 1e-4), 0.5)
+        lo, hi = max(target / 8, 1e-5), min(max(target * 4, 1e-4), 0.5)
         return min(max(p, lo), hi)
 
     # ------------------------------------------------------------- feedback
 
     def observe(self, ctx: PolicyContext, state: QosState, table: SloCapacity) -> QosState:
         """Count the SLO violations among the samples new since the last decision and
-        run both loops on them."""
+        run both loops on them: on the measured p95 when the group has a fresh one, else
+        inferred from load through the M/M/c model."""
         load = ctx.load
         if len(load) == 0:
             return state
@@ -166,17 +173,26 @@ class QosPolicy:
         else:
             n_new = round((load.end - state.seen_until) / load.step)
             new = load.values[max(0, len(load) - n_new) :] if n_new > 0 else load.values[:0]
-        ready = (
-            ctx.status.ready
-            if state.last_ready is None
-            else min(state.last_ready, ctx.status.ready)
-        )
-        new = new[np.isfinite(new)]
-        cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
-        k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
+        latency_until = state.latency_until
+        measured = _new_latency(ctx, latency_until)
+        if measured is not None:
+            latency_until = ctx.latency.end if ctx.latency is not None else latency_until
+            new = measured[np.isfinite(measured)]
+            k = int((new > ctx.spec.slo_p95_seconds).sum())
+        else:
+            ready = (
+                ctx.status.ready
+                if state.last_ready is None
+                else min(state.last_ready, ctx.status.ready)
+            )
+            new = new[np.isfinite(new)]
+            cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
+            k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
         n = len(new)
         band = state.band
-        if self.feedback and n and ctx.status.booting == 0:
+        if self.feedback and n:
+            # Every sample counts, booting or not: on bursty load most violations come
+            # while a scale-out boots, and a loop blind to them cannot buy them back.
             up = math.log1p(self.gain)
             down = up * state.setpoint / (1.0 - state.setpoint)
             band *= math.exp(up * k - down * (n - k))
@@ -190,6 +206,8 @@ class QosPolicy:
             period_samples=state.period_samples + n,
             violations=state.violations + k,
             samples=state.samples + n,
+            latency_until=latency_until,
+            measured=state.measured + (n if measured is not None else 0),
         )
         if self.feedback and ctx.now - state.period_start >= self.slow_period:
             state = self._slow_update(ctx.now, state)
@@ -231,10 +249,10 @@ class QosPolicy:
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """See the class docstring. ``Decision.memory`` is ``QosState.to_json()``."""
-        d = self._decide(ctx, self.restore(ctx.memory))
-        return replace(d, memory=d.memory.to_json())
+        desired, reason, state = self._decide(ctx, self.restore(ctx.memory))
+        return Decision(desired, reason, self.name, state.to_json())
 
-    def _decide(self, ctx: PolicyContext, state: QosState) -> Decision:
+    def _decide(self, ctx: PolicyContext, state: QosState) -> tuple[int, str, QosState]:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
@@ -242,59 +260,76 @@ class QosPolicy:
         h = state.band
         observed = ctx.load.last
         lead = spec.boot_delay
-        scaled = {"band_scale": h, "band_floor": self.band_floor}
+        # The floor is also a share of one instance's capacity: at (nearly) zero load a
+        # band relative to the mean vanishes, and the loop could buy no headroom at all.
+        scaled = {
+            "band_scale": h,
+            "band_floor": self.band_floor,
+            "band_min": self.band_floor * spec.capacity_per_instance,
+        }
         until = lead + cadence(ctx)
-        ahead = forecast_peak(ctx, self.quantile, lead, until, **scaled)
-        whole = forecast_peak(ctx, self.quantile, timedelta(0), until, **scaled)
-        state = replace(state, last_ready=ctx.status.ready)
+        peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
+        ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
+            state = replace(state, last_ready=ctx.status.ready)
             if math.isnan(observed):
-                return Decision(current, "no forecast and no sample; hold", self.name, state)
+                return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
-            need = int(table.required(planned))
+            need = table.required_one(planned)
             desired, clamp = _clamp(max(need, current), spec.max_size)
-            return Decision(
+            return (
                 desired,
                 f"no forecast; observed {observed:.1f} (+{h * self.band_floor:.0%}) needs {need}{clamp}",
-                self.name,
                 state,
             )
 
-        up_need = int(table.required(ahead.value))
+        up_need = table.required_one(ahead.value)
         floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
-        in_need = int(table.required(floor_load / self.low_water))
+        in_need = table.required_one(floor_load / self.low_water)
         recent = (
             *tuple((t, n) for t, n in state.recent if t > ctx.now - self.scale_in_window),
             (ctx.now, in_need),
         )
-        state = replace(state, recent=recent)
+        state = replace(state, recent=recent, last_ready=ctx.status.ready)
         note = f" ({ahead.note})" if ahead.note else ""
         if up_need > current:
             desired, clamp = _clamp(up_need, spec.max_size)
-            return Decision(
+            return (
                 desired,
                 f"q{self.quantile:g} band x{h:.2f}: {ahead.value:.1f} needs {up_need} for the SLO"
                 f"{clamp}{note}",
-                self.name,
                 state,
             )
         window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence(ctx)
         stable = max(n for _, n in recent)
         if window_full and stable < current:
-            return Decision(
+            return (
                 stable,
                 f"q{self.quantile:g} below {self.low_water:.0%} of {stable}'s SLO capacity "
                 f"for {format_duration(self.scale_in_window)}{note}",
-                self.name,
                 state,
             )
-        return Decision(
+        return (
             current,
             f"q{self.quantile:g} band x{h:.2f}: {ahead.value:.1f} fits {current}{note}",
-            self.name,
             state,
         )
+
+
+def _new_latency(ctx: PolicyContext, since: datetime | None) -> np.ndarray | None:
+    """The measured p95 samples newer than ``since``; None when the group has no
+    measured latency, or none fresher than ``stale_after`` (the caller then infers)."""
+    lat = ctx.latency
+    if lat is None or len(lat) == 0:
+        return None
+    age = lat.last_valid_age()
+    if age is None or ctx.now - (lat.end - age) > ctx.spec.stale_after:
+        return None
+    if since is None:
+        return lat.values[-1:]
+    n_new = round((lat.end - since) / lat.step)
+    return lat.values[max(0, len(lat) - n_new) :] if n_new > 0 else lat.values[:0]
 
 
 def _clamp(n: int, max_size: int) -> tuple[int, str]:

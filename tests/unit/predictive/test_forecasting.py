@@ -130,3 +130,48 @@ def test_nan_gaps_do_not_reach_the_model() -> None:
     values[25] = np.nan
     drive(provider, values, 20, 30)
     assert not fake.y.isna().any()
+
+
+def test_array_path_gives_the_pandas_path_forecast() -> None:
+    # The provider drives models with update_values/predict_arrays (no pandas per
+    # decision); the forecasts must be the ones update/predict give on the same data.
+    from autoscaler.forecasters.level import LevelForecaster
+
+    rng = np.random.default_rng(4)
+    load = 500 + 100 * np.sin(np.arange(400) / 30) + rng.normal(0, 20, 400)
+    provider = RetrainingForecastProvider(
+        lambda step: LevelForecaster(step), retrain=timedelta(hours=12)
+    )
+    reference = LevelForecaster(STEP)
+    for t in range(120, 400):
+        now = NOW + t * STEP
+        window = MetricWindow(now - STEP, STEP, load[t - 60 : t])
+        fc = provider.forecast(SPEC, window, now)
+        assert fc is not None
+        if t == 120:
+            index = pd.date_range(end=now - STEP, periods=60, freq=STEP)
+            reference.fit(pd.Series(load[60:120], index=index))
+        else:
+            reference.update(pd.Series(load[t - 1 : t], index=[now - STEP]))
+        if t % 40 == 0 or t == 399:
+            want = reference.predict(len(fc), provider.quantiles)
+            assert list(fc.index) == list(want.index)
+            np.testing.assert_allclose(fc.mean, want.mean)
+            for q in provider.quantiles:
+                np.testing.assert_allclose(fc.quantile(q), want.quantile(q))
+    assert provider.fits == 1
+
+
+def test_fallback_is_refitted_on_the_history_when_the_model_breaks() -> None:
+    fake = LinearFake(fail_predict=False)
+    provider = RetrainingForecastProvider(lambda step: fake, retrain=timedelta(hours=3))
+    values = np.arange(1.0, 41.0)
+    for t in range(20, 40):
+        now = NOW + t * STEP
+        provider.forecast(SPEC, MetricWindow(now - STEP, STEP, values[:t]), now)
+    fake.fail_predict = True
+    now = NOW + 40 * STEP
+    fc = provider.forecast(SPEC, MetricWindow(now - STEP, STEP, values), now)
+    assert fc is not None and "fallback to naive" in fc.note
+    # the naive fallback knows the newest sample, although it skipped the updates
+    assert fc.mean[0] == pytest.approx(40.0)

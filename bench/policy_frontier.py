@@ -1,0 +1,215 @@
+"""The cost/violation frontier of every policy family on the dev corpus.
+
+For each trace (NASA per minute, NAB ELB, NAB ASG, the ten NAB realTweets series, the
+GenAI request rate) and boot delay (2 and 10 minutes) it runs target at utilisations
+0.2-0.85 (the HPA tuned with hindsight: its frontier), threshold variants, qos at
+budgets 0.5, 1, 2 and 5 %, and the oracle, on a process pool. Per trace it prints
+qos's instance-hours over the target frontier's, interpolated at qos's own violation
+rate, checks the goals, and draws the frontier (violations against instance-hours,
+one curve per family) as PNGs.
+
+    nice .venv/bin/python bench/policy_frontier.py [--workers N] [--days D]
+        [--nasa-days D] [--traces a,b] [--json FILE] [--png-dir DIR]
+
+``--days`` (default 14) and ``--nasa-days`` (default 7) cut each trace to its first
+days so that the whole grid (812 runs) finishes in about half an hour on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from frontier_cells import BOOTS, DATA, TRACES, cells, run_cell
+
+GOAL_BUDGETS = (1.0, 2.0, 5.0)
+COST_GOAL = 0.85
+
+
+def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The Pareto points (violation %, instance-hours): sorted by violations, each one
+    cheaper than every point with fewer violations."""
+    out: list[tuple[float, float]] = []
+    for v, h in sorted(points):
+        if not out or h < out[-1][1]:
+            out.append((v, h))
+    return out
+
+
+def interpolate(front: list[tuple[float, float]], v: float) -> tuple[float, str]:
+    """The frontier's instance-hours at violation rate ``v`` (linear between points);
+    outside its range, the nearest end and ``<`` or ``>`` to say which side."""
+    if v <= front[0][0]:
+        return front[0][1], "<" if v < front[0][0] else ""
+    if v >= front[-1][0]:
+        return front[-1][1], ">" if v > front[-1][0] else ""
+    for (v0, h0), (v1, h1) in itertools.pairwise(front):
+        if v0 <= v <= v1:
+            return h0 + (h1 - h0) * (v - v0) / (v1 - v0), ""
+    return front[-1][1], ""
+
+
+def judge(rows: list[dict]) -> dict:
+    """qos against the target frontier on one trace and boot delay."""
+    by = {r["label"]: r for r in rows}
+    front = frontier(
+        [(r["violation_pct"], r["instance_hours"]) for r in rows if r["family"] == "target"]
+    )
+    oracle = by["oracle"]["instance_hours"]
+    out: dict = {"qos": {}, "missed": []}
+    for r in rows:
+        if r["family"] != "qos":
+            continue
+        ref, side = interpolate(front, r["violation_pct"])
+        budget = float(r["label"].split()[1].rstrip("%"))
+        out["qos"][budget] = {
+            "violation_pct": r["violation_pct"],
+            "vs_frontier": r["instance_hours"] / ref,
+            "side": side,
+            "vs_oracle": r["instance_hours"] / oracle,
+        }
+    for b in GOAL_BUDGETS:
+        q = out["qos"][b]
+        within = 0.5 * b <= q["violation_pct"] <= 1.5 * b
+        below_cheaper = q["violation_pct"] < b and q["vs_frontier"] < 1.0
+        if not (within or below_cheaper):
+            out["missed"].append(f"{b:g}%: {q['violation_pct']:.2f}% violations")
+        if q["vs_frontier"] > COST_GOAL:
+            out["missed"].append(f"{b:g}%: {q['vs_frontier']:.2f}x the frontier")
+    rates = [out["qos"][b]["violation_pct"] for b in sorted(out["qos"])]
+    if any(a > c + 0.05 for a, c in itertools.pairwise(rates)):
+        out["missed"].append("violations do not fall with the budget")
+    return out
+
+
+def plot(
+    results: dict[tuple[str, int], list[dict]], traces: list[str], png_dir: Path
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    colours = {"target": "C0", "threshold": "C2", "qos": "C3", "oracle": "k"}
+    for boot in BOOTS:
+        cols = 4
+        rows_n = math.ceil(len(traces) / cols)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3.2 * rows_n), squeeze=False)
+        for ax, name in zip(axes.flat, traces, strict=False):
+            rows = results[(name, boot)]
+            oracle = next(r for r in rows if r["family"] == "oracle")["instance_hours"]
+            for fam, colour in colours.items():
+                pts = sorted(
+                    (r["instance_hours"] / oracle, r["violation_pct"])
+                    for r in rows
+                    if r["family"] == fam
+                )
+                if pts:
+                    xs, ys = zip(*pts, strict=True)
+                    ax.plot(
+                        xs,
+                        ys,
+                        "o-" if fam != "oracle" else "*",
+                        color=colour,
+                        ms=4,
+                        lw=1,
+                        label=fam,
+                    )
+            ax.set_yscale("symlog", linthresh=0.5)
+            ax.set_title(f"{name}, boot {boot} min", fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+        for ax in axes.flat[len(traces) :]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7)
+        fig.supxlabel("instance-hours / oracle's")
+        fig.supylabel("SLO-violating steps, %")
+        fig.tight_layout()
+        path = png_dir / f"policy-frontier-boot{boot}m.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--days", type=float, default=14.0, help="first days of each 5-min trace")
+    ap.add_argument("--nasa-days", type=float, default=7.0, help="first days of NASA")
+    ap.add_argument("--traces", default=",".join(TRACES))
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--png-dir", type=Path, default=Path("."))
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        print(f"error: the real traces are not at {DATA}", file=sys.stderr)
+        return 2
+    traces = [t for t in args.traces.split(",") if t]
+    unknown = [t for t in traces if t not in TRACES]
+    if unknown:
+        print(f"error: --traces: unknown trace(s) {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    todo = cells(traces)
+    per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
+    days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
+    limits = {t: int(days[t] * per_day[t]) for t in traces}
+    t0 = time.perf_counter()
+    results: dict[tuple[str, int], list[dict]] = {}
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        futures = [(c, pool.submit(run_cell, c, limits[c.trace])) for c in todo]
+        for i, (cell, fut) in enumerate(futures, 1):
+            results.setdefault((cell.trace, cell.boot), []).append(fut.result())
+            if i % 50 == 0:
+                print(
+                    f"  {i}/{len(todo)} runs, {time.perf_counter() - t0:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    wall = time.perf_counter() - t0
+
+    print(f"{len(todo)} runs on {args.workers} workers in {wall / 60:.1f} min")
+    print("qos instance-hours / the target frontier's at qos's own violation rate (violation %)")
+    head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in (0.5, 1, 2, 5))
+    print(head)
+    print("-" * len(head))
+    verdicts = {}
+    for name in traces:
+        for boot in BOOTS:
+            j = judge(results[(name, boot)])
+            verdicts[f"{name}/{boot}m"] = j
+            line = f"{name:<10}{boot:>4}m"
+            for b in (0.5, 1.0, 2.0, 5.0):
+                q = j["qos"][b]
+                line += f"{q['side'] + format(q['vs_frontier'], '.2f') + 'x':>9} ({q['violation_pct']:5.2f})"
+            print(line)
+    print()
+    met = [k for k, j in verdicts.items() if not j["missed"]]
+    print(f"goal met on {len(met)} of {len(verdicts)} trace/boot pairs")
+    for k, j in verdicts.items():
+        if j["missed"]:
+            print(f"  {k:<14} missed: {'; '.join(j['missed'])}")
+    print("(< : qos has fewer violations than the frontier's least; compared with that point)")
+    print("(> : more violations than the frontier's most; compared with its cheapest point)")
+    for p in plot(results, traces, args.png_dir):
+        print(f"wrote {p}")
+    if args.json:
+        doc = {
+            "wall_seconds": wall,
+            "limits": limits,
+            "runs": [r for rs in results.values() for r in rs],
+            "verdicts": verdicts,
+        }
+        args.json.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
