@@ -83,6 +83,7 @@ class KeystoneProcess:
         )  # fmt: skip
         self._wait_ready(timeout=120)
         self._admin_token = self.issue_token()
+        self._members: dict[str, tuple[str, str]] = {}
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -152,12 +153,24 @@ class KeystoneProcess:
     def revoke(self, token: str) -> None:
         self._admin("DELETE", "/auth/tokens", headers={"X-Subject-Token": token})
 
+    def add_member(self, user: str, password: str, project: str) -> None:
+        """A project ``project`` with user ``user`` holding only the ``member`` role there
+        (what a tenant's application credential usually has)."""
+        pid = self._admin("POST", "/projects", json={"project": {"name": project,
+                          "domain_id": "default"}}).json()["project"]["id"]  # fmt: skip
+        uid = self._admin("POST", "/users", json={"user": {"name": user, "password": password,
+                          "domain_id": "default"}}).json()["user"]["id"]  # fmt: skip
+        rid = self._admin("GET", "/roles", params={"name": "member"}).json()["roles"][0]["id"]
+        self._admin("PUT", f"/projects/{pid}/users/{uid}/roles/{rid}")
+        self._members[user] = (password, project)
+
     def project_id(self) -> str:
         r = self._admin("GET", "/projects", params={"name": "admin"})
         return str(r.json()["projects"][0]["id"])
 
     def clouds_yaml(self, path: Path) -> Path:
-        """clouds.yaml with ``test`` (the admin) and ``test-slow`` (a 3 s API timeout)."""
+        """clouds.yaml with ``test`` (the admin), ``test-slow`` (a 3 s API timeout) and
+        ``test-<user>`` for each user added by ``add_member``."""
         entry = (
             "    auth:\n"
             f"      auth_url: {self.auth_url}\n"
@@ -170,6 +183,13 @@ class KeystoneProcess:
             "    identity_api_version: 3\n"
         )
         text = f"clouds:\n  test:\n{entry}  test-slow:\n{entry}    api_timeout: 3\n"
+        for user, (password, project) in self._members.items():
+            member = (
+                entry.replace("username: admin", f"username: {user}")
+                .replace(f"password: {ADMIN_PASSWORD}", f"password: {password}")
+                .replace("project_name: admin", f"project_name: {project}")
+            )
+            text += f"  test-{user}:\n{member}"
         path.write_text(text, encoding="utf-8")
         return path
 
