@@ -394,6 +394,11 @@ class NovaConfig(_Frozen):
         Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"] | None
     ) = None
     boot_timeout: Duration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
+    # How groups' ``placement:`` reach Nova: "hosts" reads hosts from Placement and boots
+    # on the chosen one (admin role); "hints" maps the policy to a server group (any
+    # project). See docs/integrations.md.
+    placement: Literal["hosts", "hints"] = "hosts"
+    max_server_per_host: int | None = Field(None, ge=1)  # spread as hard anti-affinity
 
 
 class HeatGroupConfig(_Frozen):
@@ -459,7 +464,13 @@ class PlacementConfig(_Frozen):
     contention_threshold: float = Field(0.8, gt=0, le=1.0)
     quantile: float = Field(0.95, gt=0.5, lt=1)
     history: Duration = timedelta(hours=1)
-    rebalance: Duration = timedelta(hours=1)
+    rebalance_every: Duration = timedelta(hours=1)
+    # On a real cloud interference_aware's rebalance is a recorded plan of live
+    # migrations, carried out only with "apply"; at most migrations_per_round a round
+    # and migrations_per_host moving into or out of any one host.
+    rebalance: Literal["plan", "apply", "off"] = "plan"
+    migrations_per_round: int = Field(8, ge=0)
+    migrations_per_host: int = Field(4, ge=1)
     vm_flavor: str = "m1.small"
     # interference_aware drains the least-loaded hosts onto others kept at or below
     # consolidate_below (predicted share of their vCPUs; default: 0.1 under the contention
@@ -549,12 +560,9 @@ def reference_problems(
     return problems
 
 
-# Why a group's ``placement:`` cannot run on each real cloud: the engine places only on
-# clouds that report every host's allocation (``host_views``), and none of these does.
+# Why a group's ``placement:`` cannot run on each real cloud (Nova can: its hosts come
+# from Placement, or its policy becomes a server group).
 _UNPLACEABLE = {
-    "nova": "the Nova adapter does not report hosts (that needs the admin-only hypervisor "
-    "API); remove it and set nova.server_group_policy (anti-affinity spreads, affinity "
-    "packs) to let Nova's scheduler do it",
     "heat": "a Heat AutoScalingGroup creates its servers itself and cannot place single ones",
     "senlin": "a Senlin cluster creates its nodes itself and cannot place single ones",
 }
@@ -566,8 +574,8 @@ def placement_problems(
     hosts: Sequence[HostGroupConfig],
     cloud_kind: object = "simulated",
 ) -> list[tuple[tuple[Any, ...], str]]:
-    """Per group (placement, flavor name): a placement policy needs the ``hosts`` section
-    and a cloud that can honour it (only the simulated one); with hosts, the group's
+    """Per group (placement, flavor name): a placement policy needs a cloud that can
+    honour it (simulated, with a ``hosts`` section, or nova); with hosts, the group's
     flavor must fit on at least one host (as (location, message))."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     for i, (placement, flavor) in enumerate(groups):
@@ -575,10 +583,11 @@ def placement_problems(
             problems.append(
                 (
                     ("groups", i, "placement"),
-                    f"placement {placement} needs cloud.kind simulated: {_UNPLACEABLE[cloud_kind]}",
+                    f"placement {placement} needs cloud.kind simulated or nova: "
+                    f"{_UNPLACEABLE[cloud_kind]}",
                 )
             )
-        elif placement is not None and not hosts:
+        elif placement is not None and not hosts and cloud_kind != "nova":
             problems.append(
                 (("groups", i, "placement"), "a placement policy needs a hosts: section")
             )
@@ -692,6 +701,16 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     if root is not None:
         walk(root, ())
     return lines
+
+
+def option_line(path: str | Path, dotted: str) -> int | None:
+    """The line of option ``dotted`` (e.g. ``cloud.nova.placement``) in the YAML file at
+    ``path``, or None when the file cannot be read or does not set it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _yaml_lines(text).get(tuple(dotted.split(".")))
 
 
 def _format_errors(
