@@ -140,7 +140,7 @@ def main() -> int:
                     flavor,
                     threshold=threshold,
                     history=pc.history,
-                    rebalance=pc.rebalance,
+                    rebalance=pc.rebalance_every,
                     consolidation=(
                         None
                         if not consolidate

@@ -14,13 +14,35 @@ from autoscaler.daemon_client import DEFAULT_URL, fetch_json
     "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
 )
 def explain(group: str, last: int, url: str) -> None:
-    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
+    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome;
+    then its latest rebalance plan of live migrations, when it has one."""
     body = fetch_json(url, f"/v1/groups/{group}/decisions?last={last}")
     decisions = body["decisions"]
     if not decisions:
         click.echo(f"{group}: no decisions recorded yet")
     for d in decisions:
         click.echo(_explain(d))
+    # A daemon from before plans answers 404 here: nothing to show then.
+    plan = fetch_json(url, f"/v1/groups/{group}/plan", ok_codes=(404,)).get("plan")
+    if plan:
+        click.echo(explain_plan(plan))
+
+
+def explain_plan(p: dict) -> str:
+    """A rebalance plan record: when, mode and status, the expected efficacy, each move."""
+    e = p.get("efficacy", {})
+    lines = [
+        f"{str(p.get('at'))[:19]}  rebalance plan ({p.get('mode')}): {p.get('status')}, "
+        f"{len(p.get('moves', []))} live migration(s), {p.get('deferred', 0)} deferred",
+        f"  expected: {e.get('hosts_released', 0)} host(s) released, "
+        f"{e.get('contention_minutes_avoided', 0)} contention minutes avoided "
+        f"({e.get('hot_hosts_before', 0)} -> {e.get('hot_hosts_after', 0)} hot hosts)",
+    ]
+    for m in p.get("moves", []):
+        lines.append(
+            f"  move {m['vm']}: {m['source']} -> {m['target']} ({m['reason']}), {m['outcome']}"
+        )
+    return "\n".join(lines)
 
 
 def _explain(d: dict) -> str:

@@ -22,6 +22,7 @@ from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoad
 from autoscaler.interfaces import StateStore
 from autoscaler.placement.hosts import Flavor
 from autoscaler.placement.policies import PlacementPolicy
+from autoscaler.rebalancing import RebalanceRound
 
 # Builds a group's forecast provider (which may also be its Retrainer), or None.
 ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
@@ -61,6 +62,7 @@ def build_group(
     placement: PlacementPolicy | None = None,
     flavor: Flavor | None = None,
     recent: RecentLoads | None = None,
+    rebalancer: RebalanceRound | None = None,
 ) -> GroupRuntime:
     """Wire one group. ``placement`` and ``flavor`` say where its new instances go on a
     cloud that reports hosts (as in the simulator); ``recent`` is the map of every group's
@@ -86,6 +88,7 @@ def build_group(
         utilization_metric=cfg.metric.unit == "utilization",
         placement=placement,
         flavor=flavor,
+        rebalancer=rebalancer,
     )
     retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.

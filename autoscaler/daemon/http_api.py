@@ -1,8 +1,9 @@
 """The daemon's HTTP endpoints (stdlib ``ThreadingHTTPServer``).
 
 ``/metrics`` (Prometheus text), ``/healthz`` (alive), ``/readyz`` (503 with reasons
-when not ready), ``/v1/groups``, ``/v1/groups/<name>`` and
-``/v1/groups/<name>/decisions?last=N`` (JSON). Everything served is read from the
+when not ready), ``/v1/groups``, ``/v1/groups/<name>``,
+``/v1/groups/<name>/decisions?last=N`` and ``/v1/groups/<name>/plan`` (the latest
+rebalance plan of live migrations; JSON). Everything served is read from the
 ``DaemonView``; nothing here changes state.
 """
 
@@ -27,6 +28,8 @@ class DaemonView(Protocol):
     def group_view(self, name: str) -> dict[str, Any] | None: ...
 
     def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None: ...
+
+    def plan(self, name: str) -> dict[str, Any] | None: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +63,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._json(*_no_group(parts[2]))
                 else:
                     self._json(200, {"group": parts[2], "decisions": d})
+            elif len(parts) == 4 and parts[:2] == ["v1", "groups"] and parts[3] == "plan":
+                plan = view.plan(parts[2])
+                self._json(*((200, {"group": parts[2], "plan": plan}) if plan is not None
+                             else _no_group(parts[2])))  # fmt: skip
             else:
                 self._json(404, {"error": f"no such endpoint: {url.path}"})
         except Exception as exc:  # a failing view must answer 500, not kill the thread

@@ -89,7 +89,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         daemon.reconcile()
     except (WorldError, StateError) as exc:
         store.close()
-        raise StartError(redactor.text(str(exc))) from None
+        raise StartError(_at_option(opts.config_path, redactor.text(str(exc)))) from None
     bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
     try:
         api = ApiServer(daemon, registry, bind, port)
@@ -117,6 +117,21 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
         daemon.stop()
         log.event("info", "stopped")
     return 0
+
+
+def _at_option(path: Path | str, message: str) -> str:
+    """``message`` prefixed with ``file:line`` of the first option it names that the
+    config file sets (a start-up check that found an option unusable, e.g. for lack of a
+    role); unchanged otherwise."""
+    import re
+
+    from autoscaler.config import option_line
+
+    for dotted in re.findall(r"\b([a-z_]+(?:\.[a-z_]+)+): ", message):
+        line = option_line(path, dotted)
+        if line is not None:
+            return f"{path}:{line}: {message}"
+    return message
 
 
 def _route_library_logs(handler: object) -> None:

@@ -82,9 +82,10 @@ class Daemon:
     # ---------------------------------------------------------------- setup
 
     def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
-        from autoscaler.registry import build_group_placement
+        from autoscaler.registry import build_group_placement, build_rebalancer
 
         placement, flavor = build_group_placement(config or self.config, cfg_group)
+        rebalancer = build_rebalancer(config or self.config, cfg_group, self.store.record_plan)
         rt = build_group(
             cfg_group,
             self.world,
@@ -94,6 +95,7 @@ class Daemon:
             placement=placement,
             flavor=flavor,
             recent=self.recent,
+            rebalancer=rebalancer,
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
@@ -336,6 +338,10 @@ class Daemon:
         if name not in self.groups:
             return None
         return self.store.decisions(name, last)
+
+    def plan(self, name: str) -> dict[str, Any] | None:
+        """The group's latest rebalance plan ({} when it has none); None: no such group."""
+        return None if name not in self.groups else (self.store.last_plan(name) or {})
 
     def _view(self, rt: GroupRuntime) -> dict[str, Any]:
         last = rt.last or {}
