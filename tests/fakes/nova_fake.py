@@ -120,10 +120,10 @@ class NovaFake:
                 if self.placement is not None:
                     self.placement.release(server["id"])
                 return Reply(204, None, vh)
-            if method == "POST" and m.group(2) and "os-migrate_live" in (body or {}):
+            if method == "POST" and m.group(2) and "os-migrateLive" in (body or {}):
                 if not admin:
                     return self._forbidden("os_compute_api:os-migrate-server:migrate_live", vh)
-                return self._live_migrate(server, body["os-migrate_live"], vh)
+                return self._live_migrate(server, body["os-migrateLive"], vh)
         if rest == "/os-server-groups":
             if method == "GET":
                 return Reply(200, {"server_groups": list(self.server_groups.values())}, vh)
@@ -224,7 +224,7 @@ class NovaFake:
                       vh: dict[str, str]) -> Reply:  # fmt: skip
         if server["status"] != "ACTIVE":
             return Reply(409, {"conflictingRequest": {"code": 409, "message":
-                         f"Cannot 'os-migrate_live' instance {server['id']} while it is in "
+                         f"Cannot 'os-migrateLive' instance {server['id']} while it is in "
                          f"vm_state {server['status'].lower()}"}}, vh)  # fmt: skip
         target = args.get("host")
         record = {"server": server["id"], "source": server["host"], "dest": target,
