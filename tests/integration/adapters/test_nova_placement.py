@@ -137,9 +137,7 @@ def test_booting_on_a_full_host_is_no_valid_host(placement_cloud: PlacementCloud
     adapter = nova(pc)
     adapter.scale(ScaleAction("web", "web-1", T0, 0, 1, "t", placements=(Placement("cmp-1"),)))
     with pytest.raises(CloudError, match="No valid host was found"):
-        adapter.scale(
-            ScaleAction("web", "web-2", T0, 1, 2, "t", placements=(Placement("cmp-1"),))
-        )
+        adapter.scale(ScaleAction("web", "web-2", T0, 1, 2, "t", placements=(Placement("cmp-1"),)))
     assert on_hosts(pc) == Counter({"cmp-1": 1})  # the refused boot holds nothing
 
 
