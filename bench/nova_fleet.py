@@ -11,6 +11,7 @@ really are. Needs ``.venv-keystone`` and ``.venv-placement`` (``make test`` make
 from __future__ import annotations
 
 import random
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,6 +86,8 @@ class Cloud:
 
 @contextmanager
 def nova_cloud() -> Iterator[Cloud]:
+    """The servers, stopped on the way out (SIGTERM too: it becomes SystemExit here)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="bench-nova-") as work:
         cloud = Cloud(Path(work))
         try:
@@ -150,13 +153,21 @@ class NovaFleet:
         members: Mapping[str, Member],
         consolidation: Consolidation | None,
     ) -> RebalancePlan:
-        """Plan on Placement's views, live-migrate each move, report Placement's result."""
+        """Plan on Placement's views, live-migrate each move. Placement's views must hold
+        every VM where the replay has it (the previous round's moves really happened):
+        otherwise ``RuntimeError``."""
         demands = {vm: m.demand for vm, m in members.items()}
-        plan = plan_rebalance(policy, self.views(demands), members, consolidation)
+        views = self.views(demands)
+        mine = {v.host.name: sorted(v.vms) for v in hosts}
+        theirs = {v.host.name: sorted(v.vms) for v in views}
+        if mine != theirs:
+            wrong = sorted(h for h in mine if mine[h] != theirs.get(h))
+            raise RuntimeError(f"Placement disagrees with the replay on hosts {wrong[:5]}")
+        plan = plan_rebalance(policy, views, members, consolidation)
         for move in plan.moves:
             self.adapter.live_migrate(self.server_of[move.vm], move.target)
             self.migrations += 1
-        return RebalancePlan(plan.moves, plan.drained, tuple(self.views(demands)))
+        return plan
 
 
 def placement_state(fleet: NovaFleet) -> dict[str, Any]:

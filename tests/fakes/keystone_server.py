@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import requests
 
-from tests.fakes.processes import stop_process
+from tests.fakes.processes import start_gunicorn, stop_process, wait_ready
 from tests.fakes.prometheus_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,36 +67,15 @@ class KeystoneProcess:
         ):  # fmt: skip
             subprocess.run([*manage, *args], check=True, capture_output=True, env=env, timeout=120)
         self._log = (work_dir / "keystone.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                str(KEYSTONE_VENV / "bin" / "gunicorn"),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", "1",
-                "--threads", "4",
-                "--chdir", str(Path(__file__).parent),
-                "keystone_wsgi:application",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )  # fmt: skip
-        self._wait_ready(timeout=120)
+        self.proc = start_gunicorn(KEYSTONE_VENV, self.port, "keystone_wsgi:application", env,
+                                   self._log)  # fmt: skip
+        try:
+            wait_ready(self.proc, self.auth_url, 120, "keystone")
+        except RuntimeError:
+            self.stop()
+            raise
         self._admin_token = self.issue_token()
         self._members: dict[str, tuple[str, str]] = {}
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"keystone exited with {self.proc.returncode}")
-            try:
-                if requests.get(self.auth_url, timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"keystone not ready after {timeout}s")
 
     def issue_token(self) -> str:
         body = {

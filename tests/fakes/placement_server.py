@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
-import requests
-
 from tests.fakes.keystone_server import ADMIN_PASSWORD, REGION, KeystoneProcess
-from tests.fakes.processes import stop_process
+from tests.fakes.processes import start_gunicorn, stop_process, wait_ready
 from tests.fakes.prometheus_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,35 +71,14 @@ class PlacementProcess:
             timeout=180,
         )
         self._log = (work_dir / "placement.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                str(PLACEMENT_VENV / "bin" / "gunicorn"),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", "1",
-                "--threads", "8",
-                "--chdir", str(Path(__file__).parent),
-                "placement_wsgi:application",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )  # fmt: skip
-        self._wait_ready(timeout=120)
+        self.proc = start_gunicorn(PLACEMENT_VENV, self.port, "placement_wsgi:application", env,
+                                   self._log, threads=8)  # fmt: skip
+        try:  # the version document is the one unauthenticated answer
+            wait_ready(self.proc, self.url, 120, "placement")
+        except RuntimeError:
+            self.stop()
+            raise
         keystone.register({"placement": self.url})
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"placement exited with {self.proc.returncode}")
-            try:  # the version document is the one unauthenticated answer
-                if requests.get(self.url, timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"placement not ready after {timeout}s")
 
     def stop(self) -> None:
         stop_process(self.proc)
