@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 import click
 
-from autoscaler.config import ConfigError
-from autoscaler.traces import TraceError
+from autoscaler.input_errors import InputError
 
 
 class UserError(click.ClickException):
@@ -21,9 +20,7 @@ class UserError(click.ClickException):
 
 def as_user_error(exc: BaseException) -> UserError | None:
     """The ``UserError`` for a known user-facing exception, or None for a bug."""
-    if isinstance(exc, ConfigError):
-        return UserError("\n".join(exc.errors))
-    if isinstance(exc, TraceError):
+    if isinstance(exc, InputError):
         return UserError(str(exc))
     return None
 

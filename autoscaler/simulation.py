@@ -279,6 +279,7 @@ def run_policy(
         )
     except CloudError as exc:
         raise ScenarioError(str(exc)) from None
+    cloud.attach_demand(spec.name, scn.load, scn.start, scn.step)
     source = TraceSource(scn.load, scn.start, scn.step)
     store = MemoryStateStore()
     binding = GroupBinding(

@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from autoscaler.durations import format_duration
+from autoscaler.input_errors import InputError
 
 TIMESTAMP_COLUMNS = ("timestamp", "time", "datetime", "date", "ts")
 BUNDLED_TRACE = "nasa_http_1995_week.csv"
 DEFAULT_START = datetime(2011, 3, 3, tzinfo=UTC)  # PlanetLab's day; any fixed origin works
 
 
-class TraceError(Exception):
+class TraceError(InputError):
     """A trace cannot be used; the message is one line saying where and why."""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from autoscaler.placement.hosts import Flavor, Host, HostView
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.host_ledger import HostLedger
 
-BASE_CAPABILITIES = frozenset({"absolute_count", "victims"})
+# "instance_load": ``fleet()`` reports each instance's load (for groups given a demand).
+BASE_CAPABILITIES = frozenset({"absolute_count", "victims", "instance_load"})
 # "placement": honours ``ScaleAction.placements``; "host_views": reports every host's
 # allocation (all groups together) through ``host_views()``.
 HOST_CAPABILITIES = BASE_CAPABILITIES | {"placement", "host_views"}
@@ -50,6 +51,20 @@ class _Group:
     seq: int = 0
     flavor: Flavor = field(default_factory=lambda: Flavor("default"))
     placement_failures: int = 0  # boots that failed because no host could take them
+    demand: _Demand | None = None
+
+
+@dataclass(frozen=True)
+class _Demand:
+    """A group's offered load per second: sample i covers [start + i*step, +step)."""
+
+    values: np.ndarray
+    start: datetime
+    step: timedelta
+
+    def at(self, now: datetime) -> float | None:
+        i = int((now - self.start) / self.step)
+        return float(self.values[i]) if 0 <= i < len(self.values) else None
 
 
 class SimCloud:
@@ -157,13 +172,27 @@ class SimCloud:
         g = self.groups[name]
         return len(g.ready), len(g.booting)
 
+    def attach_demand(
+        self, name: str, values: np.ndarray, start: datetime, step: timedelta
+    ) -> None:
+        """Give group ``name`` its offered load (per second, sample i over [start + i*step,
+        +step)), so that ``fleet()`` reports each instance's load."""
+        self._group(name).demand = _Demand(np.asarray(values, dtype=float), start, step)
+
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
+        """Every instance, ready ones first. With a demand attached, each ready instance
+        reports its share of the load at the cloud's current time (a balancer spreads
+        requests evenly over the serving instances) and a booting one reports 0; without
+        one, or outside the demand's span, the load is unknown (None)."""
         g = self._group(group.name)
+        total = g.demand.at(self.now) if g.demand is not None and self.now is not None else None
+        share = total / len(g.ready) if total is not None and g.ready else None
         return [
-            InstanceInfo(i.id, i.created_at, i.host, i.zone, ready)
+            InstanceInfo(i.id, i.created_at, i.host, i.zone, ready,
+                         (share if ready else 0.0) if total is not None else None)
             for ready, insts in ((True, g.ready), (False, g.booting))
             for i in insts
-        ]
+        ]  # fmt: skip
 
     def scale(self, action: ScaleAction) -> None:
         if action.action_id in self.applied:

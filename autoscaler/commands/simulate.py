@@ -59,7 +59,10 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
     "--policy",
     "policies",
     multiple=True,
-    help="Policy to compare (repeatable; default threshold, target, oracle).",
+    help=(
+        "Policy to compare (repeatable; default threshold, target, predictive_threshold,"
+        " predictive_target, qos, oracle)."
+    ),
 )
 @click.option(
     "--config", "config_path", type=str, default=None, help="Config file (first group, or --group)."

@@ -23,10 +23,10 @@ _PATTERNS = (
     (
         re.compile(
             r"\b([\w-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key)[\w-]*)"
-            r"(\s*[=:]\s*)(?:bearer\s+)?(['\"]?)[^\s'\"&,;]+\3",
+            r"(\s*[=:]\s*)(?:bearer\s+)?(['\"]?)([^\s'\"&,;]+)\3",
             re.I,
         ),
-        rf"\1\2{MASK}",
+        lambda m: _mask_key_value(m),
     ),
     (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I), rf"\1 {MASK}"),
 )
@@ -74,6 +74,24 @@ class Redactor:
         if isinstance(v, list | tuple):
             return [self.value(x) for x in v]
         return v
+
+
+def _mask_key_value(m: re.Match[str]) -> str:
+    """``key=value`` always loses its value. ``key: value`` is also how our own messages
+    name a field ("password: environment variable X is not set"), so there the value is
+    masked only when it looks like one: quoted, not a plain word, or the last thing in
+    its clause (a header or a YAML line), never a word that prose continues after."""
+    key, sep, quote, value = m.group(1), m.group(2), m.group(3), m.group(4)
+    rest = m.string[m.end() :]
+    if (
+        "=" in sep
+        or quote
+        or not value.isalpha()
+        or not rest.strip()
+        or rest.lstrip(" \t")[:1] in ("\n", ",", ";", "&")
+    ):
+        return f"{key}{sep}{MASK}"
+    return m.group(0)
 
 
 def _is_secret_key(key: str) -> bool:

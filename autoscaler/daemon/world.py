@@ -40,7 +40,11 @@ MAX_REPLAY_SAMPLES = 500_000
 
 
 class WorldError(Exception):
-    """The configured cloud or sources cannot be set up; one line for the user."""
+    """The configured cloud or sources cannot be set up; one line for the user.
+
+    The message says what is wrong but not which group: the caller that knows the
+    group (start-up, reload) names it once.
+    """
 
 
 class World(Protocol):
@@ -132,7 +136,7 @@ class SimulatedWorld:
         try:
             load = build_scenario(self.trace, cfg, group=group.name).load
         except ScenarioError as exc:
-            raise WorldError(f"group {group.name}: {exc}") from None
+            raise WorldError(str(exc)) from None
         wanted = REPLAY_DAYS * 86400 * self.clock.speedup / self.trace.step.total_seconds()
         repeats = max(1, min(math.ceil(wanted / len(load)), MAX_REPLAY_SAMPLES // len(load)))
         return np.tile(load, repeats)
@@ -167,7 +171,9 @@ class SimulatedWorld:
                 try:
                     self._sim.create_group(group.name, size, self.clock.now(), flavor, where)
                 except CloudError as exc:
-                    raise WorldError(f"group {group.name}: {exc}") from None
+                    raise WorldError(str(exc)) from None
+                start = self.trace.series.index[0].to_pydatetime()
+                self._sim.attach_demand(group.name, load, start, self.trace.step)
         return self._cloud
 
     def advance(self, now: datetime) -> None:
@@ -203,19 +209,17 @@ class CloudWorld:
         try:
             return build_cloud(self.config.cloud, [group], conn=self._connection())
         except (CloudError, ConfigError, ValueError) as exc:
-            raise WorldError(f"group {group.name}: {_one_line(exc)}") from None
+            raise WorldError(_one_line(exc)) from None
 
     def source_for(self, group: GroupConfig) -> MetricSource:
         from autoscaler.adapters.factory import build_source
 
         if group.metric.source == "simulated":
-            raise WorldError(
-                f"group {group.name}: metric.source simulated needs cloud.kind simulated"
-            )
+            raise WorldError("metric.source simulated needs cloud.kind simulated")
         try:
             return build_source(group.metric, self.config.cloud, where=f"{group.name}.metric")
         except (CloudError, ConfigError, ValueError) as exc:
-            raise WorldError(f"group {group.name}: {_one_line(exc)}") from None
+            raise WorldError(_one_line(exc)) from None
 
     def advance(self, now: datetime) -> None:
         return None
@@ -227,7 +231,7 @@ class CloudWorld:
         try:
             return build_forecast_publisher(group.metric, self.config.cloud)
         except (CloudError, ConfigError, ValueError) as exc:
-            raise WorldError(f"group {group.name}: {_one_line(exc)}") from None
+            raise WorldError(_one_line(exc)) from None
 
 
 def _one_line(exc: BaseException) -> str:

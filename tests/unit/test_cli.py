@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from autoscaler.cli import cli
+from tools.readme_demo_table import readme_table, table_lines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,23 +26,27 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_help_does_not_import_heavy_libraries() -> None:
-    code = (
-        "import sys\n"
-        "from autoscaler.cli import cli\n"
-        "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('statsmodels', 'torch', 'openstack', 'matplotlib') if m in sys.modules]\n"
-        "print('heavy=' + ','.join(heavy))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "Usage:" in out.stdout
-    assert out.stdout.strip().splitlines()[-1] == "heavy="
-
-
-def test_simulate_default_writes_every_output(tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["simulate", "--out", str(tmp_path)])
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """What ``make demo`` runs: the default simulation, its output and its folder."""
+    out = tmp_path_factory.mktemp("demo-out")
+    res = CliRunner().invoke(cli, ["simulate", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    lines = res.output.splitlines()
+    return res.output, out
+
+
+def test_readme_demo_table_is_what_the_demo_prints(demo: tuple[str, Path]) -> None:
+    printed = table_lines(demo[0])
+    documented = readme_table((REPO / "README.md").read_text())
+    assert documented == printed, (
+        "README.md's demo table differs from `make demo`'s output: "
+        "run `.venv/bin/python tools/readme_demo_table.py` and commit README.md"
+    )
+
+
+def test_simulate_default_writes_every_output(demo: tuple[str, Path]) -> None:
+    output, tmp_path = demo
+    lines = output.splitlines()
     header = next(i for i, ln in enumerate(lines) if ln.startswith("policy"))
     rows = [ln.split()[0] for ln in lines[header + 2 : header + 8]]
     assert rows == [
@@ -166,3 +171,10 @@ def test_simulate_fleet_dispatches_to_the_gpu_simulator(tmp_path: Path, shared_d
     curve = summary["placements"]["fgd"]["gpu_allocation_ratio_pct"]
     assert 55 <= float(curve["60"]) <= 61  # below saturation nearly everything submitted is placed
     assert (tmp_path / "allocation.png").exists()
+
+
+def test_policy_help_names_the_policies_that_run_by_default() -> None:
+    from autoscaler.simulation import DEFAULT_POLICIES
+
+    res = CliRunner().invoke(cli, ["simulate", "--help"], terminal_width=400)
+    assert f"default {', '.join(DEFAULT_POLICIES)})" in res.output

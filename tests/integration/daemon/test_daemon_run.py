@@ -224,3 +224,4 @@ def test_bad_start_is_one_line_exit_2(tmp_path: Path, content: str, message: str
     assert r.returncode == 2
     assert r.stderr.startswith("error: ") and message in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.count("group web:") <= 1  # named once, not once per layer

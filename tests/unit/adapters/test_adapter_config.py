@@ -65,6 +65,9 @@ def test_a_full_adapter_config_validates(tmp_path: Path) -> None:
         ("statistic: sum", "statistic: p95", r"groups\[1\]\.metric\.monasca\.statistic"),
         ("mode: signal", "mode: poke", r":6: cloud\.heat\.web\.mode: Input should be"),
         ("  kind: heat", "  kind: nova", r"cloud: kind nova needs a nova section"),
+        ("  - name: api\n", "    victims: least_loaded\n  - name: api\n",
+         r":17: groups\[0\]\.victims: victims least_loaded needs a cloud that reports each "
+         r"instance's load; the heat adapter does not"),
     ],
 )  # fmt: skip
 def test_config_errors_say_where(tmp_path: Path, old: str, new: str, message: str) -> None:

@@ -30,6 +30,14 @@ from autoscaler.daemon.reload import plan_reload
         ("Authorization: Bearer eyJhbGciOi.J9", f"Authorization: Bearer {MASK}"),
         ("application_credential_secret=zzzzzz", f"application_credential_secret={MASK}"),
         ("plain message about tokens", "plain message about tokens"),
+        # Our own messages name fields this way: the words after them are not secrets.
+        (
+            "prometheus.auth.password: environment variable PROM_PW is not set or empty",
+            "prometheus.auth.password: environment variable PROM_PW is not set or empty",
+        ),
+        ("password: hunter2 was rejected", f"password: {MASK} was rejected"),
+        ("token: opensesame\nuser: admin", f"token: {MASK}\nuser: admin"),
+        ("password: opensesame", f"password: {MASK}"),
     ],
 )
 def test_redactor_masks_credential_shapes(text: str, expected: str) -> None:

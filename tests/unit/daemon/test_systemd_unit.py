@@ -58,3 +58,22 @@ def test_security_exposure_is_ok(tmp_path: Path) -> None:
     m = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", r.stdout)
     assert m is not None, r.stdout + r.stderr
     assert float(m.group(1)) <= 2.0 and m.group(2) == "OK", m.group(0)
+
+
+def test_the_documentation_the_unit_names_is_installed_by_the_install_steps() -> None:
+    docs = UNIT.parents[1] / "docs"
+    steps = (docs / "daemon.md").read_text()
+    links = re.findall(r"^Documentation=(.+)$", UNIT.read_text(), re.M)
+    assert links
+    for link in links[0].split():
+        assert link.startswith("file:///opt/autoscaler/docs/"), link
+        name = link.rsplit("/", 1)[1]
+        assert (docs / name).is_file(), f"{name} is not in docs/"
+        # the install steps copy docs/*.md to the folder the link points into
+        assert "sudo install -m 0644 docs/*.md /opt/autoscaler/docs/" in steps
+
+
+def test_the_readme_shows_run_with_its_required_config() -> None:
+    readme = (UNIT.parents[1] / "README.md").read_text()
+    runs = re.findall(r"^autoscaler run .*$", readme, re.M)
+    assert runs and all(r.startswith("autoscaler run --config ") for r in runs), runs

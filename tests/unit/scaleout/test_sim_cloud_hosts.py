@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoscaler.model import CloudError, GroupSpec, Placement, ScaleAction
 from autoscaler.placement.hosts import Flavor, Host
+from autoscaler.placement.victims import VictimPolicy
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 
@@ -195,3 +197,24 @@ def test_without_hosts_nothing_changes() -> None:
     assert cloud.host_views() == [] and cloud.hosts_used() == 0
     assert "placement" not in cloud.capabilities
     assert all(i.host is None for i in cloud.fleet(spec("g")))
+
+
+def test_the_simulated_cloud_reports_each_instances_share_of_the_load() -> None:
+    cloud = SimCloud(BootDelay("fixed", timedelta(minutes=2)))
+    spec = GroupSpec("web", 0, 10, 100.0)
+    cloud.create_group("web", 4, T0)
+    assert "instance_load" in cloud.capabilities
+    cloud.advance(T0)
+    assert all(i.load is None for i in cloud.fleet(spec))  # no demand attached: unknown
+    cloud.attach_demand("web", np.array([200.0, 600.0]), T0, timedelta(minutes=1))
+    cloud.advance(T0 + timedelta(minutes=1))
+    assert [i.load for i in cloud.fleet(spec)] == [150.0] * 4  # 600/s over 4 serving
+    cloud.advance(T0 + timedelta(minutes=5))  # past the demand's span: unknown again
+    assert all(i.load is None for i in cloud.fleet(spec))
+    # least_loaded now sees real loads: a booting instance (load 0) goes first.
+    cloud.scale(ScaleAction("web", "a1", T0 + timedelta(minutes=1), 4, 5, "test"))
+    cloud.advance(T0 + timedelta(minutes=1, seconds=30))
+    fleet = cloud.fleet(spec)
+    booting = [i for i in fleet if not i.ready]
+    assert len(booting) == 1 and booting[0].load == 0.0
+    assert VictimPolicy("least_loaded").choose_victims(1, fleet, T0) == [booting[0].id]

@@ -1,0 +1,201 @@
+"""A scaling group: its sizes, timings, boot delay, metric, SLO, forecaster and policies."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from statistics import NormalDist
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from autoscaler.config.base import Duration, FrozenModel
+from autoscaler.config.policies import PolicyConfig, TargetPolicyConfig
+from autoscaler.model import GroupSpec
+
+# ---------------------------------------------------------------- groups
+
+
+class BootDelayConfig(FrozenModel):
+    """How long an instance takes from request to serving: the simulated cloud draws
+    from this distribution, and the policies plan ahead by its ``plan_quantile``."""
+
+    distribution: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    median: Duration = timedelta(minutes=2)
+    low: Duration | None = None
+    high: Duration | None = None
+    sigma: float = Field(0.25, ge=0)
+    plan_quantile: float = Field(0.9, gt=0, lt=1)
+
+    def planning(self) -> timedelta:
+        """The lead the policies plan with: the ``plan_quantile`` of the delay, so that
+        (by default) nine boots in ten are serving by the time the plan counted on."""
+        q = self.plan_quantile
+        if self.distribution == "uniform" and self.low is not None and self.high is not None:
+            return self.low + (self.high - self.low) * q
+        if self.distribution == "lognormal":
+            lead = self.median * math.exp(NormalDist().inv_cdf(q) * self.sigma)
+            if self.low is not None:
+                lead = max(lead, self.low)
+            if self.high is not None:
+                lead = min(lead, self.high)
+            return lead
+        return self.median
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str | timedelta):
+            return {"distribution": "fixed", "median": value}
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> BootDelayConfig:
+        if self.distribution == "uniform" and (self.low is None or self.high is None):
+            raise ValueError("a uniform boot delay needs low and high")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+
+class PrometheusConfig(FrozenModel):
+    """Where Prometheus is and how to authenticate. Secrets are named, never written here."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    token_file: str | None = None
+    token_env: str | None = None
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    ca_file: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _auth(self) -> PrometheusConfig:
+        token = [x for x in (self.token_file, self.token_env) if x]
+        password = [x for x in (self.password_file, self.password_env) if x]
+        if len(token) > 1 or len(password) > 1:
+            raise ValueError("give a secret as a file or as an environment variable, not both")
+        if token and (self.username or password):
+            raise ValueError("use either a bearer token or a username and password, not both")
+        if bool(self.username) != bool(password):
+            raise ValueError("basic auth needs both username and password_file/password_env")
+        return self
+
+
+class MonascaConfig(FrozenModel):
+    """Monasca query options; the metric name is ``metric.query``, the period the step."""
+
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    statistic: Literal["avg", "min", "max", "sum", "count"] | None = "avg"
+    merge_metrics: bool = False
+    group_by: str | None = None
+    publish_forecast: bool = False  # post pred.<query> measurements for existing alarms
+
+
+class MetricConfig(FrozenModel):
+    source: Literal["simulated", "prometheus", "monasca"] = "simulated"
+    query: str = ""
+    unit: Literal["load", "utilization"] = "load"
+    lookback: Duration = timedelta(hours=1)
+    prometheus: PrometheusConfig | None = None
+    monasca: MonascaConfig = MonascaConfig()
+
+    @model_validator(mode="after")
+    def _source(self) -> MetricConfig:
+        if self.source == "prometheus" and self.prometheus is None:
+            raise ValueError("source prometheus needs a prometheus section with its url")
+        if self.source in ("prometheus", "monasca") and not self.query.strip():
+            raise ValueError(f"source {self.source} needs a query")
+        return self
+
+
+class SloConfig(FrozenModel):
+    p95_latency: Duration = timedelta(milliseconds=200)
+    target_violation_pct: float = Field(1.0, ge=0, le=100)
+
+
+class ForecasterConfig(FrozenModel):
+    """The group's forecaster: refit every ``retrain`` on the trailing ``train_window``,
+    cheap ``update()`` in between, naive fallback when the model is missing or fails."""
+
+    model: str = "level"
+    retrain: Duration = timedelta(hours=1)
+    train_window: Duration = timedelta(days=1)
+    horizon: Duration = timedelta(minutes=30)
+    quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ForecasterConfig:
+        try:  # the registry lists its kinds without importing any model library
+            from autoscaler.forecasters.registry import KNOWN_KINDS
+        except ImportError:
+            KNOWN_KINDS = ("naive",)
+        known = ("level", *KNOWN_KINDS)
+        if self.model not in known:
+            raise ValueError(f"unknown forecast model {self.model!r} (known: {', '.join(known)})")
+        if any(not 0 < q < 1 for q in self.quantiles):
+            raise ValueError("quantiles must lie strictly between 0 and 1")
+        for name in ("retrain", "train_window", "horizon"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be positive")
+        return self
+
+
+class GroupConfig(FrozenModel):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    min_size: int = Field(1, ge=0)
+    max_size: int = Field(20, ge=1)
+    flavor: str = "m1.small"
+    capacity_per_instance: float = Field(100.0, gt=0)
+    slo: SloConfig = SloConfig()
+    interval: Duration = timedelta(minutes=1)
+    cooldown_up: Duration = timedelta(minutes=3)
+    cooldown_down: Duration = timedelta(minutes=5)
+    max_step_up: int = Field(1000, ge=1)
+    max_step_down: int = Field(1000, ge=1)
+    boot_delay: BootDelayConfig = BootDelayConfig()
+    stale_after: Duration = timedelta(minutes=5)
+    dry_run: bool = False
+    # advisor: decisions are computed, logged and exported, never acted on (dry-run).
+    mode: Literal["act", "advisor"] = "act"
+    metric: MetricConfig = MetricConfig()
+    forecaster: ForecasterConfig = ForecasterConfig()
+    victims: Literal["youngest", "oldest", "least_loaded", "frees_host"] = "youngest"
+    # Where new instances go on the simulated cloud's hosts; None lets the cloud decide.
+    placement: Literal["spread", "pack", "interference_aware"] | None = None
+    policies: list[PolicyConfig] = Field(default_factory=lambda: [TargetPolicyConfig()])
+
+    @model_validator(mode="after")
+    def _sizes(self) -> GroupConfig:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
+        return self
+
+    def spec(self) -> GroupSpec:
+        """The engine's view of this group."""
+        return GroupSpec(
+            name=self.name,
+            min_size=self.min_size,
+            max_size=self.max_size,
+            capacity_per_instance=self.capacity_per_instance,
+            interval=self.interval,
+            cooldown_up=self.cooldown_up,
+            cooldown_down=self.cooldown_down,
+            max_step_up=self.max_step_up,
+            max_step_down=self.max_step_down,
+            boot_delay=self.boot_delay.planning(),
+            slo_p95_seconds=self.slo.p95_latency.total_seconds(),
+            stale_after=self.stale_after,
+            dry_run=self.dry_run or self.mode == "advisor",
+            flavor=self.flavor,
+        )
+
+
+def default_group() -> GroupConfig:
+    """The group used when a config has none (the simulator's embedded default)."""
+    return GroupConfig(name="web", min_size=1, max_size=40)

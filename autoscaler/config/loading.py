@@ -1,0 +1,143 @@
+"""Reading and validating a config file; every problem reported at once with its
+``file:line``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from autoscaler.config.base import ConfigError, loc_to_path
+from autoscaler.config.cross_checks import raw_reference_problems
+from autoscaler.config.policies import POLICY_KINDS
+from autoscaler.config.root import Config
+
+# ---------------------------------------------------------------- loading and errors
+
+
+def _user_loc(loc: Iterable[Any]) -> tuple[Any, ...]:
+    """Drop the tag that pydantic inserts after a discriminated union's index."""
+    out: list[Any] = []
+    for part in loc:
+        if (
+            len(out) >= 2
+            and out[-2] == "policies"
+            and isinstance(out[-1], int)
+            and isinstance(part, str)
+        ) and part in POLICY_KINDS:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _clean_message(msg: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map every key/index path in a YAML document to its 1-based line number."""
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                p = (*path, key.value)
+                lines[p] = key.start_mark.line + 1
+                walk(value, p)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def option_line(path: str | Path, dotted: str) -> int | None:
+    """The line of option ``dotted`` (e.g. ``cloud.nova.placement``) in the YAML file at
+    ``path``, or None when the file cannot be read or does not set it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _yaml_lines(text).get(tuple(dotted.split(".")))
+
+
+def _format_errors(
+    errors: list[Any],
+    where: str,
+    lines: dict[tuple[Any, ...], int],
+    extra: list[tuple[tuple[Any, ...], str]] | None = None,
+) -> list[str]:
+    """One line per error, in the order they appear in the file."""
+    out: list[tuple[int, str]] = []
+    merged = [*errors, *({"loc": loc, "msg": msg, "type": "reference"} for loc, msg in extra or [])]
+    for err in merged:
+        loc = _user_loc(err["loc"])
+        line = None
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        prefix = f"{where}:{line}: " if line else f"{where}: "
+        path = loc_to_path(loc)
+        msg = _clean_message(err["msg"])
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "union_tag_invalid":
+            msg = (
+                f"unknown policy kind {err.get('input', {}).get('kind')!r}"
+                if isinstance(err.get("input"), dict)
+                else msg
+            )
+        out.append((line or 0, f"{prefix}{path + ': ' if path else ''}{msg}"))
+    return [text for _, text in sorted(out, key=lambda e: e[0])]
+
+
+def parse_config(data: Any, where: str = "<config>", text: str | None = None) -> Config:
+    """Validate already-parsed YAML data. Raises ``ConfigError`` with every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{where}: the top level must be a mapping of sections"])
+    lines = _yaml_lines(text) if text else {}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raw = raw_reference_problems(data)
+        # The model's own reference check repeats ``raw`` at the top level; keep one copy.
+        errors = [e for e in exc.errors() if not (e["loc"] == () and raw)]
+        formatted = _format_errors(errors, where, lines, extra=raw)
+        raise ConfigError(formatted) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file. Raises ``ConfigError`` (never a traceback)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{p}{line}: invalid YAML: {problem}"]) from None
+    return parse_config(data, str(p), text)

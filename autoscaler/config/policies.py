@@ -1,0 +1,160 @@
+"""The scaling policies a group may list under ``policies:`` (a union on ``kind``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from autoscaler.config.base import Duration, FrozenModel
+
+# ---------------------------------------------------------------- policies
+
+
+class ThresholdPolicyConfig(FrozenModel):
+    """Reactive step scaling as Heat/Aodh alarms do it."""
+
+    kind: Literal["threshold"] = "threshold"
+    upper: float = Field(0.8, gt=0, le=1.5)
+    lower: float = Field(0.3, ge=0, lt=1.5)
+    periods: int = Field(3, ge=1)
+    step_out: int = Field(2, ge=1)
+    step_in: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ThresholdPolicyConfig:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        return self
+
+
+class TargetPolicyConfig(FrozenModel):
+    """Target tracking as the Kubernetes HPA does it."""
+
+    kind: Literal["target"] = "target"
+    target: float = Field(0.7, gt=0, le=1.0)
+    tolerance: float = Field(0.1, ge=0, lt=1.0)
+    stabilization_down: Duration = timedelta(minutes=5)
+    max_up_pct: float = Field(100.0, gt=0)
+    max_up_pods: int = Field(4, ge=1)
+    max_down_pct: float = Field(100.0, gt=0, le=100.0)
+
+
+class OraclePolicyConfig(FrozenModel):
+    """The offline lower bound: sees the whole trace (simulation only)."""
+
+    kind: Literal["oracle"] = "oracle"
+
+
+class PredictiveThresholdPolicyConfig(FrozenModel):
+    """The OpenStack Monasca baseline: the threshold rule applied to forecast utilisation.
+
+    ``model: linear`` fits a least-squares line to the last ``lookback`` of load and reads
+    it ``horizon`` ahead (the published approach); ``model: forecast`` reads the group's
+    forecaster instead.
+    """
+
+    kind: Literal["predictive_threshold"] = "predictive_threshold"
+    upper: float = Field(0.8, gt=0, le=1.5)
+    lower: float = Field(0.15, ge=0, lt=1.5)
+    periods: int = Field(3, ge=1)
+    step_out: int = Field(2, ge=1)
+    step_in: int = Field(1, ge=1)
+    lookback: Duration = timedelta(minutes=20)
+    horizon: Duration = timedelta(minutes=15)
+    model: Literal["linear", "forecast"] = "linear"
+
+    @model_validator(mode="after")
+    def _order(self) -> PredictiveThresholdPolicyConfig:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        if self.lookback <= timedelta(0) or self.horizon <= timedelta(0):
+            raise ValueError("lookback and horizon must be positive")
+        return self
+
+
+class PredictiveTargetPolicyConfig(FrozenModel):
+    """Target tracking on a forecast quantile over [now + boot delay, + one interval]."""
+
+    kind: Literal["predictive_target"] = "predictive_target"
+    target: float = Field(0.7, gt=0, le=1.0)
+    tolerance: float = Field(0.1, ge=0, lt=1.0)
+    quantile: float = Field(0.9, gt=0, lt=1)
+    stabilization_down: Duration = timedelta(minutes=5)
+
+
+class QosPolicyConfig(FrozenModel):
+    """The SLO-driven policy: fewest instances whose p95 latency meets the SLO for the upper
+    forecast quantile, with a violation feedback loop on the width of the forecast band."""
+
+    kind: Literal["qos"] = "qos"
+    quantile: float = Field(0.9, gt=0, lt=1)
+    band: float = Field(1.0, gt=0)
+    min_band: float = Field(0.25, gt=0)
+    max_band: float = Field(4.0, gt=0)
+    band_floor: float = Field(0.05, ge=0, lt=1)
+    low_water: float = Field(0.95, gt=0, le=1)
+    scale_in_window: Duration = timedelta(minutes=5)
+    feedback: bool = True
+    gain: float = Field(0.1, gt=0, lt=1)
+    slow_period: Duration = timedelta(hours=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> QosPolicyConfig:
+        if not self.min_band <= self.band <= self.max_band:
+            raise ValueError("band must lie within [min_band, max_band]")
+        return self
+
+
+class ScheduleEntryConfig(FrozenModel):
+    """A minimum group size while ``cron`` (5 fields: minute hour day month weekday) matches."""
+
+    cron: str
+    min: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _cron(self) -> ScheduleEntryConfig:
+        from autoscaler.cron import CronExpr  # parse errors become config errors here
+
+        CronExpr.parse(self.cron)
+        return self
+
+
+class SchedulePolicyConfig(FrozenModel):
+    """Cron-style minimums (e.g. weekday mornings); combine it with a load policy."""
+
+    kind: Literal["schedule"] = "schedule"
+    timezone: str = "UTC"
+    entries: list[ScheduleEntryConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _zone(self) -> SchedulePolicyConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
+        return self
+
+
+PolicyConfig = Annotated[
+    ThresholdPolicyConfig
+    | TargetPolicyConfig
+    | OraclePolicyConfig
+    | PredictiveThresholdPolicyConfig
+    | PredictiveTargetPolicyConfig
+    | QosPolicyConfig
+    | SchedulePolicyConfig,
+    Field(discriminator="kind"),
+]
+
+
+POLICY_KINDS = frozenset(
+    t.model_fields["kind"].default
+    for t in PolicyConfig.__origin__.__args__  # type: ignore[attr-defined]
+)
