@@ -135,6 +135,10 @@ class NovaAdapter:
             if s.status != "ERROR"
         ]
 
+    def server_ids(self, group: str) -> dict[str, str]:
+        """The group's servers, name -> id (names are derived from action ids)."""
+        return {s.name: s.id for s in self._members(group)}
+
     def host_views(self) -> list[Any]:
         """Every compute host from Placement, with the servers of all our groups named
         by group. Raises ``CloudError`` (``PlacementAccessDenied`` without admin)."""

@@ -25,7 +25,7 @@ if str(REPO) not in sys.path:  # the test servers live in tests/fakes
     sys.path.insert(0, str(REPO))
 
 from autoscaler.adapters.backoff import Backoff  # noqa: E402
-from autoscaler.adapters.nova_adapter import NovaAdapter, NovaSettings  # noqa: E402
+from autoscaler.adapters.nova_adapter import NovaAdapter, NovaSettings, server_name  # noqa: E402
 from autoscaler.adapters.openstack_connection import connect  # noqa: E402
 from autoscaler.model import Placement, ScaleAction  # noqa: E402
 from autoscaler.placement.hosts import Host, HostView, VmRequest  # noqa: E402
@@ -134,9 +134,7 @@ class NovaFleet:
         placements = tuple(Placement(chosen.get(r.id)) for r in requests)
         action = ScaleAction(GROUP, "replay-boot", T0, 0, len(requests), "replay", (), placements)
         self.adapter.scale(action)
-        from autoscaler.adapters.nova_adapter import server_name
-
-        ids = {s.name: s.id for s in self.adapter._members(GROUP)}
+        ids = self.adapter.server_ids(GROUP)
         for i, r in enumerate(requests):
             sid = ids[server_name(GROUP, action.action_id, i)]
             self.server_of[r.id], self.name_of[sid] = sid, r.id
