@@ -114,3 +114,29 @@ def test_explain_prints_a_plan_with_its_efficacy() -> None:
     )  # fmt: skip
     assert "rebalance plan (apply): applied, 1 live migration(s), 1 deferred" in text
     assert "1 host(s) released" in text and "move a: h0 -> h2 (consolidate), done" in text
+
+
+@pytest.mark.parametrize(
+    ("nova", "placement", "rebalance", "built"),
+    [
+        ({"image": "i"}, "interference_aware", "plan", True),
+        ({"image": "i", "placement": "hints"}, "interference_aware", "plan", False),
+        ({"image": "i"}, "interference_aware", "off", False),
+        ({"image": "i"}, "pack", "apply", False),
+    ],
+)
+def test_only_interference_aware_on_nova_hosts_gets_rebalance_rounds(
+    nova: dict, placement: str, rebalance: str, built: bool
+) -> None:
+    from autoscaler.config import parse_config
+    from autoscaler.registry import build_rebalancer
+
+    cfg = parse_config(
+        {"cloud": {"kind": "nova", "nova": nova},
+         "placement": {"rebalance": rebalance, "migrations_per_round": 3},
+         "groups": [{"name": "web", "placement": placement}]}
+    )  # fmt: skip
+    r = build_rebalancer(cfg, cfg.groups[0], lambda g, rec: None)
+    assert (r is not None) == built
+    if r is not None:
+        assert (r.mode, r.caps.per_round, r.caps.per_host, r.every) == ("plan", 3, 4, HOUR)
