@@ -174,18 +174,23 @@ def main() -> int:
             )
         )
 
-    print(
-        f"\ngoal (ia+consolidate: hosts <= {HOSTS_GOAL}x pack's, contention cut >= "
-        f"{CONTENTION_GOAL:g}x), total {time.perf_counter() - t_all:.0f} s"
-    )
-    for pool_name, missed, vs_floor in verdicts:
-        verdict = "MET" if not missed else "missed: " + "; ".join(missed)
-        print(f"  {pool_name:<12} {verdict} ({vs_floor})")
+    if verdicts:
+        print_goal(verdicts, time.perf_counter() - t_all)
     if args.nova_vms > 0:
         results["nova"] = nova_section(base, flavor, threshold, pc, consolidation, args.nova_vms)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def print_goal(verdicts: list[tuple[str, list[str], str]], seconds: float) -> None:
+    print(
+        f"\ngoal (ia+consolidate: hosts <= {HOSTS_GOAL}x pack's, contention cut >= "
+        f"{CONTENTION_GOAL:g}x), total {seconds:.0f} s"
+    )
+    for pool_name, missed, vs_floor in verdicts:
+        verdict = "MET" if not missed else "missed: " + "; ".join(missed)
+        print(f"  {pool_name:<12} {verdict} ({vs_floor})")
 
 
 def nova_section(
