@@ -14,8 +14,9 @@ from autoscaler.daemon_client import DEFAULT_URL, fetch_json
     "--url", default=DEFAULT_URL, envvar="AUTOSCALER_URL", show_default=True, help="Daemon URL."
 )
 def explain(group: str, last: int, url: str) -> None:
-    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome;
-    then its latest rebalance plan of live migrations, when it has one."""
+    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome.
+
+    Then its latest rebalance plan of live migrations, when it has one."""
     body = fetch_json(url, f"/v1/groups/{group}/decisions?last={last}")
     decisions = body["decisions"]
     if not decisions:
