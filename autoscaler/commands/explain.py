@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+from autoscaler.daemon_client import DEFAULT_URL, expect_shape, fetch_json
 
 
 @click.command("explain")
@@ -17,16 +19,22 @@ def explain(group: str, last: int, url: str) -> None:
     """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome.
 
     Then its latest rebalance plan of live migrations, when it has one."""
-    body = fetch_json(url, f"/v1/groups/{group}/decisions?last={last}")
-    decisions = body["decisions"]
-    if not decisions:
-        click.echo(f"{group}: no decisions recorded yet")
-    for d in decisions:
-        click.echo(_explain(d))
+    name = urllib.parse.quote(group, safe="")
+    path = f"/v1/groups/{name}/decisions?last={last}"
+    body = fetch_json(url, path)
+    with expect_shape(url.rstrip("/") + path):
+        decisions = body["decisions"]
+        if not decisions:
+            click.echo(f"{group}: no decisions recorded yet")
+        for d in decisions:
+            click.echo(_explain(d))
     # A daemon from before plans answers 404 here: nothing to show then.
-    plan = fetch_json(url, f"/v1/groups/{group}/plan", ok_codes=(404,)).get("plan")
-    if plan:
-        click.echo(explain_plan(plan))
+    path = f"/v1/groups/{name}/plan"
+    answer = fetch_json(url, path, ok_codes=(404,))
+    with expect_shape(url.rstrip("/") + path):
+        plan = answer.get("plan")
+        if plan:
+            click.echo(explain_plan(plan))
 
 
 def explain_plan(p: dict) -> str:
