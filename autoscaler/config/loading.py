@@ -76,7 +76,7 @@ def option_line(path: str | Path, dotted: str) -> int | None:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return _yaml_lines(text).get(tuple(dotted.split(".")))
+    return _yaml_lines(text, str(path)).get(tuple(dotted.split(".")))
 
 
 def _format_errors(
