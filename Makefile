@@ -15,7 +15,8 @@ PIP_PIN := pip==26.0.1
 # Under CI=true a real component that cannot be installed is a failure, not a warning.
 STRICT := $(filter true,$(CI))
 
-.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone .venv-statsforecast
+.PHONY: demo test test-latest lock lint format bench clean venv system-deps .venv-keystone \
+	.venv-statsforecast .venv-placement
 
 venv: $(STAMP)
 
@@ -66,6 +67,24 @@ $(SF_STAMP): $(SF_LOCK)
 	    --require-hashes --no-deps -r $(SF_LOCK)
 	@touch $(SF_STAMP)
 
+# Real OpenStack Placement (behind the real Keystone) for the Nova placement tests, the
+# same way: its own venv and hashed lock; a failed install fails the run under CI=true.
+PLACEMENT_VENV  := .venv-placement
+PLACEMENT_LOCK  := requirements-placement.lock
+PLACEMENT_STAMP := $(PLACEMENT_VENV)/.installed
+
+.venv-placement: $(PLACEMENT_STAMP)
+
+$(PLACEMENT_STAMP): $(PLACEMENT_LOCK)
+	@test -x $(PLACEMENT_VENV)/bin/python || $(PYTHON) -m venv $(PLACEMENT_VENV)
+	@$(PLACEMENT_VENV)/bin/python -m pip --disable-pip-version-check -q install "$(PIP_PIN)"
+	@$(PLACEMENT_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	    --require-hashes --no-deps -r $(PLACEMENT_LOCK) \
+	  && touch $(PLACEMENT_STAMP) \
+	  || { echo "error: could not install placement from $(PLACEMENT_LOCK)"; \
+	       if [ -n "$(STRICT)" ]; then exit 1; fi; \
+	       echo "warning: its integration tests will be skipped"; }
+
 # Debian's servers for the integration tests (installed only when run as root and missing).
 # redis-server (tooz membership) and postgresql (the fleet's shared state) serve the
 # fleet tests; Debian keeps initdb/pg_ctl under /usr/lib/postgresql/*/bin, pg_ctlcluster
@@ -88,7 +107,7 @@ system-deps:
 demo: $(STAMP)
 	$(VENV)/bin/autoscaler simulate --out demo-out
 
-test: $(STAMP) system-deps .venv-keystone
+test: $(STAMP) system-deps .venv-keystone .venv-placement
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest -q
@@ -103,12 +122,13 @@ lock:
 	  -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(KEYSTONE_LOCK) requirements-keystone.in
 	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(SF_LOCK) requirements-statsforecast.in
-	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK) $(SF_LOCK)', run 'make test', commit"
+	$(PIP_COMPILE) --upgrade --allow-unsafe --strip-extras -o $(PLACEMENT_LOCK) requirements-placement.in
+	@echo "locks refreshed: review 'git diff $(LOCK) $(KEYSTONE_LOCK) $(SF_LOCK) $(PLACEMENT_LOCK)', run 'make test', commit"
 
 # The suite against the newest versions pyproject's ranges allow, in a venv of its own:
 # drift is found on purpose, before `make lock` takes it in.
 LATEST_VENV := .venv-latest
-test-latest: system-deps .venv-keystone
+test-latest: system-deps .venv-keystone .venv-placement
 	rm -rf $(LATEST_VENV) && $(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check -q install "torch==2.13.0"
@@ -129,5 +149,5 @@ bench: $(STAMP) .venv-statsforecast
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(KEYSTONE_VENV) $(LOCK_VENV) $(LATEST_VENV) build *.egg-info demo-out \
+	rm -rf $(VENV) $(KEYSTONE_VENV) $(PLACEMENT_VENV) $(LOCK_VENV) $(LATEST_VENV) build *.egg-info demo-out \
 	  .pytest_cache .ruff_cache

@@ -69,8 +69,18 @@ def build_cloud(cloud: CloudConfig, groups: Sequence[GroupConfig], *, conn: Any 
             user_data=user_data,
             server_group_policy=n.server_group_policy,
             boot_timeout=n.boot_timeout,
+            placement=n.placement if any(g.placement for g in groups) else None,
+            max_server_per_host=n.max_server_per_host,
         )
-        return NovaAdapter(conn, settings, {g.name: g.flavor for g in groups})
+        nova = NovaAdapter(
+            conn,
+            settings,
+            {g.name: g.flavor for g in groups},
+            placements={g.name: g.placement for g in groups},
+        )
+        if settings.placement == "hosts":
+            _check_placement_access(nova)
+        return nova
     if cloud.kind == "heat":
         from autoscaler.adapters.heat_adapter import HeatAdapter, HeatGroup
 
@@ -95,6 +105,23 @@ def build_cloud(cloud: CloudConfig, groups: Sequence[GroupConfig], *, conn: Any 
     if timeouts:
         return SenlinAdapter(conn, senlin, action_timeout=max(timeouts))
     return SenlinAdapter(conn, senlin)
+
+
+def _check_placement_access(nova: Any) -> None:
+    """Refuse ``nova.placement: hosts`` with credentials that cannot read host views
+    (the admin-only Placement and zone reads), naming the option: a config error."""
+    from autoscaler.adapters.placement_hosts import PlacementAccessDenied
+
+    try:
+        nova.check_placement_access()
+    except PlacementAccessDenied as exc:
+        raise ConfigError(
+            [
+                "cloud.nova.placement: hosts needs the admin role to read hosts from "
+                f"Placement, and these credentials lack it ({exc}); use placement: hints "
+                "(server groups, see docs/integrations.md) or admin credentials"
+            ]
+        ) from None
 
 
 def _prometheus(metric: MetricConfig, where: str) -> Any:

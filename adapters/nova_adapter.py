@@ -23,6 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from autoscaler.adapters.backoff import Backoff
+from autoscaler.adapters.nova_placement import (
+    CREATE_ON_HOST_MICROVERSION,
+    RULES_MICROVERSION,
+    PlacementMode,
+    live_migrate,
+    require_microversion,
+    server_group_for,
+)
 from autoscaler.adapters.openstack_calls import call
 from autoscaler.model import (
     CloudError,
@@ -54,13 +62,16 @@ class NovaSettings:
     # to status() as booting (so one slow boot never holds up the engine's other groups).
     boot_timeout: timedelta = timedelta(minutes=10)
     poll_interval: timedelta = timedelta(seconds=5)
+    # How groups' placement policies reach Nova (see ``nova_placement``); None: not at all.
+    placement: PlacementMode | None = None
+    max_server_per_host: int | None = None  # spread as hard anti-affinity with this limit
 
 
 class NovaAdapter:
     """``CloudAdapter`` over Nova. ``conn`` is an openstacksdk ``Connection``; ``flavors``
-    maps each group's name to its Nova flavor (name or ID)."""
-
-    capabilities = frozenset({"absolute_count", "victims", "placement"})
+    maps each group's name to its Nova flavor (name or ID); ``placements`` each group's
+    placement policy name, for ``hints`` mode. In ``hosts`` mode it also reports host
+    views (from Placement) and live-migrates."""
 
     def __init__(
         self,
@@ -68,6 +79,7 @@ class NovaAdapter:
         settings: NovaSettings,
         flavors: Mapping[str, str],
         *,
+        placements: Mapping[str, str | None] | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -79,6 +91,11 @@ class NovaAdapter:
         self._monotonic = monotonic
         self._group_flavor = dict(flavors)
         self._flavors: dict[str, str] = {}
+        self._placements = dict(placements or {})
+        base = {"absolute_count", "victims", "placement"}
+        if settings.placement == "hosts":
+            base |= {"host_views", "live_migration"}
+        self.capabilities = frozenset(base)
 
     @property
     def _compute(self) -> Any:
@@ -117,6 +134,45 @@ class NovaAdapter:
             for s in self._members(group.name)
             if s.status != "ERROR"
         ]
+
+    def server_ids(self, group: str) -> dict[str, str]:
+        """The group's servers, name -> id (names are derived from action ids)."""
+        return {s.name: s.id for s in self._members(group)}
+
+    def host_views(self) -> list[Any]:
+        """Every compute host from Placement, with the servers of all our groups named
+        by group. Raises ``CloudError`` (``PlacementAccessDenied`` without admin)."""
+        from autoscaler.adapters.placement_hosts import read_host_views
+
+        def listing() -> dict[str, str]:
+            servers = self._compute.servers(details=True, name="^as-")
+            return {
+                s.id: (s.metadata or {})[GROUP_KEY]
+                for s in servers
+                if (s.metadata or {}).get(GROUP_KEY)
+            }
+
+        groups_of = call(listing, "list the groups' servers", self.backoff)
+        return read_host_views(self._conn, self.backoff, groups_of)
+
+    def check_placement_access(self) -> None:
+        """Raise ``PlacementAccessDenied`` when these credentials cannot read host views."""
+        from autoscaler.adapters.placement_hosts import check_access
+
+        check_access(self._conn, self.backoff)
+
+    def live_migrate(self, server_id: str, host: str) -> None:
+        """Move one server to ``host`` and wait (``boot_timeout``) until it runs there."""
+        live_migrate(
+            self._compute,
+            server_id,
+            host,
+            self.backoff,
+            timeout=self.settings.boot_timeout,
+            poll=self.settings.poll_interval,
+            sleep=self._sleep,
+            monotonic=self._monotonic,
+        )
 
     # ------------------------------------------------------------------ changing
 
@@ -175,7 +231,11 @@ class NovaAdapter:
             attrs["scheduler_hints"] = hints
         if index < len(action.placements):
             place = action.placements[index]
-            if place.zone:
+            if place.host and st.placement == "hosts":
+                # 2.74: the scheduler still checks the host (a full one is NoValidHost)
+                require_microversion(self._compute, CREATE_ON_HOST_MICROVERSION, "boot on a host")
+                attrs["hypervisor_hostname"] = place.host
+            elif place.zone:
                 attrs["availability_zone"] = (
                     f"{place.zone}:{place.host}" if place.host else place.zone
                 )
@@ -260,9 +320,15 @@ class NovaAdapter:
         return self._flavors[wanted]
 
     def _scheduler_hints(self, group: str) -> dict[str, str]:
-        policy = self.settings.server_group_policy
-        if policy is None:
+        st = self.settings
+        wanted = server_group_for(
+            self._placements.get(group) if st.placement == "hints" else None,
+            st.server_group_policy,
+            st.max_server_per_host,
+        )
+        if wanted is None:
             return {}
+        policy = wanted.policy
         name = f"{_name_prefix(group)}servers"
 
         def ensure() -> str:
@@ -274,7 +340,14 @@ class NovaAdapter:
                             f"configured {policy}; delete it or change the config"
                         )
                     return str(sg.id)
-            return str(self._compute.create_server_group(name=name, policy=policy).id)
+            if wanted.rules:
+                require_microversion(self._compute, RULES_MICROVERSION, "max_server_per_host")
+                made = self._compute.create_server_group(
+                    name=name, policy=policy, rules=wanted.rules
+                )
+            else:
+                made = self._compute.create_server_group(name=name, policy=policy)
+            return str(made.id)
 
         return {"group": call(ensure, f"server group for {group}", self.backoff)}
 

@@ -33,6 +33,7 @@ from autoscaler.placement.demand import instance_demand, with_predictions
 from autoscaler.placement.hosts import Flavor, HostView
 from autoscaler.placement.policies import Demand, PlacementPolicy
 from autoscaler.placement.scale_out import plan_scale_out
+from autoscaler.rebalancing import RebalanceRound
 
 # A cloud with both can be asked where new instances go: it reports its hosts
 # (``host_views()``) and honours ``ScaleAction.placements``.
@@ -82,6 +83,9 @@ class GroupBinding:
     latency_source: MetricSource | None = None
     latency_query: str = ""
     latency_lookback: timedelta = timedelta(minutes=15)
+    # Live-migration rounds (interference_aware on a cloud that can live-migrate); run
+    # in a tick that acted on nothing and had good data.
+    rebalancer: RebalanceRound | None = None
 
 
 def action_id(group: str, now: datetime, target: int) -> str:
@@ -270,6 +274,18 @@ class Engine:
                     error, stage = f"scale: {exc}", "act"
                 else:
                     self.state.finish_action(action, "done")
+        r = b.rebalancer
+        if (
+            r is not None
+            and action is None
+            and data_problem is None
+            and "live_migration" in b.cloud.capabilities
+            and r.due(now)
+        ):
+            try:
+                r.run(now, name, _flavor(b), b.cloud, self.demands())  # type: ignore[arg-type]
+            except CloudError as exc:
+                error, stage = error or f"rebalance: {exc}", stage or "rebalance"
         return TickOutcome(
             name,
             now,

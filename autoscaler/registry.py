@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from autoscaler.config import (
@@ -26,7 +26,13 @@ from autoscaler.cron import CronExpr
 from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.interfaces import Forecaster, ScalingPolicy
 from autoscaler.placement.hosts import Flavor, Host
-from autoscaler.placement.policies import PlacementPolicy, build_placement
+from autoscaler.placement.migration_plan import MigrationCaps
+from autoscaler.placement.policies import (
+    InterferenceAwarePlacement,
+    PlacementPolicy,
+    build_placement,
+)
+from autoscaler.placement.rebalance import Consolidation
 from autoscaler.policies.kpa import KpaPolicy
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
@@ -34,6 +40,7 @@ from autoscaler.policies.qos import QosPolicy
 from autoscaler.policies.schedule import ScheduleEntry, SchedulePolicy
 from autoscaler.policies.target import TargetPolicy
 from autoscaler.policies.threshold import ThresholdPolicy
+from autoscaler.rebalancing import RebalanceRound
 from autoscaler.simulator.boot import BootDelay
 
 # Policies that can be named on the command line, with their default configuration.
@@ -132,17 +139,44 @@ def build_flavor(name: str, cfg: FlavorConfig) -> Flavor:
     return Flavor(name, cfg.vcpus, cfg.ram_mb, cfg.gpus)
 
 
+def build_rebalancer(
+    config: Config, group: GroupConfig, record: Callable[[str, dict], None]
+) -> RebalanceRound | None:
+    """The group's live-migration rounds: only for interference_aware on a Nova cloud
+    whose hosts come from Placement, unless ``placement.rebalance`` is off."""
+    pc = config.placement
+    nova = config.cloud.nova
+    if (
+        group.placement != "interference_aware"
+        or config.cloud.kind != "nova"
+        or nova is None
+        or nova.placement != "hosts"
+        or pc.rebalance == "off"
+    ):
+        return None
+    below = pc.consolidation_target(pc.contention_threshold)
+    return RebalanceRound(
+        InterferenceAwarePlacement(pc.contention_threshold, pc.quantile),
+        Consolidation(below, pc.consolidate_max_moves) if below is not None else None,
+        MigrationCaps(pc.migrations_per_round, pc.migrations_per_host),
+        pc.rebalance_every,
+        pc.rebalance,
+        record,
+    )
+
+
 def build_group_placement(
     config: Config, group: GroupConfig
 ) -> tuple[PlacementPolicy | None, Flavor | None]:
-    """The group's placement policy (None without one or without hosts: the cloud places)
+    """The group's placement policy (None without one, or without hosts on the simulated
+    cloud: the cloud places; Nova's hosts come from Placement)
     and its flavor's sizes (None when the flavor is not in ``config.flavors``)."""
     flavor = config.flavors.get(group.flavor)
     placement = (
         build_placement(
             group.placement, config.placement.contention_threshold, config.placement.quantile
         )
-        if group.placement is not None and config.hosts
+        if group.placement is not None and (config.hosts or config.cloud.kind == "nova")
         else None
     )
     return placement, build_flavor(group.flavor, flavor) if flavor else None

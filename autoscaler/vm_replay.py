@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from autoscaler.placement.hosts import Flavor, Host, HostView, VmRequest
 from autoscaler.placement.policies import (
     Demand,
     InterferenceAwarePlacement,
+    PlacementPlan,
     PlacementPolicy,
     place,
 )
@@ -74,6 +77,50 @@ def load_vm_traces(directory: str | Path, limit: int | None = None) -> VmTraces:
     steps = max(len(r) for r in rows)
     cpu = np.vstack([np.pad(r, (0, steps - len(r)), mode="edge") for r in rows])
     return VmTraces(tuple(p.name for p in files), cpu, timedelta(minutes=5))
+
+
+class Fleet(Protocol):
+    """Where the replayed VMs run: ``InMemoryFleet`` (host views kept here) or a real
+    cloud's adapter (host views read back from it, moves carried out there). Both return
+    the plan as carried out, with every host in the order ``hosts`` were given."""
+
+    def place(
+        self,
+        policy: PlacementPolicy,
+        requests: Sequence[VmRequest],
+        hosts: Sequence[HostView],
+        demands: Sequence[Demand],
+    ) -> PlacementPlan: ...
+
+    def rebalance(
+        self,
+        policy: InterferenceAwarePlacement,
+        hosts: Sequence[HostView],
+        members: Mapping[str, Member],
+        consolidation: Consolidation | None,
+    ) -> RebalancePlan: ...
+
+
+class InMemoryFleet:
+    """The simulated hosts: plans are carried out by taking them as they are."""
+
+    def place(
+        self,
+        policy: PlacementPolicy,
+        requests: Sequence[VmRequest],
+        hosts: Sequence[HostView],
+        demands: Sequence[Demand],
+    ) -> PlacementPlan:
+        return place(policy, requests, hosts, demands)
+
+    def rebalance(
+        self,
+        policy: InterferenceAwarePlacement,
+        hosts: Sequence[HostView],
+        members: Mapping[str, Member],
+        consolidation: Consolidation | None,
+    ) -> RebalancePlan:
+        return plan_rebalance(policy, hosts, members, consolidation)
 
 
 @dataclass(frozen=True)
@@ -130,8 +177,11 @@ def replay(
     history: timedelta = timedelta(hours=1),
     rebalance: timedelta = timedelta(hours=1),
     consolidation: Consolidation | None = None,
+    fleet: Fleet | None = None,
 ) -> ReplayResult:
-    """Place the VMs with ``policy`` and replay their traces; see the module docstring."""
+    """Place the VMs with ``policy`` and replay their traces; see the module docstring.
+    ``fleet`` carries out placements and moves (default: in memory)."""
+    fleet = fleet or InMemoryFleet()
     t_start = time.perf_counter()
     n_vms, n_steps = traces.cpu.shape
     h_steps = max(1, round(history / traces.step))
@@ -143,7 +193,7 @@ def replay(
     host_index = {h.name: k for k, h in enumerate(hosts)}
     views = [HostView(h) for h in hosts]
     demands = demands_at(demand_vcpus, h_steps, h_steps)
-    plan = place(policy, requests, views, demands)
+    plan = fleet.place(policy, requests, views, demands)
     views = list(plan.hosts)
     where = np.full(n_vms, -1)
     vm_index = {name: i for i, name in enumerate(traces.names)}
@@ -162,7 +212,9 @@ def replay(
         if predicts and j > 0 and j % r_steps == 0:
             demands = demands_at(demand_vcpus, t, h_steps)
             running = {r.id: Member(r, d) for r, d in zip(requests, demands, strict=True)}
-            moves = _rebalance(policy, views, running, where, vm_index, host_index, consolidation)
+            moves = _rebalance(
+                fleet, policy, views, running, where, vm_index, host_index, consolidation
+            )
             views = list(moves.hosts)
             moved_hot += moves.count("hot")
             consolidated += moves.count("consolidate")
@@ -203,6 +255,7 @@ def replay(
 
 
 def _rebalance(
+    fleet: Fleet,
     policy: InterferenceAwarePlacement,
     views: list[HostView],
     members: dict[str, Member],
@@ -220,7 +273,7 @@ def _rebalance(
         fresh.append(
             HostView(v.host, v.vcpus_used, v.ram_used, v.gpus_used, v.vms, v.groups, mean, var)
         )
-    plan = plan_rebalance(policy, fresh, members, consolidation)
+    plan = fleet.rebalance(policy, fresh, members, consolidation)
     for move in plan.moves:
         where[vm_index[move.vm]] = host_index[move.target]
     return plan

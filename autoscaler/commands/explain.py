@@ -14,8 +14,11 @@ from autoscaler.daemon_client import DaemonClient, client_options, expect_shape
 @click.option("--last", type=click.IntRange(1, 1000), default=5, show_default=True)
 @client_options
 def explain(client: DaemonClient, group: str, last: int) -> None:
-    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
-    path = f"/v1/groups/{urllib.parse.quote(group, safe='')}/decisions?last={last}"
+    """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome.
+
+    Then its latest rebalance plan of live migrations, when it has one."""
+    name = urllib.parse.quote(group, safe="")
+    path = f"/v1/groups/{name}/decisions?last={last}"
     body = client.get(path)
     with expect_shape(client.url.rstrip("/") + path):
         decisions = body["decisions"]
@@ -23,6 +26,30 @@ def explain(client: DaemonClient, group: str, last: int) -> None:
             click.echo(f"{group}: no decisions recorded yet")
         for d in decisions:
             click.echo(_explain(d))
+    # A daemon from before plans answers 404 here: nothing to show then.
+    path = f"/v1/groups/{name}/plan"
+    answer = client.get(path, ok_codes=(404,))
+    with expect_shape(client.url.rstrip("/") + path):
+        plan = answer.get("plan")
+        if plan:
+            click.echo(explain_plan(plan))
+
+
+def explain_plan(p: dict) -> str:
+    """A rebalance plan record: when, mode and status, the expected efficacy, each move."""
+    e = p.get("efficacy", {})
+    lines = [
+        f"{str(p.get('at'))[:19]}  rebalance plan ({p.get('mode')}): {p.get('status')}, "
+        f"{len(p.get('moves', []))} live migration(s), {p.get('deferred', 0)} deferred",
+        f"  expected: {e.get('hosts_released', 0)} host(s) released, "
+        f"{e.get('contention_minutes_avoided', 0)} contention minutes avoided "
+        f"({e.get('hot_hosts_before', 0)} -> {e.get('hot_hosts_after', 0)} hot hosts)",
+    ]
+    for m in p.get("moves", []):
+        lines.append(
+            f"  move {m['vm']}: {m['source']} -> {m['target']} ({m['reason']}), {m['outcome']}"
+        )
+    return "\n".join(lines)
 
 
 def _explain(d: dict) -> str:

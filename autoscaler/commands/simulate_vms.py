@@ -148,7 +148,7 @@ def run_vms(
                 flavor,
                 threshold=threshold,
                 history=pc.history,
-                rebalance=pc.rebalance,
+                rebalance=pc.rebalance_every,
                 consolidation=consolidation,
             )
         except TraceError as exc:
@@ -165,7 +165,7 @@ def run_vms(
     )
     if "interference_aware" in names:
         click.echo(
-            f"interference_aware rebalances every {format_duration(pc.rebalance)}: moves VMs off "
+            f"interference_aware rebalances every {format_duration(pc.rebalance_every)}: moves VMs off "
             f"hosts predicted above {threshold:.0%}"
             + (
                 f", drains the least-loaded hosts onto others kept under {below:.0%} "

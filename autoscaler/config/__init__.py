@@ -45,6 +45,7 @@ from autoscaler.config.groups import (
 )
 from autoscaler.config.loading import (
     load_config,
+    option_line,
     parse_config,
 )
 from autoscaler.config.policies import (
@@ -104,6 +105,7 @@ __all__ = [
     "default_group",
     "load_config",
     "loc_to_path",
+    "option_line",
     "parse_config",
     "placement_problems",
     "raw_reference_problems",

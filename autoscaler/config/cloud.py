@@ -35,6 +35,11 @@ class NovaConfig(FrozenModel):
         Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"] | None
     ) = None
     boot_timeout: BootDuration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
+    # How groups' ``placement:`` reach Nova: "hosts" reads hosts from Placement and boots
+    # on the chosen one (admin role); "hints" maps the policy to a server group (any
+    # project). See docs/integrations.md.
+    placement: Literal["hosts", "hints"] = "hosts"
+    max_server_per_host: int | None = Field(None, ge=1)  # spread as hard anti-affinity
 
 
 class HeatGroupConfig(FrozenModel):
@@ -100,7 +105,13 @@ class PlacementConfig(FrozenModel):
     contention_threshold: float = Field(0.8, gt=0, le=1.0)
     quantile: float = Field(0.95, gt=0.5, lt=1)
     history: Window = timedelta(hours=1)
-    rebalance: Window = timedelta(hours=1)
+    rebalance_every: Window = timedelta(hours=1)
+    # On a real cloud interference_aware's rebalance is a recorded plan of live
+    # migrations, carried out only with "apply"; at most migrations_per_round a round
+    # and migrations_per_host moving into or out of any one host.
+    rebalance: Literal["plan", "apply", "off"] = "plan"
+    migrations_per_round: int = Field(8, ge=0)
+    migrations_per_host: int = Field(4, ge=1)
     vm_flavor: str = "m1.small"
     # interference_aware drains the least-loaded hosts onto others kept at or below
     # consolidate_below (predicted share of their vCPUs; default: 0.1 under the contention

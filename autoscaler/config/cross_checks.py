@@ -32,12 +32,9 @@ def reference_problems(
     return problems
 
 
-# Why a group's ``placement:`` cannot run on each real cloud: the engine places only on
-# clouds that report every host's allocation (``host_views``), and none of these does.
+# Why a group's ``placement:`` cannot run on each real cloud (Nova can: its hosts come
+# from Placement, or its policy becomes a server group).
 _UNPLACEABLE = {
-    "nova": "the Nova adapter does not report hosts (that needs the admin-only hypervisor "
-    "API); remove it and set nova.server_group_policy (anti-affinity spreads, affinity "
-    "packs) to let Nova's scheduler do it",
     "heat": "a Heat AutoScalingGroup creates its servers itself and cannot place single ones",
     "senlin": "a Senlin cluster creates its nodes itself and cannot place single ones",
 }
@@ -71,8 +68,8 @@ def placement_problems(
     hosts: Sequence[HostGroupConfig],
     cloud_kind: object = "simulated",
 ) -> list[tuple[tuple[Any, ...], str]]:
-    """Per group (placement, flavor name): a placement policy needs the ``hosts`` section
-    and a cloud that can honour it (only the simulated one); with hosts, the group's
+    """Per group (placement, flavor name): a placement policy needs a cloud that can
+    honour it (simulated, with a ``hosts`` section, or nova); with hosts, the group's
     flavor must fit on at least one host (as (location, message))."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     for i, (placement, flavor) in enumerate(groups):
@@ -80,10 +77,11 @@ def placement_problems(
             problems.append(
                 (
                     ("groups", i, "placement"),
-                    f"placement {placement} needs cloud.kind simulated: {_UNPLACEABLE[cloud_kind]}",
+                    f"placement {placement} needs cloud.kind simulated or nova: "
+                    f"{_UNPLACEABLE[cloud_kind]}",
                 )
             )
-        elif placement is not None and not hosts:
+        elif placement is not None and not hosts and cloud_kind != "nova":
             problems.append(
                 (("groups", i, "placement"), "a placement policy needs a hosts: section")
             )

@@ -69,6 +69,16 @@ def _yaml_lines(text: str, where: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
+def option_line(path: str | Path, dotted: str) -> int | None:
+    """The line of option ``dotted`` (e.g. ``cloud.nova.placement``) in the YAML file at
+    ``path``, or None when the file cannot be read or does not set it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _yaml_lines(text, str(path)).get(tuple(dotted.split(".")))
+
+
 def _format_errors(
     errors: list[Any],
     where: str,

@@ -22,6 +22,7 @@ from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoad
 from autoscaler.interfaces import StateStore
 from autoscaler.placement.hosts import Flavor
 from autoscaler.placement.policies import PlacementPolicy
+from autoscaler.rebalancing import RebalanceRound
 
 # Builds a group's forecast provider (which may also be its Retrainer), or None.
 ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
@@ -63,6 +64,7 @@ def build_group(
     recent: RecentLoads | None = None,
     on_source_call: Callable[[float], None] | None = None,
     on_cloud_call: Callable[[str, float], None] | None = None,
+    rebalancer: RebalanceRound | None = None,
 ) -> GroupRuntime:
     """Wire one group. ``placement`` and ``flavor`` say where its new instances go on a
     cloud that reports hosts (as in the simulator); ``recent`` is the map of every group's
@@ -93,6 +95,7 @@ def build_group(
         # The measured latency comes from the group's own metric source.
         latency_source=source if cfg.metric.latency is not None else None,
         latency_query=latency_query(cfg.metric.latency) if cfg.metric.latency else "",
+        rebalancer=rebalancer,
     )
     retrainer = retrainer_for(provider, cfg.name)
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.

@@ -2,7 +2,8 @@
 
 GET ``/metrics`` (see ``exposition``), ``/healthz`` (alive; never authenticated, so a
 liveness probe needs no secret), ``/readyz`` (503 with reasons when not ready),
-``/v1/groups``, ``/v1/groups/<name>``, ``/v1/groups/<name>/decisions?last=N``; POST
+``/v1/groups``, ``/v1/groups/<name>``, ``/v1/groups/<name>/decisions?last=N``,
+``/v1/groups/<name>/plan`` (the latest rebalance plan); POST
 ``/v1/groups/<name>/pause`` (optional JSON body ``{"reason": "..."}``) and
 ``/v1/groups/<name>/resume``. When credentials are configured every other route needs
 one, and a refused request changes nothing. A POST that carries an ``Origin`` header
@@ -33,6 +34,8 @@ class DaemonView(Protocol):
     def group_view(self, name: str) -> dict[str, Any] | None: ...
 
     def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None: ...
+
+    def plan(self, name: str) -> dict[str, Any] | None: ...
 
     def pause(self, name: str, reason: str) -> dict[str, Any] | None: ...
 
@@ -109,6 +112,11 @@ class Handler(BaseHTTPRequestHandler):
             if d is None:
                 return _no_group(parts[2])
             return json_reply(200, {"group": parts[2], "decisions": d})
+        if len(parts) == 4 and parts[:2] == ["v1", "groups"] and parts[3] == "plan":
+            plan = view.plan(parts[2])
+            if plan is None:
+                return _no_group(parts[2])
+            return json_reply(200, {"group": parts[2], "plan": plan})
         return json_reply(404, {"error": f"no such endpoint: /{'/'.join(parts)}"})
 
     def _post(self, parts: list[str], query: dict[str, list[str]]) -> Reply:

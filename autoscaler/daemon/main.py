@@ -143,7 +143,7 @@ def _run_locked(
         daemon.reconcile()  # in a fleet: per group, as each is leased (join_fleet)
     except (WorldError, StateError) as exc:
         store.close()
-        raise StartError(redactor.text(str(exc))) from None
+        raise StartError(_at_option(opts.config_path, redactor.text(str(exc)))) from None
     try:
         api = ApiServer(daemon, registry, bind, port, security)
     except ApiRefused as exc:
@@ -174,6 +174,21 @@ def _run_locked(
         daemon.stop()
         log.event("info", "stopped")
     return 0
+
+
+def _at_option(path: Path | str, message: str) -> str:
+    """``message`` prefixed with ``file:line`` of the first option it names that the
+    config file sets (a start-up check that found an option unusable, e.g. for lack of a
+    role); unchanged otherwise."""
+    import re
+
+    from autoscaler.config import option_line
+
+    for dotted in re.findall(r"\b([a-z_]+(?:\.[a-z_]+)+): ", message):
+        line = option_line(path, dotted)
+        if line is not None:
+            return f"{path}:{line}: {message}"
+    return message
 
 
 def _route_library_logs(handler: object) -> None:

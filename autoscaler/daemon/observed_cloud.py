@@ -63,6 +63,14 @@ class ObservedCloud:
         with self._observed("host_views"):
             return self.cloud.host_views()  # type: ignore[attr-defined]
 
+    def live_migrate(self, server_id: str, host: str) -> None:
+        """The wrapped cloud's live migration; only called when it declares it."""
+        try:
+            self.cloud.live_migrate(server_id, host)  # type: ignore[attr-defined]
+        except CloudError as exc:
+            self._failed(exc)
+            raise
+
     def succeeded(self) -> None:
         """Called after a tick without a cloud error."""
         self.consecutive_failures = 0

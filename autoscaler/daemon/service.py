@@ -91,10 +91,11 @@ class Daemon(GroupPausing, MainLoop):
     # ---------------------------------------------------------------- setup
 
     def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
-        from autoscaler.registry import build_group_placement
+        from autoscaler.registry import build_group_placement, build_rebalancer
 
         placement, flavor = build_group_placement(config or self.config, cfg_group)
         name = cfg_group.name
+        rebalancer = build_rebalancer(config or self.config, cfg_group, self.store.record_plan)
         rt = build_group(
             cfg_group,
             self.world,
@@ -106,6 +107,7 @@ class Daemon(GroupPausing, MainLoop):
             recent=self.recent,
             on_source_call=lambda seconds: self.metrics.observe_source(name, seconds),
             on_cloud_call=lambda op, seconds: self.metrics.observe_cloud(name, op, seconds),
+            rebalancer=rebalancer,
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
@@ -378,6 +380,10 @@ class Daemon(GroupPausing, MainLoop):
         if name not in self.groups:
             return None
         return self.store.decisions(name, last)
+
+    def plan(self, name: str) -> dict[str, Any] | None:
+        """The group's latest rebalance plan ({} when it has none); None: no such group."""
+        return None if name not in self.groups else (self.store.last_plan(name) or {})
 
 
 def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:

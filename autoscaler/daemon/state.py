@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_group ON audit (grp, id);
 CREATE TABLE IF NOT EXISTS paused (grp TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (grp TEXT PRIMARY KEY, at TEXT NOT NULL, record TEXT NOT NULL);
 """
 
 
@@ -263,6 +264,19 @@ class SqliteStateStore:
                 "INSERT INTO audit (grp, at, action_id, record) VALUES (?, ?, ?, ?)",
                 (rec["group"], rec["at"], action.get("id"), json.dumps(rec)),
             )
+
+    def record_plan(self, group: str, plan: dict[str, Any]) -> None:
+        """Keep ``plan`` as the group's latest rebalance plan (replacing the previous)."""
+        rec = self.redactor.value(plan)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO plans (grp, at, record) VALUES (?, ?, ?)",
+                (group, rec["at"], json.dumps(rec)),
+            )
+
+    def last_plan(self, group: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT record FROM plans WHERE grp = ?", (group,))
+        return json.loads(rows[0][0]) if rows else None
 
     # ---------------------------------------------------------------- reading back
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import requests
 
-from tests.fakes.processes import stop_process
+from tests.fakes.processes import start_gunicorn, stop_process, wait_ready
 from tests.fakes.prometheus_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,35 +67,15 @@ class KeystoneProcess:
         ):  # fmt: skip
             subprocess.run([*manage, *args], check=True, capture_output=True, env=env, timeout=120)
         self._log = (work_dir / "keystone.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                str(KEYSTONE_VENV / "bin" / "gunicorn"),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", "1",
-                "--threads", "4",
-                "--chdir", str(Path(__file__).parent),
-                "keystone_wsgi:application",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )  # fmt: skip
-        self._wait_ready(timeout=120)
+        self.proc = start_gunicorn(KEYSTONE_VENV, self.port, "keystone_wsgi:application", env,
+                                   self._log)  # fmt: skip
+        try:
+            wait_ready(self.proc, self.auth_url, 120, "keystone")
+        except RuntimeError:
+            self.stop()
+            raise
         self._admin_token = self.issue_token()
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"keystone exited with {self.proc.returncode}")
-            try:
-                if requests.get(self.auth_url, timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"keystone not ready after {timeout}s")
+        self._members: dict[str, tuple[str, str]] = {}
 
     def issue_token(self) -> str:
         body = {
@@ -152,12 +131,24 @@ class KeystoneProcess:
     def revoke(self, token: str) -> None:
         self._admin("DELETE", "/auth/tokens", headers={"X-Subject-Token": token})
 
+    def add_member(self, user: str, password: str, project: str) -> None:
+        """A project ``project`` with user ``user`` holding only the ``member`` role there
+        (what a tenant's application credential usually has)."""
+        pid = self._admin("POST", "/projects", json={"project": {"name": project,
+                          "domain_id": "default"}}).json()["project"]["id"]  # fmt: skip
+        uid = self._admin("POST", "/users", json={"user": {"name": user, "password": password,
+                          "domain_id": "default"}}).json()["user"]["id"]  # fmt: skip
+        rid = self._admin("GET", "/roles", params={"name": "member"}).json()["roles"][0]["id"]
+        self._admin("PUT", f"/projects/{pid}/users/{uid}/roles/{rid}")
+        self._members[user] = (password, project)
+
     def project_id(self) -> str:
         r = self._admin("GET", "/projects", params={"name": "admin"})
         return str(r.json()["projects"][0]["id"])
 
     def clouds_yaml(self, path: Path) -> Path:
-        """clouds.yaml with ``test`` (the admin) and ``test-slow`` (a 3 s API timeout)."""
+        """clouds.yaml with ``test`` (the admin), ``test-slow`` (a 3 s API timeout) and
+        ``test-<user>`` for each user added by ``add_member``."""
         entry = (
             "    auth:\n"
             f"      auth_url: {self.auth_url}\n"
@@ -170,6 +161,13 @@ class KeystoneProcess:
             "    identity_api_version: 3\n"
         )
         text = f"clouds:\n  test:\n{entry}  test-slow:\n{entry}    api_timeout: 3\n"
+        for user, (password, project) in self._members.items():
+            member = (
+                entry.replace("username: admin", f"username: {user}")
+                .replace(f"password: {ADMIN_PASSWORD}", f"password: {password}")
+                .replace("project_name: admin", f"project_name: {project}")
+            )
+            text += f"  test-{user}:\n{member}"
         path.write_text(text, encoding="utf-8")
         return path
 

@@ -1,5 +1,6 @@
 """Session fixtures for the adapter integration tests: a real Prometheus with real traces,
-and a real Keystone whose catalog points at fake Nova/Heat/Senlin/Monasca endpoints."""
+a real Keystone whose catalog points at fake Nova/Heat/Senlin/Monasca endpoints, and a
+real Placement service behind that Keystone where the fake Nova keeps its allocations."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from autoscaler.adapters.openstack_connection import connect
 from autoscaler.traces import load_trace
 from tests.fakes.keystone_server import KeystoneProcess, keystone_available
 from tests.fakes.openstack_fake import FakeOpenStack
+from tests.fakes.placement_client import PlacementClient
+from tests.fakes.placement_server import PlacementProcess, placement_available
 from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -113,7 +116,7 @@ def openstack_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Open
         pytest.skip(f"real Keystone unavailable: {why}")
     work = tmp_path_factory.mktemp("keystone")
     keystone = KeystoneProcess(work)
-    fake = FakeOpenStack(lambda token: keystone.validate(token) is not None)
+    fake = FakeOpenStack(keystone.validate)
     try:
         keystone.register(fake.catalog())
         clouds = keystone.clouds_yaml(work / "clouds.yaml")
@@ -128,3 +131,58 @@ def cloud(openstack_session: OpenStackCloud) -> OpenStackCloud:
     """The session's cloud, emptied of servers, stacks, clusters, metrics and faults."""
     openstack_session.fake.reset()
     return openstack_session
+
+
+# ---------------------------------------------------------------- real Placement
+
+MEMBER_USER = "tenant"  # a project user with only the member role (clouds.yaml: test-tenant)
+
+
+@dataclass(frozen=True)
+class PlacementCloud:
+    """The session's cloud with a real Placement service behind its Keystone."""
+
+    cloud: OpenStackCloud
+    placement: PlacementProcess
+
+    @property
+    def fake(self) -> FakeOpenStack:
+        return self.cloud.fake
+
+    def connect(self, name: str = "test") -> Any:
+        """A fresh connection (its catalog lists Placement, added after the shared one)."""
+        return self.cloud.connect(name)
+
+
+@pytest.fixture(scope="session")
+def placement_session(
+    openstack_session: OpenStackCloud, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlacementCloud]:
+    why = placement_available()
+    if why is not None:
+        pytest.skip(f"real Placement unavailable: {why}")
+    keystone = openstack_session.keystone
+    work = tmp_path_factory.mktemp("placement")
+    server = PlacementProcess(work, keystone)
+    keystone.add_member(MEMBER_USER, "tenant-secret-for-tests", "tenant-project")
+    keystone.clouds_yaml(openstack_session.clouds_yaml)
+    try:
+        yield PlacementCloud(openstack_session, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def placement_cloud(placement_session: PlacementCloud) -> Iterator[PlacementCloud]:
+    """An empty cloud whose fake Nova schedules through the real Placement; after the
+    test its hosts and allocations are removed and Nova stops using Placement."""
+    fake = placement_session.fake
+    fake.reset()
+    fake.placement = PlacementClient(
+        placement_session.placement.url, placement_session.cloud.keystone.issue_token
+    )
+    try:
+        yield placement_session
+    finally:
+        fake.reset()
+        fake.placement = None

@@ -89,3 +89,25 @@ def test_status_without_a_daemon_is_one_line_exit_2() -> None:
     assert r.exit_code == 2
     assert r.output.startswith("error: cannot reach the daemon at http://127.0.0.1:9")
     assert "Traceback" not in r.output
+
+
+def test_the_latest_rebalance_plan_is_served_and_explained(served) -> None:
+    d, _, url = served
+    assert json.loads(get(url + "/v1/groups/web/plan")[1]) == {"group": "web", "plan": {}}
+    r = CliRunner().invoke(cli, ["explain", "web", "--url", url])
+    assert r.exit_code == 0 and "rebalance plan" not in r.output
+    move = {"vm": "s-1", "source": "cmp-3", "target": "cmp-1", "reason": "consolidate"}
+    efficacy = {"hosts_released": 1, "contention_minutes_avoided": 0.0,
+                "hot_hosts_before": 0, "hot_hosts_after": 0}  # fmt: skip
+    for status, outcome in (("planned", "pending"), ("applied", "done")):
+        d.store.record_plan("web", {"group": "web", "at": "2026-01-01T01:00:00+00:00",
+                                    "mode": "apply", "status": status, "deferred": 0,
+                                    "moves": [dict(move, outcome=outcome)],
+                                    "released": ["cmp-3"], "efficacy": efficacy})  # fmt: skip
+    plan = json.loads(get(url + "/v1/groups/web/plan")[1])["plan"]
+    assert plan["status"] == "applied" and plan["moves"][0]["outcome"] == "done"
+    assert get(url + "/v1/groups/nope/plan")[0] == 404
+    r = CliRunner().invoke(cli, ["explain", "web", "--url", url])
+    assert r.exit_code == 0, r.output
+    assert "rebalance plan (apply): applied, 1 live migration(s), 0 deferred" in r.output
+    assert "move s-1: cmp-3 -> cmp-1 (consolidate), done" in r.output

@@ -297,7 +297,6 @@ def test_a_version_1_database_opens_and_gains_placements(tmp_path: Path) -> None
     [
         ({"kind": "heat", "heat": {"web": {"stack": "web"}}}, "a Heat AutoScalingGroup creates"),
         ({"kind": "senlin", "senlin": {"web": {"cluster": "c"}}}, "a Senlin cluster creates"),
-        ({"kind": "nova", "nova": {"image": "img"}}, "the Nova adapter does not report hosts"),
     ],
 )
 def test_placement_on_a_cloud_that_cannot_place_is_a_config_error(
@@ -315,10 +314,30 @@ def test_placement_on_a_cloud_that_cannot_place_is_a_config_error(
         load_config(path)
     (message,) = err.value.errors
     assert message.startswith(
-        f"{path}:{line}: groups[0].placement: placement spread needs cloud.kind simulated: {why}"
+        f"{path}:{line}: groups[0].placement: placement spread needs cloud.kind simulated or "
+        f"nova: {why}"
     )
     res = CliRunner().invoke(cli, ["check-config", str(path)])
     assert res.exit_code == 2 and res.output.strip() == f"error: {message}"
     del raw["groups"][0]["placement"]  # without a placement policy the cloud is fine
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     assert load_config(path).cloud.kind == cloud["kind"]
+
+
+def test_a_nova_group_may_have_a_placement_without_a_hosts_section(tmp_path: Path) -> None:
+    """Nova's hosts come from Placement; the start-up error for credentials that cannot
+    read it points at the option's line."""
+    from autoscaler.daemon.main import _at_option
+
+    raw = {
+        "cloud": {"kind": "nova", "nova": {"image": "img", "placement": "hosts"}},
+        "groups": [{"name": "web", "placement": "interference_aware"}],
+    }
+    path = tmp_path / "nova.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    cfg = load_config(path)
+    assert cfg.cloud.nova is not None and cfg.cloud.nova.placement == "hosts"
+    line = path.read_text().splitlines().index("    placement: hosts") + 1
+    message = "group web: cloud.nova.placement: hosts needs the admin role"
+    assert _at_option(path, message) == f"{path}:{line}: {message}"
+    assert _at_option(path, "group web: no option named here") == "group web: no option named here"
