@@ -53,6 +53,10 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS leases (
         grp TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL,
         since TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS paused (
+        grp TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS plans (
+        grp TEXT PRIMARY KEY, at TEXT NOT NULL, record TEXT NOT NULL)""",
 ]
 # Serialises the schema creation of members that start at the same moment.
 _SCHEMA_LOCK = 0x6175746F  # "auto"
@@ -320,3 +324,39 @@ class SharedStateStore:
 
     def cooldowns(self, group: str) -> dict[str, str]:
         return dict(self._rows("SELECT direction, at FROM cooldowns WHERE grp = :g", g=group))
+
+    # ---------------------------------------------------------------- pauses and plans
+    # As in the SQLite store, so that a pause and the latest rebalance plan follow a group
+    # to whichever member owns it next.
+
+    def set_paused(self, group: str, at: datetime, reason: str) -> None:
+        self._rows(
+            "INSERT INTO paused (grp, at, reason) VALUES (:g, :a, :r) ON CONFLICT (grp) "
+            "DO UPDATE SET at = EXCLUDED.at, reason = EXCLUDED.reason RETURNING grp",
+            g=group,
+            a=iso(at),
+            r=self.redactor.text(reason),
+        )
+
+    def clear_paused(self, group: str) -> None:
+        self._rows("DELETE FROM paused WHERE grp = :g RETURNING grp", g=group)
+
+    def paused(self) -> dict[str, dict[str, str]]:
+        """Each paused group's ``{"at": ISO time, "reason": text}``."""
+        rows = self._rows("SELECT grp, at, reason FROM paused")
+        return {g: {"at": at, "reason": reason} for g, at, reason in rows}
+
+    def record_plan(self, group: str, plan: dict[str, Any]) -> None:
+        """Keep ``plan`` as the group's latest rebalance plan (replacing the previous)."""
+        rec = self.redactor.value(plan)
+        self._rows(
+            "INSERT INTO plans (grp, at, record) VALUES (:g, :a, :r) ON CONFLICT (grp) "
+            "DO UPDATE SET at = EXCLUDED.at, record = EXCLUDED.record RETURNING grp",
+            g=group,
+            a=rec["at"],
+            r=json.dumps(rec),
+        )
+
+    def last_plan(self, group: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT record FROM plans WHERE grp = :g", g=group)
+        return json.loads(rows[0][0]) if rows else None

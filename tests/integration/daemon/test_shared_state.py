@@ -88,3 +88,25 @@ def test_an_unreachable_database_is_one_line_without_the_password(
     text = str(err.value)
     assert "s3cret" not in text and "***" in text and "\n" not in text
     assert text.startswith("state database postgresql+psycopg://autoscaler:***@127.0.0.1:")
+
+
+def test_a_pause_and_the_latest_plan_follow_the_group_to_its_next_owner(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.create_database("paused_plans")
+    a, _ = member(url, "a")
+    b, _ = member(url, "b")
+    try:
+        a.set_paused("web", AT, "maintenance window")
+        a.record_plan("web", {"at": "2024-01-01T00:00:00+00:00", "moves": [], "mode": "plan"})
+        a.record_plan("web", {"at": "2024-01-01T01:00:00+00:00", "moves": [], "mode": "plan"})
+        (entry,) = b.paused().items()
+        assert entry[0] == "web" and entry[1]["reason"] == "maintenance window"
+        assert datetime.fromisoformat(entry[1]["at"]) == AT
+        assert b.last_plan("web")["at"] == "2024-01-01T01:00:00+00:00"  # replaced, not added
+        assert b.last_plan("api") is None
+        b.clear_paused("web")
+        assert a.paused() == {}
+    finally:
+        a.close()
+        b.close()
