@@ -11,30 +11,17 @@ Usage: python bench/cli_startup.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import http.server
-import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.status_api_stub import status_api
+
 AUTOSCALER = str(Path(sys.executable).parent / "autoscaler")
-
-
-class _Daemon(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = {"/readyz": {"ready": True, "reasons": []}, "/v1/groups": {"groups": []}}
-        data = json.dumps(body.get(self.path)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def median_seconds(argv: list[str], runs: int) -> float:
@@ -50,10 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=9)
     args = ap.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Daemon)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with status_api([]) as url:
         rows = [
             ("python -c 'import pandas' (baseline)", [sys.executable, "-c", "import pandas"]),
             ("python -c 'pass' (interpreter)", [sys.executable, "-c", "pass"]),
@@ -61,8 +45,6 @@ def main() -> None:
             ("autoscaler status --url ...", [AUTOSCALER, "status", "--url", url]),
         ]
         medians = {name: median_seconds(argv, args.runs) for name, argv in rows}
-    finally:
-        server.shutdown()
     base = medians[rows[0][0]]
     print(f"median of {args.runs} runs each")
     print(f"{'command':<40} {'seconds':>8} {'x pandas':>9}")

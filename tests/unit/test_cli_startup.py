@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import http.server
-import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from autoscaler.commands import COMMAND_TABLE, load_command
+from tests.fakes.status_api_stub import status_api
 
 HEAVY = ("pandas", "pydantic", "statsmodels", "numpy", "torch", "openstack", "matplotlib")
 
@@ -36,36 +34,12 @@ def _probe(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-class _Daemon(http.server.BaseHTTPRequestHandler):
-    """Answers the two paths ``status`` reads, as the daemon's API does."""
-
-    def do_GET(self) -> None:
-        body = {
-            "/readyz": {"ready": True, "reasons": []},
-            "/v1/groups": {"groups": [{"name": "web", "current_size": 3, "min_size": 1,
-                                       "max_size": 9, "last_decision": None, "cooldowns": {}}]},
-        }.get(self.path)  # fmt: skip
-        data = json.dumps(body).encode()
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def daemon_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Daemon)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    web = {"name": "web", "current_size": 3, "min_size": 1, "max_size": 9,
+           "last_decision": None, "cooldowns": {}}  # fmt: skip
+    with status_api([web]) as url:
+        yield url
 
 
 def test_help_imports_no_heavy_library() -> None:
