@@ -130,6 +130,7 @@ def simulate(
     if placements:
         raise UserError("--placement applies to --fleet or --vms")
     from autoscaler.config import Config, load_config
+    from autoscaler.decisions import write_decisions
     from autoscaler.simulation import (
         DEFAULT_POLICIES,
         ScenarioError,
@@ -200,6 +201,9 @@ def simulate(
         series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
         index = scn.trace.series.index
         write_summary(d / "summary.json", summary)
+        write_decisions(
+            d / "decisions.csv", ((n, row) for n, r in result.runs.items() for row in r.decisions)
+        )
         hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
         write_timeseries(
             d / "timeseries.csv",
@@ -217,4 +221,7 @@ def simulate(
             series,
             f"{scn.trace.name}: demand vs provisioned capacity",
         )
-        click.echo(f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'simulation.png'}")
+        click.echo(
+            f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'decisions.csv'}, "
+            f"{d / 'simulation.png'}"
+        )

@@ -82,17 +82,13 @@ class Daemon:
     # ---------------------------------------------------------------- setup
 
     def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
-        from autoscaler.registry import build_group_placement
-
-        placement, flavor = build_group_placement(config or self.config, cfg_group)
         rt = build_group(
             cfg_group,
             self.world,
             self.store,
+            config=config or self.config,
             source_timeout=self.settings.source_timeout,
             forecasts=self.forecasts,
-            placement=placement,
-            flavor=flavor,
             recent=self.recent,
         )
         # After a restart, the API shows the last decision before it, not nothing.
@@ -184,7 +180,7 @@ class Daemon:
 
     def _evaluate_locked(self, rt: GroupRuntime) -> None:
         name = rt.name
-        now = self.clock.now()
+        now = self.world.tick_time(name, rt.config.interval)
         if rt.backoff_until is not None and now < rt.backoff_until:
             self.log.event(
                 "info",
@@ -195,7 +191,7 @@ class Daemon:
             return
         t0 = time.perf_counter()
         try:
-            self.world.advance(now)
+            self.world.advance(now, name)
             outcome = rt.engine.tick(now)[0]
         except StateError as exc:
             rt.state_failures += 1

@@ -19,9 +19,15 @@ AUTOSCALER = str(Path(sys.executable).parent / "autoscaler")
 
 
 class DaemonProcess:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        """``autoscaler run ARGS``, or ``command ARGS`` (a launcher passing in a world)."""
         self.proc = subprocess.Popen(
-            [AUTOSCALER, "run", *args],
+            [*(command or [AUTOSCALER, "run"]), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -7,17 +7,19 @@ from datetime import timedelta
 import numpy as np
 from daemon_fakes import T0, group
 
-from autoscaler.config import GroupConfig
-from autoscaler.daemon.retraining import (
-    NoRetrain,
-    ProviderRetraining,
-    config_forecasts,
-    retrainer_for,
-)
+from autoscaler.config import Config, GroupConfig
+from autoscaler.daemon.retraining import NoRetrain, ProviderRetraining, retrainer_for
 from autoscaler.forecasting import RetrainingForecastProvider
 from autoscaler.model import MetricWindow
+from autoscaler.registry import build_binding
 
 MIN = timedelta(minutes=1)
+
+
+def config_forecasts(cfg: GroupConfig) -> RetrainingForecastProvider | None:
+    """The provider the registry gives the group in the daemon (refits left to the job)."""
+    binding = build_binding(Config(), cfg, source=None, cloud=None, refit_inline=False)  # type: ignore[arg-type]
+    return binding.forecaster  # type: ignore[return-value]
 
 
 def test_only_groups_whose_policies_read_forecasts_get_a_provider() -> None:

@@ -1,0 +1,33 @@
+"""``autoscaler run`` on the test's ``FileWorld``, passed to the daemon as an object.
+
+The production daemon takes no code from its environment; a test that needs another
+cloud starts this script instead, which hands ``run_daemon`` its own world builder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_world import build
+
+from autoscaler.daemon.main import RunOptions, run_daemon
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--config", required=True)
+    p.add_argument("--state-dir")
+    p.add_argument("--port", type=int)
+    p.add_argument("--speedup", type=float)
+    p.add_argument("--log-format")
+    a = p.parse_args()
+    opts = RunOptions(Path(a.config), a.state_dir, a.speedup, None, a.port, a.log_format)
+    return run_daemon(opts, make_world=build)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
