@@ -243,6 +243,7 @@ class _GroupState:
     fallback: Forecaster | None = None
     fitted_at: datetime | None = None
     problem: str = ""  # why the model is not in use, if it is not
+    fitting: bool = False  # a refit of this group is running outside the lock
 
 
 @dataclass
@@ -261,7 +262,9 @@ class RetrainingForecastProvider:
     train_window: timedelta = timedelta(days=1)
     horizon: timedelta = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
-    inline: bool = True  # refit inside forecast() when due; False: only refit() refits
+    # True: refit inside forecast() when due (the simulator, on simulated time); False:
+    # a due refit runs on a worker thread (or the daemon's job calls ``refit``).
+    inline: bool = True
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
@@ -276,13 +279,57 @@ class RetrainingForecastProvider:
     def refit(self, group: str, now: datetime) -> None:
         """Refit ``group``'s model on its trailing history (the daemon's retraining job).
 
-        Holds the lock for the whole fit: a concurrent ``forecast`` waits rather than
-        predicting from a half-replaced model. No-op for a group not seen yet.
+        The fit runs outside the lock, on a copy of the history: forecasts go on from
+        the old model meanwhile, and the new one is swapped in when done, brought up to
+        date with the points that arrived during the fit. No-op for a group not seen yet
+        or whose refit is already running.
         """
+        self._refit(group, now, claimed=False)
+
+    def _refit(self, group: str, now: datetime, *, claimed: bool) -> None:
+        """``refit``; ``claimed``: the caller already marked the group as fitting."""
         with self._lock:
             st = self.groups.get(group)
-            if st is not None:
-                self._fit(st, now)
+            if st is None or (st.fitting and not claimed):
+                return
+            st.fitting = True
+            detached = _GroupState(st.step, st.history.copy(), st.end)
+        try:
+            self._fit(detached, now)
+        finally:
+            with self._lock:
+                st.fitting = False
+        with self._lock:
+            st = self.groups.get(group)
+            if st is None or st.step != detached.step or st.end < detached.end:
+                return  # the history was reset meanwhile; the next refit starts afresh
+            if detached.fallback is None:  # too little history: keep what serves now
+                st.problem = detached.problem
+                return
+            st.model, st.fallback = detached.model, detached.fallback
+            st.fitted_at, st.problem = detached.fitted_at, detached.problem
+            n_new = round((st.end - detached.end) / st.step)
+            if n_new > 0:
+                self._update(st, st.history[-n_new:])
+
+    def _refit_in_background(self, name: str, st: _GroupState, now: datetime) -> None:
+        """Start a refit on a worker thread (not inline: a tick never waits for a fit).
+        Until the first one is done the naive fallback serves, fitted here (cheap)."""
+        if st.fallback is None:
+            try:
+                st.fallback = PersistenceForecaster(st.step).fit(
+                    _series(st.history, st.end, st.step)
+                )
+                st.problem = "first fit of the model still running"
+            except ForecastError as exc:
+                st.problem = f"history too short: {exc}"
+                return
+        if st.fitting:
+            return
+        st.fitting = True
+        threading.Thread(
+            target=self._refit, args=(name, now), kwargs={"claimed": True}, daemon=True
+        ).start()
 
     def model_age(self, group: str, now: datetime) -> timedelta | None:
         """Time since ``group``'s model was fitted; None while it has no model."""
@@ -293,11 +340,14 @@ class RetrainingForecastProvider:
 
     def _forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         st, new = self._absorb(spec.name, window)
-        due = st.fitted_at is None or (self.inline and now - st.fitted_at >= self.retrain)
-        if due:
+        due = st.fitted_at is None or now - st.fitted_at >= self.retrain
+        if due and self.inline:
             self._fit(st, now)
-        elif len(new):
-            self._update(st, new)
+        else:
+            if len(new):
+                self._update(st, new)
+            if due and not self.inline:
+                self._refit_in_background(spec.name, st, now)
         lead = spec.boot_delay + 2 * spec.interval
         steps = max(1, math.ceil(max(self.horizon, lead) / st.step))
         if st.model is not None:
@@ -356,7 +406,7 @@ class RetrainingForecastProvider:
         try:
             st.model = model.fit(y.ffill().bfill())
             st.problem = ""
-            self.fits += 1
+            self.fits += 1  # one writer at a time: the lock, or the group's own refit job
         except Exception as exc:
             self.failures += 1
             st.model, st.problem = None, f"{model.name} fit failed: {type(exc).__name__}: {exc}"
