@@ -138,3 +138,5 @@ class DaemonConfig(FrozenModel):
     not_ready_after: int = Field(3, ge=1)
     source_timeout: Duration = timedelta(seconds=10)
     misfire_grace: Duration = timedelta(seconds=30)
+    # Audit records older than this (by their tick time) are deleted as new ones come.
+    audit_retention: Duration = Field(timedelta(days=30), gt=timedelta(0))

@@ -73,7 +73,9 @@ def run_daemon(
         raise StartError(redactor.text(str(exc))) from None
     state_dir = state_dir_for(opts, config, env)
     try:
-        store = SqliteStateStore.in_dir(state_dir, redactor=redactor)
+        store = SqliteStateStore.in_dir(
+            state_dir, redactor=redactor, audit_retention=dcfg.audit_retention
+        )
     except StateError as exc:
         raise StartError(str(exc)) from None
     # Jobs run every interval of the world's clock: sped up only on a simulated clock.
