@@ -87,8 +87,8 @@ def run_vms(
     from autoscaler.placement.policies import build_placement
     from autoscaler.placement.rebalance import Consolidation
     from autoscaler.registry import build_flavor, build_hosts
+    from autoscaler.simulator.vm_replay import VmTraces, host_pool, load_vm_traces, replay
     from autoscaler.traces import TraceError
-    from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
     config = load_config(config_path) if config_path else Config()
     pc = config.placement
