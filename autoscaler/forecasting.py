@@ -246,6 +246,9 @@ class _GroupState:
     fitting: bool = False  # a refit of this group is running outside the lock
 
 
+HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
+
+
 @dataclass
 class RetrainingForecastProvider:
     """Forecasts each group's load with a model refitted every ``retrain``.
@@ -265,9 +268,13 @@ class RetrainingForecastProvider:
     # True: refit inside forecast() when due (the simulator, on simulated time); False:
     # a due refit runs on a worker thread (or the daemon's job calls ``refit``).
     inline: bool = True
+    # Reads the metric's history (start, end, step) -> Series from the metric source: each
+    # fit trains on the whole ``train_window`` there, not only on what the process saw.
+    history: HistoryReader | None = None
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
+    history_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
@@ -309,8 +316,11 @@ class RetrainingForecastProvider:
             st.model, st.fallback = detached.model, detached.fallback
             st.fitted_at, st.problem = detached.fitted_at, detached.problem
             n_new = round((st.end - detached.end) / st.step)
+            newer = st.history[len(st.history) - n_new :] if n_new > 0 else st.history[:0]
+            keep = max(2, int(self.train_window / st.step))
+            st.history = np.concatenate([detached.history, newer])[-keep:]
             if n_new > 0:
-                self._update(st, st.history[-n_new:])
+                self._update(st, newer)
 
     def _refit_in_background(self, name: str, st: _GroupState, now: datetime) -> None:
         """Start a refit on a worker thread (not inline: a tick never waits for a fit).
@@ -382,7 +392,26 @@ class RetrainingForecastProvider:
         st.end = window.end
         return st, new
 
+    def _read_history(self, st: _GroupState) -> None:
+        """Replace the group's history by the source's ``train_window`` up to ``st.end``
+        when the source has more of it (always, after a restart); keep it otherwise."""
+        if self.history is None:
+            return
+        keep = max(2, int(self.train_window / st.step))
+        grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
+        try:
+            got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
+            values = got.reindex(grid).to_numpy(dtype=float)
+        except Exception as exc:  # the source is down: train on what the ticks saw
+            self.history_failures += 1
+            st.problem = f"history unavailable: {type(exc).__name__}: {exc}"
+            return
+        first = np.flatnonzero(np.isfinite(values))
+        if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
+            st.history = values[first[0] :]
+
     def _fit(self, st: _GroupState, now: datetime) -> None:
+        self._read_history(st)
         y = _series(st.history, st.end, st.step)
         st.fitted_at = now
         st.fallback = None

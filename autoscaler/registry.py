@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 
 from autoscaler.config import (
     BootDelayConfig,
@@ -27,7 +28,12 @@ from autoscaler.config import (
 from autoscaler.cron import CronExpr
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.engine import GroupBinding
-from autoscaler.forecasting import BANDS, PersistenceForecaster, RetrainingForecastProvider
+from autoscaler.forecasting import (
+    BANDS,
+    HistoryReader,
+    PersistenceForecaster,
+    RetrainingForecastProvider,
+)
 from autoscaler.interfaces import CloudAdapter, Forecaster, MetricSource, ScalingPolicy
 from autoscaler.model import GroupSpec
 from autoscaler.placement.hosts import Flavor, Host
@@ -101,16 +107,23 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
 
 
 def build_forecast_provider(
-    cfg: ForecasterConfig, *, inline: bool = True
+    cfg: ForecasterConfig, *, inline: bool = True, history: HistoryReader | None = None
 ) -> RetrainingForecastProvider:
-    """The group's forecast provider. ``inline`` False leaves refits to ``refit`` (the
-    daemon's retraining job); the simulator refits inline on the same schedule."""
+    """The group's forecast provider. ``inline`` False runs refits off the tick path (a
+    worker thread, or the daemon's retraining job); the simulator refits inline on the
+    same schedule. ``history`` reads the training window from the metric source."""
 
     def make(step: timedelta) -> Forecaster:
         return build_forecaster(cfg.model, step, dict(cfg.params))
 
     return RetrainingForecastProvider(
-        make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles), inline=inline
+        make,
+        cfg.retrain,
+        cfg.train_window,
+        cfg.horizon,
+        tuple(cfg.quantiles),
+        inline=inline,
+        history=history,
     )
 
 
@@ -223,8 +236,13 @@ def build_binding(
     here (the oracle outside the simulator)."""
     configs = list(group.policies if policy_configs is None else policy_configs)
     voters = list(policies) if policies is not None else [build_policy(c, group) for c in configs]
+    query = group.metric.query
+
+    def history(start: datetime, end: datetime, step: timedelta) -> pd.Series:
+        return source.query(query, start, end, step)
+
     forecaster = (
-        build_forecast_provider(group.forecaster, inline=refit_inline)
+        build_forecast_provider(group.forecaster, inline=refit_inline, history=history)
         if policies is None and any(needs_forecast(c) for c in configs)
         else None
     )
