@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from autoscaler.commands import COMMAND_TABLE, load_command
-from autoscaler.errors import UserError, as_user_error
+from autoscaler.errors import UserError, as_user_error, printable
 
 
 class _Group(click.Group):
@@ -49,8 +49,23 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. A usage error (a bad option value, an unknown command) is one line
+    naming the option, exit code 2, like every other user error."""
     try:
-        cli.main(args=argv, prog_name="autoscaler", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="autoscaler", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        click.echo(f"error: {printable(where + exc.format_message())}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

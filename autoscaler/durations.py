@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from autoscaler.limits import MAX_DURATION
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 HINT = "use 90s, 5m, 1h"
@@ -14,7 +16,8 @@ def parse_duration(text: str | timedelta) -> timedelta:
     """Parse ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"`` into a timedelta.
 
     A ``timedelta`` passes through. Raises ``ValueError`` with a message naming the
-    accepted forms on anything else (bare numbers included: the unit must be explicit).
+    accepted forms on anything else (bare numbers included: the unit must be explicit),
+    and on durations longer than ``MAX_DURATION`` (ten years).
     """
     if isinstance(text, timedelta):
         return text
@@ -29,6 +32,8 @@ def parse_duration(text: str | timedelta) -> timedelta:
         pos = m.end()
     if pos != len(s) or not s:
         raise ValueError(f'invalid duration "{text}" ({HINT})')
+    if not total <= MAX_DURATION.total_seconds():  # also catches inf from huge numbers
+        raise ValueError(f'duration "{text}" is longer than {format_duration(MAX_DURATION)}')
     return timedelta(seconds=total)
 
 

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import click
 
-from autoscaler.input_errors import InputError
+from autoscaler.input_errors import InputError, printable
 
 
 class UserError(click.ClickException):
-    """An error in what the user gave us: printed as one line, exit code 2."""
+    """An error in what the user gave us: printed as ``error: ...``, exit code 2.
+
+    ``lines`` holds one problem each (a config may have several); each is printed on
+    its own line, control characters escaped.
+    """
 
     exit_code = 2
 
+    def __init__(self, message: str, lines: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.lines = list(lines) if lines is not None else [message]
+
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        for line in self.lines:
+            click.echo(f"error: {printable(line)}", err=True)
 
 
 def as_user_error(exc: BaseException) -> UserError | None:
     """The ``UserError`` for a known user-facing exception, or None for a bug."""
     if isinstance(exc, InputError):
-        return UserError(str(exc))
+        errors = getattr(exc, "errors", None)
+        return UserError(str(exc), errors if isinstance(errors, list) else None)
     return None
 
 

@@ -24,10 +24,16 @@ import pandas as pd
 
 from autoscaler.durations import format_duration
 from autoscaler.input_errors import InputError
+from autoscaler.input_files import MAX_TRACE_BYTES, InputFileError, read_text_file
+from autoscaler.limits import MAX_TRACE_VALUE
 
 TIMESTAMP_COLUMNS = ("timestamp", "time", "datetime", "date", "ts")
 BUNDLED_TRACE = "nasa_http_1995_week.csv"
 DEFAULT_START = datetime(2011, 3, 3, tzinfo=UTC)  # PlanetLab's day; any fixed origin works
+
+
+# Steps a trace may have after gap filling or resampling (the full NASA trace has 89k).
+MAX_TRACE_POINTS = 20_000_000
 
 
 class TraceError(InputError):
@@ -106,9 +112,9 @@ def load_trace(
     if p.is_dir():
         raise TraceError(f"{p}: is a directory, not a trace file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{p}: cannot read: {exc}") from None
+        text = read_text_file(p, what="trace file", max_bytes=MAX_TRACE_BYTES)
+    except InputFileError as exc:
+        raise TraceError(str(exc)) from None
     if not text.strip():
         raise TraceError(f"{p}: empty file")
 
@@ -125,6 +131,7 @@ def load_trace(
         series, col = _read_timestamped(p, text, column)
         native_step = _infer_step(p, series)
 
+    _check_length(p, series, native_step, "sample interval")
     gaps = _find_gaps(series, native_step)
     notes: list[str] = []
     if gaps:
@@ -141,6 +148,7 @@ def load_trace(
         notes.append(f"filled {missing} missing steps in {len(gaps)} gap(s) with {fill}")
 
     if resample is not None and resample != native_step:
+        _check_length(p, series, resample, "--step")
         series = _resample(series, native_step, resample)
         notes.append(
             f"resampled from {format_duration(native_step)} to {format_duration(resample)}"
@@ -148,6 +156,21 @@ def load_trace(
         native_step = resample
     series.name = col
     return Trace(name, series, native_step, tuple(gaps), fill, col, tuple(notes))
+
+
+def _check_length(p: Path, series: pd.Series, step: timedelta, what: str) -> None:
+    """Refuse a trace that would span more than ``MAX_TRACE_POINTS`` steps of ``step``
+    once gaps are filled or it is resampled (two stamps a century apart, a 1 s step over
+    years): that is a mistake, and building it would exhaust memory."""
+    if len(series) < 2:
+        return
+    span = series.index[-1] - series.index[0]
+    points = span / pd.Timedelta(step) + 1
+    if points > MAX_TRACE_POINTS:
+        raise TraceError(
+            f"{p}: {span} at a {what} of {format_duration(step)} is {points:,.0f} steps, "
+            f"more than {MAX_TRACE_POINTS:,}"
+        )
 
 
 def _is_number(s: str) -> bool:
@@ -172,6 +195,8 @@ def _read_headerless(p: Path, text: str, step: timedelta, start: datetime) -> pd
             raise TraceError(f"{p}:{i + 1}: not a finite number: {s[:40]!r}")
         if values[i] < 0:
             raise TraceError(f"{p}:{i + 1}: negative value {s}")
+        if values[i] > MAX_TRACE_VALUE:
+            raise TraceError(f"{p}:{i + 1}: value {s[:40]} is larger than {MAX_TRACE_VALUE:g}")
     index = pd.date_range(start, periods=len(values), freq=step, unit="ns")
     return pd.Series(values, index=index)
 
@@ -217,6 +242,13 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
     if bad.size:
         i = int(bad[0])
         raise TraceError(f"{p}:{i + 2}: column {column!r}: negative value {raw.iloc[i]}")
+    bad = np.flatnonzero(values > MAX_TRACE_VALUE)
+    if bad.size:
+        i = int(bad[0])
+        raise TraceError(
+            f"{p}:{i + 2}: column {column!r}: value {raw.iloc[i][:40]} is larger than "
+            f"{MAX_TRACE_VALUE:g}"
+        )
     ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     d = np.diff(ns)
     bad = np.flatnonzero(d == 0)

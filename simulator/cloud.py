@@ -246,6 +246,11 @@ class SimCloud:
                     self.ledger.release(inst.id)
         self.applied.add(action.action_id)
         self.actions += 1
+        if delta > 0 and any(i.ready_at <= now for i in g.booting):
+            # A zero boot delay serves at once, within the step that asked for it; left
+            # booting until the next advance, it would cost every scale-out a step and
+            # the oracle would no longer be a lower bound.
+            self.advance(now)
 
     @staticmethod
     def _remove(g: _Group, n: int, victims: Sequence[str]) -> list[_Instance]:

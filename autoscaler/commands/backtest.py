@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from autoscaler.commands.options import SEED
+from autoscaler.commands.output_dir import prepare_output
 from autoscaler.commands.trace_input import parse_horizon, read_trace, trace_options
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
@@ -33,7 +35,7 @@ DEFAULT_MODELS = "naive,seasonal_naive,linear,ets,arima,auto"
     show_default=True,
     help="Trailing training window at each origin (duration or steps).",
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option(
     "--out", type=click.Path(file_okay=False), default=None, help="Directory for summary.json."
 )
@@ -58,6 +60,8 @@ def backtest(
     from autoscaler.forecasters.registry import build_forecaster, forecaster_class
     from autoscaler.model import ForecastError
 
+    if out is not None:
+        prepare_output(out, ["summary.json"])
     trace = read_trace(trace_path, column, step, fill)
     h = parse_horizon(horizon, trace.step)
     kinds = [m.strip() for m in models.split(",") if m.strip()]

@@ -7,6 +7,7 @@ import sys
 import click
 
 from autoscaler.config import ConfigError, load_config
+from autoscaler.errors import printable
 
 
 @click.command("check-config")
@@ -17,6 +18,6 @@ def check_config(path: str) -> None:
         cfg = load_config(path)
     except ConfigError as exc:
         for line in exc.errors:
-            click.echo(f"error: {line}", err=True)
+            click.echo(f"error: {printable(line)}", err=True)
         sys.exit(2)
     click.echo(f"{path}: OK ({len(cfg.groups)} group(s), cloud: {cfg.cloud.kind})")

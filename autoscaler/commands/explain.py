@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+from autoscaler.daemon_client import DEFAULT_URL, expect_shape, fetch_json
 
 
 @click.command("explain")
@@ -15,12 +17,14 @@ from autoscaler.daemon_client import DEFAULT_URL, fetch_json
 )
 def explain(group: str, last: int, url: str) -> None:
     """Print GROUP's last decisions: inputs, forecast, each vote, guards and the outcome."""
-    body = fetch_json(url, f"/v1/groups/{group}/decisions?last={last}")
-    decisions = body["decisions"]
-    if not decisions:
-        click.echo(f"{group}: no decisions recorded yet")
-    for d in decisions:
-        click.echo(_explain(d))
+    path = f"/v1/groups/{urllib.parse.quote(group, safe='')}/decisions?last={last}"
+    body = fetch_json(url, path)
+    with expect_shape(url.rstrip("/") + path):
+        decisions = body["decisions"]
+        if not decisions:
+            click.echo(f"{group}: no decisions recorded yet")
+        for d in decisions:
+            click.echo(_explain(d))
 
 
 def _explain(d: dict) -> str:

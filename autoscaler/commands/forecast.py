@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from autoscaler.commands.options import SEED
+from autoscaler.commands.output_dir import prepare_output
 from autoscaler.commands.trace_input import (
     parse_horizon,
     parse_quantiles,
@@ -24,7 +26,7 @@ from autoscaler.errors import UserError
     help="How far ahead: steps (12) or a duration that is whole steps (1h).",
 )
 @click.option("--quantiles", default="0.1,0.5,0.9", show_default=True, help="Interval quantiles.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the neural models.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the neural models.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -49,6 +51,8 @@ def forecast(
     from autoscaler.forecasters.registry import build_forecaster
     from autoscaler.model import ForecastError
 
+    if out is not None:
+        prepare_output(out, ["forecast.csv", "forecast.png"])
     trace = read_trace(trace_path, column, step, fill)
     h = parse_horizon(horizon, trace.step)
     qs = parse_quantiles(quantiles)

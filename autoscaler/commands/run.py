@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from autoscaler.commands.options import FiniteFloat
 from autoscaler.errors import UserError
+from autoscaler.limits import MAX_SPEEDUP
 
 
 @click.command("run")
@@ -24,7 +26,7 @@ from autoscaler.errors import UserError
 )
 @click.option(
     "--speedup",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(0, MAX_SPEEDUP, low_open=True),
     default=None,
     help="Simulated cloud only: simulated seconds per real second (60: a minute a second).",
 )

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from autoscaler.commands.options import INSTANCES, SEED, DurationType, FiniteFloat
+from autoscaler.commands.output_dir import prepare_output
 from autoscaler.commands.simulate_fleet import PLACEMENTS, fleet_options, run_fleet
 from autoscaler.commands.simulate_vms import VM_OPTION_NAMES, VM_PLACEMENTS, VMS_OPTIONS, run_vms
-from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
+from autoscaler.limits import MAX_BOOT_DELAY, MAX_CAPACITY, MAX_STEP, MIN_STEP
 
 
 def vms_options(f):
     for option in reversed(VMS_OPTIONS):
         f = option(f)
     return f
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("simulate")
@@ -39,7 +33,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--column", default=None, help="Value column of the trace.")
 @click.option(
     "--step",
-    callback=_duration,
+    type=DurationType(MIN_STEP, MAX_STEP),
     default=None,
     help="Simulation step (default from config, 1m); also the sample interval of a trace without timestamps.",
 )
@@ -48,12 +42,15 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
 )
 @click.option(
     "--peak-instances",
-    type=int,
+    type=INSTANCES,
     default=None,
     help="Rescale so the peak needs N instances at full capacity.",
 )
 @click.option(
-    "--scale", type=float, default=None, help="Multiply the trace by F to get load per second."
+    "--scale",
+    type=FiniteFloat(0, MAX_CAPACITY, low_open=True),
+    default=None,
+    help="Multiply the trace by F to get load per second.",
 )
 @click.option(
     "--policy",
@@ -70,11 +67,11 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--group", default=None, help="Which group of the config to simulate.")
 @click.option(
     "--boot-delay",
-    callback=_duration,
+    type=DurationType(timedelta(0), MAX_BOOT_DELAY),
     default=None,
     help="Override the group's boot delay (e.g. 10m).",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (default from config).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (default from config).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -148,7 +145,9 @@ def simulate(
     from autoscaler.traces import load_trace
 
     config = load_config(config_path) if config_path else Config()
-    sim_step = step or config.simulation.step
+    if out:
+        prepare_output(out, ["summary.json", "timeseries.csv", "simulation.png"])
+    sim_step = step if step is not None else config.simulation.step
     path = trace_path or config.simulation.trace
     trace = load_trace(
         path,
@@ -195,33 +194,33 @@ def simulate(
     if out:
         d = Path(out)
         try:
-            d.mkdir(parents=True, exist_ok=True)
+            series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
+            index = scn.trace.series.index
+            write_summary(d / "summary.json", summary)
+            write_decisions(
+                d / "decisions.csv",
+                ((n, row) for n, r in result.runs.items() for row in r.decisions),
+            )
+            hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
+            write_timeseries(
+                d / "timeseries.csv",
+                index,
+                scn.load,
+                scn.spec.capacity_per_instance,
+                series,
+                hosts or None,
+            )
+            plot_simulation(
+                d / "simulation.png",
+                index,
+                scn.load,
+                scn.spec.capacity_per_instance,
+                series,
+                f"{scn.trace.name}: demand vs provisioned capacity",
+            )
+            click.echo(
+                f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'decisions.csv'}, "
+                f"{d / 'simulation.png'}"
+            )
         except OSError as exc:
-            raise UserError(f"{d}: cannot create output directory: {exc.strerror}") from None
-        series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
-        index = scn.trace.series.index
-        write_summary(d / "summary.json", summary)
-        write_decisions(
-            d / "decisions.csv", ((n, row) for n, r in result.runs.items() for row in r.decisions)
-        )
-        hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
-        write_timeseries(
-            d / "timeseries.csv",
-            index,
-            scn.load,
-            scn.spec.capacity_per_instance,
-            series,
-            hosts or None,
-        )
-        plot_simulation(
-            d / "simulation.png",
-            index,
-            scn.load,
-            scn.spec.capacity_per_instance,
-            series,
-            f"{scn.trace.name}: demand vs provisioned capacity",
-        )
-        click.echo(
-            f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'decisions.csv'}, "
-            f"{d / 'simulation.png'}"
-        )
+            raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None

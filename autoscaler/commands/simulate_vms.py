@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 
+from autoscaler.commands.options import FiniteFloat
 from autoscaler.errors import UserError, require_known
+from autoscaler.limits import MAX_HOSTS
 
 VM_PLACEMENTS = ("spread", "pack", "interference_aware")
 
@@ -28,19 +30,22 @@ VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "replay them onto hosts per placement policy instead of scaling a group.",
     ),
     click.option(
-        "--vm-count", type=int, default=None, help="Use the first N VM traces (default all)."
+        "--vm-count",
+        type=click.IntRange(1, 10**6),
+        default=None,
+        help="Use the first N VM traces (default all).",
     ),
     click.option(
         "--hosts",
         "host_count",
-        type=int,
+        type=click.IntRange(1, MAX_HOSTS),
         default=None,
         help="Number of hosts in the default pool (default: one per 4 VMs; "
         "ignored when the config has a hosts: section).",
     ),
     click.option(
         "--contention-threshold",
-        type=float,
+        type=FiniteFloat(0, 1, low_open=True),
         default=None,
         help="Host CPU fraction above which colocated VMs contend (default 0.8).",
     ),
@@ -122,7 +127,8 @@ def run_vms(
     if config.hosts:
         hosts = build_hosts(config.hosts)
     else:
-        count = opts.get("host_count") or math.ceil(len(traces.names) / 4)
+        count = opts.get("host_count")
+        count = math.ceil(len(traces.names) / 4) if count is None else count
         if count < 1:
             raise UserError(f"--hosts must be at least 1, not {count}")
         hosts = host_pool(count)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from autoscaler.daemon_client import DEFAULT_URL, fetch_json
+from autoscaler.daemon_client import DEFAULT_URL, expect_shape, fetch_json
 
 
 @click.command("status")
@@ -14,7 +14,13 @@ from autoscaler.daemon_client import DEFAULT_URL, fetch_json
 def status(url: str) -> None:
     """Show readiness and each group's size, last decision and cooldowns."""
     ready = fetch_json(url, "/readyz", ok_codes=(200, 503))
-    groups = fetch_json(url, "/v1/groups")["groups"]
+    groups_url = url.rstrip("/") + "/v1/groups"
+    body = fetch_json(url, "/v1/groups")
+    with expect_shape(groups_url):
+        _print_status(url, ready, body["groups"])
+
+
+def _print_status(url: str, ready: dict, groups: list) -> None:
     click.echo(f"daemon at {url}: {'ready' if ready['ready'] else 'NOT READY'}")
     for reason in ready.get("reasons", []):
         click.echo(f"  - {reason}")

@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from autoscaler.commands.options import DurationType
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
+from autoscaler.limits import MAX_HORIZON_STEPS, MAX_STEP, MIN_STEP
 from autoscaler.traces import Trace, load_trace
 
 
@@ -23,6 +25,7 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
     f = click.option(
         "--step",
+        type=DurationType(MIN_STEP, MAX_STEP),
         default=None,
         help="Sample interval (e.g. 5m): required for files without timestamps; "
         "for timestamped files, the trace is resampled (mean) to this step.",
@@ -38,17 +41,11 @@ def trace_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def read_trace(trace_path: str, column: str | None, step: str | None, fill: str | None) -> Trace:
+def read_trace(
+    trace_path: str, column: str | None, step: timedelta | None, fill: str | None
+) -> Trace:
     """Load the trace the options name. Raises ``UserError`` / ``TraceError``."""
-    td = None
-    if step is not None:
-        try:
-            td = parse_duration(step)
-        except ValueError as exc:
-            raise UserError(f"--step: {exc}") from None
-        if td <= timedelta(0):
-            raise UserError("--step must be positive")
-    return load_trace(trace_path, column=column, step=td, fill=fill, resample=td)
+    return load_trace(trace_path, column=column, step=step, fill=fill, resample=step)
 
 
 def parse_horizon(text: str, step: timedelta) -> int:
@@ -68,6 +65,8 @@ def parse_horizon(text: str, step: timedelta) -> int:
             raise UserError(f"--horizon: {text} is not a whole number of {step} steps")
     if n < 1:
         raise UserError(f"--horizon must be at least one step, not {text}")
+    if n > MAX_HORIZON_STEPS:
+        raise UserError(f"--horizon: {text} is more than {MAX_HORIZON_STEPS:,} steps")
     return int(n)
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -16,12 +17,50 @@ from pydantic import (
 
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.input_errors import InputError
+from autoscaler.limits import (
+    MAX_BOOT_DELAY,
+    MAX_DURATION,
+    MAX_STEP,
+    MAX_TIMEOUT,
+    MAX_WINDOW,
+    MIN_STEP,
+)
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+
+
+def duration_in(
+    low: timedelta = timedelta(0), high: timedelta = MAX_DURATION, *, positive: bool = False
+) -> Any:
+    """A duration field limited to [low, high] (and > 0 with ``positive``): zero or a
+    week-long tick is an error with its line, never a silent default or a hang."""
+
+    def check(d: timedelta) -> timedelta:
+        if positive and d <= timedelta(0):
+            raise ValueError(f"must be positive, not {format_duration(d)}")
+        if d < low:
+            raise ValueError(f"must be at least {format_duration(low)}, not {format_duration(d)}")
+        if d > high:
+            raise ValueError(f"must be at most {format_duration(high)}, not {format_duration(d)}")
+        return d
+
+    return Annotated[
+        timedelta,
+        BeforeValidator(parse_duration),
+        AfterValidator(check),
+        PlainSerializer(format_duration, return_type=str),
+    ]
+
+
+Interval = duration_in(MIN_STEP, MAX_STEP)
+BootDuration = duration_in(high=MAX_BOOT_DELAY)
+Window = duration_in(high=MAX_WINDOW, positive=True)
+Span = duration_in(high=MAX_WINDOW)  # zero allowed: cooldowns, stabilisation
+Timeout = duration_in(high=MAX_TIMEOUT, positive=True)
 
 
 class ConfigError(InputError):
@@ -33,7 +72,8 @@ class ConfigError(InputError):
 
 
 class FrozenModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf and NaN are never a valid setting (capacity_per_instance: .inf passed before).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def loc_to_path(loc: Iterable[Any]) -> str:

@@ -10,16 +10,17 @@ from pydantic import (
     model_validator,
 )
 
-from autoscaler.config.base import Duration, FrozenModel
+from autoscaler.config.base import BootDuration, FrozenModel, Interval, Timeout, Window
+from autoscaler.limits import MAX_GROUP_SIZE, MAX_HOSTS, MAX_PRICE, MAX_SEED, MAX_SPEEDUP
 
 # ---------------------------------------------------------------- cloud, simulation
 
 
 class FlavorConfig(FrozenModel):
-    vcpus: int = Field(1, ge=1)
-    ram_mb: int = Field(2048, ge=1)
-    gpus: int = Field(0, ge=0)
-    price_per_hour: float = Field(0.05, ge=0)
+    vcpus: int = Field(1, ge=1, le=100_000)
+    ram_mb: int = Field(2048, ge=1, le=1_000_000_000)
+    gpus: int = Field(0, ge=0, le=1024)
+    price_per_hour: float = Field(0.05, ge=0, le=MAX_PRICE)
 
 
 class NovaConfig(FrozenModel):
@@ -32,7 +33,7 @@ class NovaConfig(FrozenModel):
     server_group_policy: (
         Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"] | None
     ) = None
-    boot_timeout: Duration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
+    boot_timeout: BootDuration = timedelta(minutes=10)  # 0s: do not wait, report them as booting
 
 
 class HeatGroupConfig(FrozenModel):
@@ -49,7 +50,7 @@ class HeatGroupConfig(FrozenModel):
 class SenlinGroupConfig(FrozenModel):
     cluster: str = Field(min_length=1)
     adjustment: Literal["exact", "change"] = "exact"
-    action_timeout: Duration = timedelta(minutes=15)
+    action_timeout: BootDuration = timedelta(minutes=15)
 
 
 class CloudConfig(FrozenModel):
@@ -68,11 +69,11 @@ class CloudConfig(FrozenModel):
 
 
 class SimulationConfig(FrozenModel):
-    step: Duration = timedelta(minutes=1)
-    seed: int = 0
-    peak_instances: int = Field(20, ge=1)
+    step: Interval = timedelta(minutes=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    peak_instances: int = Field(20, ge=1, le=MAX_GROUP_SIZE)
     boot_failure_rate: float = Field(0.0, ge=0, lt=1)
-    request_timeout: Duration = timedelta(seconds=10)
+    request_timeout: Timeout = timedelta(seconds=10)
     trace: str | None = None
     column: str | None = None
     fill: Literal["zero", "previous"] | None = None
@@ -83,13 +84,13 @@ class HostGroupConfig(FrozenModel):
     round-robin over ``zones``; CPU and RAM may be overcommitted as Nova does."""
 
     prefix: str = Field("cmp", pattern=r"^[A-Za-z0-9_.-]+$")
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=MAX_HOSTS)
     zones: list[str] = Field(default_factory=lambda: ["az1"], min_length=1)
-    vcpus: int = Field(8, ge=1)
-    ram_mb: int = Field(32768, ge=1)
-    gpus: int = Field(0, ge=0)
-    cpu_allocation_ratio: float = Field(4.0, gt=0)
-    ram_allocation_ratio: float = Field(1.0, gt=0)
+    vcpus: int = Field(8, ge=1, le=100_000)
+    ram_mb: int = Field(32768, ge=1, le=1_000_000_000)
+    gpus: int = Field(0, ge=0, le=1024)
+    cpu_allocation_ratio: float = Field(4.0, gt=0, le=1000)
+    ram_allocation_ratio: float = Field(1.0, gt=0, le=1000)
 
 
 class PlacementConfig(FrozenModel):
@@ -97,15 +98,17 @@ class PlacementConfig(FrozenModel):
 
     contention_threshold: float = Field(0.8, gt=0, le=1.0)
     quantile: float = Field(0.95, gt=0.5, lt=1)
-    history: Duration = timedelta(hours=1)
-    rebalance: Duration = timedelta(hours=1)
+    history: Window = timedelta(hours=1)
+    rebalance: Window = timedelta(hours=1)
     vm_flavor: str = "m1.small"
     # interference_aware drains the least-loaded hosts onto others kept at or below
     # consolidate_below (predicted share of their vCPUs; default: 0.1 under the contention
     # threshold, at least half of it); the gap keeps VMs from moving back and forth
     consolidate: bool = True
     consolidate_below: float | None = Field(None, gt=0, lt=1)
-    consolidate_max_moves: int = Field(32, ge=0)  # consolidation migrations per rebalance
+    consolidate_max_moves: int = Field(
+        32, ge=0, le=MAX_HOSTS
+    )  # consolidation migrations per rebalance
 
     @model_validator(mode="after")
     def _hysteresis(self) -> PlacementConfig:
@@ -134,9 +137,9 @@ class DaemonConfig(FrozenModel):
     bind: str = "127.0.0.1"
     port: int = Field(9723, ge=0, le=65535)
     log_format: Literal["json", "text"] = "json"
-    speedup: float = Field(60.0, gt=0, le=1_000_000)
-    not_ready_after: int = Field(3, ge=1)
-    source_timeout: Duration = timedelta(seconds=10)
-    misfire_grace: Duration = timedelta(seconds=30)
+    speedup: float = Field(60.0, gt=0, le=MAX_SPEEDUP)
+    not_ready_after: int = Field(3, ge=1, le=1000)
+    source_timeout: Timeout = timedelta(seconds=10)
+    misfire_grace: Timeout = timedelta(seconds=30)
     # Audit records older than this (by their tick time) are deleted as new ones come.
-    audit_retention: Duration = Field(timedelta(days=30), gt=timedelta(0))
+    audit_retention: Window = timedelta(days=30)

@@ -12,8 +12,9 @@ from pydantic import (
     model_validator,
 )
 
-from autoscaler.config.base import Duration, FrozenModel
+from autoscaler.config.base import BootDuration, FrozenModel, Interval, Span, Timeout, Window
 from autoscaler.config.policies import PolicyConfig, TargetPolicyConfig
+from autoscaler.limits import MAX_CAPACITY, MAX_GROUP_SIZE
 from autoscaler.model import GroupSpec
 
 # ---------------------------------------------------------------- groups
@@ -24,10 +25,10 @@ class BootDelayConfig(FrozenModel):
     from this distribution, and the policies plan ahead by its ``plan_quantile``."""
 
     distribution: Literal["fixed", "uniform", "lognormal"] = "fixed"
-    median: Duration = timedelta(minutes=2)
-    low: Duration | None = None
-    high: Duration | None = None
-    sigma: float = Field(0.25, ge=0)
+    median: BootDuration = timedelta(minutes=2)
+    low: BootDuration | None = None
+    high: BootDuration | None = None
+    sigma: float = Field(0.25, ge=0, le=5)
     plan_quantile: float = Field(0.9, gt=0, lt=1)
 
     def planning(self) -> timedelta:
@@ -71,7 +72,7 @@ class PrometheusConfig(FrozenModel):
     password_file: str | None = None
     password_env: str | None = None
     ca_file: str | None = None
-    timeout: Duration = timedelta(seconds=10)
+    timeout: Timeout = timedelta(seconds=10)
 
     @model_validator(mode="after")
     def _auth(self) -> PrometheusConfig:
@@ -100,7 +101,7 @@ class MetricConfig(FrozenModel):
     source: Literal["simulated", "prometheus", "monasca"] = "simulated"
     query: str = ""
     unit: Literal["load", "utilization"] = "load"
-    lookback: Duration = timedelta(hours=1)
+    lookback: Window = timedelta(hours=1)
     prometheus: PrometheusConfig | None = None
     monasca: MonascaConfig = MonascaConfig()
 
@@ -114,7 +115,7 @@ class MetricConfig(FrozenModel):
 
 
 class SloConfig(FrozenModel):
-    p95_latency: Duration = timedelta(milliseconds=200)
+    p95_latency: Timeout = timedelta(milliseconds=200)
     target_violation_pct: float = Field(1.0, ge=0, le=100)
 
 
@@ -123,9 +124,9 @@ class ForecasterConfig(FrozenModel):
     cheap ``update()`` in between, naive fallback when the model is missing or fails."""
 
     model: str = "level"
-    retrain: Duration = timedelta(hours=1)
-    train_window: Duration = timedelta(days=1)
-    horizon: Duration = timedelta(minutes=30)
+    retrain: Window = timedelta(hours=1)
+    train_window: Window = timedelta(days=1)
+    horizon: Window = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -148,18 +149,18 @@ class ForecasterConfig(FrozenModel):
 
 class GroupConfig(FrozenModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    min_size: int = Field(1, ge=0)
-    max_size: int = Field(20, ge=1)
+    min_size: int = Field(1, ge=0, le=MAX_GROUP_SIZE)
+    max_size: int = Field(20, ge=1, le=MAX_GROUP_SIZE)
     flavor: str = "m1.small"
-    capacity_per_instance: float = Field(100.0, gt=0)
+    capacity_per_instance: float = Field(100.0, gt=0, le=MAX_CAPACITY)
     slo: SloConfig = SloConfig()
-    interval: Duration = timedelta(minutes=1)
-    cooldown_up: Duration = timedelta(minutes=3)
-    cooldown_down: Duration = timedelta(minutes=5)
-    max_step_up: int = Field(1000, ge=1)
-    max_step_down: int = Field(1000, ge=1)
+    interval: Interval = timedelta(minutes=1)
+    cooldown_up: Span = timedelta(minutes=3)
+    cooldown_down: Span = timedelta(minutes=5)
+    max_step_up: int = Field(1000, ge=1, le=MAX_GROUP_SIZE)
+    max_step_down: int = Field(1000, ge=1, le=MAX_GROUP_SIZE)
     boot_delay: BootDelayConfig = BootDelayConfig()
-    stale_after: Duration = timedelta(minutes=5)
+    stale_after: Window = timedelta(minutes=5)
     dry_run: bool = False
     # advisor: decisions are computed, logged and exported, never acted on (dry-run).
     mode: Literal["act", "advisor"] = "act"

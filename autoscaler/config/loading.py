@@ -16,6 +16,9 @@ from autoscaler.config.base import ConfigError, loc_to_path
 from autoscaler.config.cross_checks import raw_reference_problems
 from autoscaler.config.policies import POLICY_KINDS
 from autoscaler.config.root import Config
+from autoscaler.input_errors import InputError, printable
+from autoscaler.input_files import MAX_CONFIG_BYTES, read_text_file
+from autoscaler.safe_yaml import YamlInputError, compose_yaml, load_yaml
 
 # ---------------------------------------------------------------- loading and errors
 
@@ -42,12 +45,12 @@ def _clean_message(msg: str) -> str:
     return msg
 
 
-def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
+def _yaml_lines(text: str, where: str) -> dict[tuple[Any, ...], int]:
     """Map every key/index path in a YAML document to its 1-based line number."""
     lines: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        root = compose_yaml(text, where)
+    except YamlInputError:
         return lines
 
     def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
@@ -93,7 +96,7 @@ def _format_errors(
                 if isinstance(err.get("input"), dict)
                 else msg
             )
-        out.append((line or 0, f"{prefix}{path + ': ' if path else ''}{msg}"))
+        out.append((line or 0, printable(f"{prefix}{path + ': ' if path else ''}{msg}")))
     return [text for _, text in sorted(out, key=lambda e: e[0])]
 
 
@@ -103,7 +106,7 @@ def parse_config(data: Any, where: str = "<config>", text: str | None = None) ->
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: the top level must be a mapping of sections"])
-    lines = _yaml_lines(text) if text else {}
+    lines = _yaml_lines(text, where) if text else {}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -115,19 +118,17 @@ def parse_config(data: Any, where: str = "<config>", text: str | None = None) ->
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config file. Raises ``ConfigError`` (never a traceback)."""
+    """Read and validate a YAML config file. Raises ``ConfigError`` (never a traceback).
+
+    The file must be a regular UTF-8 file of at most ``MAX_CONFIG_BYTES``, one YAML
+    document with no duplicate keys and bounded aliases, and not empty.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{p}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([f"{p}{line}: invalid YAML: {problem}"]) from None
+        text = read_text_file(p, what="config file", max_bytes=MAX_CONFIG_BYTES)
+        data = load_yaml(text, str(p))
+    except InputError as exc:
+        raise ConfigError([str(exc)]) from None
+    if data is None:
+        raise ConfigError([f"{p}: empty config (expected a mapping of sections, e.g. groups:)"])
     return parse_config(data, str(p), text)

@@ -10,7 +10,8 @@ from pydantic import (
     model_validator,
 )
 
-from autoscaler.config.base import Duration, FrozenModel
+from autoscaler.config.base import FrozenModel, Span, Window
+from autoscaler.limits import MAX_GROUP_SIZE
 
 # ---------------------------------------------------------------- policies
 
@@ -21,9 +22,9 @@ class ThresholdPolicyConfig(FrozenModel):
     kind: Literal["threshold"] = "threshold"
     upper: float = Field(0.8, gt=0, le=1.5)
     lower: float = Field(0.3, ge=0, lt=1.5)
-    periods: int = Field(3, ge=1)
-    step_out: int = Field(2, ge=1)
-    step_in: int = Field(1, ge=1)
+    periods: int = Field(3, ge=1, le=10_000)
+    step_out: int = Field(2, ge=1, le=MAX_GROUP_SIZE)
+    step_in: int = Field(1, ge=1, le=MAX_GROUP_SIZE)
 
     @model_validator(mode="after")
     def _order(self) -> ThresholdPolicyConfig:
@@ -38,9 +39,9 @@ class TargetPolicyConfig(FrozenModel):
     kind: Literal["target"] = "target"
     target: float = Field(0.7, gt=0, le=1.0)
     tolerance: float = Field(0.1, ge=0, lt=1.0)
-    stabilization_down: Duration = timedelta(minutes=5)
-    max_up_pct: float = Field(100.0, gt=0)
-    max_up_pods: int = Field(4, ge=1)
+    stabilization_down: Span = timedelta(minutes=5)
+    max_up_pct: float = Field(100.0, gt=0, le=100_000)
+    max_up_pods: int = Field(4, ge=1, le=MAX_GROUP_SIZE)
     max_down_pct: float = Field(100.0, gt=0, le=100.0)
 
 
@@ -61,11 +62,11 @@ class PredictiveThresholdPolicyConfig(FrozenModel):
     kind: Literal["predictive_threshold"] = "predictive_threshold"
     upper: float = Field(0.8, gt=0, le=1.5)
     lower: float = Field(0.15, ge=0, lt=1.5)
-    periods: int = Field(3, ge=1)
-    step_out: int = Field(2, ge=1)
-    step_in: int = Field(1, ge=1)
-    lookback: Duration = timedelta(minutes=20)
-    horizon: Duration = timedelta(minutes=15)
+    periods: int = Field(3, ge=1, le=10_000)
+    step_out: int = Field(2, ge=1, le=MAX_GROUP_SIZE)
+    step_in: int = Field(1, ge=1, le=MAX_GROUP_SIZE)
+    lookback: Window = timedelta(minutes=20)
+    horizon: Window = timedelta(minutes=15)
     model: Literal["linear", "forecast"] = "linear"
 
     @model_validator(mode="after")
@@ -84,7 +85,7 @@ class PredictiveTargetPolicyConfig(FrozenModel):
     target: float = Field(0.7, gt=0, le=1.0)
     tolerance: float = Field(0.1, ge=0, lt=1.0)
     quantile: float = Field(0.9, gt=0, lt=1)
-    stabilization_down: Duration = timedelta(minutes=5)
+    stabilization_down: Span = timedelta(minutes=5)
 
 
 class QosPolicyConfig(FrozenModel):
@@ -93,15 +94,15 @@ class QosPolicyConfig(FrozenModel):
 
     kind: Literal["qos"] = "qos"
     quantile: float = Field(0.9, gt=0, lt=1)
-    band: float = Field(1.0, gt=0)
-    min_band: float = Field(0.25, gt=0)
-    max_band: float = Field(4.0, gt=0)
+    band: float = Field(1.0, gt=0, le=100)
+    min_band: float = Field(0.25, gt=0, le=100)
+    max_band: float = Field(4.0, gt=0, le=100)
     band_floor: float = Field(0.05, ge=0, lt=1)
     low_water: float = Field(0.95, gt=0, le=1)
-    scale_in_window: Duration = timedelta(minutes=5)
+    scale_in_window: Window = timedelta(minutes=5)
     feedback: bool = True
     gain: float = Field(0.1, gt=0, lt=1)
-    slow_period: Duration = timedelta(hours=1)
+    slow_period: Window = timedelta(hours=1)
 
     @model_validator(mode="after")
     def _bounds(self) -> QosPolicyConfig:
@@ -114,7 +115,7 @@ class ScheduleEntryConfig(FrozenModel):
     """A minimum group size while ``cron`` (5 fields: minute hour day month weekday) matches."""
 
     cron: str
-    min: int = Field(ge=0)
+    min: int = Field(ge=0, le=MAX_GROUP_SIZE)
 
     @model_validator(mode="after")
     def _cron(self) -> ScheduleEntryConfig:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from autoscaler.config import Config, ConfigError, GroupConfig, load_config, parse_config
+from autoscaler.input_errors import InputError
+from autoscaler.input_files import MAX_CONFIG_BYTES, read_text_file
+from autoscaler.safe_yaml import load_yaml
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,19 @@ class ReloadPlan:
 def plan_reload(path: str | Path, old: Config) -> ReloadPlan:
     """Validate ``path`` against the running config ``old``. Never raises."""
     try:
-        return ReloadPlan(load_config(path))
+        new = load_config(path)
     except ConfigError as exc:
         errors = tuple(exc.errors)
+    else:
+        if not new.groups:
+            # A config that drops every group is far more likely a mistake (a truncated
+            # file, a wrong path) than a wish to stop scaling: keep what runs.
+            return ReloadPlan(None, (f"{path}: no groups; keeping the running configuration",))
+        return ReloadPlan(new)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = read_text_file(path, what="config file", max_bytes=MAX_CONFIG_BYTES)
+        data = load_yaml(text, str(path))
+    except InputError:
         return ReloadPlan(None, errors)
     if not isinstance(data, dict) or not isinstance(data.get("groups", []), list):
         return ReloadPlan(None, errors)

@@ -22,7 +22,7 @@ def _tick(store: SqliteStateStore, k: int) -> None:
 
 
 def test_the_audit_stops_growing_once_retention_is_reached(tmp_path: Path) -> None:
-    assert parse_config({}).daemon.audit_retention == timedelta(days=30)
+    assert parse_config({"groups": [{"name": "web"}]}).daemon.audit_retention == timedelta(days=30)
     retention = timedelta(hours=6)
     store = SqliteStateStore(tmp_path / "state.db", audit_retention=retention)
     sizes = []

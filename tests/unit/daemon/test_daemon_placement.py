@@ -104,7 +104,7 @@ def test_simulated_world_refuses_a_group_the_hosts_cannot_hold(tmp_path: Path) -
     cfg = parse_config(raw)
     world = SimulatedWorld(cfg, monotonic=ManualTime())
     world.cloud_for(cfg.groups[0])
-    with pytest.raises(WorldError, match="^the hosts cannot hold group web's 2 initial"):
+    with pytest.raises(WorldError, match=r"^the hosts cannot hold group web's 2 initial"):
         world.cloud_for(cfg.groups[1])
 
 
