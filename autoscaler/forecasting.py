@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -243,6 +244,8 @@ class _GroupState:
     fallback: Forecaster | None = None
     fitted_at: datetime | None = None
     problem: str = ""  # why the model is not in use, if it is not
+    name: str = ""
+    restored: bool = False  # the model store was asked for this group's model
     fitting: bool = False  # a refit of this group is running outside the lock
 
 
@@ -271,10 +274,15 @@ class RetrainingForecastProvider:
     # Reads the metric's history (start, end, step) -> Series from the metric source: each
     # fit trains on the whole ``train_window`` there, not only on what the process saw.
     history: HistoryReader | None = None
+    # Where fitted models are kept (``forecasters.store.ModelStore``); after a restart a
+    # stored model younger than ``retrain`` is used at once, without refitting.
+    store: Any = None
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
     history_failures: int = 0
+    restore_failures: int = 0
+    save_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
@@ -300,7 +308,7 @@ class RetrainingForecastProvider:
             if st is None or (st.fitting and not claimed):
                 return
             st.fitting = True
-            detached = _GroupState(st.step, st.history.copy(), st.end)
+            detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
         try:
             self._fit(detached, now)
         finally:
@@ -350,6 +358,8 @@ class RetrainingForecastProvider:
 
     def _forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         st, new = self._absorb(spec.name, window)
+        if self.store is not None and not st.restored:
+            self._restore(st, now)
         due = st.fitted_at is None or now - st.fitted_at >= self.retrain
         if due and self.inline:
             self._fit(st, now)
@@ -377,7 +387,7 @@ class RetrainingForecastProvider:
         keep = max(2, int(self.train_window / window.step))
         st = self.groups.get(name)
         if st is None or st.step != window.step:
-            st = _GroupState(window.step, window.values[-keep:].copy(), window.end)
+            st = _GroupState(window.step, window.values[-keep:].copy(), window.end, name=name)
             self.groups[name] = st
             return st, window.values[:0]
         n_new = round((window.end - st.end) / st.step)
@@ -391,6 +401,42 @@ class RetrainingForecastProvider:
         st.history = np.concatenate([st.history, new])[-keep:]
         st.end = window.end
         return st, new
+
+    def _restore(self, st: _GroupState, now: datetime) -> None:
+        """Use the group's stored model when it is younger than ``retrain``, brought up
+        to date with the source's points since it was trained (none read: not used)."""
+        st.restored = True
+        try:
+            if self.store.current(st.name) is None:
+                return  # nothing stored yet (the first start)
+            model, meta = self.store.load(st.name)
+            trained_to = pd.Timestamp(meta.trained_to).to_pydatetime()
+            if model.step != st.step or now - trained_to >= self.retrain or trained_to > st.end:
+                return
+            if trained_to < st.end:
+                if self.history is None:
+                    return
+                newer = self.history(trained_to + st.step, st.end + st.step, st.step)
+                grid = pd.date_range(trained_to + st.step, st.end, freq=st.step)
+                newer = newer.reindex(grid)
+                model.update(newer.ffill().fillna(float(np.nanmean(st.history))))
+            st.fallback = PersistenceForecaster(st.step).fit(_series(st.history, st.end, st.step))
+        except Exception as exc:  # no model, a refused or stale one: fit as usual
+            self.restore_failures += 1
+            st.problem = f"stored model not used: {type(exc).__name__}: {exc}"
+            return
+        st.model, st.fitted_at, st.problem = model, trained_to, ""
+
+    def _save(self, st: _GroupState) -> None:
+        """Keep the freshly fitted model in the store (when there is one)."""
+        if self.store is None or st.model is None or not st.name:
+            return
+        first = st.end - (len(st.history) - 1) * st.step
+        try:
+            self.store.save(st.name, st.model, trained=(first, st.end))
+        except Exception as exc:  # a full disk must not stop forecasting
+            self.save_failures += 1
+            st.problem = f"model not stored: {type(exc).__name__}: {exc}"
 
     def _read_history(self, st: _GroupState) -> None:
         """Replace the group's history by the source's ``train_window`` up to ``st.end``
@@ -435,6 +481,7 @@ class RetrainingForecastProvider:
         try:
             st.model = model.fit(y.ffill().bfill())
             st.problem = ""
+            self._save(st)
             self.fits += 1  # one writer at a time: the lock, or the group's own refit job
         except Exception as exc:
             self.failures += 1

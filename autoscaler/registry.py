@@ -107,11 +107,16 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
 
 
 def build_forecast_provider(
-    cfg: ForecasterConfig, *, inline: bool = True, history: HistoryReader | None = None
+    cfg: ForecasterConfig,
+    *,
+    inline: bool = True,
+    history: HistoryReader | None = None,
+    store: object = None,
 ) -> RetrainingForecastProvider:
     """The group's forecast provider. ``inline`` False runs refits off the tick path (a
     worker thread, or the daemon's retraining job); the simulator refits inline on the
-    same schedule. ``history`` reads the training window from the metric source."""
+    same schedule. ``history`` reads the training window from the metric source;
+    ``store`` (a ``ModelStore``) keeps fitted models across restarts."""
 
     def make(step: timedelta) -> Forecaster:
         return build_forecaster(cfg.model, step, dict(cfg.params))
@@ -124,6 +129,7 @@ def build_forecast_provider(
         tuple(cfg.quantiles),
         inline=inline,
         history=history,
+        store=store,
     )
 
 
@@ -227,13 +233,15 @@ def build_binding(
     policies: Sequence[ScalingPolicy] | None = None,
     spec: GroupSpec | None = None,
     refit_inline: bool = True,
+    model_store: object = None,
 ) -> GroupBinding:
     """``group`` of ``config`` wired to ``source`` and ``cloud``. ``policy_configs``
     (default: the group's own) name the voting policies; ``policies`` replaces them
     with ready-made ones (the simulator's oracle, with its ``spec``). The forecaster is
     built only when a policy reads forecasts; ``refit_inline`` False leaves its refits
-    to the caller's retraining job. Raises ``ValueError`` for a policy that cannot run
-    here (the oracle outside the simulator)."""
+    to a worker thread; ``model_store`` keeps its fitted models across restarts.
+    Raises ``ValueError`` for a policy that cannot run here (the oracle outside the
+    simulator)."""
     configs = list(group.policies if policy_configs is None else policy_configs)
     voters = list(policies) if policies is not None else [build_policy(c, group) for c in configs]
     query = group.metric.query
@@ -242,7 +250,9 @@ def build_binding(
         return source.query(query, start, end, step)
 
     forecaster = (
-        build_forecast_provider(group.forecaster, inline=refit_inline, history=history)
+        build_forecast_provider(
+            group.forecaster, inline=refit_inline, history=history, store=model_store
+        )
         if policies is None and any(needs_forecast(c) for c in configs)
         else None
     )

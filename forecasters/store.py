@@ -122,8 +122,9 @@ class ModelStore:
         except (OSError, UnicodeDecodeError) as exc:
             raise ModelStoreError(f"{pointer}: unreadable: {exc}") from None
 
-    def save(self, name: str, model: Any) -> ModelMeta:
-        """Save ``model`` as a new version of ``name`` and make it current."""
+    def save(self, name: str, model: Any, *, trained: tuple[Any, Any] | None = None) -> ModelMeta:
+        """Save ``model`` as a new version of ``name`` and make it current. ``trained``
+        (first, last timestamp) overrides the model's own ``trained_range``."""
         d = self._dir(name)
         try:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -136,7 +137,7 @@ class ModelStore:
             payload = dump_model(model)
         except ForecastError as exc:
             raise ModelStoreError(f"{name}: cannot save: {exc}") from None
-        trained = getattr(model, "trained_range", None)
+        trained = trained or getattr(model, "trained_range", None)
         if trained is None and getattr(model, "active", None) is not None:
             trained = model.active.trained_range
         meta = ModelMeta(

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from autoscaler.config import Config, GroupConfig
@@ -20,6 +21,8 @@ from autoscaler.daemon.retraining import Retrainer, inline_retraining, retrainer
 from autoscaler.daemon.world import ForecastPublisher, World
 from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoads
 from autoscaler.interfaces import StateStore
+
+MODELS_DIR = "models"  # the model store's folder in the state directory
 
 # Builds a group's forecast provider (which may also be its Retrainer), or None.
 ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
@@ -58,18 +61,27 @@ def build_group(
     source_timeout: timedelta | None,
     forecasts: ForecastFactory | None = None,
     recent: RecentLoads | None = None,
+    models: object = None,
 ) -> GroupRuntime:
     """Wire one group of ``config`` through the registry's ``build_binding`` (the call
     the simulator makes), on the world's source and cloud. ``forecasts`` replaces the
     configured forecast provider (tests); ``recent`` is the map of every group's latest
     load that all groups' engines share, so that placement sees the load of the other
-    groups on a host. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
+    groups on a host; ``models`` (a ``ModelStore``) keeps its fitted forecasters across
+    restarts. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
     from autoscaler.registry import build_binding
 
     inline = bool(getattr(world, "refit_inline", False))
+    db_path = getattr(state, "path", None)
+    if models is None and db_path is not None:  # beside state.db: <state dir>/models
+        from autoscaler.forecasters.store import ModelStore
+
+        models = ModelStore(Path(db_path).parent / MODELS_DIR)
     source = ObservedSource(world.source_for(cfg), source_timeout)
     cloud = ObservedCloud(world.cloud_for(cfg))
-    binding = build_binding(config, cfg, source=source, cloud=cloud, refit_inline=inline)
+    binding = build_binding(
+        config, cfg, source=source, cloud=cloud, refit_inline=inline, model_store=models
+    )
     if forecasts is not None:
         binding.forecaster = forecasts(cfg)
     provider = binding.forecaster

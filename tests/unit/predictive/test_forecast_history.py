@@ -69,3 +69,35 @@ def test_a_source_down_for_history_falls_back_to_what_the_ticks_saw() -> None:
     assert fc is not None
     assert len(binding.forecaster.groups["web"].history) == 60
     assert binding.forecaster.history_failures == 1
+
+
+def test_after_a_restart_a_young_stored_model_is_used_at_once(tmp_path) -> None:
+    from autoscaler.forecasters.store import ModelStore
+
+    values, start, source, first = _setup()
+    first.forecaster.store = ModelStore(tmp_path / "models")
+    fitted_at = start + timedelta(days=2)
+    window = source.window("", fitted_at, timedelta(hours=1), MIN)
+    assert first.forecaster.forecast(first.spec, window, fitted_at) is not None
+    meta = first.forecaster.store.meta("web")
+    # trained on the whole two-day window read from the source, not the last hour
+    assert pd.Timestamp(meta.trained_from) == fitted_at - timedelta(days=2)
+    assert pd.Timestamp(meta.trained_to) == window.end
+
+    # a new process (same store): 20 minutes later, its first forecast is the stored model
+    _, _, _, second = _setup()
+    second.forecaster.store = ModelStore(tmp_path / "models")
+    now = fitted_at + timedelta(minutes=20)
+    fc = second.forecaster.forecast(
+        second.spec, source.window("", now, timedelta(hours=1), MIN), now
+    )
+    assert fc is not None and not fc.note and fc.model == "level"
+    assert second.forecaster.fits == 0 and second.forecaster.restore_failures == 0
+    assert second.forecaster.model_age("web", now) == now - window.end
+
+    # past its retrain period a stored model is not used: the process refits
+    _, _, _, third = _setup()
+    third.forecaster.store = ModelStore(tmp_path / "models")
+    late = fitted_at + timedelta(hours=2)
+    third.forecaster.forecast(third.spec, source.window("", late, timedelta(hours=1), MIN), late)
+    assert third.forecaster.fits == 1
