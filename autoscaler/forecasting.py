@@ -16,6 +16,7 @@ same code path (``_fit``), the same trailing window and the same fallback.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -249,6 +250,9 @@ class _GroupState:
     fitting: bool = False  # a refit of this group is running outside the lock
 
 
+# Refits on worker threads share the cores: a start with many groups queues its fits.
+FIT_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
 HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
 
 
@@ -310,7 +314,8 @@ class RetrainingForecastProvider:
             st.fitting = True
             detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
         try:
-            self._fit(detached, now)
+            with FIT_SLOTS:  # at most one fit per core at a time, across all groups
+                self._fit(detached, now)
         finally:
             with self._lock:
                 st.fitting = False
@@ -399,7 +404,9 @@ class RetrainingForecastProvider:
             return st, window.values[:0]
         new = window.values[-n_new:]
         st.history = np.concatenate([st.history, new])[-keep:]
-        st.end = window.end
+        # Stay on the first window's grid: a live source's window ends at the tick's own
+        # time, a little later or earlier each tick, and the models continue a grid.
+        st.end = st.end + n_new * st.step
         return st, new
 
     def _restore(self, st: _GroupState, now: datetime) -> None:
@@ -413,13 +420,16 @@ class RetrainingForecastProvider:
             trained_to = pd.Timestamp(meta.trained_to).to_pydatetime()
             if model.step != st.step or now - trained_to >= self.retrain or trained_to > st.end:
                 return
-            if trained_to < st.end:
+            # continue the model's grid from here on (the ticks' own grid is re-anchored)
+            steps = int((st.end - trained_to) / st.step)
+            if steps > 0:
                 if self.history is None:
                     return
-                newer = self.history(trained_to + st.step, st.end + st.step, st.step)
-                grid = pd.date_range(trained_to + st.step, st.end, freq=st.step)
-                newer = newer.reindex(grid)
+                grid = pd.date_range(trained_to + st.step, periods=steps, freq=st.step)
+                newer = self.history(grid[0].to_pydatetime(), grid[-1] + st.step, st.step)
+                newer = newer.reindex(grid, method="nearest", tolerance=st.step / 2)
                 model.update(newer.ffill().fillna(float(np.nanmean(st.history))))
+            st.end = trained_to + steps * st.step
             st.fallback = PersistenceForecaster(st.step).fit(_series(st.history, st.end, st.step))
         except Exception as exc:  # no model, a refused or stale one: fit as usual
             self.restore_failures += 1
