@@ -162,8 +162,12 @@ def main() -> int:
         try:
             cfg = config(a.groups, prom.url, a.days)
             results = {}
+            origin = time.monotonic()
             for phase in ("cold start", "restart"):
-                world = PrometheusWorld(prom.url, end)
+                # one timeline: the restart happens later than the first start
+                world = PrometheusWorld(
+                    prom.url, end + timedelta(seconds=time.monotonic() - origin)
+                )
                 t0 = time.monotonic()
                 daemon = start(cfg, world, work / "state")
                 took = time_to_models(daemon, a.groups, t0, a.limit)
