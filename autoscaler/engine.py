@@ -107,6 +107,19 @@ class Engine:
     # from all the groups on it. Kept raw: the demand is worked out only when placing.
     # Engines of groups on the same hosts share one map (the daemon runs one per group).
     recent: RecentLoads = field(default_factory=dict)
+    # When a stored cooldown lies ahead of the clock (a simulated clock that restarted, a
+    # wall clock stepped back), the time this engine first saw it: the cooldown then runs
+    # from there, so it never holds a group longer than the cooldown itself.
+    clock_behind: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def _cooldown_start(self, name: str, direction: str, now: datetime) -> datetime | None:
+        """When ``direction``'s cooldown began for the guards: the last such action, or,
+        when that lies ahead of ``now``, the moment the engine first saw it there."""
+        last = self.state.last_action(name, direction)
+        if last is None or last <= now:
+            self.clock_behind.pop((name, direction), None)
+            return last
+        return self.clock_behind.setdefault((name, direction), now)
 
     def tick(self, now: datetime) -> list[TickOutcome]:
         """Evaluate every group at ``now`` (UTC). Never raises for a group's failure."""
@@ -199,9 +212,9 @@ class Engine:
             status=status,
             proposed=combined,
             data_problem=data_problem,
-            last_up=self.state.last_action(name, "up"),
+            last_up=self._cooldown_start(name, "up", now),
             last_any=_latest(
-                self.state.last_action(name, "up"), self.state.last_action(name, "down")
+                self._cooldown_start(name, "up", now), self._cooldown_start(name, "down", now)
             ),
         )
         desired = guarded.desired

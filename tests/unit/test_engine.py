@@ -265,3 +265,19 @@ def test_policy_memory_round_trips() -> None:
     for i in range(3):
         eng.tick(NOW + i * MIN)
     assert store.policy_memory("g", "counting") == 3
+
+
+def test_a_cooldown_stamped_ahead_of_the_clock_holds_no_longer_than_the_cooldown() -> None:
+    # A restarted simulated clock (or a wall clock stepped back) finds the last scale-out
+    # recorded five hours ahead; before, the group held for those five hours.
+    cloud = FakeCloud()
+    eng, store = engine_for([Fixed(7)], FakeSource([500.0]), cloud)
+    ahead = NOW + timedelta(hours=5)
+    store.finish_action(ScaleAction("g", "a0", ahead, 5, 6, "before the restart"), "done")
+    assert store.last_action("g", "up") == ahead
+    (held,) = eng.tick(NOW)
+    assert held.action is None and held.guard == "cooldown_up"  # fail closed at first
+    (still,) = eng.tick(NOW + SPEC.cooldown_up - MIN)
+    assert still.action is None and still.guard == "cooldown_up"
+    (acts,) = eng.tick(NOW + SPEC.cooldown_up)
+    assert acts.action is not None and acts.action.target == 7

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from autoscaler.cli import cli
+from autoscaler.commands import load_command
 from autoscaler.commands.simulate_fleet import FLEET_OPTIONS
 
 
@@ -33,7 +34,8 @@ def small(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:
 
 
 def test_fleet_options_are_on_the_simulate_command() -> None:
-    simulate = cli.commands["simulate"]
+    simulate = load_command("simulate")
+    assert simulate is not None
     names = {p.name for p in simulate.params}
     assert {"fleet", "mode", "placements", "schedulers", "load_pct", "seeds", "migration"} <= names
     assert len(FLEET_OPTIONS) == 10

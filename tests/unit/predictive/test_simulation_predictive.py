@@ -138,7 +138,7 @@ def test_forecaster_section_drives_the_provider(nasa_day: Trace) -> None:
     ("forecaster", "message"),
     [
         ({"quantiles": [0.5, 1.5]}, "quantiles must lie strictly between 0 and 1"),
-        ({"retrain": "0s"}, "retrain must be positive"),
+        ({"retrain": "0s"}, "retrain: must be positive"),
         ({"horizon": "soon"}, "horizon"),
         ({"model": "crystal_ball"}, "unknown forecast model 'crystal_ball'"),
     ],
