@@ -156,7 +156,10 @@ def main() -> int:
             load = np.roll(raw, -37 * i)[:points] * rng.uniform(0.5, 2.0)
             series.append(Series("bench_load", {"group": f"g{i:03d}"}, stamps, load.tolist()))
         t = time.monotonic()
-        backfill(series, work / "data", work)
+        for b in range(0, len(series), 10):  # batches: promtool has a time limit per call
+            batch = work / f"backfill-{b}"
+            batch.mkdir()
+            backfill(series[b : b + 10], work / "data", batch)
         print(f"backfilled {a.groups} x {points:,} points in {time.monotonic() - t:.1f}s")
         prom = PrometheusProcess(work / "data", work)
         try:
