@@ -74,7 +74,7 @@ def test_a_source_down_for_history_falls_back_to_what_the_ticks_saw() -> None:
 def test_after_a_restart_a_young_stored_model_is_used_at_once(tmp_path) -> None:
     from autoscaler.forecasters.store import ModelStore
 
-    values, start, source, first = _setup()
+    _, start, source, first = _setup()
     first.forecaster.store = ModelStore(tmp_path / "models")
     fitted_at = start + timedelta(days=2)
     window = source.window("", fitted_at, timedelta(hours=1), MIN)
