@@ -17,10 +17,12 @@ same code path (``_fit``), the same trailing window and the same fallback.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,15 @@ class _GroupState:
     # Timestamps for forecasts on the array path: one long range, sliced per forecast.
     times: pd.DatetimeIndex | None = None
     times_start: datetime | None = None
+    name: str = ""
+    restored: bool = False  # the model store was asked for this group's model
+    fitting: bool = False  # a refit of this group is running outside the lock
+
+
+# Refits on worker threads share the cores: a start with many groups queues its fits.
+FIT_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
 
 
 @dataclass
@@ -71,10 +82,21 @@ class RetrainingForecastProvider:
     train_window: timedelta = timedelta(days=1)
     horizon: timedelta = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
-    inline: bool = True  # refit inside forecast() when due; False: only refit() refits
+    # True: refit inside forecast() when due (the simulator, on simulated time); False:
+    # a due refit runs on a worker thread (or the daemon's job calls ``refit``).
+    inline: bool = True
+    # Reads the metric's history (start, end, step) -> Series from the metric source: each
+    # fit trains on the whole ``train_window`` there, not only on what the process saw.
+    history: HistoryReader | None = None
+    # Where fitted models are kept (``forecasters.store.ModelStore``); after a restart a
+    # stored model younger than ``retrain`` is used at once, without refitting.
+    store: Any = None
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
+    history_failures: int = 0
+    restore_failures: int = 0
+    save_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,13 +112,61 @@ class RetrainingForecastProvider:
     def refit(self, group: str, now: datetime) -> None:
         """Refit ``group``'s model on its trailing history (the daemon's retraining job).
 
-        Holds the lock for the whole fit: a concurrent ``forecast`` waits rather than
-        predicting from a half-replaced model. No-op for a group not seen yet.
+        The fit runs outside the lock, on a copy of the history: forecasts go on from
+        the old model meanwhile, and the new one is swapped in when done, brought up to
+        date with the points that arrived during the fit. No-op for a group not seen yet
+        or whose refit is already running.
         """
+        self._refit(group, now, claimed=False)
+
+    def _refit(self, group: str, now: datetime, *, claimed: bool) -> None:
+        """``refit``; ``claimed``: the caller already marked the group as fitting."""
         with self._lock:
             st = self.groups.get(group)
-            if st is not None:
-                self._fit(st, now)
+            if st is None or (st.fitting and not claimed):
+                return
+            st.fitting = True
+            detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
+        try:
+            with FIT_SLOTS:  # at most one fit per core at a time, across all groups
+                self._fit(detached, now)
+        finally:
+            with self._lock:
+                st.fitting = False
+        with self._lock:
+            st = self.groups.get(group)
+            if st is None or st.step != detached.step or st.end < detached.end:
+                return  # the history was reset meanwhile; the next refit starts afresh
+            if detached.fallback is None:  # too little history: keep what serves now
+                st.problem = detached.problem
+                return
+            st.model, st.fallback = detached.model, detached.fallback
+            st.fallback_end, st.times, st.times_start = detached.fallback_end, None, None
+            st.fitted_at, st.problem = detached.fitted_at, detached.problem
+            n_new = round((st.end - detached.end) / st.step)
+            newer = st.history[len(st.history) - n_new :] if n_new > 0 else st.history[:0]
+            keep = max(2, int(self.train_window / st.step))
+            st.history = np.concatenate([detached.history, newer])[-keep:]
+            if n_new > 0:
+                self._update(st, newer)
+
+    def _refit_in_background(self, name: str, st: _GroupState, now: datetime) -> None:
+        """Start a refit on a worker thread (not inline: a tick never waits for a fit).
+        Until the first one is done the naive fallback serves, fitted here (cheap)."""
+        if st.fallback is None:
+            try:
+                st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
+                st.fallback_end = st.end
+                st.problem = "first fit of the model still running"
+            except ForecastError as exc:
+                st.problem = f"history too short: {exc}"
+                return
+        if st.fitting:
+            return
+        st.fitting = True
+        threading.Thread(
+            target=self._refit, args=(name, now), kwargs={"claimed": True}, daemon=True
+        ).start()
 
     def model_age(self, group: str, now: datetime) -> timedelta | None:
         """Time since ``group``'s model was fitted; None while it has no model."""
@@ -107,11 +177,16 @@ class RetrainingForecastProvider:
 
     def _forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         st, new = self._absorb(spec.name, window)
-        due = st.fitted_at is None or (self.inline and now - st.fitted_at >= self.retrain)
-        if due:
+        if self.store is not None and not st.restored:
+            self._restore(st, now)
+        due = st.fitted_at is None or now - st.fitted_at >= self.retrain
+        if due and self.inline:
             self._fit(st, now)
-        elif len(new):
-            self._update(st, new)
+        else:
+            if len(new):
+                self._update(st, new)
+            if due and not self.inline:
+                self._refit_in_background(spec.name, st, now)
         lead = spec.boot_delay + 2 * spec.interval
         steps = max(1, math.ceil(max(self.horizon, lead) / st.step))
         if st.model is not None:
@@ -164,7 +239,7 @@ class RetrainingForecastProvider:
         keep = max(2, int(self.train_window / window.step))
         st = self.groups.get(name)
         if st is None or st.step != window.step:
-            st = _GroupState(window.step, window.values[-keep:].copy(), window.end)
+            st = _GroupState(window.step, window.values[-keep:].copy(), window.end, name=name)
             self.groups[name] = st
             return st, window.values[:0]
         n_new = round((window.end - st.end) / st.step)
@@ -176,10 +251,74 @@ class RetrainingForecastProvider:
             return st, window.values[:0]
         new = window.values[-n_new:]
         st.history = np.concatenate([st.history, new])[-keep:]
-        st.end = window.end
+        # Stay on the first window's grid: a live source's window ends at the tick's own
+        # time, a little later or earlier each tick, and the models continue a grid.
+        st.end = st.end + n_new * st.step
         return st, new
 
+    def _restore(self, st: _GroupState, now: datetime) -> None:
+        """Use the group's stored model when it is younger than ``retrain``, brought up
+        to date with the source's points since it was trained (none read: not used)."""
+        st.restored = True
+        try:
+            if self.store.current(st.name) is None:
+                return  # nothing stored yet (the first start)
+            model, meta = self.store.load(st.name)
+            trained_to = pd.Timestamp(meta.trained_to).to_pydatetime()
+            if model.step != st.step or now - trained_to >= self.retrain or trained_to > st.end:
+                return
+            # continue the model's grid from here on (the ticks' own grid is re-anchored)
+            steps = int((st.end - trained_to) / st.step)
+            if steps > 0:
+                if self.history is None:
+                    return
+                grid = pd.date_range(trained_to + st.step, periods=steps, freq=st.step)
+                newer = self.history(grid[0].to_pydatetime(), grid[-1] + st.step, st.step)
+                newer = newer.reindex(grid, method="nearest", tolerance=st.step / 2)
+                model.update(newer.ffill().fillna(float(np.nanmean(st.history))))
+            st.end = trained_to + steps * st.step
+            st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
+            st.fallback_end = st.end
+        except Exception as exc:  # no model, a refused or stale one: fit as usual
+            self.restore_failures += 1
+            st.problem = f"stored model not used: {type(exc).__name__}: {exc}"
+            return
+        st.model, st.fitted_at, st.problem = model, trained_to, ""
+
+    def _save(self, st: _GroupState) -> None:
+        """Keep the freshly fitted model in the store (when there is one)."""
+        if self.store is None or st.model is None or not st.name:
+            return
+        first = st.end - (len(st.history) - 1) * st.step
+        try:
+            self.store.save(st.name, st.model, trained=(first, st.end))
+        except Exception as exc:  # a full disk must not stop forecasting
+            self.save_failures += 1
+            st.problem = f"model not stored: {type(exc).__name__}: {exc}"
+
+    def _read_history(self, st: _GroupState) -> None:
+        """Replace the group's history by the source's ``train_window`` up to ``st.end``
+        when the source has more of it (always, after a restart); keep it otherwise."""
+        if self.history is None:
+            return
+        keep = max(2, int(self.train_window / st.step))
+        grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
+        try:
+            got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
+            # nearest within half a step: sources round timestamps (Prometheus to ms)
+            values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
+                dtype=float
+            )
+        except Exception as exc:  # the source is down: train on what the ticks saw
+            self.history_failures += 1
+            st.problem = f"history unavailable: {type(exc).__name__}: {exc}"
+            return
+        first = np.flatnonzero(np.isfinite(values))
+        if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
+            st.history = values[first[0] :]
+
     def _fit(self, st: _GroupState, now: datetime) -> None:
+        self._read_history(st)
         y = _series(st.history, st.end, st.step)
         st.fitted_at = now
         st.fallback = None
@@ -204,7 +343,8 @@ class RetrainingForecastProvider:
         try:
             st.model = model.fit(y.ffill().bfill())
             st.problem = ""
-            self.fits += 1
+            self._save(st)
+            self.fits += 1  # one writer at a time: the lock, or the group's own refit job
         except Exception as exc:
             self.failures += 1
             st.model, st.problem = None, f"{model.name} fit failed: {type(exc).__name__}: {exc}"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
 
 from autoscaler.config import (
     BootDelayConfig,
@@ -23,8 +27,11 @@ from autoscaler.config import (
     ThresholdPolicyConfig,
 )
 from autoscaler.cron import CronExpr
-from autoscaler.forecasting import RetrainingForecastProvider
-from autoscaler.interfaces import Forecaster, ScalingPolicy
+from autoscaler.engine import GroupBinding
+from autoscaler.forecasting import HistoryReader, RetrainingForecastProvider
+from autoscaler.interfaces import CloudAdapter, Forecaster, MetricSource, ScalingPolicy
+from autoscaler.latency_metric import latency_query
+from autoscaler.model import GroupSpec
 from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.placement.migration_plan import MigrationCaps
 from autoscaler.placement.policies import (
@@ -33,7 +40,9 @@ from autoscaler.placement.policies import (
     build_placement,
 )
 from autoscaler.placement.rebalance import Consolidation
+from autoscaler.placement.victims import VictimPolicy
 from autoscaler.policies.kpa import KpaPolicy
+from autoscaler.policies.oracle import boot_steps, oracle_plan
 from autoscaler.policies.predictive_target import PredictiveTargetPolicy
 from autoscaler.policies.predictive_threshold import PredictiveThresholdPolicy
 from autoscaler.policies.qos import QosPolicy
@@ -42,6 +51,7 @@ from autoscaler.policies.target import TargetPolicy
 from autoscaler.policies.threshold import ThresholdPolicy
 from autoscaler.rebalancing import RebalanceRound
 from autoscaler.simulator.boot import BootDelay
+from autoscaler.simulator.scoring import ServiceModel, required_instances
 
 # Policies that can be named on the command line, with their default configuration.
 POLICY_DEFAULTS: dict[str, PolicyConfig] = {
@@ -90,6 +100,12 @@ def needs_forecast(cfg: PolicyConfig) -> bool:
     return isinstance(cfg, PredictiveTargetPolicyConfig | QosPolicyConfig)
 
 
+def wants_forecast(group: GroupConfig, configs: Sequence[PolicyConfig]) -> bool:
+    """Whether the group gets a forecaster: a policy reads forecasts, or it runs in
+    advisor mode (whose point is to export the forecast)."""
+    return group.mode == "advisor" or any(needs_forecast(c) for c in configs)
+
+
 def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     """A fresh, unfitted forecaster from ``autoscaler.forecasters`` (``level``, the
     daemon's default, included). Raises ``ForecastError`` for an unknown model,
@@ -100,16 +116,29 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
 
 
 def build_forecast_provider(
-    cfg: ForecasterConfig, *, inline: bool = True
+    cfg: ForecasterConfig,
+    *,
+    inline: bool = True,
+    history: HistoryReader | None = None,
+    store: object = None,
 ) -> RetrainingForecastProvider:
-    """The group's forecast provider. ``inline`` False leaves refits to ``refit`` (the
-    daemon's retraining job); the simulator refits inline on the same schedule."""
+    """The group's forecast provider. ``inline`` False runs refits off the tick path (a
+    worker thread, or the daemon's retraining job); the simulator refits inline on the
+    same schedule. ``history`` reads the training window from the metric source;
+    ``store`` (a ``ModelStore``) keeps fitted models across restarts."""
 
     def make(step: timedelta) -> Forecaster:
         return build_forecaster(cfg.model, step, dict(cfg.params))
 
     return RetrainingForecastProvider(
-        make, cfg.retrain, cfg.train_window, cfg.horizon, tuple(cfg.quantiles), inline=inline
+        make,
+        cfg.retrain,
+        cfg.train_window,
+        cfg.horizon,
+        tuple(cfg.quantiles),
+        inline=inline,
+        history=history,
+        store=store,
     )
 
 
@@ -180,3 +209,121 @@ def build_group_placement(
         else None
     )
     return placement, build_flavor(group.flavor, flavor) if flavor else None
+
+
+# ---------------------------------------------------------------- group bindings
+#
+# The daemon and the simulator both get their groups from ``build_binding``; they pass
+# in only what differs between them: the metric source, the cloud (and, through the
+# world, the clock). Policies, guards' spec, forecaster, placement, victims, initial
+# size and boot delay are decided here.
+
+
+def build_binding(
+    config: Config,
+    group: GroupConfig,
+    *,
+    source: MetricSource,
+    cloud: CloudAdapter,
+    policy_configs: Sequence[PolicyConfig] | None = None,
+    policies: Sequence[ScalingPolicy] | None = None,
+    spec: GroupSpec | None = None,
+    refit_inline: bool = True,
+    model_store: object = None,
+    latency_source: MetricSource | None = None,
+    record_plan: Callable[[str, dict], None] | None = None,
+) -> GroupBinding:
+    """``group`` of ``config`` wired to ``source`` and ``cloud``. ``policy_configs``
+    (default: the group's own) name the voting policies; ``policies`` replaces them
+    with ready-made ones (the simulator's oracle, with its ``spec``). The forecaster is
+    built only when a policy reads forecasts; ``refit_inline`` False leaves its refits
+    to a worker thread; ``model_store`` keeps its fitted models across restarts.
+    The measured p95 latency (``group.metric.latency``) is read from ``latency_source``,
+    by default the group's own source; ``record_plan`` keeps the rebalance plans of a
+    group that live-migrates (Nova with Placement hosts). Raises ``ValueError`` for a policy that cannot run here (the oracle outside the
+    simulator)."""
+    configs = list(group.policies if policy_configs is None else policy_configs)
+    voters = list(policies) if policies is not None else [build_policy(c, group) for c in configs]
+    query = group.metric.query
+
+    def history(start: datetime, end: datetime, step: timedelta) -> pd.Series:
+        return source.query(query, start, end, step)
+
+    forecaster = (
+        build_forecast_provider(
+            group.forecaster, inline=refit_inline, history=history, store=model_store
+        )
+        if policies is None and wants_forecast(group, configs)
+        else None
+    )
+    placement, flavor = build_group_placement(config, group)
+    latency = group.metric.latency
+    return GroupBinding(
+        spec=spec or group.spec(),
+        policies=voters,
+        source=source,
+        cloud=cloud,
+        query=group.metric.query,
+        lookback=group.metric.lookback,
+        forecaster=forecaster,
+        victims=VictimPolicy(group.victims),
+        utilization_metric=group.metric.unit == "utilization",
+        placement=placement,
+        flavor=flavor,
+        latency_source=(latency_source or source) if latency is not None else None,
+        latency_query=latency_query(latency) if latency is not None else "",
+        rebalancer=(
+            build_rebalancer(config, group, record_plan) if record_plan is not None else None
+        ),
+    )
+
+
+def build_service_model(config: Config, group: GroupConfig) -> ServiceModel:
+    """The M/M/c model of one of the group's instances (scoring and the initial size)."""
+    return ServiceModel(
+        mu=group.capacity_per_instance,
+        slo_seconds=group.slo.p95_latency.total_seconds(),
+        timeout_seconds=config.simulation.request_timeout.total_seconds(),
+    )
+
+
+def scaled_load(
+    raw: np.ndarray,
+    config: Config,
+    group: GroupConfig,
+    *,
+    peak_instances: int | None = None,
+    scale: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """The trace's values as the group's load per second, and the factor used: ``scale``
+    multiplies the raw values; otherwise the peak is made to need ``peak_instances``
+    instances at full capacity (default from the config). Raises ``ValueError``."""
+    if len(raw) < 2:
+        raise ValueError("the trace has fewer than two samples")
+    if scale is not None and peak_instances is not None:
+        raise ValueError("give either --scale or --peak-instances, not both")
+    if scale is not None:
+        if not (scale > 0 and math.isfinite(scale)):
+            raise ValueError(f"--scale must be a positive number, not {scale}")
+        factor = scale
+    else:
+        n = peak_instances if peak_instances is not None else config.simulation.peak_instances
+        if n < 1:
+            raise ValueError(f"--peak-instances must be at least 1, not {n}")
+        peak = float(np.max(raw))
+        if peak <= 0:
+            raise ValueError("the trace is all zero; nothing to scale")
+        factor = n * group.capacity_per_instance / peak
+    return raw * factor, factor
+
+
+def initial_size(
+    spec: GroupSpec, boot: BootDelay, load: np.ndarray, step: timedelta, service: ServiceModel
+) -> int:
+    """How many instances a simulated group starts with: what the oracle's plan holds at
+    the first step (enough for the load of the first boot delay), within [min, max]."""
+    ahead = boot_steps(boot.upper(), step)
+    required = required_instances(load[: ahead + 1], service, spec.max_size)
+    plan = oracle_plan(required, ahead)
+    first = int(plan[0]) if len(plan) else 0
+    return min(max(first, spec.min_size), spec.max_size)

@@ -19,17 +19,12 @@ from datetime import timedelta
 import numpy as np
 
 from autoscaler.config import Config, GroupConfig, PolicyConfig, ServingConfig
-from autoscaler.engine import Engine, GroupBinding
+from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import Decision, GroupSpec, PolicyContext
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan, unrestrained
-from autoscaler.registry import (
-    POLICY_DEFAULTS,
-    build_forecast_provider,
-    build_policy,
-    needs_forecast,
-)
+from autoscaler.registry import POLICY_DEFAULTS, build_binding
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace
@@ -54,6 +49,7 @@ class ServingScenario:
     template: GroupConfig
     serving: ServingConfig
     seed: int
+    config: Config | None = None  # the whole config (flavors, placement) for the bindings
 
     @property
     def bin_seconds(self) -> float:
@@ -137,6 +133,7 @@ def build_serving_scenario(
         template,
         sv,
         config.simulation.seed if seed is None else seed,
+        config,
     )
 
 
@@ -234,32 +231,32 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
         members = cluster.req_group == gi
         arrivals = scn.trace.arrival[members]
         times = (np.floor(arrivals / interval) + 1) * interval
-        forecaster = None
         if name == "oracle":
             need = busy_per_bin(arrivals, scn.trace.exec_seconds[members], interval, n_bins)
             lead = launch_lead_bins(
                 float(np.max(scn.latencies)), scn.serving.slo.total_seconds(), interval
             )
             plan = oracle_plan(np.minimum(need, spec.max_size), lead)
-            policies: list[ScalingPolicy] = [
+            ready_made: list[ScalingPolicy] | None = [
                 OraclePolicy(plan, cluster.start, timedelta(seconds=interval)),
                 BacklogPolicy(),
             ]
             changes = np.flatnonzero(np.diff(plan, prepend=0)) * interval
             times = np.union1d(times, changes)
             spec = unrestrained(spec)
+            cfgs = []
         else:
             cfgs = [_policy_config(scn, part) for part in name.split("+")]
-            policies = [build_policy(c, scn.template) for c in cfgs]
-            if any(needs_forecast(c) for c in cfgs):
-                forecaster = build_forecast_provider(scn.template.forecaster)
-        binding = GroupBinding(
-            spec,
-            policies,
-            ServingSource(cluster, gname, metric),
-            cluster,
-            lookback=scn.template.metric.lookback,
-            forecaster=forecaster,
+            ready_made = None
+        # the registry's one builder, as the daemon's serving world uses it
+        binding = build_binding(
+            scn.config or Config(),
+            scn.template,
+            source=ServingSource(cluster, gname, metric),
+            cloud=cluster,
+            policy_configs=cfgs,
+            policies=ready_made,
+            spec=spec,
         )
         engines.append(Engine([binding], store))
         wake.append(np.unique(times))

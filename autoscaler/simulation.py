@@ -8,7 +8,6 @@ them, placed by the group's placement policy (or the cloud's own choice).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,23 +16,24 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
-from autoscaler.engine import Engine, GroupBinding
+from autoscaler.decisions import DecisionRow, decision_row
+from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import CloudError, GroupSpec, Placement
 from autoscaler.placement.hosts import Flavor, Host, HostView
 from autoscaler.placement.policies import PlacementPolicy
 from autoscaler.placement.scale_out import plan_scale_out
-from autoscaler.placement.victims import VictimPolicy
-from autoscaler.policies.oracle import OraclePolicy, oracle_plan
+from autoscaler.policies.oracle import OraclePolicy, boot_steps, oracle_plan
 from autoscaler.registry import (
     POLICY_DEFAULTS,
+    build_binding,
     build_boot_delay,
-    build_forecast_provider,
     build_group_placement,
     build_hosts,
-    build_policy,
-    needs_forecast,
+    build_service_model,
+    initial_size,
+    scaled_load,
 )
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
@@ -75,6 +75,7 @@ class Scenario:
     placement: PlacementPolicy | None = None  # none: the cloud places new instances
     # With ``group.metric.latency``: how long after a step ends its p95 is readable.
     latency_delay: timedelta = timedelta(minutes=1)
+    config: Config | None = None  # the whole config (hosts, flavors, placement settings)
 
     @property
     def step(self) -> timedelta:
@@ -95,6 +96,7 @@ class PolicyRun:
     wall_seconds: float
     hosts_used: np.ndarray | None = None  # per step, when the cloud has hosts
     placement_failures: int = 0
+    decisions: tuple[DecisionRow, ...] = ()  # one per tick
 
 
 @dataclass(frozen=True)
@@ -185,28 +187,17 @@ def build_scenario(
         gcfg = gcfg.model_copy(
             update={"boot_delay": gcfg.boot_delay.model_copy(update={"median": boot_delay})}
         )
-    raw = trace.values
-    if len(raw) < 2:
-        raise ScenarioError("the trace has fewer than two samples")
-    if scale is not None and peak_instances is not None:
-        raise ScenarioError("give either --scale or --peak-instances, not both")
-    if scale is not None:
-        if not (scale > 0 and math.isfinite(scale)):
-            raise ScenarioError(f"--scale must be a positive number, not {scale}")
-        factor = scale
-    else:
-        n = peak_instances if peak_instances is not None else cfg.simulation.peak_instances
-        if n < 1:
-            raise ScenarioError(f"--peak-instances must be at least 1, not {n}")
-        peak = float(np.max(raw))
-        if peak <= 0:
-            raise ScenarioError("the trace is all zero; nothing to scale")
-        factor = n * gcfg.capacity_per_instance / peak
+    try:
+        load, factor = scaled_load(
+            trace.values, cfg, gcfg, peak_instances=peak_instances, scale=scale
+        )
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     flavor = cfg.flavors.get(gcfg.flavor)
     placement, sizes = build_group_placement(cfg, gcfg)
     return Scenario(
         trace=trace,
-        load=raw * factor,
+        load=load,
         scale_factor=factor,
         group=gcfg,
         spec=gcfg.spec(),
@@ -214,14 +205,11 @@ def build_scenario(
         price_per_hour=flavor.price_per_hour if flavor else 0.0,
         failure_rate=cfg.simulation.boot_failure_rate,
         seed=cfg.simulation.seed if seed is None else seed,
-        service=ServiceModel(
-            mu=gcfg.capacity_per_instance,
-            slo_seconds=gcfg.slo.p95_latency.total_seconds(),
-            timeout_seconds=cfg.simulation.request_timeout.total_seconds(),
-        ),
+        service=build_service_model(cfg, gcfg),
         hosts=tuple(build_hosts(cfg.hosts)),
         flavor=sizes,
         placement=placement,
+        config=cfg,
     )
 
 
@@ -237,7 +225,7 @@ def policy_config(scn: Scenario, name: str) -> PolicyConfig:
 
 
 def _boot_steps(scn: Scenario) -> int:
-    return max(0, math.ceil(scn.boot.upper() / scn.step - 1e-9))
+    return boot_steps(scn.boot.upper(), scn.step)
 
 
 def run_policy(
@@ -264,16 +252,7 @@ def run_policy(
         )
     # "a+b" runs several policies on one group; the engine keeps the safest vote.
     configs = [] if name == "oracle" else [policy_config(scn, part) for part in name.split("+")]
-    policies: list[ScalingPolicy] = (
-        [policy] if name == "oracle" else [build_policy(c, scn.group) for c in configs]
-    )
-    forecaster = (
-        build_forecast_provider(scn.group.forecaster)
-        if any(needs_forecast(c) for c in configs)
-        else None
-    )
-    plan0 = oracle_plan(required[: _boot_steps(scn) + 1], _boot_steps(scn))
-    initial = min(max(int(plan0[0]) if len(plan0) else 0, spec.min_size), spec.max_size)
+    initial = initial_size(spec, scn.boot, scn.load, scn.step, scn.service)
 
     cloud = SimCloud(scn.boot, seed=scn.seed, failure_rate=scn.failure_rate, hosts=scn.hosts)
     try:
@@ -283,7 +262,6 @@ def run_policy(
     except CloudError as exc:
         raise ScenarioError(str(exc)) from None
     cloud.attach_demand(spec.name, scn.load, scn.start, scn.step)
-    source = TraceSource(scn.load, scn.start, scn.step)
     store = MemoryStateStore()
     n = len(scn.load)
     ready = np.empty(n, dtype=np.int64)
@@ -295,16 +273,14 @@ def run_policy(
         if scn.group.metric.latency is not None
         else None
     )
-    binding = GroupBinding(
-        spec,
-        policies,
-        source,
-        cloud,
-        lookback=scn.group.metric.lookback,
-        forecaster=forecaster,
-        victims=VictimPolicy(scn.group.victims),
-        placement=scn.placement,
-        flavor=scn.flavor,
+    binding = build_binding(
+        scn.config or Config(),
+        scn.group,
+        source=TraceSource(scn.load, scn.start, scn.step),
+        cloud=cloud,
+        policy_configs=configs,
+        policies=[policy] if name == "oracle" else None,
+        spec=spec,
         latency_source=latency,
     )
     engine = Engine([binding], store)
@@ -315,11 +291,12 @@ def run_policy(
     now = scn.start
     step = scn.step
     gname = spec.name
+    decisions: list[DecisionRow] = []
     t0 = time.perf_counter()
     for i in range(n):
         cloud.advance(now)
         if i % every == 0:
-            engine.tick(now)
+            decisions.extend(decision_row(o) for o in engine.tick(now))
         ready[i], booting[i] = cloud.counts(gname)
         if track_hosts:
             hosts_used[i] = cloud.hosts_used()
@@ -348,6 +325,7 @@ def run_policy(
         wall,
         hosts_used if track_hosts else None,
         cloud.placement_failures(gname),
+        tuple(decisions),
     )
 
 

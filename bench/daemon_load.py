@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,10 @@ class BenchWorld:
             self.sim.create_group(group.name, max(1, int(first / 70)), self.clock.now())
         return self.cloud
 
-    def advance(self, now) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now, group: str | None = None) -> None:
         self.sim.advance(now)
 
     def tick_to(self, minutes: int) -> None:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HELPERS = ROOT / "tests" / "integration" / "daemon"
 sys.path.insert(0, str(HELPERS))
 
-from daemon_process import DaemonProcess, wait_until  # noqa: E402
+from daemon_process import DaemonProcess, wait_until, with_world  # noqa: E402
 from fleet_servers import PostgresServer, RedisServer  # noqa: E402
 from fleet_world import START  # noqa: E402
 
@@ -85,12 +85,12 @@ def main() -> None:
                     *("--state-dir", str(tmp / m), "--port", "0", "--log-format", "json"),
                 ],
                 {
-                    "AUTOSCALER_WORLD_FACTORY": "fleet_world:build",
                     "PYTHONPATH": str(HELPERS),
                     "FAKE_CLOUD_DIR": str(tmp / "cloud"),
                     "FAKE_MEMBER": m,
                     "FLEET_T0": repr(t0),
                 },
+                command=with_world("fleet_world:build"),
             )
         print(f"3 members up in {time.time() - t0:.1f}s, {args.groups} groups")
         # Let the ring settle, then measure one full round per member.

@@ -54,7 +54,7 @@ from autoscaler.config import Config
 from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.placement.policies import build_placement
 from autoscaler.placement.rebalance import Consolidation
-from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
+from autoscaler.simulator.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetlab" / "20110303"
 RUNS = (

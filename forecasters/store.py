@@ -2,7 +2,7 @@
 
 Layout under ``root``::
 
-    <name>/v000001/model.pkl      the pickled forecaster
+    <name>/v000001/model.pkl      the forecaster (a pickle read by a restricted loader)
     <name>/v000001/meta.json      kind, params, trained range, library versions, sha256
     <name>/CURRENT                the version in use ("v000001")
 
@@ -10,8 +10,10 @@ A save writes a new version into a temporary directory, renames it into place, t
 replaces ``CURRENT`` with ``os.replace``: readers see the old model or the new one,
 never half of one. Loading checks, before unpickling anything, that the format and
 the library versions match and that the payload's checksum is the recorded one, and
-refuses files writable by other users: a pickle runs code when loaded, so only files
-this store wrote are trusted.
+refuses files writable by other users. A checksum is no signature, so the payload is
+then read by ``restricted_pickle.load_model``, which imports nothing but the pieces our
+models are made of and returns only our model types: a tampered file is an error,
+never code run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import platform
 import re
 import stat
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autoscaler.forecasters.restricted_pickle import dump_model, load_model
 from autoscaler.model import ForecastError
 
 FORMAT_VERSION = 1
@@ -117,16 +119,25 @@ class ModelStore:
             return pointer.read_text(encoding="utf-8").strip() or None
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelStoreError(f"{pointer}: unreadable: {exc}") from None
 
-    def save(self, name: str, model: Any) -> ModelMeta:
-        """Save ``model`` as a new version of ``name`` and make it current."""
+    def save(self, name: str, model: Any, *, trained: tuple[Any, Any] | None = None) -> ModelMeta:
+        """Save ``model`` as a new version of ``name`` and make it current. ``trained``
+        (first, last timestamp) overrides the model's own ``trained_range``."""
         d = self._dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        existing = self.versions(name)
+        try:
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            existing = self.versions(name)
+        except OSError as exc:
+            raise ModelStoreError(f"{d}: cannot create the model directory: {exc}") from None
         number = int(_VERSION.match(existing[-1]).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
         version = f"v{number:06d}"
-        payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-        trained = getattr(model, "trained_range", None)
+        try:
+            payload = dump_model(model)
+        except ForecastError as exc:
+            raise ModelStoreError(f"{name}: cannot save: {exc}") from None
+        trained = trained or getattr(model, "trained_range", None)
         if trained is None and getattr(model, "active", None) is not None:
             trained = model.active.trained_range
         meta = ModelMeta(
@@ -139,7 +150,10 @@ class ModelStore:
             libraries=library_versions(_uses_torch(model)),
             sha256=hashlib.sha256(payload).hexdigest(),
         )
-        tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=d))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=d))
+        except OSError as exc:
+            raise ModelStoreError(f"{d}: cannot save: {exc}") from None
         try:
             (tmp / "model.pkl").write_bytes(payload)
             (tmp / "meta.json").write_text(json.dumps(meta.__dict__, indent=2), encoding="utf-8")
@@ -150,8 +164,11 @@ class ModelStore:
             tmp.rmdir()
             raise ModelStoreError(f"{d / version}: cannot save: {exc}") from None
         pointer = d / f".CURRENT.{os.getpid()}"
-        pointer.write_text(version + "\n", encoding="utf-8")
-        os.replace(pointer, d / "CURRENT")
+        try:
+            pointer.write_text(version + "\n", encoding="utf-8")
+            os.replace(pointer, d / "CURRENT")
+        except OSError as exc:
+            raise ModelStoreError(f"{d / 'CURRENT'}: cannot update: {exc}") from None
         return meta
 
     def meta(self, name: str, version: str | None = None) -> ModelMeta:
@@ -168,15 +185,21 @@ class ModelStore:
             raise ModelStoreError(f"{path}: no such model version") from None
         except (OSError, ValueError) as exc:
             raise ModelStoreError(f"{path}: unreadable metadata: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ModelStoreError(f"{path}: malformed metadata: not a JSON object")
         if raw.get("format_version") != FORMAT_VERSION:
             raise ModelStoreError(
                 f"{path}: saved in store format {raw.get('format_version')!r}, this version reads "
                 f"format {FORMAT_VERSION}; refit the model"
             )
         try:
-            return ModelMeta(**raw)
+            meta = ModelMeta(**raw)
         except TypeError as exc:
             raise ModelStoreError(f"{path}: malformed metadata: {exc}") from None
+        problem = _meta_problem(meta, version)
+        if problem:
+            raise ModelStoreError(f"{path}: malformed metadata: {problem}")
+        return meta
 
     def load(self, name: str, version: str | None = None) -> tuple[Any, ModelMeta]:
         """The fitted model and its metadata. Raises ``ModelStoreError`` on any mismatch."""
@@ -197,12 +220,31 @@ class ModelStore:
             payload = path.read_bytes()
         except FileNotFoundError:
             raise ModelStoreError(f"{path}: missing") from None
+        except OSError as exc:
+            raise ModelStoreError(f"{path}: unreadable: {exc}") from None
         if hashlib.sha256(payload).hexdigest() != meta.sha256:
             raise ModelStoreError(
                 f"{path}: checksum does not match its metadata; refusing to load it"
             )
         try:
-            model = pickle.loads(payload)
-        except Exception as exc:  # a corrupt pickle can raise nearly anything
-            raise ModelStoreError(f"{path}: cannot unpickle: {exc}") from None
+            model = load_model(payload)
+        except ForecastError as exc:
+            raise ModelStoreError(f"{path}: {exc}") from None
         return model, meta
+
+
+def _meta_problem(meta: ModelMeta, version: str) -> str:
+    """What is wrong with the fields' types (empty when nothing)."""
+    if meta.version != version:
+        return f"version {meta.version!r} in the directory of {version}"
+    if not isinstance(meta.sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", meta.sha256):
+        return "sha256 is not a SHA-256 hex digest"
+    if not isinstance(meta.params, dict) or not isinstance(meta.kind, str):
+        return "params must be an object and kind a string"
+    libs = meta.libraries
+    if not isinstance(libs, dict) or not all(isinstance(v, str) for v in libs.values()):
+        return "libraries must map names to version strings"
+    for field in (meta.trained_from, meta.trained_to):
+        if field is not None and not isinstance(field, str):
+            return "trained_from/trained_to must be strings"
+    return ""

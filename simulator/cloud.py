@@ -52,6 +52,11 @@ class _Group:
     flavor: Flavor = field(default_factory=lambda: Flavor("default"))
     placement_failures: int = 0  # boots that failed because no host could take them
     demand: _Demand | None = None
+    # Set when the group has its own boot delay / random stream / clock (groups that
+    # share one cloud but must each behave as if alone in it, as the daemon's do).
+    boot_delay: BootDelay | None = None
+    rng: np.random.Generator | None = None
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,19 @@ class SimCloud:
         now: datetime,
         flavor: Flavor | None = None,
         placements: Sequence[Placement] = (),
+        *,
+        boot_delay: BootDelay | None = None,
+        seed: int | None = None,
     ) -> None:
         """Start a group with ``size`` instances already serving, each of ``flavor``
         (default: 1 vCPU, 2 GiB). With hosts they go where ``placements`` say, as in
-        ``scale``; raises ``CloudError`` (and creates nothing) when they do not all fit."""
-        g = _Group(flavor=flavor or Flavor("default"))
+        ``scale``; raises ``CloudError`` (and creates nothing) when they do not all fit.
+        ``boot_delay`` (default: the cloud's) is the group's own; with ``seed`` the group
+        draws its boot delays and failures from its own random stream, so that it boots
+        exactly as it would alone in a cloud of that seed."""
+        g = _Group(flavor=flavor or Flavor("default"), boot_delay=boot_delay)
+        if seed is not None:
+            g.rng = np.random.default_rng(seed)
         for k in range(size):
             g.seq += 1
             inst = _Instance(f"{name}-{g.seq}", now, now, False)
@@ -142,10 +155,16 @@ class SimCloud:
         inst.host, inst.zone = host, self.ledger.zone(host)
         return True
 
-    def advance(self, now: datetime) -> None:
-        """Finish the boots due by ``now``; failed boots disappear and are counted."""
-        self.now = now
-        for g in self.groups.values():
+    def advance(self, now: datetime, group: str | None = None) -> None:
+        """Finish the boots due by ``now``; failed boots disappear and are counted.
+        With ``group``, only that group's (each group then keeps its own time)."""
+        if group is None:
+            self.now = now
+        else:
+            self._group(group).now = now
+        for name, g in self.groups.items():
+            if group is not None and name != group:
+                continue
             if not g.booting:
                 continue
             still = []
@@ -185,7 +204,8 @@ class SimCloud:
         requests evenly over the serving instances) and a booting one reports 0; without
         one, or outside the demand's span, the load is unknown (None)."""
         g = self._group(group.name)
-        total = g.demand.at(self.now) if g.demand is not None and self.now is not None else None
+        at = g.now or self.now
+        total = g.demand.at(at) if g.demand is not None and at is not None else None
         share = total / len(g.ready) if total is not None and g.ready else None
         return [
             InstanceInfo(i.id, i.created_at, i.host, i.zone, ready,
@@ -215,8 +235,9 @@ class SimCloud:
                         g.failed += 1
                         g.placement_failures += 1
                         continue
-                inst.fails = self.failure_rate > 0 and self.rng.random() < self.failure_rate
-                inst.ready_at = now + self.boot_delay.sample(self.rng)
+                rng = g.rng or self.rng
+                inst.fails = self.failure_rate > 0 and rng.random() < self.failure_rate
+                inst.ready_at = now + (g.boot_delay or self.boot_delay).sample(rng)
                 g.booting.append(inst)
         elif delta < 0:
             removed = self._remove(g, -delta, action.victims)

@@ -128,6 +128,7 @@ def simulate(
     if placements:
         raise UserError("--placement applies to --fleet or --vms")
     from autoscaler.config import Config, load_config
+    from autoscaler.decisions import write_decisions
     from autoscaler.simulation import (
         DEFAULT_POLICIES,
         ScenarioError,
@@ -203,6 +204,10 @@ def simulate(
             series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
             index = scn.trace.series.index
             write_summary(d / "summary.json", summary)
+            write_decisions(
+                d / "decisions.csv",
+                ((n, row) for n, r in result.runs.items() for row in r.decisions),
+            )
             hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
             write_timeseries(
                 d / "timeseries.csv",
@@ -222,7 +227,8 @@ def simulate(
                 title=f"{scn.trace.name}: instances needed for the SLO against instances provisioned",
             )
             click.echo(
-                f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'simulation.png'}"
+                f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'decisions.csv'}, "
+                f"{d / 'simulation.png'}"
             )
         except OSError as exc:
             raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None

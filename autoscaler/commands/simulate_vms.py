@@ -93,8 +93,8 @@ def run_vms(
     from autoscaler.placement.rebalance import Consolidation
     from autoscaler.registry import build_flavor, build_hosts
     from autoscaler.simulator.plots import PlottedPlacement, plot_vm_replay
+    from autoscaler.simulator.vm_replay import VmTraces, host_pool, load_vm_traces, replay
     from autoscaler.traces import TraceError
-    from autoscaler.vm_replay import VmTraces, host_pool, load_vm_traces, replay
 
     config = load_config(config_path) if config_path else Config()
     pc = config.placement

@@ -155,3 +155,5 @@ class DaemonConfig(FrozenModel):
     not_ready_after: int = Field(3, ge=1, le=1000)
     source_timeout: Timeout = timedelta(seconds=10)
     misfire_grace: Timeout = timedelta(seconds=30)
+    # Audit records older than this (by their tick time) are deleted as new ones come.
+    audit_retention: Window = timedelta(days=30)

@@ -23,7 +23,9 @@ def open_store(
     """The store this daemon writes to. Raises ``StateError``."""
     coord = config.coordination
     if not coord.enabled:
-        return SqliteStateStore.in_dir(state_dir, redactor=redactor)
+        return SqliteStateStore.in_dir(
+            state_dir, redactor=redactor, audit_retention=config.daemon.audit_retention
+        )
     assert coord.state_url is not None  # the config requires it with a backend
     workers = max(2, min(8, 2 * len(config.groups)))
     return SharedStateStore(

@@ -11,18 +11,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from autoscaler.config import GroupConfig
+from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
-from autoscaler.daemon.retraining import Retrainer, config_forecasts, retrainer_for
+from autoscaler.daemon.retraining import Retrainer, inline_retraining, retrainer_for
 from autoscaler.daemon.world import ForecastPublisher, World
 from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoads
 from autoscaler.interfaces import StateStore
-from autoscaler.placement.hosts import Flavor
-from autoscaler.placement.policies import PlacementPolicy
-from autoscaler.rebalancing import RebalanceRound
+
+MODELS_DIR = "models"  # the model store's folder in the state directory
 
 # Builds a group's forecast provider (which may also be its Retrainer), or None.
 ForecastFactory = Callable[[GroupConfig], ForecastProvider | None]
@@ -57,47 +57,50 @@ def build_group(
     world: World,
     state: StateStore,
     *,
+    config: Config,
     source_timeout: timedelta | None,
     forecasts: ForecastFactory | None = None,
-    placement: PlacementPolicy | None = None,
-    flavor: Flavor | None = None,
     recent: RecentLoads | None = None,
+    models: object = None,
     on_source_call: Callable[[float], None] | None = None,
     on_cloud_call: Callable[[str, float], None] | None = None,
-    rebalancer: RebalanceRound | None = None,
+    record_plan: Callable[[str, dict], None] | None = None,
 ) -> GroupRuntime:
-    """Wire one group. ``placement`` and ``flavor`` say where its new instances go on a
-    cloud that reports hosts (as in the simulator); ``recent`` is the map of every group's
-    latest load that all groups' engines share, so that placement sees the load of the
-    other groups on a host. ``on_source_call(seconds)`` and ``on_cloud_call(operation,
-    seconds)`` hear how long each metric-source and cloud call took. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle
-    policy)."""
-    from autoscaler.latency_metric import latency_query
-    from autoscaler.placement.victims import VictimPolicy
-    from autoscaler.registry import build_policy
+    """Wire one group of ``config`` through the registry's ``build_binding`` (the call
+    the simulator makes), on the world's source and cloud. ``forecasts`` replaces the
+    configured forecast provider (tests); ``recent`` is the map of every group's latest
+    load that all groups' engines share, so that placement sees the load of the other
+    groups on a host; ``models`` (a ``ModelStore``) keeps its fitted forecasters across
+    restarts. ``on_source_call(seconds)`` and ``on_cloud_call(operation, seconds)`` hear
+    how long each metric-source and cloud call took; ``record_plan`` keeps rebalance
+    plans. Raises ``WorldError`` or ``ValueError`` (e.g. an oracle policy)."""
+    from autoscaler.registry import build_binding
 
-    policies = [build_policy(p, cfg) for p in cfg.policies]
+    inline = bool(getattr(world, "refit_inline", False))
+    db_path = getattr(state, "path", None)
+    if models is None and db_path is not None:  # beside state.db: <state dir>/models
+        from autoscaler.forecasters.store import ModelStore
+
+        models = ModelStore(Path(db_path).parent / MODELS_DIR)
     source = ObservedSource(world.source_for(cfg), source_timeout, on_call=on_source_call)
     cloud = ObservedCloud(world.cloud_for(cfg), on_call=on_cloud_call)
-    provider = (forecasts or config_forecasts)(cfg)
-    binding = GroupBinding(
-        spec=cfg.spec(),
-        policies=policies,
+    binding = build_binding(
+        config,
+        cfg,
         source=source,
         cloud=cloud,
-        query=cfg.metric.query,
-        lookback=cfg.metric.lookback,
-        forecaster=provider,
-        victims=VictimPolicy(cfg.victims),
-        utilization_metric=cfg.metric.unit == "utilization",
-        placement=placement,
-        flavor=flavor,
-        # The measured latency comes from the group's own metric source.
-        latency_source=source if cfg.metric.latency is not None else None,
-        latency_query=latency_query(cfg.metric.latency) if cfg.metric.latency else "",
-        rebalancer=rebalancer,
+        refit_inline=inline,
+        model_store=models,
+        record_plan=record_plan,
     )
-    retrainer = retrainer_for(provider, cfg.name)
+    if forecasts is not None:
+        binding.forecaster = forecasts(cfg)
+    provider = binding.forecaster
+    retrainer = (
+        inline_retraining(provider, cfg.name)
+        if inline and forecasts is None
+        else retrainer_for(provider, cfg.name)
+    )
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autoscaler.config import Config, load_config
 
@@ -42,10 +42,17 @@ def state_dir_for(opts: RunOptions, config: Config, environ: Mapping[str, str]) 
     return Path(config.daemon.state_dir)
 
 
-def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> int:
+def run_daemon(
+    opts: RunOptions,
+    environ: Mapping[str, str] | None = None,
+    *,
+    make_world: Callable[[Config], Any] | None = None,
+) -> int:
     """Start, serve until SIGTERM/SIGINT, stop cleanly; returns the exit code.
 
-    Raises ``ConfigError`` or ``StartError`` for problems found before serving.
+    ``make_world`` builds the world from the config instead of ``load_world`` (tests
+    pass their own cloud in this way; nothing in the environment can). Raises
+    ``ConfigError`` or ``StartError`` for problems found before serving.
     """
     from autoscaler.daemon.api_security import ApiSecurityError, bind_problem, load_security
     from autoscaler.daemon.logs import LogSink, SinkHandler
@@ -75,7 +82,7 @@ def run_daemon(opts: RunOptions, environ: Mapping[str, str] | None = None) -> in
     dir_lock = _lock_state_dir(state_dir)
     try:
         try:
-            world = load_world(config, env)
+            world = make_world(config) if make_world is not None else load_world(config)
         except WorldError as exc:
             raise StartError(redactor.text(str(exc))) from None
         return _run_locked(

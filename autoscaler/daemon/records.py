@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from autoscaler.decisions import decision_reason
 from autoscaler.model import (
     Forecast,
     MetricWindow,
@@ -107,6 +108,7 @@ def outcome_record(o: TickOutcome, inputs: MetricWindow | None = None) -> dict[s
         "combined": o.combined,
         "guard": o.guard,
         "desired": o.desired,
+        "reason": decision_reason(o),
         "action": action_record(o.action),
         "outcome": _outcome_word(o),
         "error": o.error,

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from autoscaler.config import GroupConfig
-from autoscaler.engine import ForecastProvider
-
 
 class Retrainer(Protocol):
     def retrain(self, group: str, now: datetime) -> None:
@@ -52,14 +49,24 @@ class ProviderRetraining:
         return self.provider.model_age(self.group, now)
 
 
-def config_forecasts(cfg: GroupConfig) -> ForecastProvider | None:
-    """The group's configured forecaster when a policy of it reads forecasts or it runs
-    in advisor mode (whose point is to export the forecast), else None."""
-    from autoscaler.registry import build_forecast_provider, needs_forecast
+@dataclass
+class InlineRetraining:
+    """The hook of a provider that refits inside its ticks (a simulated world, where
+    refits follow simulated time as in the simulator): the job leaves it alone."""
 
-    if cfg.mode != "advisor" and not any(needs_forecast(p) for p in cfg.policies):
+    provider: Any
+    group: str
+
+    def retrain(self, group: str, now: datetime) -> None:
         return None
-    return build_forecast_provider(cfg.forecaster, inline=False)
+
+    def model_age(self, now: datetime) -> timedelta | None:
+        return self.provider.model_age(self.group, now)
+
+
+def inline_retraining(provider: object, group: str) -> Retrainer:
+    """``InlineRetraining`` for a provider that can say its model's age, else ``NoRetrain``."""
+    return InlineRetraining(provider, group) if hasattr(provider, "model_age") else NoRetrain()
 
 
 def retrainer_for(provider: object, group: str) -> Retrainer:

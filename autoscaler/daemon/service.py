@@ -91,23 +91,18 @@ class Daemon(GroupPausing, MainLoop):
     # ---------------------------------------------------------------- setup
 
     def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
-        from autoscaler.registry import build_group_placement, build_rebalancer
-
-        placement, flavor = build_group_placement(config or self.config, cfg_group)
         name = cfg_group.name
-        rebalancer = build_rebalancer(config or self.config, cfg_group, self.store.record_plan)
         rt = build_group(
             cfg_group,
             self.world,
             self.store,
+            config=config or self.config,
             source_timeout=self.settings.source_timeout,
             forecasts=self.forecasts,
-            placement=placement,
-            flavor=flavor,
             recent=self.recent,
             on_source_call=lambda seconds: self.metrics.observe_source(name, seconds),
             on_cloud_call=lambda op, seconds: self.metrics.observe_cloud(name, op, seconds),
-            rebalancer=rebalancer,
+            record_plan=self.store.record_plan,
         )
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
@@ -211,7 +206,7 @@ class Daemon(GroupPausing, MainLoop):
 
     def _evaluate_locked(self, rt: GroupRuntime) -> None:
         name = rt.name
-        now = self.clock.now()
+        now = self.world.tick_time(name, rt.config.interval)
         if rt.backoff_until is not None and now < rt.backoff_until:
             self.log.event(
                 "info",
@@ -222,7 +217,7 @@ class Daemon(GroupPausing, MainLoop):
             return
         t0 = time.perf_counter()
         try:
-            self.world.advance(now)
+            self.world.advance(now, name)
             outcome = rt.engine.tick(now)[0]
         except FencedError as exc:  # the group changed hands mid-tick: nothing was done
             self.log.event("warning", str(exc), group=name, stage="lease")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.clock import SimulatedClock
@@ -21,6 +21,8 @@ from autoscaler.interfaces import CloudAdapter, MetricSource
 
 class ServingWorld:
     """The serving cluster for every group of the pooled layout. Raises ``WorldError``."""
+
+    refit_inline = True  # refits follow simulated time, as in ``simulate``
 
     def __init__(
         self,
@@ -73,6 +75,12 @@ class ServingWorld:
         self._known(group)
         return ServingSource(self.cluster, group.name, "concurrency")
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        """The simulated clock's time: requests arrive in continuous time, so ticks
+        need no grid."""
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
+        """Bring the cluster (every group shares it) up to ``now``."""
         with self._lock:
             self.cluster.advance(now)

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from autoscaler.daemon.redact import Redactor
 from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
 
 DB_NAME = "state.db"
+PRUNE_EVERY = 100  # audit writes between two deletions of expired records
 # 2: actions.placements (JSON list of {"host", "zone"}), added to version-1 databases.
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_group ON audit (grp, id);
 CREATE TABLE IF NOT EXISTS paused (grp TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (grp TEXT PRIMARY KEY, at TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 """
 
 
@@ -101,8 +103,13 @@ class SqliteStateStore:
         inputs: Callable[[str], MetricWindow | None] | None = None,
         busy_timeout: float = 2.0,
         max_pages: int | None = None,
+        audit_retention: timedelta | None = None,
     ) -> None:
         self.path = Path(path)
+        # Records older than this behind the newest are deleted (every PRUNE_EVERY writes);
+        # SQLite reuses the freed pages, so the file stops growing.
+        self.audit_retention = audit_retention
+        self._since_prune = 0
         self.redactor = redactor or Redactor()
         self.inputs = inputs
         self._lock = threading.RLock()
@@ -264,6 +271,11 @@ class SqliteStateStore:
                 "INSERT INTO audit (grp, at, action_id, record) VALUES (?, ?, ?, ?)",
                 (rec["group"], rec["at"], action.get("id"), json.dumps(rec)),
             )
+            self._since_prune += 1
+            if self.audit_retention is not None and self._since_prune >= PRUNE_EVERY:
+                self._since_prune = 0
+                cutoff = datetime.fromisoformat(rec["at"]) - self.audit_retention
+                db.execute("DELETE FROM audit WHERE at < ?", (iso(cutoff),))
 
     def record_plan(self, group: str, plan: dict[str, Any]) -> None:
         """Keep ``plan`` as the group's latest rebalance plan (replacing the previous)."""

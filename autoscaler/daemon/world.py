@@ -3,20 +3,22 @@
 ``SimulatedWorld`` is the embedded default: the configured (or bundled) trace replayed
 through ``TraceSource`` and a ``SimCloud`` on a simulated clock running ``speedup``
 times faster than real time. ``CloudWorld`` is production: the OpenStack adapters and
-Prometheus/Monasca sources built by ``autoscaler.adapters.factory``, on the wall clock. ``load_world`` picks the world for a config; a factory
-named in ``$AUTOSCALER_WORLD_FACTORY`` (``module:function``, called with the config)
-replaces it, which is how tests and out-of-tree clouds plug in without patching.
+Prometheus/Monasca sources built by ``autoscaler.adapters.factory``, on the wall clock.
+``load_world`` picks the world for a config. Nothing in the environment can replace it
+(no code is loaded from outside the package): tests pass their own world to the daemon.
+
+Both worlds build their groups' bindings through ``autoscaler.registry.build_binding``
+(see ``daemon.groups``); a world supplies only the metric source, the cloud and the
+clock, and says when each group's next tick is (``tick_time``).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -34,7 +36,6 @@ from autoscaler.model import (
 )
 from autoscaler.placement.hosts import Flavor, HostView
 
-WORLD_FACTORY_ENV = "AUTOSCALER_WORLD_FACTORY"
 REPLAY_DAYS = 7
 MAX_REPLAY_SAMPLES = 500_000
 
@@ -56,8 +57,16 @@ class World(Protocol):
     def source_for(self, group: GroupConfig) -> MetricSource:
         """The metric source for ``group``. Raises ``WorldError``."""
 
-    def advance(self, now: datetime) -> None:
-        """Bring simulated parts up to ``now`` before a tick (no-op for real clouds)."""
+    # Whether forecast refits happen inside the tick, on simulated time (deterministic:
+    # the simulator's schedule), rather than in the daemon's retraining job.
+    refit_inline: bool
+
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        """When ``group``'s evaluation that is starting now takes place."""
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
+        """Bring simulated parts (``group``'s, or all) up to ``now`` before a tick
+        (no-op for real clouds)."""
 
 
 class ForecastPublisher(Protocol):
@@ -93,8 +102,13 @@ class LockedCloud:
 
 class SimulatedWorld:
     """The trace replayed through the simulated cloud; one ``SimCloud`` for all groups,
-    with the config's ``hosts`` (shared by every group) when it has any. ``monotonic``
-    drives the simulated clock (injectable for tests)."""
+    with the config's ``hosts`` (shared by every group) when it has any. Each group
+    boots with its own boot delay and random stream and keeps its own time, and ticks
+    on its own grid from the trace's start (``tick_time``): the same ticks, on the same
+    inputs, as ``autoscaler simulate`` gives it. ``monotonic`` drives the simulated
+    clock (injectable for tests)."""
+
+    refit_inline = True
 
     def __init__(
         self,
@@ -109,12 +123,8 @@ class SimulatedWorld:
         sim = config.simulation
         self.config = config
         self.trace = load_trace(sim.trace, column=sim.column, fill=sim.fill, resample=sim.step)
-        # Start one lookback into the trace so that the first tick sees a full window.
-        lookback = max((g.metric.lookback for g in config.groups), default=None)
-        start = self.trace.series.index[0].to_pydatetime()
-        if lookback is not None and lookback < self.trace.step * (len(self.trace) - 1):
-            start += lookback
-        self.clock = SimulatedClock(start, speedup or config.daemon.speedup, monotonic)
+        self.start = self.trace.series.index[0].to_pydatetime()
+        self.clock = SimulatedClock(self.start, speedup or config.daemon.speedup, monotonic)
         first = config.groups[0] if config.groups else None
         boot = build_boot_delay(first.boot_delay) if first else None
         self._sim = SimCloud(
@@ -125,42 +135,51 @@ class SimulatedWorld:
         )
         self._lock = threading.Lock()
         self._cloud = LockedCloud(self._sim, self._lock)
-        self._sources: dict[str, MetricSource] = {}
+        self._loads: dict[str, np.ndarray] = {}
+        self._ticks: dict[str, int] = {}
 
     def _load(self, group: GroupConfig) -> np.ndarray:
-        """The group's load per second, the trace repeated to last ``REPLAY_DAYS`` of
-        real time (at most ``MAX_REPLAY_SAMPLES``): a demo left running keeps scaling."""
-        from autoscaler.simulation import ScenarioError, build_scenario
+        """The group's load per second (scaled as ``simulate`` scales it), the trace
+        repeated to last ``REPLAY_DAYS`` of real time (at most ``MAX_REPLAY_SAMPLES``):
+        a demo left running keeps scaling."""
+        from autoscaler.registry import scaled_load
 
-        cfg = self.config.model_copy(update={"groups": [group]})
-        try:
-            load = build_scenario(self.trace, cfg, group=group.name).load
-        except ScenarioError as exc:
-            raise WorldError(str(exc)) from None
-        wanted = REPLAY_DAYS * 86400 * self.clock.speedup / self.trace.step.total_seconds()
-        repeats = max(1, min(math.ceil(wanted / len(load)), MAX_REPLAY_SAMPLES // len(load)))
-        return np.tile(load, repeats)
+        load = self._loads.get(group.name)
+        if load is None:
+            try:
+                once, _ = scaled_load(self.trace.values, self.config, group)
+            except ValueError as exc:
+                raise WorldError(str(exc)) from None
+            wanted = REPLAY_DAYS * 86400 * self.clock.speedup / self.trace.step.total_seconds()
+            most = max(1, MAX_REPLAY_SAMPLES // len(once))
+            load = np.tile(once, max(1, min(math.ceil(wanted / len(once)), most)))
+            self._loads[group.name] = load
+        return load
 
     def source_for(self, group: GroupConfig) -> MetricSource:
         from autoscaler.simulator.source import TraceSource
 
-        load = self._load(group)
-        src = TraceSource(load, self.trace.series.index[0].to_pydatetime(), self.trace.step)
-        self._sources[group.name] = src
-        return src
+        return TraceSource(self._load(group), self.start, self.trace.step)
 
     def cloud_for(self, group: GroupConfig) -> CloudAdapter:
-        """The shared cloud, with ``group`` created on first use at the size its first
-        load needs; on hosts its instances go where its placement policy puts them, next
-        to the groups created before. Raises ``WorldError`` when they do not fit."""
+        """The shared cloud, with ``group`` created on first use at its initial size (the
+        registry's, as in ``simulate``); on hosts its instances go where its placement
+        policy puts them, next to the groups created before. Raises ``WorldError`` when
+        they do not fit."""
         from autoscaler.placement.scale_out import plan_scale_out
-        from autoscaler.registry import build_group_placement
+        from autoscaler.registry import (
+            build_boot_delay,
+            build_group_placement,
+            build_service_model,
+            initial_size,
+        )
 
         with self._lock:
             if group.name not in self._sim.groups:
                 load = self._load(group)
-                need = math.ceil(load[0] / (group.capacity_per_instance * 0.7)) if len(load) else 0
-                size = min(max(need, group.min_size), group.max_size)
+                boot = build_boot_delay(group.boot_delay)
+                service = build_service_model(self.config, group)
+                size = initial_size(group.spec(), boot, load, self.trace.step, service)
                 placement, flavor = build_group_placement(self.config, group)
                 flavor = flavor or Flavor(group.flavor)
                 where = (
@@ -169,16 +188,31 @@ class SimulatedWorld:
                     else ()
                 )
                 try:
-                    self._sim.create_group(group.name, size, self.clock.now(), flavor, where)
+                    self._sim.create_group(
+                        group.name,
+                        size,
+                        self.start,
+                        flavor,
+                        where,
+                        boot_delay=boot,
+                        seed=self.config.simulation.seed,
+                    )
                 except CloudError as exc:
                     raise WorldError(str(exc)) from None
-                start = self.trace.series.index[0].to_pydatetime()
-                self._sim.attach_demand(group.name, load, start, self.trace.step)
+                self._sim.attach_demand(group.name, load, self.start, self.trace.step)
         return self._cloud
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        """The next point of the group's grid (trace start + k * interval): ticks land on
+        the trace's steps whatever the scheduler's jitter, as in the simulator."""
         with self._lock:
-            self._sim.advance(now)
+            k = self._ticks.get(group, 0)
+            self._ticks[group] = k + 1
+        return self.start + k * interval
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
+        with self._lock:
+            self._sim.advance(now, group)
 
 
 class CloudWorld:
@@ -186,6 +220,8 @@ class CloudWorld:
     (Prometheus, Monasca) on the wall clock. One authenticated connection serves every
     group; each group gets its own adapter, so a reload can add one without the others.
     """
+
+    refit_inline = False
 
     def __init__(self, config: Config) -> None:
         from autoscaler.daemon.clock import WallClock
@@ -221,7 +257,10 @@ class CloudWorld:
         except (CloudError, ConfigError, ValueError) as exc:
             raise WorldError(_one_line(exc)) from None
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
         return None
 
     def publisher_for(self, group: GroupConfig) -> ForecastPublisher | None:
@@ -240,17 +279,8 @@ def _one_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def load_world(config: Config, environ: Mapping[str, str] | None = None) -> World:
+def load_world(config: Config) -> World:
     """The world for ``config``. Raises ``WorldError`` for clouds this build cannot reach."""
-    env = os.environ if environ is None else environ
-    factory = env.get(WORLD_FACTORY_ENV)
-    if factory:
-        module, _, name = factory.partition(":")
-        try:
-            fn = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as exc:
-            raise WorldError(f"${WORLD_FACTORY_ENV}={factory}: {exc}") from None
-        return fn(config)
     if config.cloud.kind == "simulated" and config.serving is not None:
         from autoscaler.daemon.serving_world import ServingWorld
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from autoscaler.model import Decision, GroupSpec, PolicyContext
+
+
+def boot_steps(boot: timedelta, step: timedelta) -> int:
+    """Whole steps a boot of (at most) ``boot`` spans: how far ahead the oracle plans."""
+    return max(0, math.ceil(boot / step - 1e-9))
 
 
 def oracle_plan(required: np.ndarray, boot_steps: int) -> np.ndarray:

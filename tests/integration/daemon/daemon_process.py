@@ -18,10 +18,23 @@ from typing import Any
 AUTOSCALER = str(Path(sys.executable).parent / "autoscaler")
 
 
+def with_world(world: str) -> list[str]:
+    """The command that runs ``autoscaler run`` on the test world ``MODULE:FUNCTION``
+    of this folder (the daemon takes no code from its environment)."""
+    launcher = Path(__file__).resolve().parent / "run_with_world.py"
+    return [sys.executable, str(launcher), "--world", world]
+
+
 class DaemonProcess:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        """``autoscaler run ARGS``, or ``command ARGS`` (a launcher passing in a world)."""
         self.proc = subprocess.Popen(
-            [AUTOSCALER, "run", *args],
+            [*(command or [AUTOSCALER, "run"]), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

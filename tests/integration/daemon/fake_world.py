@@ -1,4 +1,4 @@
-"""A test world for ``autoscaler run`` subprocesses, named in $AUTOSCALER_WORLD_FACTORY.
+"""A test world for daemon subprocesses, passed in by ``run_with_world.py``.
 
 The cloud keeps its state in a JSON file (``$FAKE_CLOUD_DIR/cloud.json``) so that it
 outlives a daemon killed with ``kill -9``, as a real cloud would. While the file
@@ -95,7 +95,10 @@ class FileWorld:
     def source_for(self, group: GroupConfig) -> ConstantSource:
         return ConstantSource(self.load)
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
         return None
 
 

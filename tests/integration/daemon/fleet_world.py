@@ -130,6 +130,8 @@ class SineSource:
 
 
 class FleetWorld:
+    refit_inline = False
+
     def __init__(self, config: Config) -> None:
         self.clock = SharedClock(float(os.environ["FLEET_T0"]), config.daemon.speedup)
         self.cloud = LockedFileCloud(
@@ -144,7 +146,10 @@ class FleetWorld:
         index = int(group.name.rsplit("-", 1)[-1]) if group.name[-1].isdigit() else 0
         return SineSource(400.0, index * 0.7)
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
         return None
 
 

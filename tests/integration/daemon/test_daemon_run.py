@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_process import DaemonProcess, wait_until
+from daemon_process import DaemonProcess, wait_until, with_world
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
+# The daemon on the test's file-backed cloud (see fake_world.py), passed in as an object.
+WITH_FILE_WORLD = with_world("fake_world:build")
 
 
 def test_embedded_default_scales_serves_reloads_and_stops_cleanly(tmp_path: Path) -> None:
@@ -102,15 +104,13 @@ def test_kill_9_during_a_scale_action_neither_loses_nor_repeats_it(tmp_path: Pat
     cloud_dir.mkdir()
     (cloud_dir / "block").touch()
     env = {
-        "AUTOSCALER_WORLD_FACTORY": "fake_world:build",
-        "PYTHONPATH": str(HERE),
         "FAKE_CLOUD_DIR": str(cloud_dir),
         "FAKE_LOAD": "450",
     }
     args = ["--config", str(cfg), "--state-dir", str(tmp_path / "state"), "--port", "0"]
     db = tmp_path / "state" / "state.db"
 
-    first = DaemonProcess(args, env)
+    first = DaemonProcess(args, env, WITH_FILE_WORLD)
     try:
         wait_until(lambda: (cloud_dir / "blocked").exists(), 20, "the daemon to be inside scale")
         action_id = (cloud_dir / "blocked").read_text()
@@ -124,7 +124,7 @@ def test_kill_9_during_a_scale_action_neither_loses_nor_repeats_it(tmp_path: Pat
         ], "the intent was journalled before the cloud was asked, the outcome never came"
 
     (cloud_dir / "block").unlink()
-    second = DaemonProcess(args, env)
+    second = DaemonProcess(args, env, WITH_FILE_WORLD)
     try:
         second.wait_for_line(lambda x: f"reconciled interrupted action {action_id}" in x, 10)
         wait_until(
@@ -160,12 +160,12 @@ def test_sigterm_mid_action_finishes_the_tick_persists_and_exits_0(tmp_path: Pat
     cloud_dir.mkdir()
     (cloud_dir / "slow").touch()
     env = {
-        "AUTOSCALER_WORLD_FACTORY": "fake_world:build",
-        "PYTHONPATH": str(HERE),
         "FAKE_CLOUD_DIR": str(cloud_dir),
     }
     d = DaemonProcess(
-        ["--config", str(cfg), "--state-dir", str(tmp_path / "state"), "--port", "0"], env
+        ["--config", str(cfg), "--state-dir", str(tmp_path / "state"), "--port", "0"],
+        env,
+        WITH_FILE_WORLD,
     )
     try:
         wait_until(lambda: (cloud_dir / "in_scale").exists(), 20, "the daemon to be inside scale")

@@ -9,9 +9,10 @@ import socket
 import subprocess
 from pathlib import Path
 
-from daemon_process import AUTOSCALER, DaemonProcess
+from daemon_process import AUTOSCALER, DaemonProcess, with_world
 
 HERE = Path(__file__).resolve().parent
+WORLD = with_world("fake_world:build")
 
 
 def test_a_second_daemon_on_the_same_state_dir_exits_2_naming_the_holder(tmp_path: Path) -> None:
@@ -23,14 +24,14 @@ def test_a_second_daemon_on_the_same_state_dir_exits_2_naming_the_holder(tmp_pat
     cloud_dir = tmp_path / "cloud"
     cloud_dir.mkdir()
     env = {
-        "AUTOSCALER_WORLD_FACTORY": "fake_world:build",
         "PYTHONPATH": str(HERE),
         "FAKE_CLOUD_DIR": str(cloud_dir),
     }
     state = tmp_path / "state"
     args = ["--config", str(cfg), "--state-dir", str(state), "--port", "0"]
-    first = DaemonProcess(args, env)
+    first = DaemonProcess(args, env, command=WORLD)
     try:
+        # the real CLI: refused before any world is built
         second = subprocess.run(
             [AUTOSCALER, "run", *args],
             capture_output=True,
@@ -51,13 +52,13 @@ def test_a_second_daemon_on_the_same_state_dir_exits_2_naming_the_holder(tmp_pat
     finally:
         first.kill()
     # The lock goes with its holder: a new daemon starts on the same directory.
-    third = DaemonProcess(args, env)
+    third = DaemonProcess(args, env, command=WORLD)
     try:
         assert json.loads((state / "daemon.lock").read_text())["pid"] == third.proc.pid
     finally:
         third.proc.kill()  # kill -9: the kernel drops the lock all the same
         third.proc.wait(10)
-    fourth = DaemonProcess(args, env)
+    fourth = DaemonProcess(args, env, command=WORLD)
     try:
         assert fourth.stop() == 0
     finally:

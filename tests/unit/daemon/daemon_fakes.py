@@ -84,7 +84,10 @@ class FakeWorld:
     def source_for(self, group: GroupConfig) -> ControlledSource:
         return self.sources.setdefault(group.name, ControlledSource(100.0))
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
         self.cloud.advance(now)
 
 

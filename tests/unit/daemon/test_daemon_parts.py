@@ -121,7 +121,11 @@ def test_simulated_world_replays_the_bundled_trace_on_a_fast_clock() -> None:
     cfg = parse_config({"daemon": {"speedup": 60}, "groups": [group("web")]})
     world = SimulatedWorld(cfg)
     start = world.trace.series.index[0].to_pydatetime()
-    assert world.clock.now() - start >= timedelta(hours=1)  # one lookback in: a full window
+    # each group ticks on its own grid from the trace's start, as in the simulator
+    assert [world.tick_time("web", timedelta(minutes=1)) for _ in range(3)] == [
+        start + k * timedelta(minutes=1) for k in range(3)
+    ]
+    assert world.tick_time("api", timedelta(minutes=5)) == start
     src = world.source_for(cfg.groups[0])
     n = len(world.trace)
     assert len(src.values) % n == 0 and n < len(src.values) <= MAX_REPLAY_SAMPLES
@@ -139,3 +143,17 @@ def test_state_dir_precedence_option_then_systemd_then_config() -> None:
     assert state_dir_for(RunOptions(Path("c"), "/opt/x"), cfg, env) == Path("/opt/x")
     assert state_dir_for(RunOptions(Path("c")), cfg, env) == Path("/var/lib/autoscaler")
     assert state_dir_for(RunOptions(Path("c")), cfg, {}) == Path("/from/config")
+
+
+def test_no_environment_variable_loads_code_into_the_daemon(tmp_path: Path, monkeypatch) -> None:
+    from autoscaler.config import parse_config
+    from autoscaler.daemon.world import SimulatedWorld, load_world
+
+    marker = tmp_path / "loaded"
+    (tmp_path / "planted.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef build(config):\n    return None\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("AUTOSCALER_WORLD_FACTORY", "planted:build")
+    world = load_world(parse_config({"groups": [group("web")]}))
+    assert isinstance(world, SimulatedWorld) and not marker.exists()

@@ -25,7 +25,6 @@ from autoscaler.daemon.world import SimulatedWorld, WorldError
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import Placement, ScaleAction
 from autoscaler.placement.hosts import Flavor, Host
-from autoscaler.registry import build_group_placement
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 
@@ -62,7 +61,7 @@ def hosted(trace: Path, **extra: object) -> dict:
     hold 12 instances, the groups want up to 16 together at the peak."""
     group = {
         "flavor": "m1.medium",
-        "min_size": 1,
+        "min_size": 2,
         "max_size": 8,
         "cooldown_up": "0s",
         "cooldown_down": "0s",
@@ -88,8 +87,8 @@ def test_simulated_world_puts_the_first_instances_where_the_policy_says(tmp_path
     cloud = world.cloud_for(cfg.groups[0])
     assert {"placement", "host_views"} <= cloud.capabilities
     views = {v.host.name: v for v in cloud.host_views()}
-    # the first load (80/s) needs 2 instances at 70 % of 100/s each; pack puts both on the
-    # first host, each taking its flavor's 2 vCPUs
+    # the group starts at its minimum of 2 (the oracle's first plan needs fewer: 80/s on
+    # 100/s instances); pack puts both on the first host, each taking its flavor's 2 vCPUs
     assert views["cmp-1"].groups == ("api", "api") and views["cmp-1"].vcpus_used == 4
     assert views["cmp-2"].vms == () and views["cmp-3"].vms == ()
     world.cloud_for(cfg.groups[1])
@@ -180,7 +179,10 @@ class TwoGroupsOnHosts:
     def source_for(self, group: GroupConfig) -> ControlledSource:
         return self.sources[group.name]
 
-    def advance(self, now: datetime) -> None:
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
         self.cloud.advance(now)
 
 
@@ -208,10 +210,7 @@ def test_interference_aware_sees_the_other_groups_load_on_a_host(make_daemon) ->
     cfg = parse_config(raw)
     engines = {}
     for g in cfg.groups:
-        placement, flavor = build_group_placement(cfg, g)
-        rt = build_group(
-            g, alone, MemoryStateStore(), source_timeout=None, placement=placement, flavor=flavor
-        )
+        rt = build_group(g, alone, MemoryStateStore(), config=cfg, source_timeout=None)
         engines[g.name] = rt.engine
     now = alone.clock.now() + timedelta(minutes=1)
     engines["batch"].tick(now)

@@ -4,6 +4,7 @@ forecast fallback, reload of a broken group, redaction; driven by a manual clock
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -391,5 +392,9 @@ def test_predictive_group_gets_its_configured_forecaster_as_in_the_simulator(
     assert set(rec["forecast"]["quantiles"]) == {"0.5", "0.9"}
     assert [v["policy"] for v in rec["votes"]] == ["predictive_target", "target"]
     assert d.groups["web"].binding.victims.strategy == "oldest"
+    provider = d.groups["web"].binding.forecaster
+    deadline = time.monotonic() + 20  # the first fit runs on a worker thread, off the tick
+    while provider.fits == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     d.retrain("web")
     assert _metric(d, "autoscaler_model_age_seconds", group="web") is not None

@@ -87,3 +87,68 @@ def test_missing_and_invalid_names(tmp_path):
         (tmp_path / "web").mkdir()
         (tmp_path / "web" / "CURRENT").write_text("v000007\n")
         store.load("web")
+
+
+class _RunsCode:
+    """A payload that would run ``os.system`` under a plain ``pickle.loads``."""
+
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def _replace_payload(store, payload: bytes) -> None:
+    """Swap the payload and fix up its checksum: what an attacker with write access to
+    both files (a checksum is no signature) can do."""
+    import hashlib
+
+    path = store.root / "web" / "v000001" / "model.pkl"
+    path.write_bytes(payload)
+    _edit_meta(store, sha256=hashlib.sha256(payload).hexdigest())
+
+
+def test_a_payload_naming_other_code_is_refused_not_run(saved, tmp_path, monkeypatch):
+    import pickle
+
+    store, _ = saved
+    monkeypatch.chdir(tmp_path)
+    _replace_payload(store, pickle.dumps(_RunsCode()))
+    with pytest.raises(ModelStoreError, match=r"refusing to load posix\.system"):
+        store.load("web")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_payload_of_plain_data_is_not_a_model(saved):
+    import pickle
+
+    store, _ = saved
+    _replace_payload(store, pickle.dumps({"weights": np.zeros(3)}))
+    with pytest.raises(ModelStoreError, match="holds a dict, not a forecaster"):
+        store.load("web")
+    _replace_payload(store, b"\x80\x05garbage")
+    with pytest.raises(ModelStoreError, match="corrupt model data"):
+        store.load("web")
+
+
+def test_every_kind_round_trips_through_the_restricted_loader(tmp_path, nab_cpu):
+    store = ModelStore(tmp_path)
+    for kind in ("naive", "seasonal_naive", "linear", "ets", "arima", "ensemble"):
+        for fallback in (False, True):
+            model = build_forecaster(kind, STEP, fallback=fallback).fit(nab_cpu)
+            store.save(kind, model)
+            again, meta = store.load(kind)
+            assert type(again) is type(model) and meta.kind
+            np.testing.assert_allclose(again.predict(4).mean, model.predict(4).mean)
+
+
+def test_a_store_of_the_wrong_shape_is_a_clear_error(saved, tmp_path):
+    store, model = saved
+    for meta in ([1, 2], {"format_version": 1}, {"format_version": 1, "sha256": 5}):
+        (store.root / "web" / "v000001" / "meta.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelStoreError, match="malformed metadata"):
+            store.load("web")
+    afile = tmp_path / "a-file"
+    afile.write_text("")
+    with pytest.raises(ModelStoreError, match="cannot create the model directory"):
+        ModelStore(afile).save("web", model)
+    with pytest.raises(ModelStoreError, match="is not a forecaster this store keeps"):
+        ModelStore(tmp_path / "m").save("web", {"not": "a model"})

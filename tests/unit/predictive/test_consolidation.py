@@ -19,7 +19,7 @@ from autoscaler.placement.rebalance import (
     consolidate,
     rebalance,
 )
-from autoscaler.vm_replay import VmTraces, host_pool, replay
+from autoscaler.simulator.vm_replay import VmTraces, host_pool, replay
 
 SMALL = Flavor("small", 1, 2048)
 POLICY = InterferenceAwarePlacement(threshold=0.8, quantile=0.95)

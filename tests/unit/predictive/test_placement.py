@@ -25,7 +25,7 @@ from autoscaler.placement.policies import (
 from autoscaler.placement.victims import VictimPolicy
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
-from autoscaler.vm_replay import VmTraces, host_pool, replay
+from autoscaler.simulator.vm_replay import VmTraces, host_pool, replay
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SMALL = Flavor("small", 1, 2048)
@@ -214,7 +214,7 @@ def test_engine_removes_the_victims_the_policy_chose() -> None:
 
 @pytest.fixture(scope="module")
 def planetlab(shared_data: Path) -> VmTraces:
-    from autoscaler.vm_replay import load_vm_traces
+    from autoscaler.simulator.vm_replay import load_vm_traces
 
     return load_vm_traces(shared_data / "planetlab" / "20110303", limit=160)
 

@@ -1,0 +1,193 @@
+"""Daemon start and restart with forecasts trained on real history from a real Prometheus.
+
+N groups (default 100), each ``predictive_target`` with ``forecaster: {model: arima,
+train_window: 7d}``, read 7 days of 1-minute history backfilled into a real Prometheus
+(Debian's package, started on 127.0.0.1): the NASA trace, shifted and scaled per group.
+The daemon (``Daemon`` as ``autoscaler run`` builds it, its scheduler running) starts
+cold; the bench times start -> every group forecasting from its own fitted model. It
+is then stopped and started again on the same state directory (a restart): the stored
+models, younger than their retrain period, are used at once. Prints both times, their
+ratio (the cold start is the baseline measured in this run) and the process RSS.
+
+    nice .venv/bin/python bench/daemon_restart.py [--groups 100] [--days 7]
+
+Goal (issue 12), 2 cores: every group forecasting with its own model in < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from prometheus_client import CollectorRegistry  # noqa: E402
+
+from autoscaler.adapters.prometheus_source import PrometheusSource  # noqa: E402
+from autoscaler.config import Config, GroupConfig, parse_config  # noqa: E402
+from autoscaler.daemon.clock import SimulatedClock  # noqa: E402
+from autoscaler.daemon.logs import LogSink  # noqa: E402
+from autoscaler.daemon.metrics import DaemonMetrics  # noqa: E402
+from autoscaler.daemon.notify import SystemdNotifier  # noqa: E402
+from autoscaler.daemon.redact import Redactor  # noqa: E402
+from autoscaler.daemon.service import Daemon, Settings  # noqa: E402
+from autoscaler.daemon.state import SqliteStateStore  # noqa: E402
+from autoscaler.daemon.world import LockedCloud  # noqa: E402
+from autoscaler.simulator.boot import BootDelay  # noqa: E402
+from autoscaler.simulator.cloud import SimCloud  # noqa: E402
+from autoscaler.traces import load_trace  # noqa: E402
+from tests.fakes.prometheus_server import PrometheusProcess, Series, backfill  # noqa: E402
+
+NASA = REPO.parent / "shared" / "data" / "nasa-http-1995" / "nasa_http_1995_per_minute.csv"
+STEP = timedelta(minutes=1)
+
+
+class PrometheusWorld:
+    """Real Prometheus sources, a simulated cloud, a clock at the data's end."""
+
+    refit_inline = False
+
+    def __init__(self, url: str, end: datetime) -> None:
+        self.url = url
+        self.clock = SimulatedClock(end, 1.0)
+        self.sim = SimCloud(BootDelay("fixed", timedelta(minutes=2)))
+        self.cloud = LockedCloud(self.sim, threading.Lock())
+
+    def source_for(self, group: GroupConfig) -> PrometheusSource:
+        return PrometheusSource(self.url, timeout=30.0)
+
+    def cloud_for(self, group: GroupConfig) -> LockedCloud:
+        if group.name not in self.sim.groups:
+            self.sim.create_group(group.name, 5, self.clock.now())
+        return self.cloud
+
+    def tick_time(self, group: str, interval: timedelta) -> datetime:
+        return self.clock.now()
+
+    def advance(self, now: datetime, group: str | None = None) -> None:
+        with self.cloud.lock:
+            self.sim.advance(now)
+
+
+def config(n: int, url: str, days: int) -> Config:
+    groups = [
+        {
+            "name": f"g{i:03d}",
+            "max_size": 60,
+            "capacity_per_instance": 100,
+            "interval": "5s",
+            "metric": {
+                "source": "prometheus",
+                "query": f'bench_load{{group="g{i:03d}"}}',
+                "lookback": "1h",
+                "prometheus": {"url": url},
+            },
+            "policies": [{"kind": "predictive_target"}],
+            "forecaster": {"model": "arima", "train_window": f"{days}d", "retrain": "1h"},
+        }
+        for i in range(n)
+    ]
+    return parse_config({"groups": groups})
+
+
+def start(cfg: Config, world: PrometheusWorld, state: Path) -> Daemon:
+    redactor = Redactor()
+    daemon = Daemon(
+        cfg,
+        Settings(state / "cfg.yaml", 1.0, 3, timedelta(seconds=30)),
+        world=world,  # type: ignore[arg-type]
+        store=SqliteStateStore.in_dir(state, redactor=redactor),
+        metrics=DaemonMetrics(CollectorRegistry()),
+        log=LogSink(io.StringIO(), "json", redactor),
+        notifier=SystemdNotifier({}),
+    )
+    daemon.build_all()
+    daemon.start()
+    return daemon
+
+
+def own_models(daemon: Daemon) -> int:
+    """Groups whose forecast now comes from their own fitted model (no fallback)."""
+    count = 0
+    for rt in daemon.groups.values():
+        st = rt.binding.forecaster.groups.get(rt.name)  # type: ignore[union-attr]
+        count += st is not None and st.model is not None and not st.problem
+    return count
+
+
+def time_to_models(daemon: Daemon, n: int, t0: float, limit: float) -> float:
+    while own_models(daemon) < n:
+        if time.monotonic() - t0 > limit:
+            for rt in daemon.groups.values():
+                st = rt.binding.forecaster.groups.get(rt.name)  # type: ignore[union-attr]
+                why = "no tick yet" if st is None else st.problem or "no model yet"
+                print(f"  {rt.name}: {why}")
+            return float("nan")
+        time.sleep(0.1)
+    return time.monotonic() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--groups", type=int, default=100)
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--limit", type=float, default=600.0, help="give up after this (s)")
+    a = ap.parse_args()
+
+    raw = load_trace(str(NASA), fill="zero").values
+    points = a.days * 1440 + 60
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    stamps = [(end - (points - 1 - k) * STEP).timestamp() for k in range(points)]
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(prefix="daemon-restart-") as tmp:
+        work = Path(tmp)
+        series = []
+        for i in range(a.groups):
+            load = np.roll(raw, -37 * i)[:points] * rng.uniform(0.5, 2.0)
+            series.append(Series("bench_load", {"group": f"g{i:03d}"}, stamps, load.tolist()))
+        t = time.monotonic()
+        for b in range(0, len(series), 10):  # batches: promtool has a time limit per call
+            batch = work / f"backfill-{b}"
+            batch.mkdir()
+            backfill(series[b : b + 10], work / "data", batch)
+        print(f"backfilled {a.groups} x {points:,} points in {time.monotonic() - t:.1f}s")
+        prom = PrometheusProcess(work / "data", work)
+        try:
+            cfg = config(a.groups, prom.url, a.days)
+            results = {}
+            origin = time.monotonic()
+            for phase in ("cold start", "restart"):
+                # one timeline: the restart happens later than the first start
+                world = PrometheusWorld(
+                    prom.url, end + timedelta(seconds=time.monotonic() - origin)
+                )
+                t0 = time.monotonic()
+                daemon = start(cfg, world, work / "state")
+                took = time_to_models(daemon, a.groups, t0, a.limit)
+                daemon.stop()
+                results[phase] = took
+            versions = len(list((work / "state" / "models").glob("*/v*")))
+        finally:
+            prom.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n{a.groups} groups, ARIMA, {a.days} days of 1-minute history from Prometheus")
+    print("| phase | start -> every group on its own model (s) | vs cold start |")
+    print("|---|---:|---:|")
+    for phase, took in results.items():
+        print(f"| {phase} | {took:.1f} | {took / results['cold start']:.2f} |")
+    print(f"\nmodels stored: {versions}; peak RSS {rss:.0f} MiB; goal < 30 s on 2 cores")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
