@@ -51,6 +51,11 @@ def _bytes_file(check: Callable[[Path], None], name: str) -> Callable[[bytes], N
     return run
 
 
+def _fleet_file(case: tuple[str, bytes]) -> None:
+    name, raw = case
+    _bytes_file(hs.check_fleet_file, name)(raw)
+
+
 def _trace_text(text: str) -> None:
     _bytes_file(hs.check_trace_file, "t.csv")(text.encode("utf-8", "surrogatepass"))
 
@@ -62,6 +67,7 @@ SURFACES: dict[str, tuple[Callable[..., None], dict[str, st.SearchStrategy]]] = 
     "config bytes": (_bytes_file(hs.check_config_file, "c.yaml"), {"raw": hs.RAW_FILES}),
     "trace text": (_trace_text, {"text": hs.TRACE_TEXT}),
     "trace bytes": (_bytes_file(hs.check_trace_file, "t.csv"), {"raw": st.binary(max_size=300)}),
+    "fleet files": (_fleet_file, {"case": hs.FLEET_FILES}),
     "durations": (hs.check_duration, {"text": hs.DURATIONS | hs.TEXT}),
     "api answers": (
         hs.check_api_answer,

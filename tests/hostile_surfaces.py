@@ -209,3 +209,52 @@ def check_api_answer(ready: Any, groups: Any, decisions: Any) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value)
+
+
+# ---------------------------------------------------------------- GPU fleet files
+
+FLEET_NUMBERS = st.one_of(NUMBERS, st.integers(-(10**20), 10**20).map(str), st.just("1e30"))
+NODE_CSV = st.lists(st.tuples(TEXT, FLEET_NUMBERS, FLEET_NUMBERS, FLEET_NUMBERS, TEXT), max_size=6).map(
+    lambda rows: "sn,cpu_milli,memory_mib,gpu,model\n" + "\n".join(",".join(r) for r in rows)
+)  # fmt: skip
+POD_CSV = st.lists(st.tuples(*[FLEET_NUMBERS] * 6), max_size=6).map(
+    lambda rows: (
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time,deletion_time\n"
+        + "\n".join("p," + ",".join(r) for r in rows)
+    )
+)
+FLEET_YAML = st.fixed_dictionaries(
+    {"nodes": st.lists(st.dictionaries(
+        st.sampled_from(["name", "count", "gpus", "gpu_model", "cpus", "cpu_milli", "memory"]),
+        SCALARS, max_size=6), max_size=3)},
+    optional={"partitions": st.lists(st.dictionaries(st.sampled_from(["name", "gpu_quota"]), SCALARS))},
+).map(lambda d: yaml.safe_dump(d, allow_unicode=True))  # fmt: skip
+FLEET_FILES = st.one_of(
+    st.tuples(st.just("n.csv"), NODE_CSV.map(str.encode)),
+    st.tuples(st.just("f.yaml"), FLEET_YAML.map(str.encode)),
+    st.tuples(st.just("p.csv"), POD_CSV.map(str.encode)),
+    st.tuples(st.sampled_from(["n.csv", "f.yaml", "p.csv"]), RAW_FILES),
+)
+
+
+def check_fleet_file(path: Path) -> None:
+    """A fleet or pod list, or one ``FleetInputError`` line that starts with the path;
+    a fleet and a pod list that load together also pass or fail the fit check so."""
+    from autoscaler.simulator.gpu.errors import FleetInputError
+    from autoscaler.simulator.gpu.fleet import load_fleet
+    from autoscaler.simulator.gpu.pods import check_pods_fit, load_pods
+
+    try:
+        if path.name == "p.csv":
+            pods = load_pods(path)
+            nodes = path.parent / "fleet.yaml"
+            nodes.write_text(
+                "nodes:\n  - {count: 2, gpus: 8, gpu_model: V100, cpus: 96, memory: 768GiB}\n"
+            )
+            fleet = load_fleet(nodes)
+            check_pods_fit(pods, fleet, path)
+        else:
+            load_fleet(path)
+    except FleetInputError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
+        assert "\n" not in str(exc), str(exc)

@@ -71,3 +71,13 @@ def test_durations(text: str) -> None:
 @given(ready=hs.JSON, groups=hs.JSON, decisions=st.lists(hs.JSON, max_size=3))
 def test_api_answers(ready: object, groups: object, decisions: list) -> None:
     hs.check_api_answer(ready, groups, decisions)
+
+
+@SETTINGS
+@given(case=hs.FLEET_FILES)
+def test_fleet_files(case: tuple[str, bytes]) -> None:
+    name, raw = case
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / name
+        p.write_bytes(raw)
+        hs.check_fleet_file(p)
