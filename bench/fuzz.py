@@ -56,6 +56,11 @@ def _fleet_file(case: tuple[str, bytes]) -> None:
     _bytes_file(hs.check_fleet_file, name)(raw)
 
 
+def _vm_dir(case: tuple[str, list[tuple[str, bytes]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+
+
 def _trace_text(text: str) -> None:
     _bytes_file(hs.check_trace_file, "t.csv")(text.encode("utf-8", "surrogatepass"))
 
@@ -68,6 +73,7 @@ SURFACES: dict[str, tuple[Callable[..., None], dict[str, st.SearchStrategy]]] = 
     "trace text": (_trace_text, {"text": hs.TRACE_TEXT}),
     "trace bytes": (_bytes_file(hs.check_trace_file, "t.csv"), {"raw": st.binary(max_size=300)}),
     "fleet files": (_fleet_file, {"case": hs.FLEET_FILES}),
+    "vm folders": (_vm_dir, {"case": hs.VM_DIRS}),
     "durations": (hs.check_duration, {"text": hs.DURATIONS | hs.TEXT}),
     "api answers": (
         hs.check_api_answer,

@@ -258,3 +258,44 @@ def check_fleet_file(path: Path) -> None:
     except FleetInputError as exc:
         assert str(exc).startswith(str(path)), str(exc)
         assert "\n" not in str(exc), str(exc)
+
+
+# ---------------------------------------------------------------- VM trace folders
+
+VM_MEMBERS = st.lists(
+    st.tuples(
+        st.text(alphabet=string.ascii_letters + string.digits + " -_.", min_size=1, max_size=12),
+        st.one_of(st.lists(NUMBERS, max_size=12).map(lambda v: "\n".join(v).encode()), RAW_FILES),
+    ),
+    max_size=4,
+)
+VM_DIRS = st.one_of(
+    VM_MEMBERS.map(lambda m: ("dir", m)), st.just(("file", [])), st.just(("missing", []))
+)
+
+
+def make_vm_dir(root: Path, case: tuple[str, list[tuple[str, bytes]]]) -> Path:
+    """A ``--vms`` folder (or a file, or nothing) under ``root`` as ``case`` says."""
+    kind, members = case
+    d = root / "vms"
+    if kind == "file":
+        d.write_text("12\n")
+    elif kind == "dir":
+        d.mkdir()
+        for name, body in members:
+            if name not in (".", ".."):
+                (d / name).write_bytes(body)
+    return d
+
+
+def check_vm_dir(path: Path) -> None:
+    """VM traces, or one ``TraceError`` line that starts with the folder's path."""
+    from autoscaler.simulator.vm_replay import load_vm_traces
+
+    try:
+        traces = load_vm_traces(path)
+    except TraceError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
+        assert "\n" not in str(exc), str(exc)
+    else:
+        assert traces.cpu.shape[0] == len(traces.names) >= 1

@@ -81,3 +81,10 @@ def test_fleet_files(case: tuple[str, bytes]) -> None:
         p = Path(tmp) / name
         p.write_bytes(raw)
         hs.check_fleet_file(p)
+
+
+@SETTINGS
+@given(case=hs.VM_DIRS)
+def test_vm_dirs(case: tuple[str, list[tuple[str, bytes]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
