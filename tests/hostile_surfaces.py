@@ -299,3 +299,101 @@ def check_vm_dir(path: Path) -> None:
         assert "\n" not in str(exc), str(exc)
     else:
         assert traces.cpu.shape[0] == len(traces.names) >= 1
+
+
+# ---------------------------------------------------------------- the model store
+
+# Globals a hostile payload may name; none may be imported, let alone called.
+FORBIDDEN_GLOBALS = [
+    ("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"),
+    ("subprocess", "Popen"), ("builtins", "__import__"), ("importlib", "import_module"),
+    ("builtins", "getattr"), ("autoscaler.forecasters.store", "ModelStore"),
+    ("autoscaler.forecasters.registry", "_private"), ("numpy", "load"), ("pandas", "read_pickle"),
+]  # fmt: skip
+STORE_CASES = st.one_of(
+    st.tuples(st.just("root is a file"), st.just(b"")),
+    st.tuples(st.just("root under a file"), st.just(b"")),
+    st.tuples(st.just("meta json"), JSON.map(lambda v: json.dumps(v).encode())),
+    st.tuples(st.just("meta fields"), st.dictionaries(
+        st.sampled_from(["name", "version", "kind", "params", "trained_from", "trained_to",
+                         "libraries", "sha256", "format_version", "extra"]),
+        SCALARS | JSON, max_size=10).map(lambda d: json.dumps(d, default=str).encode())),
+    st.tuples(st.just("meta bytes"), RAW_FILES),
+    st.tuples(st.just("current"), RAW_FILES | st.sampled_from([b"../../etc", b"v999999", b"v000001\n\n"])),
+    st.tuples(st.just("truncate"), st.integers(0, 400).map(lambda n: n.to_bytes(2, "big"))),
+    st.tuples(st.just("flip"), st.integers(0, 400).map(lambda n: n.to_bytes(2, "big"))),
+    st.tuples(st.just("global"), st.sampled_from(range(len(FORBIDDEN_GLOBALS))).map(lambda i: bytes([i]))),
+    st.tuples(st.just("payload"), st.binary(max_size=200)),
+)  # fmt: skip
+
+
+def saved_store(root: Path) -> Any:
+    """A model store under ``root`` holding one fitted model, ``web`` (``v000001``)."""
+    import pandas as pd
+
+    from autoscaler.durations import parse_duration
+    from autoscaler.forecasters.registry import build_forecaster
+    from autoscaler.forecasters.store import ModelStore
+
+    step = parse_duration("5m")
+    idx = pd.date_range("2024-01-01", periods=48, freq=step, tz="UTC")
+    model = build_forecaster("naive", step).fit(pd.Series(range(48), index=idx, dtype=float))
+    store = ModelStore(root)
+    store.save("web", model)
+    return store
+
+
+def spoil_store(store: Any, case: tuple[str, bytes], marker: Path) -> Any:
+    """``store`` (or a store at a spoiled root) after the damage ``case`` names; a
+    forbidden global's payload would create ``marker`` if it ran."""
+    import hashlib
+
+    from autoscaler.forecasters.store import ModelStore
+
+    kind, data = case
+    version = store.root / "web" / "v000001"
+    if kind == "root is a file":
+        root = store.root.parent / "file-root"
+        root.write_text("x")
+        return ModelStore(root)
+    if kind == "root under a file":
+        (store.root.parent / "f").write_text("x")
+        return ModelStore(store.root.parent / "f" / "models")
+    if kind in ("meta json", "meta fields", "meta bytes"):
+        (version / "meta.json").write_bytes(data)
+        return store
+    if kind == "current":
+        (store.root / "web" / "CURRENT").write_bytes(data)
+        return store
+    payload = (version / "model.pkl").read_bytes()
+    n = int.from_bytes(data, "big") if kind in ("truncate", "flip") else 0
+    if kind == "truncate":
+        payload = payload[: n % max(len(payload), 1)]
+    elif kind == "flip":
+        i = n % len(payload)
+        payload = payload[:i] + bytes([payload[i] ^ 0x5A]) + payload[i + 1 :]
+    elif kind == "global":
+        module, name = FORBIDDEN_GLOBALS[data[0]]
+        payload = f"c{module}\n{name}\n(S'touch {marker}'\ntR.".encode()
+    else:
+        payload = data
+    (version / "model.pkl").write_bytes(payload)
+    if kind in ("global", "payload") or data[-1:] == b"\x01":  # the checksum fixed up too
+        meta = json.loads((version / "meta.json").read_text())
+        meta["sha256"] = hashlib.sha256(payload).hexdigest()
+        (version / "meta.json").write_text(json.dumps(meta))
+    return store
+
+
+def check_store(store: Any, marker: Path) -> None:
+    """Loading gives our model or one ``ModelStoreError`` line; nothing is executed."""
+    from autoscaler.forecasters.base import BaseForecaster
+    from autoscaler.forecasters.store import ModelStoreError
+
+    try:
+        model, _ = store.load("web")
+    except ModelStoreError as exc:
+        assert str(exc) and "\n" not in str(exc), str(exc)
+    else:
+        assert isinstance(model, BaseForecaster)
+    assert not marker.exists(), "a stored payload ran code"

@@ -88,3 +88,12 @@ def test_fleet_files(case: tuple[str, bytes]) -> None:
 def test_vm_dirs(case: tuple[str, list[tuple[str, bytes]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+
+
+@SETTINGS
+@given(case=hs.STORE_CASES)
+def test_model_store(case: tuple[str, bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = Path(tmp) / "ran"
+        store = hs.spoil_store(hs.saved_store(Path(tmp) / "models"), case, marker)
+        hs.check_store(store, marker)
