@@ -59,6 +59,11 @@ class Handler(BaseHTTPRequestHandler):
     and ``security``."""
 
     protocol_version = "HTTP/1.1"
+    timeout = 10.0  # one read waiting longer ends the connection (the server's deadline is tighter)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        self.server.rearm(self.connection)  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
         self._answer(self._get)
