@@ -34,6 +34,7 @@ from autoscaler.forecasters.restricted_pickle import dump_model, load_model
 from autoscaler.input_errors import InputError
 from autoscaler.input_files import read_file_bytes, read_text_file
 from autoscaler.model import ForecastError
+from autoscaler.private_files import private_dir, write_private
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -131,7 +132,8 @@ class ModelStore:
         (first, last timestamp) overrides the model's own ``trained_range``."""
         d = self._dir(name)
         try:
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.root)
+            private_dir(d)
             existing = self.versions(name)
         except OSError as exc:
             raise ModelStoreError(f"{d}: cannot create the model directory: {exc}") from None
@@ -159,8 +161,8 @@ class ModelStore:
         except OSError as exc:
             raise ModelStoreError(f"{d}: cannot save: {exc}") from None
         try:
-            (tmp / "model.pkl").write_bytes(payload)
-            (tmp / "meta.json").write_text(json.dumps(meta.__dict__, indent=2), encoding="utf-8")
+            write_private(tmp / "model.pkl", payload)
+            write_private(tmp / "meta.json", json.dumps(meta.__dict__, indent=2).encode())
             os.replace(tmp, d / version)
         except OSError as exc:
             for f in tmp.glob("*"):
@@ -169,7 +171,7 @@ class ModelStore:
             raise ModelStoreError(f"{d / version}: cannot save: {exc}") from None
         pointer = d / f".CURRENT.{os.getpid()}"
         try:
-            pointer.write_text(version + "\n", encoding="utf-8")
+            write_private(pointer, (version + "\n").encode())
             os.replace(pointer, d / "CURRENT")
         except OSError as exc:
             raise ModelStoreError(f"{d / 'CURRENT'}: cannot update: {exc}") from None

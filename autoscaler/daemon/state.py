@@ -30,6 +30,7 @@ from autoscaler.daemon.records import (
 )
 from autoscaler.daemon.redact import Redactor
 from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
+from autoscaler.private_files import private_dir, touch_private
 
 DB_NAME = "state.db"
 PRUNE_EVERY = 100  # audit writes between two deletions of expired records
@@ -117,6 +118,12 @@ class SqliteStateStore:
         # The newest record written per group (already redacted), for the daemon's views.
         self.last_records: dict[str, dict[str, Any]] = {}
         try:
+            # 0600 before SQLite opens it: its -wal and -shm files take the same mode
+            if str(path) != ":memory:":
+                touch_private(self.path)
+        except OSError as exc:
+            raise StateError(f"state database {self.path}: {exc.strerror or exc}") from None
+        try:
             self._db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
@@ -154,7 +161,7 @@ class SqliteStateStore:
         """Open (creating if needed) ``state.db`` in ``state_dir``. Raises ``StateError``."""
         d = Path(state_dir)
         try:
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
         except OSError as exc:
             raise StateError(f"state directory {d}: {exc.strerror or exc}") from None
         return cls(d / DB_NAME, **kwargs)
