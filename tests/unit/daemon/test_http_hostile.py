@@ -21,6 +21,9 @@ class _View:
     def readiness(self) -> tuple[bool, list[str]]:
         return True, []
 
+    def notices(self) -> list[str]:
+        return []
+
     def groups_view(self) -> list[dict]:
         return []
 
