@@ -2,7 +2,8 @@
 
 A mixin of ``Daemon`` (``autoscaler.daemon.service``). Readiness is false while the
 daemon starts, and for a group whose metric source, cloud or state database failed
-``not_ready_after`` ticks in a row; in a fleet, when coordination says so. A notice
+``not_ready_after`` ticks in a row; at once when the state database file was deleted or
+replaced under it; in a fleet, when coordination says so. A notice
 (a rejected reload) is shown without making the daemon not ready: what runs is the
 previous, valid configuration.
 """
@@ -47,6 +48,9 @@ class DaemonViews:
                 )
             if rt.state_failures >= n:
                 reasons.append(f"{name}: state database failed {rt.state_failures} times in a row")
+        lost = self.store.identity_problem()
+        if lost is not None:
+            reasons.append(lost)
         if self.fleet is not None:
             reasons += self.fleet.not_ready_reasons()
         ok = not reasons
