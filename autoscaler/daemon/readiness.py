@@ -1,8 +1,9 @@
 """What the daemon's API shows: readiness (with its reasons), notices, group views.
 
 A mixin of ``Daemon`` (``autoscaler.daemon.service``). Readiness is false while the
-daemon starts, and for a group whose metric source, cloud or state database failed
-``not_ready_after`` ticks in a row; at once when the state database file was deleted or
+daemon starts, for a group whose metric source, cloud or state database failed
+``not_ready_after`` ticks in a row or that finished no tick for far longer than its
+interval (a call that hangs); at once when the state database file was deleted or
 replaced under it; in a fleet, when coordination says so. A notice
 (a rejected reload) is shown without making the daemon not ready: what runs is the
 previous, valid configuration.
@@ -10,8 +11,10 @@ previous, valid configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from autoscaler.daemon.clock import real_seconds
 from autoscaler.daemon.groups import GroupRuntime
 from autoscaler.daemon.state import SqliteStateStore
 from autoscaler.daemon.views import group_view
@@ -32,6 +35,7 @@ class DaemonViews:
     fleet: FleetMember | None
     started: bool
     reload_notice: str | None
+    _monotonic: Callable[[], float]
 
     def readiness(self) -> tuple[bool, list[str]]:
         """(ready, why not): one line per reason, redacted."""
@@ -46,8 +50,17 @@ class DaemonViews:
                     f"{name}: metric source failed {rt.source.consecutive_failures} times "
                     f"in a row: {rt.source.last_error}"
                 )
+            if rt.cloud.consecutive_failures >= n:
+                reasons.append(
+                    f"{name}: cloud failed {rt.cloud.consecutive_failures} times in a row: "
+                    f"{rt.cloud.last_error}"
+                )
             if rt.state_failures >= n:
                 reasons.append(f"{name}: state database failed {rt.state_failures} times in a row")
+        reasons += [
+            f"{name}: no tick finished for {secs:.0f}s (a call may hang)"
+            for name, secs in self.stalled_groups()
+        ]
         lost = self.store.identity_problem()
         if lost is not None:
             reasons.append(lost)
@@ -55,6 +68,19 @@ class DaemonViews:
             reasons += self.fleet.not_ready_reasons()
         ok = not reasons
         return ok, [self.store.redactor.text(r) for r in reasons]
+
+    def stalled_groups(self) -> list[tuple[str, float]]:
+        """(group, seconds since its last tick finished) for each group that finished no
+        tick for far longer than its interval: a job wedged inside a call."""
+        now = self._monotonic()
+        timeout = self.settings.source_timeout
+        slack = timeout.total_seconds() if timeout else 0.0
+        stalled = []
+        for name, rt in list(self.groups.items()):
+            interval = real_seconds(rt.config.interval, self.settings.speedup)
+            if now - rt.last_progress > max(5 * interval, 60.0) + slack:
+                stalled.append((name, now - rt.last_progress))
+        return stalled
 
     def notices(self) -> list[str]:
         """What /readyz reports without being not-ready (a rejected reload)."""

@@ -110,6 +110,7 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
         rt.last = previous[-1] if previous else None
+        rt.last_progress = self._monotonic()  # a group just built is not a stalled one
         self.metrics.register_group(
             name,
             min_size=cfg_group.min_size,
