@@ -41,7 +41,13 @@ DURATIONS = st.one_of(
     st.builds(lambda n, u: f"{n}{u}", st.integers(0, 10**30), st.sampled_from(["ms", "s", "m", "h", "d", "w"])),
 )  # fmt: skip
 TEXT = st.text(alphabet=string.printable, max_size=40)
-VALUES = st.one_of(NUMBERS, DURATIONS, TEXT)
+PATHS = st.sampled_from(["/dev/zero", "/tmp", "/nonexistent/x", "/etc/hostname", ".", ""])
+URLS = st.sampled_from(
+    ["http://127.0.0.1:1", "https://127.0.0.1:1/", "file:///etc/passwd", "ftp://127.0.0.1/",
+     "http://", "http://[::1", "127.0.0.1:9723", "http://127.0.0.1:99999", "javascript:x",
+     "http://127.0.0.1:1/\r\nX: y", "/dev/zero", "/tmp", "/nonexistent/token"]
+)  # fmt: skip
+VALUES = st.one_of(NUMBERS, DURATIONS, TEXT, PATHS, URLS)
 
 # ---------------------------------------------------------------- the CLI
 
@@ -75,28 +81,47 @@ def check_user_error(res: CliOutcome, *names: str) -> None:
         assert any(n in lines[0] for n in names), (names, lines[0])
 
 
-# Options that take a value, for commands pointed at a trace that does not exist: a bad
-# value is rejected first, naming the option; a good one reaches the missing trace.
+# Options that take a value, for commands pointed at inputs that do not exist: a bad
+# value is rejected first, naming the option; a good one reaches the missing input (or,
+# for the API client, the closed port 1 on loopback).
 CLI_OPTIONS = {
     "simulate": ["--step", "--boot-delay", "--seed", "--peak-instances", "--scale", "--out"],
     "forecast": ["--step", "--horizon", "--seed", "--quantiles"],
     "backtest": ["--step", "--horizon", "--seed", "--windows", "--train-window"],
-}
+    "simulate --vms": ["--hosts", "--vm-count", "--contention-threshold", "--seed", "--placement"],
+    "simulate --fleet": ["--load-pct", "--arrival-speedup", "--mode", "--scheduler",
+                         "--allocation", "--seed", "--placement"],
+    "run": ["--speedup", "--port", "--log-format", "--bind"],
+    "status": ["--url", "--token-file", "--ca-file"],
+    "explain": ["--url", "--last", "--token-file"],
+}  # fmt: skip
 MISSING_TRACE = "/nonexistent/trace.csv"
+DOWN_URL = "http://127.0.0.1:1"
+_BASES = {
+    "simulate --vms": ["simulate", "--vms", "/nonexistent/vms"],
+    "simulate --fleet": ["simulate", "--fleet", "/nonexistent/n.csv", "--trace", MISSING_TRACE],
+    "run": ["run", "--config", "/nonexistent/c.yaml"],
+    "status": ["status", "--url", DOWN_URL],
+    "explain": ["explain", "web", "--url", DOWN_URL],
+}
+# What a good value reaches: one of these is named by the error line.
+MISSING = (MISSING_TRACE, "/nonexistent/vms", "/nonexistent/n.csv", "/nonexistent/c.yaml", DOWN_URL)
 
 
 def cli_case(command: str, option: str, value: str) -> list[str]:
-    argv = [command, "--trace", MISSING_TRACE, option, value]
+    argv = [*_BASES.get(command, [command, "--trace", MISSING_TRACE]), option, value]
     if command in ("forecast", "backtest") and option != "--horizon":
         argv += ["--horizon", "1"]
     if command == "backtest":
         argv += ["--models", "naive"]
+    if command == "status" and option == "--ca-file":
+        argv[2] = "https://127.0.0.1:1"  # the CA file is read for https only
     return argv
 
 
 def check_cli_case(argv: list[str], option: str) -> None:
     res = run_cli(argv)
-    check_user_error(res, option, MISSING_TRACE, "--out")
+    check_user_error(res, option, "--out", "cannot reach the daemon at", *MISSING)
 
 
 # ---------------------------------------------------------------- config files
@@ -117,10 +142,59 @@ GROUPS = st.lists(
     ),
     max_size=3,
 )
+SECTIONS = {
+    "daemon": ["state_dir", "bind", "port", "log_format", "speedup", "not_ready_after",
+               "source_timeout", "misfire_grace", "audit_retention"],
+    "simulation": ["step", "seed", "peak_instances", "boot_failure_rate", "request_timeout",
+                   "trace", "column", "fill"],
+    "placement": ["contention_threshold", "quantile", "history", "rebalance_every",
+                  "migrations_per_round", "vm_flavor", "consolidate", "consolidate_below"],
+    "cloud": ["kind", "cloud", "clouds_file"],
+}  # fmt: skip
+NESTED = {
+    "hosts": ["prefix", "count", "zones", "vcpus", "ram_mb", "gpus", "cpu_allocation_ratio"],
+    "forecaster": ["model", "retrain", "train_window", "horizon", "quantiles", "params"],
+    "metric": ["source", "query", "unit", "lookback"],
+    "slo": ["p95_latency", "target_violation_pct"],
+    "policy": ["kind", "target", "stabilization_down", "upper", "lower", "horizon", "quantile"],
+    "params": ["alpha", "season", "beta", "order", "lookback"],
+}  # fmt: skip
+POLICY_KINDS = st.sampled_from(
+    ["threshold", "target", "kpa", "oracle", "predictive_threshold", "predictive_target", "qos",
+     "schedule", "banana"]
+)  # fmt: skip
+
+
+def _mapping(keys: list[str], values: st.SearchStrategy = SCALARS) -> st.SearchStrategy:
+    return st.dictionaries(st.sampled_from(keys), values, max_size=5)
+
+
+RICH_GROUP = st.fixed_dictionaries(
+    {"name": st.sampled_from(["web", "api", "", "a b", "web"])},
+    optional={
+        **{k: SCALARS for k in SCHEMA_KEYS["group"] if k not in ("name", "policies", "forecaster", "metric", "slo")},
+        "policies": st.lists(_mapping(NESTED["policy"]).map(lambda d: d) | st.builds(
+            lambda kind, rest: {"kind": kind, **rest}, POLICY_KINDS, _mapping(NESTED["policy"])), max_size=3),
+        "forecaster": st.builds(lambda f, p: {**f, "params": p},
+                                _mapping(NESTED["forecaster"]), _mapping(NESTED["params"])),
+        "metric": _mapping(NESTED["metric"]),
+        "slo": _mapping(NESTED["slo"]),
+    },
+)  # fmt: skip
+RICH_DOCUMENTS = st.fixed_dictionaries(
+    {"groups": st.lists(RICH_GROUP, min_size=1, max_size=3)},
+    optional={
+        **{name: _mapping(keys) for name, keys in SECTIONS.items()},
+        "hosts": st.lists(_mapping(NESTED["hosts"]), max_size=2),
+        "flavors": st.dictionaries(TEXT, _mapping(["vcpus", "ram_mb", "gpus", "price_per_hour"]), max_size=2),
+        "version": SCALARS,
+    },
+)  # fmt: skip
 DOCUMENTS = st.one_of(
     st.fixed_dictionaries({"groups": GROUPS}),
     st.dictionaries(st.sampled_from(SCHEMA_KEYS[""]), st.one_of(SCALARS, GROUPS), max_size=4),
     st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3), max_leaves=8),
+    RICH_DOCUMENTS,
 )  # fmt: skip
 RAW_FILES = st.one_of(
     st.binary(max_size=200),
@@ -327,20 +401,32 @@ STORE_CASES = st.one_of(
 )  # fmt: skip
 
 
-def saved_store(root: Path) -> Any:
-    """A model store under ``root`` holding one fitted model, ``web`` (``v000001``)."""
-    import pandas as pd
+_STORE_TEMPLATE: list[Path] = []
 
-    from autoscaler.durations import parse_duration
-    from autoscaler.forecasters.registry import build_forecaster
+
+def saved_store(root: Path) -> Any:
+    """A model store under ``root`` holding one fitted model, ``web`` (``v000001``);
+    fitted once per process and copied after that."""
+    import shutil
+
     from autoscaler.forecasters.store import ModelStore
 
-    step = parse_duration("5m")
-    idx = pd.date_range("2024-01-01", periods=48, freq=step, tz="UTC")
-    model = build_forecaster("naive", step).fit(pd.Series(range(48), index=idx, dtype=float))
-    store = ModelStore(root)
-    store.save("web", model)
-    return store
+    if not _STORE_TEMPLATE:
+        import tempfile
+
+        import pandas as pd
+
+        from autoscaler.durations import parse_duration
+        from autoscaler.forecasters.registry import build_forecaster
+
+        step = parse_duration("5m")
+        idx = pd.date_range("2024-01-01", periods=48, freq=step, tz="UTC")
+        model = build_forecaster("naive", step).fit(pd.Series(range(48), index=idx, dtype=float))
+        template = Path(tempfile.mkdtemp(prefix="store-template-")) / "models"
+        ModelStore(template).save("web", model)
+        _STORE_TEMPLATE.append(template)
+    shutil.copytree(_STORE_TEMPLATE[0], root)
+    return ModelStore(root)
 
 
 def spoil_store(store: Any, case: tuple[str, bytes], marker: Path) -> Any:

@@ -87,6 +87,20 @@ def test_devices_and_folders_are_not_read(tmp_path: Path) -> None:
         (["status", "--url", "notaurl"], ("--url",)),
         (["status", "--url", "file:///etc/passwd"], ("--url", "http:// or https://")),
         (["explain", "web", "--url", "ftp://127.0.0.1/"], ("--url",)),
+        (["explain", "web", "--url", "HTTP:// "], ("--url", "spaces or control characters")),
+        (["status", "--token-file", "/dev/zero"], ("--token-file", "not a regular file")),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/tmp"],
+            ("--ca-file", "is a directory"),
+        ),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/dev/zero"],
+            ("--ca-file", "not a regular file"),
+        ),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/etc/passwd"],
+            ("--ca-file", "not a PEM CA certificate"),
+        ),
     ],
 )
 def test_bad_options_are_one_line_naming_the_option(argv: list[str], names: tuple[str]) -> None:
