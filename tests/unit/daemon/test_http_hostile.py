@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from autoscaler.daemon.http_api import ApiServer
 
-TIMEOUT = 0.6  # the request deadline of the server under test (10 s in the daemon)
+TIMEOUT = 1.5  # the request deadline of the server under test (10 s in the daemon)
 
 
 class _View:
@@ -97,7 +97,7 @@ def test_a_slowloris_client_is_cut_off_and_does_not_block_others(server: ApiServ
     threading.Thread(target=drip, daemon=True).start()
     time.sleep(0.2)
     assert b"200 OK" in _healthz(server)  # served while the slow client drips
-    assert time.monotonic() - t0 < TIMEOUT + 0.3
+    assert time.monotonic() - t0 < TIMEOUT and not cut.is_set()
     # the server shut the slow connection soon after its deadline: its thread is free
     assert _wait(lambda: server.open_connections == 0, TIMEOUT + 2)
     assert time.monotonic() - t0 < TIMEOUT + 2
