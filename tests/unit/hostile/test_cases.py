@@ -80,6 +80,10 @@ def test_devices_and_folders_are_not_read(tmp_path: Path) -> None:
         (["simulate", "--scale", "nan"], ("--scale", "not a finite number")),
         (["simulate", "--peak-instances", "0"], ("--peak-instances",)),
         (["simulate", "--vms", "/nonexistent", "--hosts", "0"], ("--hosts",)),
+        (
+            ["simulate", "--vms", "/nonexistent", "--contention-threshold", "1e-320"],
+            ("--contention-threshold", "[0.01, 1]"),
+        ),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "nan"], ("--speedup",)),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "inf"], ("--speedup",)),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "1e9"], ("--speedup",)),

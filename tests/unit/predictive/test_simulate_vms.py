@@ -110,7 +110,7 @@ def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) 
         (
             lambda d: None,
             ["--contention-threshold", "1.5"],
-            "Invalid value for '--contention-threshold': 1.5 is outside (0, 1]",
+            "Invalid value for '--contention-threshold': 1.5 is outside [0.01, 1]",
         ),
         (
             lambda d: (d.parent / "c.yaml").write_text("placement: {consolidate_below: 0.65}\n"),
