@@ -28,7 +28,11 @@ DEFAULT_URL = "http://127.0.0.1:9723"
 
 def check_url(base: str) -> str:
     """``base`` when it is an http(s) URL with a host; raises ``UserError`` naming
-    ``--url`` otherwise (a ``file:`` or ``ftp:`` URL would read what is not a daemon)."""
+    ``--url`` otherwise (a ``file:`` or ``ftp:`` URL would read what is not a daemon;
+    spaces and control characters are no part of a URL)."""
+    if any(c.isspace() or not c.isprintable() for c in base):
+        shown = "".join(c if c.isprintable() and not c.isspace() else repr(c)[1:-1] for c in base)
+        raise UserError(f"--url {shown!r}: contains spaces or control characters")
     try:
         parts = urllib.parse.urlsplit(base)
         port = parts.port  # raises on a port that is not a number
@@ -77,9 +81,7 @@ class DaemonClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        context = (
-            ssl.create_default_context(cafile=self.ca_file) if url.startswith("https") else None
-        )
+        context = self._tls_context() if url.startswith("https") else None
         try:
             with urllib.request.urlopen(request, timeout=5, context=context) as resp:
                 return _decode(url, resp.read())
@@ -97,6 +99,24 @@ class DaemonClient:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise UserError(f"cannot reach the daemon at {self.url}: {reason}") from None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The context verifying the daemon (against ``ca_file`` when given). Raises
+        ``UserError`` naming ``--ca-file`` for a file that is not a readable PEM CA."""
+        if self.ca_file is None:
+            return ssl.create_default_context()
+        from autoscaler.input_errors import InputError
+        from autoscaler.input_files import read_text_file
+
+        try:
+            pem = read_text_file(self.ca_file, what="CA certificate", max_bytes=1024 * 1024)
+            return ssl.create_default_context(cadata=pem)
+        except InputError as exc:
+            raise UserError(f"--ca-file: {exc}") from None
+        except (ssl.SSLError, ValueError) as exc:
+            raise UserError(
+                f"--ca-file: {self.ca_file}: not a PEM CA certificate ({exc})"
+            ) from None
 
 
 def _decode(url: str, body: bytes) -> Any:

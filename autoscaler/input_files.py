@@ -29,6 +29,12 @@ def read_text_file(path: str | Path, *, what: str, max_bytes: int) -> str:
     directory, a device such as /dev/zero, a pipe), is larger than ``max_bytes``, or is
     not UTF-8 text (UTF-16 and binary content are named as such).
     """
+    return decode_text(read_file_bytes(path, what=what, max_bytes=max_bytes), path, what)
+
+
+def read_file_bytes(path: str | Path, *, what: str, max_bytes: int) -> bytes:
+    """The bytes of ``path``; raises ``InputFileError`` as ``read_text_file`` does for a
+    missing, unreadable, non-regular or too large file."""
     p = Path(path)
     try:
         st = os.stat(p)
@@ -51,7 +57,7 @@ def read_text_file(path: str | Path, *, what: str, max_bytes: int) -> str:
         raise InputFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
     if len(data) > max_bytes:  # it grew while we looked
         raise InputFileError(f"{p}: larger than a {what} may be ({max_bytes:,} bytes)")
-    return decode_text(data, p, what)
+    return data
 
 
 def decode_text(data: bytes, where: str | Path, what: str) -> str:

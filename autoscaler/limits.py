@@ -25,3 +25,6 @@ MAX_SEED = 2**32 - 1
 MAX_SPEEDUP = 100_000.0  # simulated seconds per real second in the daemon
 MAX_HORIZON_STEPS = 100_000  # steps one forecast may cover
 MAX_TRACE_VALUE = 1e15  # one trace sample, before scaling
+MAX_NODE_CPU_MILLI = 10_000_000  # one GPU-fleet node or pod: 10,000 cores
+MAX_NODE_MEMORY_MIB = 1024**3  # one GPU-fleet node or pod: 1 PiB
+MAX_POD_SECONDS = 1e10  # a pod list's creation/deletion times (about 317 years)

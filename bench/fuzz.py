@@ -1,10 +1,11 @@
 """The hostile-input surfaces, 10,000 examples each (``make test`` runs a few hundred).
 
 For every surface of ``tests/hostile_surfaces.py`` (CLI options, config documents and
-raw config bytes, trace text and raw trace bytes, duration strings, the API client's
-answers) hypothesis generates inputs and checks the contract: a result, or one clear
-line (exit 2 for the CLI), never a traceback, another exception, or an example slower
-than the per-example limit (a hang). Prints examples run, failures and the slowest
+raw config bytes, trace text and raw trace bytes, GPU fleet and pod files, VM trace
+folders, the model store, duration strings, the API client's answers) hypothesis
+generates inputs and checks the contract: a result, or one clear line (exit 2 for the
+CLI), never a traceback, another exception, code run from a stored model, or an
+example slower than the per-example limit (a hang). Prints examples run, failures and the slowest
 example per surface; exits 1 on any failure.
 
 Usage: python bench/fuzz.py [--examples 10000] [--deadline-ms 5000] [--only NAME]
@@ -51,6 +52,23 @@ def _bytes_file(check: Callable[[Path], None], name: str) -> Callable[[bytes], N
     return run
 
 
+def _fleet_file(case: tuple[str, bytes]) -> None:
+    name, raw = case
+    _bytes_file(hs.check_fleet_file, name)(raw)
+
+
+def _vm_dir(case: tuple[str, list[tuple[str, bytes]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+
+
+def _store(case: tuple[str, bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = Path(tmp) / "ran"
+        store = hs.spoil_store(hs.saved_store(Path(tmp) / "models"), case, marker)
+        hs.check_store(store, marker)
+
+
 def _trace_text(text: str) -> None:
     _bytes_file(hs.check_trace_file, "t.csv")(text.encode("utf-8", "surrogatepass"))
 
@@ -62,6 +80,9 @@ SURFACES: dict[str, tuple[Callable[..., None], dict[str, st.SearchStrategy]]] = 
     "config bytes": (_bytes_file(hs.check_config_file, "c.yaml"), {"raw": hs.RAW_FILES}),
     "trace text": (_trace_text, {"text": hs.TRACE_TEXT}),
     "trace bytes": (_bytes_file(hs.check_trace_file, "t.csv"), {"raw": st.binary(max_size=300)}),
+    "fleet files": (_fleet_file, {"case": hs.FLEET_FILES}),
+    "vm folders": (_vm_dir, {"case": hs.VM_DIRS}),
+    "model store": (_store, {"case": hs.STORE_CASES}),
     "durations": (hs.check_duration, {"text": hs.DURATIONS | hs.TEXT}),
     "api answers": (
         hs.check_api_answer,

@@ -31,11 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from autoscaler.forecasters.restricted_pickle import dump_model, load_model
+from autoscaler.input_errors import InputError
+from autoscaler.input_files import read_file_bytes, read_text_file
 from autoscaler.model import ForecastError
+from autoscaler.private_files import private_dir, write_private
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _VERSION = re.compile(r"^v(\d{6})$")
+MAX_META_BYTES = 1024 * 1024
+MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
 
 
 class ModelStoreError(ForecastError):
@@ -115,19 +120,20 @@ class ModelStore:
 
     def current(self, name: str) -> str | None:
         pointer = self._dir(name) / "CURRENT"
-        try:
-            return pointer.read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
+        if not pointer.exists() and not pointer.is_symlink():
             return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ModelStoreError(f"{pointer}: unreadable: {exc}") from None
+        try:
+            return read_text_file(pointer, what="version pointer", max_bytes=64).strip() or None
+        except InputError as exc:
+            raise ModelStoreError(f"unreadable: {exc}") from None
 
     def save(self, name: str, model: Any, *, trained: tuple[Any, Any] | None = None) -> ModelMeta:
         """Save ``model`` as a new version of ``name`` and make it current. ``trained``
         (first, last timestamp) overrides the model's own ``trained_range``."""
         d = self._dir(name)
         try:
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.root)
+            private_dir(d)
             existing = self.versions(name)
         except OSError as exc:
             raise ModelStoreError(f"{d}: cannot create the model directory: {exc}") from None
@@ -155,8 +161,8 @@ class ModelStore:
         except OSError as exc:
             raise ModelStoreError(f"{d}: cannot save: {exc}") from None
         try:
-            (tmp / "model.pkl").write_bytes(payload)
-            (tmp / "meta.json").write_text(json.dumps(meta.__dict__, indent=2), encoding="utf-8")
+            write_private(tmp / "model.pkl", payload)
+            write_private(tmp / "meta.json", json.dumps(meta.__dict__, indent=2).encode())
             os.replace(tmp, d / version)
         except OSError as exc:
             for f in tmp.glob("*"):
@@ -165,7 +171,7 @@ class ModelStore:
             raise ModelStoreError(f"{d / version}: cannot save: {exc}") from None
         pointer = d / f".CURRENT.{os.getpid()}"
         try:
-            pointer.write_text(version + "\n", encoding="utf-8")
+            write_private(pointer, (version + "\n").encode())
             os.replace(pointer, d / "CURRENT")
         except OSError as exc:
             raise ModelStoreError(f"{d / 'CURRENT'}: cannot update: {exc}") from None
@@ -179,11 +185,13 @@ class ModelStore:
         if not _VERSION.match(version):
             raise ModelStoreError(f"invalid version {version!r}")
         path = self._dir(name) / version / "meta.json"
+        if not path.exists():
+            raise ModelStoreError(f"{path}: no such model version")
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelStoreError(f"{path}: no such model version") from None
-        except (OSError, ValueError) as exc:
+            raw = json.loads(read_text_file(path, what="model metadata", max_bytes=MAX_META_BYTES))
+        except InputError as exc:
+            raise ModelStoreError(f"unreadable metadata: {exc}") from None
+        except (ValueError, RecursionError) as exc:
             raise ModelStoreError(f"{path}: unreadable metadata: {exc}") from None
         if not isinstance(raw, dict):
             raise ModelStoreError(f"{path}: malformed metadata: not a JSON object")
@@ -205,7 +213,10 @@ class ModelStore:
         """The fitted model and its metadata. Raises ``ModelStoreError`` on any mismatch."""
         meta = self.meta(name, version)
         path = self._dir(name) / meta.version / "model.pkl"
-        now = library_versions("torch" in meta.libraries)
+        try:
+            now = library_versions("torch" in meta.libraries)
+        except ImportError as exc:
+            raise ModelStoreError(f"{path}: saved with torch, not importable here: {exc}") from None
         diff = [f"{k} {v} (now {now.get(k)})" for k, v in meta.libraries.items() if now.get(k) != v]
         if diff:
             raise ModelStoreError(
@@ -217,11 +228,13 @@ class ModelStore:
                 raise ModelStoreError(
                     f"{path}: writable by others or not ours; refusing to unpickle it"
                 )
-            payload = path.read_bytes()
+            payload = read_file_bytes(path, what="stored model", max_bytes=MAX_MODEL_BYTES)
         except FileNotFoundError:
             raise ModelStoreError(f"{path}: missing") from None
         except OSError as exc:
             raise ModelStoreError(f"{path}: unreadable: {exc}") from None
+        except InputError as exc:
+            raise ModelStoreError(str(exc)) from None
         if hashlib.sha256(payload).hexdigest() != meta.sha256:
             raise ModelStoreError(
                 f"{path}: checksum does not match its metadata; refusing to load it"

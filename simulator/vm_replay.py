@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from autoscaler.input_errors import InputError, printable
+from autoscaler.input_files import read_text_file
 from autoscaler.placement.hosts import Flavor, Host, HostView, VmRequest
 from autoscaler.placement.policies import (
     Demand,
@@ -31,7 +33,10 @@ from autoscaler.placement.policies import (
 )
 from autoscaler.placement.rebalance import Consolidation, Member, RebalancePlan
 from autoscaler.placement.rebalance import rebalance as plan_rebalance
-from autoscaler.traces import TraceError
+from autoscaler.traces import MAX_TRACE_POINTS, TraceError
+
+MAX_VM_FILE_BYTES = 16 * 1024 * 1024  # one per-VM trace (PlanetLab's are about 1 KB)
+MAX_VM_FILES = 100_000
 
 
 @dataclass(frozen=True)
@@ -44,36 +49,54 @@ class VmTraces:
 def load_vm_traces(directory: str | Path, limit: int | None = None) -> VmTraces:
     """Read every file in ``directory`` (sorted by name; names may contain spaces): one
     number a line, CPU percent. Files shorter than the longest are padded with their
-    last value. Raises ``TraceError`` naming the file and line of a bad value."""
+    last value. Raises ``TraceError`` (one line) for a missing path, a file instead of a
+    folder, a folder with no trace files, a member that is unreadable, binary, not
+    UTF-8 or over 16 MiB, a bad value (with file and line), or too many samples."""
     d = Path(directory)
+    if not d.exists():
+        raise TraceError(f"{d}: no such directory (--vms wants a folder of per-VM traces)")
     if not d.is_dir():
-        raise TraceError(f"{d}: not a directory of per-VM traces")
-    files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
+        raise TraceError(f"{d}: is a file, not a directory of per-VM traces (--vms)")
+    try:
+        files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
+    except OSError as exc:
+        raise TraceError(f"{d}: cannot list the directory: {exc.strerror or exc}") from None
     if limit is not None:
         files = files[:limit]
     if not files:
-        raise TraceError(f"{d}: no trace files")
+        raise TraceError(f"{d}: no trace files in the directory (--vms: one CPU % a line)")
+    if len(files) > MAX_VM_FILES:
+        raise TraceError(f"{d}: {len(files):,} files, more than {MAX_VM_FILES:,} VM traces")
     rows: list[np.ndarray] = []
+    longest = 0
     for p in files:
         try:
-            lines = p.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TraceError(f"{p}: cannot read: {exc}") from None
+            content = read_text_file(p, what="per-VM trace", max_bytes=MAX_VM_FILE_BYTES)
+        except InputError as exc:
+            raise TraceError(str(exc)) from None
         values = []
-        for n, line in enumerate(lines, 1):
+        for n, line in enumerate(content.splitlines(), 1):
             text = line.strip()
             if not text:
                 continue
             try:
                 v = float(text)
             except ValueError:
-                raise TraceError(f"{p}:{n}: {text[:30]!r} is not a number") from None
+                raise TraceError(
+                    f"{p}:{n}: {printable(text[:30])!r} is not a number "
+                    "(a per-VM trace has one CPU % a line)"
+                ) from None
             if not (math.isfinite(v) and 0 <= v <= 1000):
-                raise TraceError(f"{p}:{n}: CPU percent {text!r} is out of range 0-1000")
+                raise TraceError(
+                    f"{p}:{n}: CPU percent {printable(text[:30])!r} is out of range 0-1000"
+                )
             values.append(v)
         if not values:
-            raise TraceError(f"{p}: empty file")
+            raise TraceError(f"{p}: empty file, no CPU samples")
         rows.append(np.asarray(values))
+        longest = max(longest, len(values))
+        if longest * len(rows) > MAX_TRACE_POINTS:
+            raise TraceError(f"{d}: more than {MAX_TRACE_POINTS:,} samples in all (VMs x steps)")
     steps = max(len(r) for r in rows)
     cpu = np.vstack([np.pad(r, (0, steps - len(r)), mode="edge") for r in rows])
     return VmTraces(tuple(p.name for p in files), cpu, timedelta(minutes=5))

@@ -41,7 +41,13 @@ DURATIONS = st.one_of(
     st.builds(lambda n, u: f"{n}{u}", st.integers(0, 10**30), st.sampled_from(["ms", "s", "m", "h", "d", "w"])),
 )  # fmt: skip
 TEXT = st.text(alphabet=string.printable, max_size=40)
-VALUES = st.one_of(NUMBERS, DURATIONS, TEXT)
+PATHS = st.sampled_from(["/dev/zero", "/tmp", "/nonexistent/x", "/etc/hostname", ".", ""])
+URLS = st.sampled_from(
+    ["http://127.0.0.1:1", "https://127.0.0.1:1/", "file:///etc/passwd", "ftp://127.0.0.1/",
+     "http://", "http://[::1", "127.0.0.1:9723", "http://127.0.0.1:99999", "javascript:x",
+     "http://127.0.0.1:1/\r\nX: y", "/dev/zero", "/tmp", "/nonexistent/token"]
+)  # fmt: skip
+VALUES = st.one_of(NUMBERS, DURATIONS, TEXT, PATHS, URLS)
 
 # ---------------------------------------------------------------- the CLI
 
@@ -75,28 +81,47 @@ def check_user_error(res: CliOutcome, *names: str) -> None:
         assert any(n in lines[0] for n in names), (names, lines[0])
 
 
-# Options that take a value, for commands pointed at a trace that does not exist: a bad
-# value is rejected first, naming the option; a good one reaches the missing trace.
+# Options that take a value, for commands pointed at inputs that do not exist: a bad
+# value is rejected first, naming the option; a good one reaches the missing input (or,
+# for the API client, the closed port 1 on loopback).
 CLI_OPTIONS = {
     "simulate": ["--step", "--boot-delay", "--seed", "--peak-instances", "--scale", "--out"],
     "forecast": ["--step", "--horizon", "--seed", "--quantiles"],
     "backtest": ["--step", "--horizon", "--seed", "--windows", "--train-window"],
-}
+    "simulate --vms": ["--hosts", "--vm-count", "--contention-threshold", "--seed", "--placement"],
+    "simulate --fleet": ["--load-pct", "--arrival-speedup", "--mode", "--scheduler",
+                         "--allocation", "--seed", "--placement"],
+    "run": ["--speedup", "--port", "--log-format", "--bind"],
+    "status": ["--url", "--token-file", "--ca-file"],
+    "explain": ["--url", "--last", "--token-file"],
+}  # fmt: skip
 MISSING_TRACE = "/nonexistent/trace.csv"
+DOWN_URL = "http://127.0.0.1:1"
+_BASES = {
+    "simulate --vms": ["simulate", "--vms", "/nonexistent/vms"],
+    "simulate --fleet": ["simulate", "--fleet", "/nonexistent/n.csv", "--trace", MISSING_TRACE],
+    "run": ["run", "--config", "/nonexistent/c.yaml"],
+    "status": ["status", "--url", DOWN_URL],
+    "explain": ["explain", "web", "--url", DOWN_URL],
+}
+# What a good value reaches: one of these is named by the error line.
+MISSING = (MISSING_TRACE, "/nonexistent/vms", "/nonexistent/n.csv", "/nonexistent/c.yaml", DOWN_URL)
 
 
 def cli_case(command: str, option: str, value: str) -> list[str]:
-    argv = [command, "--trace", MISSING_TRACE, option, value]
+    argv = [*_BASES.get(command, [command, "--trace", MISSING_TRACE]), option, value]
     if command in ("forecast", "backtest") and option != "--horizon":
         argv += ["--horizon", "1"]
     if command == "backtest":
         argv += ["--models", "naive"]
+    if command == "status" and option == "--ca-file":
+        argv[2] = "https://127.0.0.1:1"  # the CA file is read for https only
     return argv
 
 
 def check_cli_case(argv: list[str], option: str) -> None:
     res = run_cli(argv)
-    check_user_error(res, option, MISSING_TRACE, "--out")
+    check_user_error(res, option, "--out", "cannot reach the daemon at", *MISSING)
 
 
 # ---------------------------------------------------------------- config files
@@ -117,10 +142,59 @@ GROUPS = st.lists(
     ),
     max_size=3,
 )
+SECTIONS = {
+    "daemon": ["state_dir", "bind", "port", "log_format", "speedup", "not_ready_after",
+               "source_timeout", "misfire_grace", "audit_retention"],
+    "simulation": ["step", "seed", "peak_instances", "boot_failure_rate", "request_timeout",
+                   "trace", "column", "fill"],
+    "placement": ["contention_threshold", "quantile", "history", "rebalance_every",
+                  "migrations_per_round", "vm_flavor", "consolidate", "consolidate_below"],
+    "cloud": ["kind", "cloud", "clouds_file"],
+}  # fmt: skip
+NESTED = {
+    "hosts": ["prefix", "count", "zones", "vcpus", "ram_mb", "gpus", "cpu_allocation_ratio"],
+    "forecaster": ["model", "retrain", "train_window", "horizon", "quantiles", "params"],
+    "metric": ["source", "query", "unit", "lookback"],
+    "slo": ["p95_latency", "target_violation_pct"],
+    "policy": ["kind", "target", "stabilization_down", "upper", "lower", "horizon", "quantile"],
+    "params": ["alpha", "season", "beta", "order", "lookback"],
+}  # fmt: skip
+POLICY_KINDS = st.sampled_from(
+    ["threshold", "target", "kpa", "oracle", "predictive_threshold", "predictive_target", "qos",
+     "schedule", "banana"]
+)  # fmt: skip
+
+
+def _mapping(keys: list[str], values: st.SearchStrategy = SCALARS) -> st.SearchStrategy:
+    return st.dictionaries(st.sampled_from(keys), values, max_size=5)
+
+
+RICH_GROUP = st.fixed_dictionaries(
+    {"name": st.sampled_from(["web", "api", "", "a b", "web"])},
+    optional={
+        **{k: SCALARS for k in SCHEMA_KEYS["group"] if k not in ("name", "policies", "forecaster", "metric", "slo")},
+        "policies": st.lists(_mapping(NESTED["policy"]).map(lambda d: d) | st.builds(
+            lambda kind, rest: {"kind": kind, **rest}, POLICY_KINDS, _mapping(NESTED["policy"])), max_size=3),
+        "forecaster": st.builds(lambda f, p: {**f, "params": p},
+                                _mapping(NESTED["forecaster"]), _mapping(NESTED["params"])),
+        "metric": _mapping(NESTED["metric"]),
+        "slo": _mapping(NESTED["slo"]),
+    },
+)  # fmt: skip
+RICH_DOCUMENTS = st.fixed_dictionaries(
+    {"groups": st.lists(RICH_GROUP, min_size=1, max_size=3)},
+    optional={
+        **{name: _mapping(keys) for name, keys in SECTIONS.items()},
+        "hosts": st.lists(_mapping(NESTED["hosts"]), max_size=2),
+        "flavors": st.dictionaries(TEXT, _mapping(["vcpus", "ram_mb", "gpus", "price_per_hour"]), max_size=2),
+        "version": SCALARS,
+    },
+)  # fmt: skip
 DOCUMENTS = st.one_of(
     st.fixed_dictionaries({"groups": GROUPS}),
     st.dictionaries(st.sampled_from(SCHEMA_KEYS[""]), st.one_of(SCALARS, GROUPS), max_size=4),
     st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3), max_leaves=8),
+    RICH_DOCUMENTS,
 )  # fmt: skip
 RAW_FILES = st.one_of(
     st.binary(max_size=200),
@@ -209,3 +283,203 @@ def check_api_answer(ready: Any, groups: Any, decisions: Any) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value)
+
+
+# ---------------------------------------------------------------- GPU fleet files
+
+FLEET_NUMBERS = st.one_of(NUMBERS, st.integers(-(10**20), 10**20).map(str), st.just("1e30"))
+NODE_CSV = st.lists(st.tuples(TEXT, FLEET_NUMBERS, FLEET_NUMBERS, FLEET_NUMBERS, TEXT), max_size=6).map(
+    lambda rows: "sn,cpu_milli,memory_mib,gpu,model\n" + "\n".join(",".join(r) for r in rows)
+)  # fmt: skip
+POD_CSV = st.lists(st.tuples(*[FLEET_NUMBERS] * 6), max_size=6).map(
+    lambda rows: (
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time,deletion_time\n"
+        + "\n".join("p," + ",".join(r) for r in rows)
+    )
+)
+FLEET_YAML = st.fixed_dictionaries(
+    {"nodes": st.lists(st.dictionaries(
+        st.sampled_from(["name", "count", "gpus", "gpu_model", "cpus", "cpu_milli", "memory"]),
+        SCALARS, max_size=6), max_size=3)},
+    optional={"partitions": st.lists(st.dictionaries(st.sampled_from(["name", "gpu_quota"]), SCALARS))},
+).map(lambda d: yaml.safe_dump(d, allow_unicode=True))  # fmt: skip
+FLEET_FILES = st.one_of(
+    st.tuples(st.just("n.csv"), NODE_CSV.map(str.encode)),
+    st.tuples(st.just("f.yaml"), FLEET_YAML.map(str.encode)),
+    st.tuples(st.just("p.csv"), POD_CSV.map(str.encode)),
+    st.tuples(st.sampled_from(["n.csv", "f.yaml", "p.csv"]), RAW_FILES),
+)
+
+
+def check_fleet_file(path: Path) -> None:
+    """A fleet or pod list, or one ``FleetInputError`` line that starts with the path;
+    a fleet and a pod list that load together also pass or fail the fit check so."""
+    from autoscaler.simulator.gpu.errors import FleetInputError
+    from autoscaler.simulator.gpu.fleet import load_fleet
+    from autoscaler.simulator.gpu.pods import check_pods_fit, load_pods
+
+    try:
+        if path.name == "p.csv":
+            pods = load_pods(path)
+            nodes = path.parent / "fleet.yaml"
+            nodes.write_text(
+                "nodes:\n  - {count: 2, gpus: 8, gpu_model: V100, cpus: 96, memory: 768GiB}\n"
+            )
+            fleet = load_fleet(nodes)
+            check_pods_fit(pods, fleet, path)
+        else:
+            load_fleet(path)
+    except FleetInputError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
+        assert "\n" not in str(exc), str(exc)
+
+
+# ---------------------------------------------------------------- VM trace folders
+
+VM_MEMBERS = st.lists(
+    st.tuples(
+        st.text(alphabet=string.ascii_letters + string.digits + " -_.", min_size=1, max_size=12),
+        st.one_of(st.lists(NUMBERS, max_size=12).map(lambda v: "\n".join(v).encode()), RAW_FILES),
+    ),
+    max_size=4,
+)
+VM_DIRS = st.one_of(
+    VM_MEMBERS.map(lambda m: ("dir", m)), st.just(("file", [])), st.just(("missing", []))
+)
+
+
+def make_vm_dir(root: Path, case: tuple[str, list[tuple[str, bytes]]]) -> Path:
+    """A ``--vms`` folder (or a file, or nothing) under ``root`` as ``case`` says."""
+    kind, members = case
+    d = root / "vms"
+    if kind == "file":
+        d.write_text("12\n")
+    elif kind == "dir":
+        d.mkdir()
+        for name, body in members:
+            if name not in (".", ".."):
+                (d / name).write_bytes(body)
+    return d
+
+
+def check_vm_dir(path: Path) -> None:
+    """VM traces, or one ``TraceError`` line that starts with the folder's path."""
+    from autoscaler.simulator.vm_replay import load_vm_traces
+
+    try:
+        traces = load_vm_traces(path)
+    except TraceError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
+        assert "\n" not in str(exc), str(exc)
+    else:
+        assert traces.cpu.shape[0] == len(traces.names) >= 1
+
+
+# ---------------------------------------------------------------- the model store
+
+# Globals a hostile payload may name; none may be imported, let alone called.
+FORBIDDEN_GLOBALS = [
+    ("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"),
+    ("subprocess", "Popen"), ("builtins", "__import__"), ("importlib", "import_module"),
+    ("builtins", "getattr"), ("autoscaler.forecasters.store", "ModelStore"),
+    ("autoscaler.forecasters.registry", "_private"), ("numpy", "load"), ("pandas", "read_pickle"),
+]  # fmt: skip
+STORE_CASES = st.one_of(
+    st.tuples(st.just("root is a file"), st.just(b"")),
+    st.tuples(st.just("root under a file"), st.just(b"")),
+    st.tuples(st.just("meta json"), JSON.map(lambda v: json.dumps(v).encode())),
+    st.tuples(st.just("meta fields"), st.dictionaries(
+        st.sampled_from(["name", "version", "kind", "params", "trained_from", "trained_to",
+                         "libraries", "sha256", "format_version", "extra"]),
+        SCALARS | JSON, max_size=10).map(lambda d: json.dumps(d, default=str).encode())),
+    st.tuples(st.just("meta bytes"), RAW_FILES),
+    st.tuples(st.just("current"), RAW_FILES | st.sampled_from([b"../../etc", b"v999999", b"v000001\n\n"])),
+    st.tuples(st.just("truncate"), st.integers(0, 400).map(lambda n: n.to_bytes(2, "big"))),
+    st.tuples(st.just("flip"), st.integers(0, 400).map(lambda n: n.to_bytes(2, "big"))),
+    st.tuples(st.just("global"), st.sampled_from(range(len(FORBIDDEN_GLOBALS))).map(lambda i: bytes([i]))),
+    st.tuples(st.just("payload"), st.binary(max_size=200)),
+)  # fmt: skip
+
+
+_STORE_TEMPLATE: list[Path] = []
+
+
+def saved_store(root: Path) -> Any:
+    """A model store under ``root`` holding one fitted model, ``web`` (``v000001``);
+    fitted once per process and copied after that."""
+    import shutil
+
+    from autoscaler.forecasters.store import ModelStore
+
+    if not _STORE_TEMPLATE:
+        import tempfile
+
+        import pandas as pd
+
+        from autoscaler.durations import parse_duration
+        from autoscaler.forecasters.registry import build_forecaster
+
+        step = parse_duration("5m")
+        idx = pd.date_range("2024-01-01", periods=48, freq=step, tz="UTC")
+        model = build_forecaster("naive", step).fit(pd.Series(range(48), index=idx, dtype=float))
+        template = Path(tempfile.mkdtemp(prefix="store-template-")) / "models"
+        ModelStore(template).save("web", model)
+        _STORE_TEMPLATE.append(template)
+    shutil.copytree(_STORE_TEMPLATE[0], root)
+    return ModelStore(root)
+
+
+def spoil_store(store: Any, case: tuple[str, bytes], marker: Path) -> Any:
+    """``store`` (or a store at a spoiled root) after the damage ``case`` names; a
+    forbidden global's payload would create ``marker`` if it ran."""
+    import hashlib
+
+    from autoscaler.forecasters.store import ModelStore
+
+    kind, data = case
+    version = store.root / "web" / "v000001"
+    if kind == "root is a file":
+        root = store.root.parent / "file-root"
+        root.write_text("x")
+        return ModelStore(root)
+    if kind == "root under a file":
+        (store.root.parent / "f").write_text("x")
+        return ModelStore(store.root.parent / "f" / "models")
+    if kind in ("meta json", "meta fields", "meta bytes"):
+        (version / "meta.json").write_bytes(data)
+        return store
+    if kind == "current":
+        (store.root / "web" / "CURRENT").write_bytes(data)
+        return store
+    payload = (version / "model.pkl").read_bytes()
+    n = int.from_bytes(data, "big") if kind in ("truncate", "flip") else 0
+    if kind == "truncate":
+        payload = payload[: n % max(len(payload), 1)]
+    elif kind == "flip":
+        i = n % len(payload)
+        payload = payload[:i] + bytes([payload[i] ^ 0x5A]) + payload[i + 1 :]
+    elif kind == "global":
+        module, name = FORBIDDEN_GLOBALS[data[0]]
+        payload = f"c{module}\n{name}\n(S'touch {marker}'\ntR.".encode()
+    else:
+        payload = data
+    (version / "model.pkl").write_bytes(payload)
+    if kind in ("global", "payload") or data[-1:] == b"\x01":  # the checksum fixed up too
+        meta = json.loads((version / "meta.json").read_text())
+        meta["sha256"] = hashlib.sha256(payload).hexdigest()
+        (version / "meta.json").write_text(json.dumps(meta))
+    return store
+
+
+def check_store(store: Any, marker: Path) -> None:
+    """Loading gives our model or one ``ModelStoreError`` line; nothing is executed."""
+    from autoscaler.forecasters.base import BaseForecaster
+    from autoscaler.forecasters.store import ModelStoreError
+
+    try:
+        model, _ = store.load("web")
+    except ModelStoreError as exc:
+        assert str(exc) and "\n" not in str(exc), str(exc)
+    else:
+        assert isinstance(model, BaseForecaster)
+    assert not marker.exists(), "a stored payload ran code"

@@ -133,7 +133,7 @@ def run_fleet(trace: str | None, out: str | None, seed: int | None, **fleet_opts
     seed = DEFAULT_SEED if seed is None else seed
     from autoscaler.simulator.gpu.errors import FleetInputError
     from autoscaler.simulator.gpu.fleet import load_fleet
-    from autoscaler.simulator.gpu.pods import load_pods
+    from autoscaler.simulator.gpu.pods import check_pods_fit, load_pods
 
     fleet_path = fleet_opts.get("fleet")
     if not fleet_path:
@@ -143,6 +143,7 @@ def run_fleet(trace: str | None, out: str | None, seed: int | None, **fleet_opts
     try:
         fleet = load_fleet(fleet_path)
         pods = load_pods(trace)
+        check_pods_fit(pods, fleet, trace)
     except FleetInputError as exc:
         raise UserError(str(exc)) from None
     out_dir = Path(out) if out else None

@@ -45,7 +45,7 @@ VMS_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
     click.option(
         "--contention-threshold",
-        type=FiniteFloat(0, 1, low_open=True),
+        type=FiniteFloat(0.01, 1),
         default=None,
         help="Host CPU fraction above which colocated VMs contend (default 0.8).",
     ),

@@ -21,6 +21,8 @@ def _print_status(url: str, ready: dict, groups: list) -> None:
     click.echo(f"daemon at {url}: {'ready' if ready['ready'] else 'NOT READY'}")
     for reason in ready.get("reasons", []):
         click.echo(f"  - {reason}")
+    for notice in ready.get("notices", []):
+        click.echo(f"  ! {notice}")
     if not groups:
         click.echo("no groups")
         return

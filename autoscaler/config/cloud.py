@@ -102,7 +102,7 @@ class HostGroupConfig(FrozenModel):
 class PlacementConfig(FrozenModel):
     """How VMs are placed and judged in ``simulate --vms``."""
 
-    contention_threshold: float = Field(0.8, gt=0, le=1.0)
+    contention_threshold: float = Field(0.8, ge=0.01, le=1.0)  # 1 % .. 100 %
     quantile: float = Field(0.95, gt=0.5, lt=1)
     history: Window = timedelta(hours=1)
     rebalance_every: Window = timedelta(hours=1)

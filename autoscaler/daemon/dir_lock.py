@@ -15,6 +15,8 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+from autoscaler.private_files import open_private, private_dir
+
 LOCK_NAME = "daemon.lock"
 
 
@@ -33,9 +35,9 @@ class StateDirLock:
     def acquire(cls, state_dir: Path) -> StateDirLock:
         """Take the lock without waiting. Raises ``DirLockedError`` when another process
         holds it and ``OSError`` when the directory cannot be used."""
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
         path = state_dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_private(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

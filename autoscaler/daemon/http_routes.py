@@ -1,7 +1,8 @@
 """What each request to the daemon's API gets: authentication first, then the route.
 
 GET ``/metrics`` (see ``exposition``), ``/healthz`` (alive; never authenticated, so a
-liveness probe needs no secret), ``/readyz`` (503 with reasons when not ready),
+liveness probe needs no secret), ``/readyz`` (503 with reasons when not ready;
+``notices`` lists what is wrong without making it not ready: a rejected reload),
 ``/v1/groups``, ``/v1/groups/<name>``, ``/v1/groups/<name>/decisions?last=N``,
 ``/v1/groups/<name>/plan`` (the latest rebalance plan); POST
 ``/v1/groups/<name>/pause`` (optional JSON body ``{"reason": "..."}``) and
@@ -28,6 +29,8 @@ MAX_BODY = 4096
 
 class DaemonView(Protocol):
     def readiness(self) -> tuple[bool, list[str]]: ...
+
+    def notices(self) -> list[str]: ...
 
     def groups_view(self) -> list[dict[str, Any]]: ...
 
@@ -59,6 +62,11 @@ class Handler(BaseHTTPRequestHandler):
     and ``security``."""
 
     protocol_version = "HTTP/1.1"
+    timeout = 10.0  # one read waiting longer ends the connection (the server's deadline is tighter)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        self.server.rearm(self.connection)  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
         self._answer(self._get)
@@ -98,7 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             return json_reply(200, {"status": "alive"})
         if parts == ["readyz"]:
             ok, reasons = view.readiness()
-            return json_reply(200 if ok else 503, {"ready": ok, "reasons": reasons})
+            body = {"ready": ok, "reasons": reasons, "notices": view.notices()}
+            return json_reply(200 if ok else 503, body)
         if parts == ["v1", "groups"]:
             return json_reply(200, {"groups": view.groups_view()})
         if len(parts) == 3 and parts[:2] == ["v1", "groups"]:

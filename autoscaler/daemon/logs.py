@@ -14,11 +14,12 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from autoscaler.daemon.redact import Redactor
+from autoscaler.input_errors import printable
 
 # syslog(3) priorities, as journald reads them from a "<N>" line prefix.
 PRIORITIES = {"critical": 2, "error": 3, "warning": 4, "notice": 5, "info": 6, "debug": 7}
@@ -143,14 +144,74 @@ def _human(f: dict[str, Any]) -> str:
 
 
 class SinkHandler(logging.Handler):
-    """Routes library logging (apscheduler's misfire warnings) into the same sink."""
+    """Routes library logging (apscheduler, keystoneauth, urllib3, openstacksdk, our
+    adapters) into the same sink, so its lines are JSON and redacted like ours. A
+    record with an exception gets the exception's one-line reason and where it was
+    raised (never a multi-line traceback)."""
 
     def __init__(self, sink: LogSink) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.NOTSET)
         self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.sink.event(record.levelname.lower(), record.getMessage(), logger=record.name)
+            message, fields = record.getMessage(), {"logger": record.name}
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is not None:
+                reason = (
+                    f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    if str(exc)
+                    else type(exc).__name__
+                )
+                message = f"{message}: {reason}"
+                fields["exception"] = reason
+                tb = exc.__traceback__
+                while tb is not None and tb.tb_next is not None:
+                    tb = tb.tb_next
+                if tb is not None:
+                    fields["where"] = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+            self.sink.event(record.levelname.lower(), printable(message), **fields)
         except Exception:  # logging must never raise into the caller
             self.handleError(record)
+
+
+# Loggers routed into the sink, and the least level each passes ("" is the root: any
+# other library). Our adapters' info lines (an action already carried out) are kept.
+LIBRARY_LEVELS = {
+    "": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "keystoneauth": logging.WARNING,
+    "keystoneauth1": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "openstack": logging.WARNING,
+    "stevedore": logging.WARNING,
+    "autoscaler": logging.INFO,
+}
+
+
+def route_library_logs(sink: LogSink) -> Callable[[], None]:
+    """Send every ``logging`` record of ``LIBRARY_LEVELS``' loggers (and any other, via
+    the root) to ``sink`` only: their own handlers are removed, so nothing bypasses the
+    redactor. Returns a function that puts the previous handlers and levels back."""
+    saved = []
+    handler = SinkHandler(sink)
+    for name, level in LIBRARY_LEVELS.items():
+        lg = logging.getLogger(name)
+        saved.append((lg, list(lg.handlers), lg.level, lg.propagate))
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
+        lg.setLevel(level)
+        if name:
+            lg.propagate = True
+    logging.getLogger().addHandler(handler)
+
+    def undo() -> None:
+        for lg, handlers, level, propagate in saved:
+            for h in list(lg.handlers):
+                lg.removeHandler(h)
+            for h in handlers:
+                lg.addHandler(h)
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+    return undo

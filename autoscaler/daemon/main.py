@@ -55,7 +55,7 @@ def run_daemon(
     ``ConfigError`` or ``StartError`` for problems found before serving.
     """
     from autoscaler.daemon.api_security import ApiSecurityError, bind_problem, load_security
-    from autoscaler.daemon.logs import LogSink, SinkHandler
+    from autoscaler.daemon.logs import LogSink, route_library_logs
     from autoscaler.daemon.redact import Redactor
     from autoscaler.daemon.world import WorldError, load_world
 
@@ -64,7 +64,7 @@ def run_daemon(
     dcfg = config.daemon
     redactor = Redactor(environ=env)
     log = LogSink.for_stdout(opts.log_format or dcfg.log_format, redactor, env)
-    _route_library_logs(SinkHandler(log))
+    route_library_logs(log)
     # An unsafe bind or unreadable credentials stop us before anything is opened or written.
     bind, port = opts.bind or dcfg.bind, dcfg.port if opts.port is None else opts.port
     try:
@@ -196,13 +196,3 @@ def _at_option(path: Path | str, message: str) -> str:
         if line is not None:
             return f"{path}:{line}: {message}"
     return message
-
-
-def _route_library_logs(handler: object) -> None:
-    import logging
-
-    for name in ("apscheduler",):
-        lg = logging.getLogger(name)
-        lg.addHandler(handler)  # type: ignore[arg-type]
-        lg.setLevel(logging.WARNING)
-        lg.propagate = False

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from autoscaler.daemon.clock import real_seconds
 from autoscaler.daemon.groups import GroupRuntime
 from autoscaler.daemon.logs import LogSink
 from autoscaler.daemon.notify import SystemdNotifier
@@ -80,13 +79,10 @@ class MainLoop:
     def progressing(self) -> bool:
         """False when a group has finished no tick for far longer than its interval
         (a job wedged inside a call): the watchdog then stops, and systemd restarts us."""
-        now = self._monotonic()
-        slack = self.settings.source_timeout.total_seconds() if self.settings.source_timeout else 0
-        for rt in list(self.groups.values()):
-            interval = real_seconds(rt.config.interval, self.settings.speedup)
-            if now - rt.last_progress > max(5 * interval, 60.0) + slack:
-                return False
-        return True
+        return not self.stalled_groups()
+
+    def stalled_groups(self) -> list[tuple[str, float]]:
+        raise NotImplementedError  # DaemonViews (autoscaler.daemon.readiness) has it
 
     def scheduler_alive(self) -> bool:
         return self._scheduler is not None and self._scheduler.running

@@ -173,6 +173,16 @@ class DaemonMetrics:
         self.ready = Gauge(
             "autoscaler_ready", "1 when /readyz answers ready, else 0", registry=registry
         )
+        self.reloads = Counter(
+            "autoscaler_config_reloads_total",
+            "Config reloads (SIGHUP) by outcome: applied; partial (broken groups keep "
+            "their previous settings); rejected (the previous configuration keeps "
+            "running). /readyz says why in its notices",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("applied", "partial", "rejected"):
+            self.reloads.labels(outcome)
 
     # ---------------------------------------------------------------- groups
 

@@ -11,11 +11,12 @@ top-level section) rejects the reload and the old configuration stays whole.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from autoscaler.config import Config, ConfigError, GroupConfig, load_config, parse_config
-from autoscaler.input_errors import InputError
+from autoscaler.input_errors import InputError, printable
 from autoscaler.input_files import MAX_CONFIG_BYTES, read_text_file
 from autoscaler.safe_yaml import load_yaml
 
@@ -86,3 +87,17 @@ def _find(cfg: Config, name: object) -> GroupConfig | None:
         return cfg.group(name)
     except KeyError:
         return None
+
+
+def reload_notice(outcome: str, at: datetime, errors: tuple[str, ...]) -> str:
+    """The one line /readyz shows after a reload that was ``rejected`` (nothing
+    applied) or ``partial`` (broken groups kept their previous settings)."""
+    first = errors[0] if errors else "invalid configuration"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    kept = (
+        "running the previous configuration"
+        if outcome == "rejected"
+        else "the broken groups keep their previous configuration"
+    )
+    stamp = at.isoformat(timespec="seconds")
+    return printable(f"config reload {outcome} at {stamp}: {first}{more}; {kept}")

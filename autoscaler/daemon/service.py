@@ -24,12 +24,13 @@ from autoscaler.daemon.main_loop import MainLoop
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
 from autoscaler.daemon.pausing import GroupPausing
+from autoscaler.daemon.readiness import DaemonViews
 from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
-from autoscaler.daemon.reload import plan_reload
+from autoscaler.daemon.reload import plan_reload, reload_notice
 from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
-from autoscaler.daemon.views import group_mode, group_view
+from autoscaler.daemon.views import group_mode
 from autoscaler.daemon.world import World, WorldError
 from autoscaler.engine import RecentLoads
 from autoscaler.model import Forecast, TickOutcome
@@ -48,7 +49,7 @@ class Settings:
     source_timeout: timedelta | None
 
 
-class Daemon(GroupPausing, MainLoop):
+class Daemon(DaemonViews, GroupPausing, MainLoop):
     def __init__(
         self,
         config: Config,
@@ -84,6 +85,8 @@ class Daemon(GroupPausing, MainLoop):
         self._scheduler: Any = None
         self._stop = False
         self._reload = False
+        # The last reload's rejection (None once one is applied): shown by /readyz.
+        self.reload_notice: str | None = None
         store.inputs = self._inputs_of
         # Evaluated at every scrape, so /metrics says what /readyz would answer now.
         metrics.ready.set_function(lambda: 1.0 if self.readiness()[0] else 0.0)
@@ -107,6 +110,7 @@ class Daemon(GroupPausing, MainLoop):
         # After a restart, the API shows the last decision before it, not nothing.
         previous = self.store.decisions(rt.name, 1)
         rt.last = previous[-1] if previous else None
+        rt.last_progress = self._monotonic()  # a group just built is not a stalled one
         self.metrics.register_group(
             name,
             min_size=cfg_group.min_size,
@@ -287,6 +291,8 @@ class Daemon(GroupPausing, MainLoop):
         if plan.config is None:
             self.log.event("error", "reload rejected; keeping the previous configuration")
             self.notifier.ready("reload rejected; running the previous configuration")
+            self.metrics.reloads.labels("rejected").inc()
+            self.reload_notice = reload_notice("rejected", self.clock.now(), plan.errors)
             return
         new = plan.config
         # --speedup may have overridden the file's value; that is not a change.
@@ -335,50 +341,11 @@ class Daemon(GroupPausing, MainLoop):
             if name not in broken:
                 rt.config_error = None
         self.log.event("info", f"reloaded: {len(self.groups)} group(s), {len(broken)} broken")
+        outcome = "partial" if broken else "applied"
+        self.metrics.reloads.labels(outcome).inc()
+        why = plan.errors or tuple(f"group {n}: {w}" for n, w in broken.items())
+        self.reload_notice = reload_notice(outcome, self.clock.now(), why) if broken else None
         self.notifier.ready(f"{len(self.groups)} group(s)")
-
-    # ---------------------------------------------------------------- readiness, views
-
-    def readiness(self) -> tuple[bool, list[str]]:
-        reasons = []
-        if not self.started:
-            reasons.append("starting")
-        n = self.settings.not_ready_after
-        # A snapshot: scrapes call this from the HTTP thread while a reload may edit it.
-        for name, rt in list(self.groups.items()):
-            if rt.source.consecutive_failures >= n:
-                reasons.append(
-                    f"{name}: metric source failed {rt.source.consecutive_failures} times "
-                    f"in a row: {rt.source.last_error}"
-                )
-            if rt.state_failures >= n:
-                reasons.append(f"{name}: state database failed {rt.state_failures} times in a row")
-        if self.fleet is not None:
-            reasons += self.fleet.not_ready_reasons()
-        ok = not reasons
-        return ok, [self.store.redactor.text(r) for r in reasons]
-
-    def groups_view(self) -> list[dict[str, Any]]:
-        paused = self.store.paused()
-        now = self.clock.now()
-        return [
-            group_view(rt, self.store, now, paused.get(n)) for n, rt in list(self.groups.items())
-        ]
-
-    def group_view(self, name: str) -> dict[str, Any] | None:
-        rt = self.groups.get(name)
-        if rt is None:
-            return None
-        return group_view(rt, self.store, self.clock.now(), self.store.paused().get(name))
-
-    def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None:
-        if name not in self.groups:
-            return None
-        return self.store.decisions(name, last)
-
-    def plan(self, name: str) -> dict[str, Any] | None:
-        """The group's latest rebalance plan ({} when it has none); None: no such group."""
-        return None if name not in self.groups else (self.store.last_plan(name) or {})
 
 
 def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:

@@ -118,6 +118,11 @@ class SharedStateStore:
     def close(self) -> None:
         self._engine.dispose()
 
+    def identity_problem(self) -> str | None:
+        """Always None: a database server has no local file to lose (its failures are
+        ``StateError`` on each call)."""
+        return None
+
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         """One transaction; any database failure becomes one-line ``StateError``."""

@@ -30,6 +30,7 @@ from autoscaler.daemon.records import (
 )
 from autoscaler.daemon.redact import Redactor
 from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
+from autoscaler.private_files import private_dir, touch_private
 
 DB_NAME = "state.db"
 PRUNE_EVERY = 100  # audit writes between two deletions of expired records
@@ -75,6 +76,15 @@ class StateError(Exception):
     """The state database cannot be read or written (locked, disk full, read-only)."""
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when it does not exist."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _describe(exc: sqlite3.Error) -> str:
     msg = str(exc)
     if "locked" in msg or "busy" in msg:
@@ -117,6 +127,12 @@ class SqliteStateStore:
         # The newest record written per group (already redacted), for the daemon's views.
         self.last_records: dict[str, dict[str, Any]] = {}
         try:
+            # 0600 before SQLite opens it: its -wal and -shm files take the same mode
+            if str(path) != ":memory:":
+                touch_private(self.path)
+        except OSError as exc:
+            raise StateError(f"state database {self.path}: {exc.strerror or exc}") from None
+        try:
             self._db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
@@ -137,6 +153,9 @@ class SqliteStateStore:
                 raise
         except sqlite3.Error as exc:
             raise StateError(f"state database {self.path}: {_describe(exc)}") from None
+        # The file we opened: deleted or replaced under us, every later write would go to
+        # a file nobody will read again (lost at exit), so writes stop (see identity_problem).
+        self._identity = _file_identity(self.path) if str(path) != ":memory:" else None
 
     def _migrate(self) -> None:
         """Bring an older database up to ``SCHEMA_VERSION`` inside the open transaction;
@@ -154,7 +173,7 @@ class SqliteStateStore:
         """Open (creating if needed) ``state.db`` in ``state_dir``. Raises ``StateError``."""
         d = Path(state_dir)
         try:
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
         except OSError as exc:
             raise StateError(f"state directory {d}: {exc.strerror or exc}") from None
         return cls(d / DB_NAME, **kwargs)
@@ -163,9 +182,28 @@ class SqliteStateStore:
         with self._lock:
             self._db.close()
 
+    def identity_problem(self) -> str | None:
+        """Why the database file is no longer the one opened (deleted, or replaced by
+        another file), or None. While there is one, every write raises ``StateError``:
+        no action is taken (its intent could not be kept) until the daemon restarts."""
+        if self._identity is None:
+            return None
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        return (
+            f"state database {self.path} was {what} while the daemon ran; not acting "
+            "(restart the daemon to open it again)"
+        )
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back whole on any error."""
+        """One write transaction; rolled back whole on any error (and refused while the
+        file is not the one opened)."""
+        problem = self.identity_problem()
+        if problem is not None:
+            raise StateError(problem)
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

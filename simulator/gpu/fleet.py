@@ -19,6 +19,7 @@ the file, line and field.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,10 @@ from typing import Any
 import numpy as np
 import yaml
 
+from autoscaler.input_errors import InputError
+from autoscaler.input_files import MAX_TRACE_BYTES, read_text_file
+from autoscaler.limits import MAX_HOSTS, MAX_NODE_CPU_MILLI, MAX_NODE_MEMORY_MIB
+from autoscaler.safe_yaml import compose_yaml, load_yaml
 from autoscaler.simulator.gpu.errors import FleetInputError
 
 MILLI = 1000
@@ -86,40 +91,73 @@ def _build(rows: list[tuple[str, int, int, int, str]], partitions: tuple[Partiti
     )
 
 
+def bounded_int(value: Any, hi: float) -> int:
+    """``value`` (a number or its text) as an int in 0..``hi``. Raises ValueError
+    saying why: not a number, not finite, negative or above ``hi``."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"not a number: {value!r}") from None
+    if not math.isfinite(num):
+        raise ValueError(f"not a finite number: {value!r}")
+    if not 0 <= num <= hi:
+        raise ValueError(f"must be 0..{hi:,.0f}, got {value!r}")
+    return int(num)
+
+
+def read_input_text(path: Path, what: str) -> str:
+    """The text of a fleet input file (bounded, UTF-8). Raises ``FleetInputError``."""
+    try:
+        return read_text_file(path, what=what, max_bytes=MAX_TRACE_BYTES)
+    except InputError as exc:
+        raise FleetInputError(str(exc)) from None
+
+
 def _check_node(where: str, cpu: int, mem: int, gpus: int, model: str) -> None:
-    if cpu <= 0:
-        raise FleetInputError(f"{where}: cpu must be > 0, got {cpu}")
-    if mem <= 0:
-        raise FleetInputError(f"{where}: memory must be > 0, got {mem}")
+    if not 0 < cpu <= MAX_NODE_CPU_MILLI:
+        raise FleetInputError(
+            f"{where}: cpu must be > 0 and <= {MAX_NODE_CPU_MILLI:,} milli, got {cpu}"
+        )
+    if not 0 < mem <= MAX_NODE_MEMORY_MIB:
+        raise FleetInputError(
+            f"{where}: memory must be > 0 and <= {MAX_NODE_MEMORY_MIB:,} MiB, got {mem}"
+        )
     if not 0 <= gpus <= MAX_GPUS_PER_NODE:
         raise FleetInputError(f"{where}: gpu must be 0..{MAX_GPUS_PER_NODE}, got {gpus}")
     if gpus > 0 and not model:
         raise FleetInputError(f"{where}: model: a node with GPUs needs a GPU model")
 
 
+_NODE_RANGES = {
+    "cpu_milli": MAX_NODE_CPU_MILLI,
+    "memory_mib": MAX_NODE_MEMORY_MIB,
+    "gpu": MAX_GPUS_PER_NODE,
+}
+
+
 def load_node_csv(path: str | Path) -> Fleet:
     """Read an openb node list. Raises ``FleetInputError`` (missing file, bad columns,
     bad values) naming file, line and column. An empty list is an error."""
     p = Path(path)
-    try:
-        handle = p.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise FleetInputError(f"{p}: cannot read node list: {exc.strerror or exc}") from None
+    text = read_input_text(p, "node list")
     rows: list[tuple[str, int, int, int, str]] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in NODE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise FleetInputError(f"{p}:1: node list lacks column(s) {', '.join(missing)}")
-        for line, rec in enumerate(reader, start=2):
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in NODE_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise FleetInputError(f"{p}:1: node list lacks column(s) {', '.join(missing)}")
+    try:
+        for rec in reader:
+            line = reader.line_num
+            if len(rows) >= MAX_HOSTS:
+                raise FleetInputError(f"{p}:{line}: more than {MAX_HOSTS:,} nodes")
             values: dict[str, int] = {}
-            for col in ("cpu_milli", "memory_mib", "gpu"):
+            for col, hi in _NODE_RANGES.items():
                 try:
-                    values[col] = int(float(rec[col] or "0"))
-                except ValueError:
-                    raise FleetInputError(
-                        f"{p}:{line}: {col}: not a number: {rec[col]!r}"
-                    ) from None
+                    values[col] = bounded_int(rec[col] or "0", hi)
+                except ValueError as exc:
+                    raise FleetInputError(f"{p}:{line}: {col}: {exc}") from None
             model = (rec["model"] or "").strip()
             _check_node(
                 f"{p}:{line}", values["cpu_milli"], values["memory_mib"], values["gpu"], model
@@ -127,6 +165,8 @@ def load_node_csv(path: str | Path) -> Fleet:
             rows.append(
                 (rec["sn"], values["cpu_milli"], values["memory_mib"], values["gpu"], model)
             )
+    except csv.Error as exc:
+        raise FleetInputError(f"{p}:{reader.line_num}: not a CSV node list: {exc}") from None
     if not rows:
         raise FleetInputError(f"{p}: node list has no nodes")
     return _build(rows, ())
@@ -149,6 +189,8 @@ def parse_memory_mib(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"not a memory size: {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite memory size: {value!r}")
         return int(value)
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(value))
     if not m or m.group(2).lower() not in {*_MEM_UNITS, ""}:
@@ -170,7 +212,7 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = compose_yaml(text, "")
     if root is not None:
         walk(root, ())
     return lines
@@ -182,16 +224,12 @@ _GROUP_KEYS = {"name", "count", "gpus", "gpu_model", "cpus", "cpu_milli", "memor
 def load_fleet_yaml(path: str | Path) -> Fleet:
     """Read the YAML fleet form (see the module doc). Raises ``FleetInputError``."""
     p = Path(path)
+    text = read_input_text(p, "fleet file")
     try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(p))  # bounds aliases, refuses duplicate keys
         lines = _yaml_lines(text)
-    except OSError as exc:
-        raise FleetInputError(f"{p}: cannot read fleet file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise FleetInputError(f"{where}: not valid YAML") from None
+    except InputError as exc:
+        raise FleetInputError(str(exc).replace("invalid YAML", "not valid YAML")) from None
 
     def fail(path_: tuple[Any, ...], msg: str) -> FleetInputError:
         line = next((lines[path_[:n]] for n in range(len(path_), -1, -1) if path_[:n] in lines), 0)
@@ -213,21 +251,20 @@ def load_fleet_yaml(path: str | Path) -> Fleet:
         for key in group:
             if key not in _GROUP_KEYS:
                 raise fail((*at, key), "unknown field")
+        count = group.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise fail((*at, "count"), "must be an integer")
+        if not 1 <= count <= MAX_HOSTS - len(rows):
+            raise fail((*at, "count"), f"must be >= 1 and the fleet at most {MAX_HOSTS:,} nodes")
+        key = "cpu_milli" if "cpu_milli" in group else "cpus"
+        if key not in group:
+            raise fail(at, "cpus (cores) or cpu_milli is required")
         try:
-            count = int(group.get("count", 1))
-        except (TypeError, ValueError):
-            raise fail((*at, "count"), "must be an integer") from None
-        if count < 1:
-            raise fail((*at, "count"), "must be >= 1")
-        try:
-            if "cpu_milli" in group:
-                cpu = int(group["cpu_milli"])
-            else:
-                cpu = int(float(group["cpus"]) * MILLI)
-        except KeyError:
-            raise fail(at, "cpus (cores) or cpu_milli is required") from None
-        except (TypeError, ValueError):
-            raise fail((*at, "cpus"), "must be a number") from None
+            cpu = bounded_int(group[key], MAX_NODE_CPU_MILLI / (1 if key == "cpu_milli" else MILLI))
+        except ValueError as exc:
+            raise fail((*at, key), str(exc)) from None
+        if key == "cpus":
+            cpu = int(float(group[key]) * MILLI)
         try:
             mem = parse_memory_mib(group.get("memory", group.get("memory_mib")))
         except ValueError as exc:
@@ -248,11 +285,10 @@ def load_fleet_yaml(path: str | Path) -> Fleet:
         if not isinstance(part, dict) or "name" not in part or "gpu_quota" not in part:
             raise fail(at, "needs name and gpu_quota")
         try:
+            quota = float(bounded_int(part["gpu_quota"], 8 * MAX_HOSTS))
             quota = float(part["gpu_quota"])
-        except (TypeError, ValueError):
-            raise fail((*at, "gpu_quota"), "must be a number") from None
-        if quota < 0:
-            raise fail((*at, "gpu_quota"), "must be >= 0")
+        except ValueError as exc:
+            raise fail((*at, "gpu_quota"), str(exc)) from None
         partitions.append(Partition(str(part["name"]), quota))
     return _build(rows, tuple(partitions))
 

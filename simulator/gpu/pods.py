@@ -10,13 +10,16 @@ fraction of one GPU (``num_gpu == 1``, ``gpu_milli < 1000``) or whole GPUs
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from autoscaler.limits import MAX_NODE_CPU_MILLI, MAX_NODE_MEMORY_MIB, MAX_POD_SECONDS
 from autoscaler.simulator.gpu.errors import FleetInputError
+from autoscaler.simulator.gpu.fleet import MAX_GPUS_PER_NODE, Fleet, read_input_text
 
 REQUIRED_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 QOS_CLASSES = ("LS", "Guaranteed", "Burstable", "BE")
@@ -68,6 +71,14 @@ class PodTable:
         )
 
 
+_RANGES = {
+    "cpu_milli": MAX_NODE_CPU_MILLI,
+    "memory_mib": MAX_NODE_MEMORY_MIB,
+    "num_gpu": MAX_GPUS_PER_NODE,
+    "gpu_milli": 1000,
+}
+
+
 def _bad_row(p: Path, df: pd.DataFrame, mask: np.ndarray, column: str, why: str) -> FleetInputError:
     row = int(np.flatnonzero(mask)[0])
     return FleetInputError(f"{p}:{row + 2}: {column}: {why}: {df[column].iloc[row]!r}")
@@ -77,26 +88,28 @@ def load_pods(path: str | Path) -> PodTable:
     """Read an openb pod list. Raises ``FleetInputError`` naming file, line and column
     for a missing file, a missing column or a bad value; an empty list is an error."""
     p = Path(path)
+    text = read_input_text(p, "pod list")
     try:
-        df = pd.read_csv(p, dtype={"name": str, "gpu_spec": str, "qos": str}, keep_default_na=False)
-    except FileNotFoundError:
-        raise FleetInputError(f"{p}: no such pod list") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise FleetInputError(f"{p}: cannot read pod list: {str(exc).splitlines()[0]}") from None
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise FleetInputError(f"{p}: pod list is empty") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise FleetInputError(f"{p}: cannot read pod list: {str(exc).splitlines()[0]}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise FleetInputError(f"{p}:1: pod list lacks column(s) {', '.join(missing)}")
     if df.empty:
         raise FleetInputError(f"{p}: pod list has no pods")
     ints: dict[str, np.ndarray] = {}
-    for col in ("cpu_milli", "memory_mib", "num_gpu", "gpu_milli"):
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna().to_numpy() | (num < 0).to_numpy()
+    for col, hi in _RANGES.items():
+        num = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(num)
         if bad.any():
-            raise _bad_row(p, df, bad, col, "not a non-negative number")
-        ints[col] = num.to_numpy(dtype=np.int64)
+            raise _bad_row(p, df, bad, col, "not a finite number")
+        bad = (num < 0) | (num > hi)
+        if bad.any():
+            raise _bad_row(p, df, bad, col, f"must be 0..{hi:,}")
+        ints[col] = num.astype(np.int64)
     num_gpu, gpu_milli = ints["num_gpu"], ints["gpu_milli"]
     gpu_milli = np.where(num_gpu == 0, 0, gpu_milli)
     bad = (num_gpu > 0) & ((gpu_milli <= 0) | (gpu_milli > 1000))
@@ -119,10 +132,16 @@ def load_pods(path: str | Path) -> PodTable:
     if "creation_time" in df.columns and "deletion_time" in df.columns:
         created = pd.to_numeric(df["creation_time"], errors="coerce").to_numpy(dtype=float)
         deleted = pd.to_numeric(df["deletion_time"], errors="coerce").to_numpy(dtype=float)
+        for col, values in (("creation_time", created), ("deletion_time", deleted)):
+            bad = ~np.isfinite(values) | (values < 0) | (values > MAX_POD_SECONDS)
+            if bad.any():
+                raise _bad_row(
+                    p, df, bad, col, f"must be a number of seconds 0..{MAX_POD_SECONDS:.0e}"
+                )
         duration = deleted - created
-        bad = np.isnan(created) | (duration < 0)
+        bad = duration < 0
         if bad.any():
-            raise _bad_row(p, df, bad, "deletion_time", "missing or before creation_time")
+            raise _bad_row(p, df, bad, "deletion_time", "before creation_time")
     else:
         created = np.full(n, np.nan)
         duration = np.full(n, np.nan)
@@ -136,4 +155,29 @@ def load_pods(path: str | Path) -> PodTable:
         qos=qos,
         creation=created,
         duration=duration,
+    )
+
+
+def check_pods_fit(pods: PodTable, fleet: Fleet, where: str | Path) -> None:
+    """Raises ``FleetInputError`` naming the pod list's line of the first pod that no
+    node of ``fleet`` could hold even when empty (CPU, memory and GPUs together), so
+    that such a pod is not dropped without a word."""
+    shapes = np.unique(np.stack([fleet.cpu_milli, fleet.memory_mib, fleet.gpus], axis=1), axis=0)
+    fits = np.zeros(len(pods), dtype=bool)
+    for cpu, mem, gpus in shapes:
+        fits |= (pods.cpu_milli <= cpu) & (pods.memory_mib <= mem) & (pods.num_gpu <= gpus)
+    if fits.all():
+        return
+    i = int(np.flatnonzero(~fits)[0])
+    field = next(
+        (name for name, need, have in (
+            ("num_gpu", pods.num_gpu[i], fleet.gpus.max()),
+            ("cpu_milli", pods.cpu_milli[i], fleet.cpu_milli.max()),
+            ("memory_mib", pods.memory_mib[i], fleet.memory_mib.max()),
+        ) if need > have),
+        "cpu_milli",
+    )  # fmt: skip
+    raise FleetInputError(
+        f"{where}:{i + 2}: {field}: pod {pods.names[i]!r} (cpu_milli {pods.cpu_milli[i]}, "
+        f"memory_mib {pods.memory_mib[i]}, num_gpu {pods.num_gpu[i]}) fits no node of the fleet"
     )

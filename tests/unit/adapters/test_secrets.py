@@ -33,3 +33,21 @@ def test_errors_name_the_place_never_a_value(tmp_path: Path) -> None:
         read_secret(env="NO_SUCH_VAR_HOPEFULLY", what="token")
     with pytest.raises(SecretError, match="exactly one"):
         read_secret(what="token")
+
+
+def test_a_secret_file_that_is_a_device_binary_or_huge_is_refused_without_its_bytes(
+    tmp_path: Path,
+) -> None:
+    odd = tmp_path / "token"
+    odd.write_bytes(b"s3cr\xe9t\n")  # Latin-1, not UTF-8: the byte must not be shown
+    with pytest.raises(SecretError) as err:
+        read_secret(file=odd, what="--token-file")
+    assert (
+        str(err.value)
+        == f"--token-file: cannot read {odd}: not UTF-8 text; save the secret file as UTF-8"
+    )
+    with pytest.raises(SecretError, match="not a regular file"):
+        read_secret(file="/dev/zero", what="--token-file")
+    odd.write_bytes(b"x" * (64 * 1024 + 1))
+    with pytest.raises(SecretError, match="is larger than a secret file may be"):
+        read_secret(file=odd, what="--token-file")

@@ -117,3 +117,60 @@ def group(name: str, **kw: object) -> dict:
 
 def config(*groups: dict, **daemon: object) -> Config:
     return parse_config({"groups": list(groups), "daemon": {"not_ready_after": 3, **daemon}})
+
+
+class HangingCloud(FlakyCloud):
+    """A simulated cloud whose ``scale`` (or, with ``hang_status``, ``status``) blocks
+    until ``release`` is set: a cloud API that never answers."""
+
+    def __init__(self, *, hang_status: bool = False) -> None:
+        super().__init__()
+        import threading
+
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.hang_status = hang_status
+        self.hang = True
+
+    def status(self, group):  # type: ignore[no-untyped-def]
+        if self.hang and self.hang_status:
+            self.entered.set()
+            self.release.wait(10)
+        return super().status(group)
+
+    def scale(self, action: ScaleAction) -> None:
+        if self.hang and not self.hang_status:
+            self.entered.set()
+            self.release.wait(10)
+        super().scale(action)
+
+
+class StatusDownCloud(FlakyCloud):
+    """A simulated cloud whose ``status`` raises ``CloudError`` while ``down``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def status(self, group):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise CloudError("nova: 500 Internal Server Error")
+        return super().status(group)
+
+
+class FullDiskModelStore:
+    """A model store on a full disk: every save fails as ``ModelStore.save`` does."""
+
+    def __init__(self) -> None:
+        self.saves = 0
+
+    def current(self, name: str) -> None:
+        return None
+
+    def save(self, name: str, model: object, *, trained: object = None) -> None:
+        from autoscaler.forecasters.store import ModelStoreError
+
+        self.saves += 1
+        raise ModelStoreError(
+            f"models/{name}/v000001: cannot save: [Errno 28] No space left on device"
+        )

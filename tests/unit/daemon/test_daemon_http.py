@@ -46,7 +46,7 @@ def test_endpoints(served) -> None:
     assert "autoscaler_tick_duration_seconds_count" in body
     assert "autoscaler_last_successful_tick_timestamp_seconds" in body
     assert get(url + "/healthz") == (200, json.dumps({"status": "alive"}))
-    assert json.loads(get(url + "/readyz")[1]) == {"ready": True, "reasons": []}
+    assert json.loads(get(url + "/readyz")[1]) == {"ready": True, "reasons": [], "notices": []}
 
     groups = json.loads(get(url + "/v1/groups")[1])["groups"]
     assert [g["name"] for g in groups] == ["web"]

@@ -136,5 +136,5 @@ def test_unusable_state_dir_fails_at_start_with_its_path(tmp_path: Path) -> None
     with pytest.raises(StateError, match=r"state directory .*file/state: Not a directory"):
         SqliteStateStore.in_dir(not_a_dir / "state")
     (tmp_path / "d" / "state.db").mkdir(parents=True)
-    with pytest.raises(StateError, match=r"d/state\.db: unable to open database file"):
+    with pytest.raises(StateError, match=r"d/state\.db: Is a directory"):
         SqliteStateStore.in_dir(tmp_path / "d")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from forecast_data import STEP
 
 from autoscaler.forecasters.registry import build_forecaster
 from autoscaler.forecasters.store import ModelStore, ModelStoreError
+from tests import hostile_surfaces as hs
 
 
 @pytest.fixture()
@@ -152,3 +154,51 @@ def test_a_store_of_the_wrong_shape_is_a_clear_error(saved, tmp_path):
         ModelStore(afile).save("web", model)
     with pytest.raises(ModelStoreError, match="is not a forecaster this store keeps"):
         ModelStore(tmp_path / "m").save("web", {"not": "a model"})
+
+
+@pytest.mark.parametrize("index", range(len(hs.FORBIDDEN_GLOBALS)))
+def test_a_forbidden_global_is_refused_and_nothing_runs(tmp_path, index):
+    import pickle
+
+    marker = tmp_path / "ran"
+    store = hs.spoil_store(hs.saved_store(tmp_path / "models"), ("global", bytes([index])), marker)
+    module, name = hs.FORBIDDEN_GLOBALS[index]
+    with pytest.raises(ModelStoreError, match=f"refusing to load {module}.{name}"):
+        store.load("web")
+    assert not marker.exists()
+    if (module, name) == ("os", "system"):  # the payload is live: a plain pickle runs it
+        pickle.loads((store.root / "web" / "v000001" / "model.pkl").read_bytes())
+        assert marker.exists()
+
+
+def test_store_files_that_are_devices_or_too_large_are_refused(saved):
+    store, _ = saved
+    version = store.root / "web" / "v000001"
+    (version / "meta.json").unlink()
+    (version / "meta.json").symlink_to("/dev/zero")
+    with pytest.raises(ModelStoreError, match="not a regular file"):
+        store.load("web")
+    (store.root / "web" / "CURRENT").unlink()
+    (store.root / "web" / "CURRENT").write_text("v000001" + " " * 100)
+    with pytest.raises(ModelStoreError, match="larger than a version pointer"):
+        store.load("web")
+
+
+def test_a_refused_stored_model_falls_back_to_a_fresh_fit(tmp_path):
+    """The provider does not stop on a tampered store: it counts, says why, and fits."""
+    from tests.unit.predictive.test_forecast_history import MIN, _setup
+
+    _, start, source, first = _setup()
+    first.forecaster.store = ModelStore(tmp_path / "models")
+    at = start + timedelta(days=2)
+    assert first.forecaster.forecast(first.spec, source.window("", at, timedelta(hours=1), MIN), at)
+    marker = tmp_path / "ran"
+    hs.spoil_store(first.forecaster.store, ("global", bytes([0])), marker)
+    _, _, _, second = _setup()
+    second.forecaster.store = ModelStore(tmp_path / "models")
+    now = at + timedelta(minutes=20)
+    fc = second.forecaster.forecast(
+        second.spec, source.window("", now, timedelta(hours=1), MIN), now
+    )
+    assert fc is not None and second.forecaster.fits == 1
+    assert second.forecaster.restore_failures == 1 and not marker.exists()

@@ -108,7 +108,7 @@ def test_time_mode_tiresias_synergy_summary_fields(small, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--fleet", "missing.csv", "--trace", "x.csv"], "missing.csv: cannot read node list"),
+        (["--fleet", "missing.csv", "--trace", "x.csv"], "missing.csv: no such file"),
         (["--fleet", "FLEET"], "--trace PODS.csv"),
         (["--fleet", "FLEET", "--trace", "BADPODS"], "pod list lacks column(s)"),
         (
@@ -153,3 +153,16 @@ def test_unknown_placement_is_a_usage_error(small) -> None:
     res = invoke(["--fleet", str(fleet), "--trace", str(trace), "--placement", "worst"])
     assert res.exit_code == 2
     assert "--placement: unknown 'worst' with --fleet (known: random," in res.output
+
+
+def test_a_pod_needing_more_gpus_than_any_node_exits_2(tmp_path) -> None:
+    from tests.hostile_surfaces import check_user_error, run_cli
+
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\na,64000,262144,2,P100\n")
+    pods = tmp_path / "p.csv"
+    pods.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,1000,100,8,1000\n")
+    out = tmp_path / "out"
+    res = run_cli(["simulate", "--fleet", str(nodes), "--trace", str(pods), "--out", str(out)])
+    check_user_error(res, f"{pods}:2: num_gpu: pod 'x'")
+    assert not out.exists()

@@ -89,7 +89,7 @@ def test_node_csv_errors(tmp_path: Path) -> None:
         load_fleet(no_model)
     with pytest.raises(FleetInputError, match=r"must be \.csv"):
         load_fleet(tmp_path / "fleet.txt")
-    with pytest.raises(FleetInputError, match="cannot read node list"):
+    with pytest.raises(FleetInputError, match=r"missing\.csv: no such file"):
         load_fleet(tmp_path / "missing.csv")
 
 
@@ -118,7 +118,7 @@ def test_pod_list_errors(tmp_path: Path) -> None:
     cases = {
         "cols.csv": ("name,cpu_milli\na,1\n", r"cols.csv:1: pod list lacks column"),
         "neg.csv": (head + "a,1,1,1,500\nb,-5,1,1,500\n", r"neg.csv:3: cpu_milli"),
-        "milli.csv": (head + "a,1,1,1,1500\n", r"milli.csv:2: gpu_milli: must be 1..1000"),
+        "milli.csv": (head + "a,1,1,1,1500\n", r"milli.csv:2: gpu_milli: must be 0..1,000"),
         "multi.csv": (head + "a,1,1,2,500\n", r"multi.csv:2: gpu_milli: a multi-GPU pod"),
         "empty.csv": (head, "has no pods"),
         "qos.csv": (head.strip() + ",qos\na,1,1,1,500,VIP\n", r"qos.csv:2: qos: unknown class"),
@@ -128,7 +128,7 @@ def test_pod_list_errors(tmp_path: Path) -> None:
         f.write_text(body)
         with pytest.raises(FleetInputError, match=pattern):
             load_pods(f)
-    with pytest.raises(FleetInputError, match="no such pod list"):
+    with pytest.raises(FleetInputError, match="no such file"):
         load_pods(tmp_path / "absent.csv")
 
 
@@ -136,3 +136,78 @@ def test_take_repeats_pods(openb_pods) -> None:
     sub = openb_pods.take(np.array([3, 3, 0]))
     assert sub.names == (openb_pods.names[3], openb_pods.names[3], openb_pods.names[0])
     assert sub.cpu_milli[0] == openb_pods.cpu_milli[3]
+
+
+POD_HEAD = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("p,1e30,1,1,500,,LS,Running,0,10,0", ":2: cpu_milli: must be 0..10,000,000: '1e30'"),
+        ("p,inf,1,1,500,,LS,Running,0,10,0", ":2: cpu_milli: not a finite number: 'inf'"),
+        ("p,1,nan,1,500,,LS,Running,0,10,0", ":2: memory_mib: not a finite number: 'nan'"),
+        ("p,1,1,-1,1000,,LS,Running,0,10,0", ":2: num_gpu: must be 0..8: '-1'"),
+        ("p,1,1,16,1000,,LS,Running,0,10,0", ":2: num_gpu: must be 0..8: '16'"),
+        ("p,1,1,1,500,,LS,Running,0,inf,0", ":2: deletion_time: must be a number of seconds"),
+        ("p,1,1,1,500,,LS,Running,-5,10,0", ":2: creation_time: must be a number of seconds"),
+    ],
+)
+def test_hostile_pod_values_are_one_line_with_row_and_field(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    f = tmp_path / "pods.csv"
+    f.write_text(POD_HEAD + row + "\n")
+    with pytest.raises(FleetInputError) as err:
+        load_pods(f)
+    assert str(err.value).startswith(f"{f}{message}"), str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        ("n.csv", "sn,cpu_milli,memory_mib,gpu,model\na,inf,1,1,V100\n", "n.csv:2: cpu_milli: not a finite"),
+        ("n.csv", "sn,cpu_milli,memory_mib,gpu,model\na,1e30,1,1,V100\n", "n.csv:2: cpu_milli: must be 0..10,000,000"),
+        ("n.csv", "sn,cpu_milli,memory_mib,gpu,model\na,1,1,-2,V100\n", "n.csv:2: gpu: must be 0..8"),
+        ("f.yaml", "nodes:\n  - {gpus: 8, gpu_model: V, cpus: .inf, memory: 1GiB}\n", "f.yaml:2: nodes[0].cpus: not a finite"),
+        ("f.yaml", "nodes:\n  - {gpus: 8, gpu_model: V, cpus: 8, memory: .nan}\n", "f.yaml:2: nodes[0].memory: not a finite"),
+        ("f.yaml", "nodes:\n  - {count: 100000000000, cpus: 8, memory: 1GiB}\n", "f.yaml:2: nodes[0].count: must be >= 1 and"),
+        ("f.yaml", "nodes:\n  - {count: -3, cpus: 8, memory: 1GiB}\n", "f.yaml:2: nodes[0].count: must be >= 1"),
+        ("f.yaml", "nodes:\n  - {cpus: 8, memory: 1GiB}\npartitions:\n  - {name: a, gpu_quota: .inf}\n", "f.yaml:4: partitions[0].gpu_quota: not a finite"),
+        ("f.yaml", "nodes:\n  - {cpus: 8, cpus: 9, memory: 1GiB}\n", "f.yaml:2: not valid YAML: duplicate key 'cpus'"),
+        ("f.yaml", "\ufeffnodes: []\n".encode("utf-16"), "f.yaml: is UTF-16 text"),
+        ("n.csv", b"sn,cpu\x00\x01", "n.csv: binary content"),
+    ],
+)  # fmt: skip
+def test_hostile_fleet_files_are_one_line_with_line_and_field(
+    tmp_path: Path, name: str, body: str | bytes, message: str
+) -> None:
+    f = tmp_path / name
+    f.write_bytes(body if isinstance(body, bytes) else body.encode())
+    with pytest.raises(FleetInputError) as err:
+        load_fleet(f)
+    assert str(err.value).startswith(f"{tmp_path}/{message}"), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_fleet_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    from tests.unit.hostile.test_cases import BOMB
+
+    f = tmp_path / "f.yaml"
+    f.write_text(BOMB)
+    with pytest.raises(FleetInputError, match="alias"):
+        load_fleet(f)
+
+
+def test_a_pod_larger_than_every_node_is_named(tmp_path: Path) -> None:
+    from autoscaler.simulator.gpu.pods import check_pods_fit
+
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\na,8000,1024,8,V\nb,64000,4096,0,\n")
+    pods = tmp_path / "p.csv"
+    pods.write_text(POD_HEAD + "ok,60000,4000,0,0,,LS,R,0,1,0\nbig,9000,100,8,1000,,LS,R,0,1,0\n")
+    with pytest.raises(FleetInputError) as err:
+        check_pods_fit(load_pods(pods), load_fleet(nodes), pods)
+    assert str(err.value).startswith(f"{pods}:3: cpu_milli: pod 'big'"), str(err.value)
+    pods.write_text(POD_HEAD + "ok,60000,4000,0,0,,LS,R,0,1,0\nok2,8000,1024,8,1000,,LS,R,0,1,0\n")
+    check_pods_fit(load_pods(pods), load_fleet(nodes), pods)  # each fits one node

@@ -80,6 +80,10 @@ def test_devices_and_folders_are_not_read(tmp_path: Path) -> None:
         (["simulate", "--scale", "nan"], ("--scale", "not a finite number")),
         (["simulate", "--peak-instances", "0"], ("--peak-instances",)),
         (["simulate", "--vms", "/nonexistent", "--hosts", "0"], ("--hosts",)),
+        (
+            ["simulate", "--vms", "/nonexistent", "--contention-threshold", "1e-320"],
+            ("--contention-threshold", "[0.01, 1]"),
+        ),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "nan"], ("--speedup",)),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "inf"], ("--speedup",)),
         (["run", "--config", "etc/autoscaler.yaml", "--speedup", "1e9"], ("--speedup",)),
@@ -87,6 +91,20 @@ def test_devices_and_folders_are_not_read(tmp_path: Path) -> None:
         (["status", "--url", "notaurl"], ("--url",)),
         (["status", "--url", "file:///etc/passwd"], ("--url", "http:// or https://")),
         (["explain", "web", "--url", "ftp://127.0.0.1/"], ("--url",)),
+        (["explain", "web", "--url", "HTTP:// "], ("--url", "spaces or control characters")),
+        (["status", "--token-file", "/dev/zero"], ("--token-file", "not a regular file")),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/tmp"],
+            ("--ca-file", "is a directory"),
+        ),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/dev/zero"],
+            ("--ca-file", "not a regular file"),
+        ),
+        (
+            ["status", "--url", "https://127.0.0.1:1", "--ca-file", "/etc/passwd"],
+            ("--ca-file", "not a PEM CA certificate"),
+        ),
     ],
 )
 def test_bad_options_are_one_line_naming_the_option(argv: list[str], names: tuple[str]) -> None:

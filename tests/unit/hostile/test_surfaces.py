@@ -71,3 +71,29 @@ def test_durations(text: str) -> None:
 @given(ready=hs.JSON, groups=hs.JSON, decisions=st.lists(hs.JSON, max_size=3))
 def test_api_answers(ready: object, groups: object, decisions: list) -> None:
     hs.check_api_answer(ready, groups, decisions)
+
+
+@SETTINGS
+@given(case=hs.FLEET_FILES)
+def test_fleet_files(case: tuple[str, bytes]) -> None:
+    name, raw = case
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / name
+        p.write_bytes(raw)
+        hs.check_fleet_file(p)
+
+
+@SETTINGS
+@given(case=hs.VM_DIRS)
+def test_vm_dirs(case: tuple[str, list[tuple[str, bytes]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+
+
+@SETTINGS
+@given(case=hs.STORE_CASES)
+def test_model_store(case: tuple[str, bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = Path(tmp) / "ran"
+        store = hs.spoil_store(hs.saved_store(Path(tmp) / "models"), case, marker)
+        hs.check_store(store, marker)

@@ -110,7 +110,7 @@ def test_run_vms_with_config_hosts_and_one_policy(vm_dir: Path, tmp_path: Path) 
         (
             lambda d: None,
             ["--contention-threshold", "1.5"],
-            "Invalid value for '--contention-threshold': 1.5 is outside (0, 1]",
+            "Invalid value for '--contention-threshold': 1.5 is outside [0.01, 1]",
         ),
         (
             lambda d: (d.parent / "c.yaml").write_text("placement: {consolidate_below: 0.65}\n"),
@@ -127,10 +127,52 @@ def test_bad_input_is_one_line_exit_2(vm_dir: Path, setup, args, message: str) -
     assert message in result.stderr
 
 
-def test_missing_directory(tmp_path: Path) -> None:
-    result = CliRunner().invoke(command(), ["--vms", str(tmp_path / "nope")])
-    assert result.exit_code == 2
-    assert "not a directory of per-VM traces" in result.output
+def _members(*files: tuple[str, bytes]):
+    def setup(d: Path) -> Path:
+        d.mkdir()
+        for name, body in files:
+            (d / name).write_bytes(body)
+        return d
+
+    return setup
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: d, "nope: no such directory"),
+        (lambda d: (d.write_text("12\n"), d)[1], "nope: is a file, not a directory"),
+        (_members(), "nope: no trace files in the directory"),
+        (lambda d: (_members()(d) / "sub").mkdir(), "nope: no trace files"),
+        (_members(("vm1", b"12\n13\n"), ("vm2", b"\x00\x01\x02")), "vm2: binary content"),
+        (_members(("vm1", "12\n13\n".encode("utf-16"))), "vm1: is UTF-16 text"),
+        (_members(("vm1", b"12\n\xff\xfe13\n")), "vm1: not UTF-8 text (byte 3 is 0xff)"),
+        (_members(("vm1", b"1\n\xc3\x28\n")), "vm1: not UTF-8 text"),
+        (_members(("vm1", b"")), "vm1: empty file, no CPU samples"),
+        (_members(("big", b"1\n" * (8 * 1024 * 1024 + 1))), "big: 16,777,218 bytes is larger"),
+        (
+            _members(("a.csv", b"timestamp,value\n2024-01-01,3\n")),
+            "a.csv:1: 'timestamp,value' is not a number (a per-VM trace has one CPU % a line)",
+        ),
+        (_members(("vm1", b"12\nnan\n")), "vm1:2: CPU percent 'nan' is out of range"),
+        (_members(("vm1", b"1e400\n")), "vm1:1: CPU percent '1e400' is out of range"),
+    ],
+)
+def test_hostile_vm_directories_are_one_line(tmp_path: Path, setup, message: str) -> None:
+    d = tmp_path / "nope"
+    setup(d)
+    out = tmp_path / "out"
+    result = run_cli(["simulate", "--vms", str(d), "--out", str(out)])
+    check_user_error(result, message)
+    assert not out.exists()
+
+
+def test_a_device_among_the_members_is_not_read(tmp_path: Path) -> None:
+    d = _members(("vm1", b"10\n20\n"))(tmp_path / "vms")
+    (d / "zero").symlink_to("/dev/zero")  # skipped: not a regular file
+    from autoscaler.simulator.vm_replay import load_vm_traces
+
+    assert load_vm_traces(d).names == ("vm1",)
 
 
 def test_unknown_placement_for_vms(vm_dir: Path) -> None:
