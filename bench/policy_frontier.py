@@ -9,10 +9,12 @@ rate, checks the goals, and draws the frontier (violations against instance-hour
 one curve per family) as PNGs.
 
     nice .venv/bin/python bench/policy_frontier.py [--workers N] [--days D]
-        [--nasa-days D] [--traces a,b] [--json FILE] [--png-dir DIR]
+        [--nasa-days D] [--traces a,b] [--json FILE] [--png-dir DIR] [--reuse FILE]
 
 ``--days`` (default 14) and ``--nasa-days`` (default 7) cut each trace to its first
-days so that the whole grid (812 runs) finishes in about half an hour on 2 cores.
+days so that the whole grid (476 runs) finishes in about half an hour on 2 cores.
+``--reuse FILE`` takes the target, threshold and oracle rows from an earlier run's
+``--json`` (same cuts) and runs only qos: for a change to qos alone.
 """
 
 from __future__ import annotations
@@ -29,31 +31,10 @@ from pathlib import Path
 
 from frontier_cells import BOOTS, DATA, TRACES, cells, run_cell
 
+from autoscaler.sweep.frontier import frontier, interpolate
+
 GOAL_BUDGETS = (1.0, 2.0, 5.0)
 COST_GOAL = 0.85
-
-
-def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The Pareto points (violation %, instance-hours): sorted by violations, each one
-    cheaper than every point with fewer violations."""
-    out: list[tuple[float, float]] = []
-    for v, h in sorted(points):
-        if not out or h < out[-1][1]:
-            out.append((v, h))
-    return out
-
-
-def interpolate(front: list[tuple[float, float]], v: float) -> tuple[float, str]:
-    """The frontier's instance-hours at violation rate ``v`` (linear between points);
-    outside its range, the nearest end and ``<`` or ``>`` to say which side."""
-    if v <= front[0][0]:
-        return front[0][1], "<" if v < front[0][0] else ""
-    if v >= front[-1][0]:
-        return front[-1][1], ">" if v > front[-1][0] else ""
-    for (v0, h0), (v1, h1) in itertools.pairwise(front):
-        if v0 <= v <= v1:
-            return h0 + (h1 - h0) * (v - v0) / (v1 - v0), ""
-    return front[-1][1], ""
 
 
 def judge(rows: list[dict]) -> dict:
@@ -148,6 +129,7 @@ def main() -> int:
     ap.add_argument("--traces", default=",".join(TRACES))
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png-dir", type=Path, default=Path("."))
+    ap.add_argument("--reuse", type=Path, default=None, help="non-qos rows from this --json")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"error: the real traces are not at {DATA}", file=sys.stderr)
@@ -161,8 +143,17 @@ def main() -> int:
     per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}
-    t0 = time.perf_counter()
     results: dict[tuple[str, int], list[dict]] = {}
+    if args.reuse:
+        old = json.loads(args.reuse.read_text())
+        if any(old["limits"].get(t) != limits[t] for t in traces):
+            print("error: --reuse: that run cut the traces differently", file=sys.stderr)
+            return 2
+        for r in old["runs"]:
+            if r["trace"] in limits and r["family"] != "qos":
+                results.setdefault((r["trace"], r["boot"]), []).append(r)
+        todo = [c for c in todo if c.family == "qos"]
+    t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [(c, pool.submit(run_cell, c, limits[c.trace])) for c in todo]
         for i, (cell, fut) in enumerate(futures, 1):
@@ -176,6 +167,8 @@ def main() -> int:
     wall = time.perf_counter() - t0
 
     print(f"{len(todo)} runs on {args.workers} workers in {wall / 60:.1f} min")
+    if args.reuse:
+        print(f"(target, threshold and oracle rows reused from {args.reuse})")
     print("qos instance-hours / the target frontier's at qos's own violation rate (violation %)")
     head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in (0.5, 1, 2, 5))
     print(head)
