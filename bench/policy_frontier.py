@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from frontier_cells import BOOTS, DATA, TRACES, cells, run_cell
+from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell
 
 from autoscaler.sweep.frontier import frontier, interpolate
 
@@ -57,6 +57,8 @@ def judge(rows: list[dict]) -> dict:
             "vs_oracle": r["instance_hours"] / oracle,
         }
     for b in GOAL_BUDGETS:
+        if b not in out["qos"]:
+            continue
         q = out["qos"][b]
         within = 0.5 * b <= q["violation_pct"] <= 1.5 * b
         below_cheaper = q["violation_pct"] < b and q["vs_frontier"] < 1.0
@@ -71,7 +73,10 @@ def judge(rows: list[dict]) -> dict:
 
 
 def plot(
-    results: dict[tuple[str, int], list[dict]], traces: list[str], png_dir: Path
+    results: dict[tuple[str, int], list[dict]],
+    traces: list[str],
+    png_dir: Path,
+    boots: tuple[int, ...] = BOOTS,
 ) -> list[Path]:
     import matplotlib
 
@@ -80,7 +85,7 @@ def plot(
 
     paths = []
     colours = {"target": "C0", "threshold": "C2", "qos": "C3", "oracle": "k"}
-    for boot in BOOTS:
+    for boot in boots:
         cols = 4
         rows_n = math.ceil(len(traces) / cols)
         fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3.2 * rows_n), squeeze=False)
@@ -130,7 +135,15 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png-dir", type=Path, default=Path("."))
     ap.add_argument("--reuse", type=Path, default=None, help="non-qos rows from this --json")
+    ap.add_argument("--boots", default="2,10", help="boot delays, minutes")
+    ap.add_argument("--budgets", default="0.5,1,2,5", help="qos violation budgets, %%")
+    ap.add_argument("--partial", type=Path, default=None, help="append each row here (JSONL)")
     args = ap.parse_args()
+    boots = tuple(int(b) for b in args.boots.split(","))
+    budgets = tuple(float(b) for b in args.budgets.split(","))
+    if not set(boots) <= set(BOOTS) or not set(budgets) <= set(BUDGETS):
+        print(f"error: boots from {BOOTS}, budgets from {BUDGETS}", file=sys.stderr)
+        return 2
     if not DATA.is_dir():
         print(f"error: the real traces are not at {DATA}", file=sys.stderr)
         return 2
@@ -139,7 +152,7 @@ def main() -> int:
     if unknown:
         print(f"error: --traces: unknown trace(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
-    todo = cells(traces)
+    todo = cells(traces, boots, budgets)
     per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}
@@ -150,14 +163,18 @@ def main() -> int:
             print("error: --reuse: that run cut the traces differently", file=sys.stderr)
             return 2
         for r in old["runs"]:
-            if r["trace"] in limits and r["family"] != "qos":
+            if r["trace"] in limits and r["boot"] in boots and r["family"] != "qos":
                 results.setdefault((r["trace"], r["boot"]), []).append(r)
         todo = [c for c in todo if c.family == "qos"]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [(c, pool.submit(run_cell, c, limits[c.trace])) for c in todo]
         for i, (cell, fut) in enumerate(futures, 1):
-            results.setdefault((cell.trace, cell.boot), []).append(fut.result())
+            row = fut.result()
+            results.setdefault((cell.trace, cell.boot), []).append(row)
+            if args.partial:
+                with args.partial.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
             if i % 50 == 0:
                 print(
                     f"  {i}/{len(todo)} runs, {time.perf_counter() - t0:.0f} s",
@@ -170,16 +187,16 @@ def main() -> int:
     if args.reuse:
         print(f"(target, threshold and oracle rows reused from {args.reuse})")
     print("qos instance-hours / the target frontier's at qos's own violation rate (violation %)")
-    head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in (0.5, 1, 2, 5))
+    head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in budgets)
     print(head)
     print("-" * len(head))
     verdicts = {}
     for name in traces:
-        for boot in BOOTS:
+        for boot in boots:
             j = judge(results[(name, boot)])
             verdicts[f"{name}/{boot}m"] = j
             line = f"{name:<10}{boot:>4}m"
-            for b in (0.5, 1.0, 2.0, 5.0):
+            for b in budgets:
                 q = j["qos"][b]
                 line += f"{q['side'] + format(q['vs_frontier'], '.2f') + 'x':>9} ({q['violation_pct']:5.2f})"
             print(line)
@@ -191,7 +208,7 @@ def main() -> int:
             print(f"  {k:<14} missed: {'; '.join(j['missed'])}")
     print("(< : qos has fewer violations than the frontier's least; compared with that point)")
     print("(> : more violations than the frontier's most; compared with its cheapest point)")
-    for p in plot(results, traces, args.png_dir):
+    for p in plot(results, traces, args.png_dir, boots):
         print(f"wrote {p}")
     if args.json:
         doc = {
