@@ -14,7 +14,8 @@ one curve per family) as PNGs.
 ``--days`` (default 14) and ``--nasa-days`` (default 7) cut each trace to its first
 days so that the whole grid (476 runs) finishes in about half an hour on 2 cores.
 ``--reuse FILE`` takes the target, threshold and oracle rows from an earlier run's
-``--json`` (same cuts) and runs only qos: for a change to qos alone.
+``--json`` (same cuts) and runs only qos: for a change to qos alone. ``--rows FILE``
+(repeatable) takes rows from earlier ``--partial`` files and runs only the cells they lack.
 """
 
 from __future__ import annotations
@@ -138,6 +139,13 @@ def main() -> int:
     ap.add_argument("--boots", default="2,10", help="boot delays, minutes")
     ap.add_argument("--budgets", default="0.5,1,2,5", help="qos violation budgets, %%")
     ap.add_argument("--partial", type=Path, default=None, help="append each row here (JSONL)")
+    ap.add_argument(
+        "--rows",
+        type=Path,
+        action="append",
+        default=[],
+        help="qos rows from this --partial file instead of running them (repeatable)",
+    )
     args = ap.parse_args()
     boots = tuple(int(b) for b in args.boots.split(","))
     budgets = tuple(float(b) for b in args.budgets.split(","))
@@ -166,6 +174,16 @@ def main() -> int:
             if r["trace"] in limits and r["boot"] in boots and r["family"] != "qos":
                 results.setdefault((r["trace"], r["boot"]), []).append(r)
         todo = [c for c in todo if c.family == "qos"]
+    wanted = {(c.trace, c.boot, c.label) for c in todo}
+    done = set()
+    for path in args.rows:  # rows of earlier (partial) runs: only the cells they lack run
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            key = (r["trace"], r["boot"], r["label"])
+            if key in wanted and key not in done:
+                done.add(key)
+                results.setdefault((r["trace"], r["boot"]), []).append(r)
+    todo = [c for c in todo if (c.trace, c.boot, c.label) not in done]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [(c, pool.submit(run_cell, c, limits[c.trace])) for c in todo]
