@@ -63,12 +63,16 @@ class Cell:
         return self.family
 
 
-def cells(traces: list[str]) -> list[Cell]:
+def cells(
+    traces: list[str],
+    boots: tuple[int, ...] = BOOTS,
+    budgets: tuple[float, ...] = BUDGETS,
+) -> list[Cell]:
     """Every variant on every trace and boot delay; qos first (the slowest cells)."""
     out = []
     for name in traces:
-        for boot in BOOTS:
-            out += [Cell(name, boot, "qos", b) for b in BUDGETS]
+        for boot in boots:
+            out += [Cell(name, boot, "qos", b) for b in budgets]
             out += [Cell(name, boot, "target", u) for u in TARGETS]
             out += [Cell(name, boot, "threshold", t) for t in THRESHOLDS]
             out.append(Cell(name, boot, "oracle", None))

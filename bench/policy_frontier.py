@@ -9,10 +9,13 @@ rate, checks the goals, and draws the frontier (violations against instance-hour
 one curve per family) as PNGs.
 
     nice .venv/bin/python bench/policy_frontier.py [--workers N] [--days D]
-        [--nasa-days D] [--traces a,b] [--json FILE] [--png-dir DIR]
+        [--nasa-days D] [--traces a,b] [--json FILE] [--png-dir DIR] [--reuse FILE]
 
 ``--days`` (default 14) and ``--nasa-days`` (default 7) cut each trace to its first
-days so that the whole grid (812 runs) finishes in about half an hour on 2 cores.
+days so that the whole grid (476 runs) finishes in about half an hour on 2 cores.
+``--reuse FILE`` takes the target, threshold and oracle rows from an earlier run's
+``--json`` (same cuts) and runs only qos: for a change to qos alone. ``--rows FILE``
+(repeatable) takes rows from earlier ``--partial`` files and runs only the cells they lack.
 """
 
 from __future__ import annotations
@@ -27,33 +30,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from frontier_cells import BOOTS, DATA, TRACES, cells, run_cell
+from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell
+
+from autoscaler.sweep.frontier import frontier, interpolate
 
 GOAL_BUDGETS = (1.0, 2.0, 5.0)
 COST_GOAL = 0.85
-
-
-def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The Pareto points (violation %, instance-hours): sorted by violations, each one
-    cheaper than every point with fewer violations."""
-    out: list[tuple[float, float]] = []
-    for v, h in sorted(points):
-        if not out or h < out[-1][1]:
-            out.append((v, h))
-    return out
-
-
-def interpolate(front: list[tuple[float, float]], v: float) -> tuple[float, str]:
-    """The frontier's instance-hours at violation rate ``v`` (linear between points);
-    outside its range, the nearest end and ``<`` or ``>`` to say which side."""
-    if v <= front[0][0]:
-        return front[0][1], "<" if v < front[0][0] else ""
-    if v >= front[-1][0]:
-        return front[-1][1], ">" if v > front[-1][0] else ""
-    for (v0, h0), (v1, h1) in itertools.pairwise(front):
-        if v0 <= v <= v1:
-            return h0 + (h1 - h0) * (v - v0) / (v1 - v0), ""
-    return front[-1][1], ""
 
 
 def judge(rows: list[dict]) -> dict:
@@ -76,6 +58,8 @@ def judge(rows: list[dict]) -> dict:
             "vs_oracle": r["instance_hours"] / oracle,
         }
     for b in GOAL_BUDGETS:
+        if b not in out["qos"]:
+            continue
         q = out["qos"][b]
         within = 0.5 * b <= q["violation_pct"] <= 1.5 * b
         below_cheaper = q["violation_pct"] < b and q["vs_frontier"] < 1.0
@@ -90,7 +74,10 @@ def judge(rows: list[dict]) -> dict:
 
 
 def plot(
-    results: dict[tuple[str, int], list[dict]], traces: list[str], png_dir: Path
+    results: dict[tuple[str, int], list[dict]],
+    traces: list[str],
+    png_dir: Path,
+    boots: tuple[int, ...] = BOOTS,
 ) -> list[Path]:
     import matplotlib
 
@@ -99,7 +86,7 @@ def plot(
 
     paths = []
     colours = {"target": "C0", "threshold": "C2", "qos": "C3", "oracle": "k"}
-    for boot in BOOTS:
+    for boot in boots:
         cols = 4
         rows_n = math.ceil(len(traces) / cols)
         fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3.2 * rows_n), squeeze=False)
@@ -148,7 +135,23 @@ def main() -> int:
     ap.add_argument("--traces", default=",".join(TRACES))
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png-dir", type=Path, default=Path("."))
+    ap.add_argument("--reuse", type=Path, default=None, help="non-qos rows from this --json")
+    ap.add_argument("--boots", default="2,10", help="boot delays, minutes")
+    ap.add_argument("--budgets", default="0.5,1,2,5", help="qos violation budgets, %%")
+    ap.add_argument("--partial", type=Path, default=None, help="append each row here (JSONL)")
+    ap.add_argument(
+        "--rows",
+        type=Path,
+        action="append",
+        default=[],
+        help="qos rows from this --partial file instead of running them (repeatable)",
+    )
     args = ap.parse_args()
+    boots = tuple(int(b) for b in args.boots.split(","))
+    budgets = tuple(float(b) for b in args.budgets.split(","))
+    if not set(boots) <= set(BOOTS) or not set(budgets) <= set(BUDGETS):
+        print(f"error: boots from {BOOTS}, budgets from {BUDGETS}", file=sys.stderr)
+        return 2
     if not DATA.is_dir():
         print(f"error: the real traces are not at {DATA}", file=sys.stderr)
         return 2
@@ -157,16 +160,39 @@ def main() -> int:
     if unknown:
         print(f"error: --traces: unknown trace(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
-    todo = cells(traces)
+    todo = cells(traces, boots, budgets)
     per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}
-    t0 = time.perf_counter()
     results: dict[tuple[str, int], list[dict]] = {}
+    if args.reuse:
+        old = json.loads(args.reuse.read_text())
+        if any(old["limits"].get(t) != limits[t] for t in traces):
+            print("error: --reuse: that run cut the traces differently", file=sys.stderr)
+            return 2
+        for r in old["runs"]:
+            if r["trace"] in limits and r["boot"] in boots and r["family"] != "qos":
+                results.setdefault((r["trace"], r["boot"]), []).append(r)
+        todo = [c for c in todo if c.family == "qos"]
+    wanted = {(c.trace, c.boot, c.label) for c in todo}
+    done = set()
+    for path in args.rows:  # rows of earlier (partial) runs: only the cells they lack run
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            key = (r["trace"], r["boot"], r["label"])
+            if key in wanted and key not in done:
+                done.add(key)
+                results.setdefault((r["trace"], r["boot"]), []).append(r)
+    todo = [c for c in todo if (c.trace, c.boot, c.label) not in done]
+    t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [(c, pool.submit(run_cell, c, limits[c.trace])) for c in todo]
         for i, (cell, fut) in enumerate(futures, 1):
-            results.setdefault((cell.trace, cell.boot), []).append(fut.result())
+            row = fut.result()
+            results.setdefault((cell.trace, cell.boot), []).append(row)
+            if args.partial:
+                with args.partial.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
             if i % 50 == 0:
                 print(
                     f"  {i}/{len(todo)} runs, {time.perf_counter() - t0:.0f} s",
@@ -176,17 +202,19 @@ def main() -> int:
     wall = time.perf_counter() - t0
 
     print(f"{len(todo)} runs on {args.workers} workers in {wall / 60:.1f} min")
+    if args.reuse:
+        print(f"(target, threshold and oracle rows reused from {args.reuse})")
     print("qos instance-hours / the target frontier's at qos's own violation rate (violation %)")
-    head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in (0.5, 1, 2, 5))
+    head = f"{'trace':<10}{'boot':>5}" + "".join(f"{f'qos {b:g}%':>18}" for b in budgets)
     print(head)
     print("-" * len(head))
     verdicts = {}
     for name in traces:
-        for boot in BOOTS:
+        for boot in boots:
             j = judge(results[(name, boot)])
             verdicts[f"{name}/{boot}m"] = j
             line = f"{name:<10}{boot:>4}m"
-            for b in (0.5, 1.0, 2.0, 5.0):
+            for b in budgets:
                 q = j["qos"][b]
                 line += f"{q['side'] + format(q['vs_frontier'], '.2f') + 'x':>9} ({q['violation_pct']:5.2f})"
             print(line)
@@ -198,7 +226,7 @@ def main() -> int:
             print(f"  {k:<14} missed: {'; '.join(j['missed'])}")
     print("(< : qos has fewer violations than the frontier's least; compared with that point)")
     print("(> : more violations than the frontier's most; compared with its cheapest point)")
-    for p in plot(results, traces, args.png_dir):
+    for p in plot(results, traces, args.png_dir, boots):
         print(f"wrote {p}")
     if args.json:
         doc = {

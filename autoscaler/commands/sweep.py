@@ -30,8 +30,9 @@ from autoscaler.errors import UserError
 def sweep(grid_path: str, engine: str, workers: int | None, address: str | None, out: str) -> None:
     """Simulate every cell of a grid (policies x traces x boot delays x budgets x seeds)."""
     from autoscaler.sweep.engines import ray_available, run_cells
+    from autoscaler.sweep.frontier import frontier_rows
     from autoscaler.sweep.grid import load_grid
-    from autoscaler.sweep.table import write_tables
+    from autoscaler.sweep.table import to_csv, write_tables
 
     if address and engine == "auto":
         engine = "ray"
@@ -50,3 +51,17 @@ def sweep(grid_path: str, engine: str, workers: int | None, address: str | None,
     except OSError as exc:
         raise UserError(f"{out}: cannot write the results: {exc.strerror or exc}") from None
     click.echo(f"{len(rows)} cell(s) on {used} in {took:.1f}s: {csv_path}, {json_path}")
+    front = frontier_rows(rows)
+    if front:  # the grid has target@U cells and qos@B cells: judge qos on the frontier
+        try:
+            path = Path(out) / "frontier.csv"
+            path.write_text(to_csv(front))
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write the frontier: {exc.strerror or exc}") from None
+        click.echo(f"qos against the target frontier at its own violation rate: {path}")
+        for r in front:
+            click.echo(
+                f"  {r['trace']} boot {r['boot_delay_s']:g}s {r['policy']}: "
+                f"{r['slo_violation_pct']:.2f} % violations, "
+                f"{r['side']}{r['vs_target_frontier']:.2f}x the frontier's instance-hours"
+            )

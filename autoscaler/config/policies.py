@@ -122,6 +122,9 @@ class QosPolicyConfig(FrozenModel):
     feedback: bool = True
     gain: float = Field(0.1, gt=0, lt=1)
     slow_period: Window = timedelta(hours=1)
+    # After a sample that needed more instances than were ready: no scale-in for this
+    # long, and the group is sized for that sample (0 turns it off).
+    panic_window: Span = timedelta(minutes=10)
 
     @model_validator(mode="after")
     def _bounds(self) -> QosPolicyConfig:

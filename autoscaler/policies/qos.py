@@ -33,7 +33,8 @@ target):
   its violation rate stopped following the budget.
 * slow, every ``slow_period``: the setpoint is corrected by how far the period's
   violation rate was from the group's target (``slo.target_violation_pct``): too many
-  violations lower it, slack raises it (within target/8 and 4 x target).
+  violations lower it, slack raises it (within target/4 and 2 x target). Its memory
+  is long (about four days): a short one winds up over every quiet night or weekend.
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ from autoscaler.queueing import SloCapacity, slo_capacity
 
 __all__ = ["QosPolicy", "QosState", "slo_capacity"]
 
-_FADE = 0.95  # weight of the previous slow periods' counts (about a day of hourly periods)
+# Weight of the previous slow periods' counts: about four days of hourly periods. With
+# a day's memory (0.95) a quiet weekend or night emptied it, the setpoint wound up to
+# its cap, the band shrank, and the next busy morning spent the budget several times
+# over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
+_FADE = 0.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class QosState:
     samples: int = 0
     latency_until: datetime | None = None  # newest measured-latency sample counted
     measured: int = 0  # samples judged on measured latency (the rest were inferred)
+    panic_until: datetime | None = None  # no scale-in before this (a burst was seen)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
@@ -92,6 +98,7 @@ class QosState:
             "samples": self.samples,
             "latency_until": _epoch(self.latency_until),
             "measured": self.measured,
+            "panic_until": _epoch(self.panic_until),
         }
 
     @classmethod
@@ -114,6 +121,7 @@ class QosState:
             # absent in state written before measured latency existed
             latency_until=_time(d.get("latency_until")),
             measured=int(d.get("measured", 0)),
+            panic_until=_time(d.get("panic_until")),
         )
 
 
@@ -149,6 +157,7 @@ class QosPolicy:
     feedback: bool = True
     gain: float = 0.1
     slow_period: timedelta = timedelta(hours=1)
+    panic_window: timedelta = timedelta(minutes=10)
     name: str = "qos"
 
     def initial_state(self) -> QosState:
@@ -156,7 +165,7 @@ class QosPolicy:
 
     def _clamp_setpoint(self, p: float) -> float:
         target = self.target_violation_pct / 100
-        lo, hi = max(target / 8, 1e-5), min(max(target * 4, 1e-4), 0.5)
+        lo, hi = max(target / 4, 1e-5), min(max(target * 2, 1e-4), 0.5)
         return min(max(p, lo), hi)
 
     # ------------------------------------------------------------- feedback
@@ -293,6 +302,20 @@ class QosPolicy:
         )
         state = replace(state, recent=recent, last_ready=ctx.status.ready)
         note = f" ({ahead.note})" if ahead.note else ""
+        # The panic window (after Knative's): the newest sample alone needed more
+        # instances than were serving it. A level forecast lags a burst by design, so
+        # the group is sized for the burst as seen, and holds for ``panic_window``.
+        burst = self._burst_need(ctx, observed, table)
+        if burst is not None:
+            state = replace(state, panic_until=ctx.now + self.panic_window)
+        panic = state.panic_until is not None and ctx.now < state.panic_until
+        if burst is not None and burst > max(up_need, current):
+            desired, clamp = _clamp(burst, spec.max_size)
+            return (
+                desired,
+                f"panic: observed {observed:.1f} needs {burst} (forecast {ahead.value:.1f}){clamp}",
+                state,
+            )
         if up_need > current:
             desired, clamp = _clamp(up_need, spec.max_size)
             return (
@@ -301,6 +324,8 @@ class QosPolicy:
                 f"{clamp}{note}",
                 state,
             )
+        if panic:
+            return current, f"panic window until {state.panic_until:%H:%M}: no scale-in", state
         window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence(ctx)
         stable = max(n for _, n in recent)
         if window_full and stable < current:
@@ -315,6 +340,14 @@ class QosPolicy:
             f"q{self.quantile:g} band x{h:.2f}: {ahead.value:.1f} fits {current}{note}",
             state,
         )
+
+    def _burst_need(self, ctx: PolicyContext, observed: float, table: SloCapacity) -> int | None:
+        """The instances the newest load sample needed, when that is more than were
+        ready to serve it (a burst); None otherwise or with the panic window off."""
+        if self.panic_window <= timedelta(0) or not math.isfinite(observed):
+            return None
+        need = table.required_one(observed)
+        return need if need > ctx.status.ready else None
 
 
 def _new_latency(ctx: PolicyContext, since: datetime | None) -> np.ndarray | None:

@@ -30,17 +30,18 @@ def _trace(config: str | None, trace_path: str | None) -> Any:
 
 def run_cell(cell: Cell) -> dict[str, Any]:
     """One ``simulate`` run of one policy; the row of the results table."""
+    from autoscaler.config import GroupConfig
     from autoscaler.simulation import build_scenario, simulate
+    from autoscaler.sweep.frontier import apply_variant, parse_variant
 
     cfg, trace = _trace(cell.config, cell.trace_path)
-    group = cfg.groups[0] if cfg.groups else None
-    if group is not None:
-        group = group.model_copy(update={"max_size": cell.budget})
-        cfg = cfg.model_copy(update={"groups": [group, *cfg.groups[1:]]})
-    else:
-        from autoscaler.config import GroupConfig
-
-        cfg = cfg.model_copy(update={"groups": [GroupConfig(name="web", max_size=cell.budget)]})
+    group = cfg.groups[0] if cfg.groups else GroupConfig(name="web")
+    group = group.model_copy(update={"max_size": cell.budget})
+    policy = cell.policy
+    variant = parse_variant(policy)
+    if variant is not None:  # target@0.4, qos@1: that one setting on the group
+        group, policy = apply_variant(group, variant), variant.kind
+    cfg = cfg.model_copy(update={"groups": [group, *cfg.groups[1:]]})
     scn = build_scenario(
         trace,
         cfg,
@@ -48,7 +49,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         seed=cell.seed,
         boot_delay=timedelta(seconds=cell.boot_delay_s),
     )
-    score = simulate(scn, [cell.policy]).summary()["policies"][cell.policy]
+    score = simulate(scn, [policy]).summary()["policies"][policy]
     score.pop("wall_seconds", None)  # how long it took is not a result
     return {
         "cell": cell.index,

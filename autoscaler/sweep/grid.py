@@ -3,7 +3,7 @@
 ```yaml
 config: autoscaler.yaml     # optional: the group to simulate (its first group)
 traces: [bundled, ../shared/data/wiki.csv]   # paths relative to this file
-policies: [threshold, target, predictive_target]
+policies: [threshold, target, predictive_target]   # or target@0.4, qos@1 (see frontier.py)
 boot_delays: [60s, 3m]
 budgets: [20, 40]           # the group's instance budget: its max_size
 seeds: [1, 2]
@@ -106,8 +106,15 @@ def load_grid(path: Path) -> list[Cell]:
             problems.append(f"{path}: traces[{i}]: no such file {t}")
         traces.append((t, resolved))
     from autoscaler.registry import POLICY_DEFAULTS
+    from autoscaler.sweep.frontier import parse_variant
 
     for i, name in enumerate(grid.policies):
+        try:
+            if parse_variant(name) is not None:
+                continue
+        except ValueError as exc:
+            problems.append(f"{path}: policies[{i}]: {exc}")
+            continue
         unknown = [p for p in name.split("+") if p not in POLICY_DEFAULTS]
         if name != "oracle" and unknown:
             known = ", ".join(["oracle", *sorted(POLICY_DEFAULTS)])

@@ -50,6 +50,7 @@ def test_feedback_converges_to_the_violation_target() -> None:
         band_floor=0.1,  # the forecast has no band: the floor is all the loop can scale
         slow_period=timedelta(hours=2),
         scale_in_window=timedelta(minutes=10),
+        panic_window=timedelta(0),  # the band loop alone: a panic also catches the misses
     )
     violated, states = closed_loop(policy)
     open_loop, _ = closed_loop(replace(policy, feedback=False))
