@@ -35,7 +35,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(params=sorted(SERVERS))
-def coordinator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EtcdServer]:
+def coordinator(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[EtcdServer | ZookeeperServer]:
     server = SERVERS[request.param](tmp_path)
     server.start()
     yield server
