@@ -88,11 +88,13 @@ $(PLACEMENT_STAMP): $(PLACEMENT_LOCK)
 # Debian's servers for the integration tests (installed only when run as root and missing).
 # redis-server (tooz membership) and postgresql (the fleet's shared state) serve the
 # fleet tests; Debian keeps initdb/pg_ctl under /usr/lib/postgresql/*/bin, pg_ctlcluster
-# (postgresql-common) is the command on PATH that says it is there.
-SYSTEM_PACKAGES := prometheus redis-server postgresql
-SYSTEM_COMMANDS := prometheus promtool redis-server pg_ctlcluster
+# (postgresql-common) is the command on PATH that says it is there. etcd-server and
+# zookeeper are tooz's other two backends (the zookeeper package pulls a Java runtime;
+# its server is a jar, checked by path).
+SYSTEM_PACKAGES := prometheus redis-server postgresql etcd-server zookeeper
+SYSTEM_COMMANDS := prometheus promtool redis-server pg_ctlcluster etcd java /usr/share/java/zookeeper.jar
 system-deps:
-	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	@missing=""; for c in $(SYSTEM_COMMANDS); do { command -v $$c || test -e $$c; } >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing Debian's $(SYSTEM_PACKAGES) for the integration tests (missing:$$missing)"; \

@@ -91,6 +91,7 @@ def main() -> None:
                     "FLEET_T0": repr(t0),
                 },
                 command=with_world("fleet_world:build"),
+                start_timeout=300,  # the first member leases every group before it serves
             )
         print(f"3 members up in {time.time() - t0:.1f}s, {args.groups} groups")
         # Let the ring settle, then measure one full round per member.

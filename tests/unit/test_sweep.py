@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autoscaler.config.base import ConfigError
-from autoscaler.sweep.engines import run_cells
+from autoscaler.sweep.engines import chunk_size, chunks, run_cells
 from autoscaler.sweep.grid import load_grid
 from autoscaler.sweep.table import to_csv, to_json
 
@@ -127,3 +127,14 @@ def test_the_cli_writes_csv_and_json_and_bad_grids_are_one_line_exit_2(
     with pytest.raises(ConfigError, match=r"traces\[0\]: no such file missing\.csv"):
         bad.write_text("policies: [target]\ntraces: [missing.csv]\n")
         load_grid(bad)
+
+
+@pytest.mark.parametrize(
+    ("cells", "workers", "size"),
+    [(40, 2, 5), (16, 2, 2), (7, 2, 1), (1, 8, 1), (0, 2, 1), (1000, 3, 84), (40, 0, 10)],
+)
+def test_cells_go_out_in_about_four_tasks_per_worker(cells: int, workers: int, size: int) -> None:
+    assert chunk_size(cells, workers) == size
+    parts = chunks(list(range(cells)), size)
+    assert [c for part in parts for c in part] == list(range(cells))
+    assert all(len(part) == size for part in parts[:-1])

@@ -31,8 +31,10 @@ class DaemonProcess:
         args: list[str],
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
+        start_timeout: float = 60.0,
     ) -> None:
-        """``autoscaler run ARGS``, or ``command ARGS`` (a launcher passing in a world)."""
+        """``autoscaler run ARGS``, or ``command ARGS`` (a launcher passing in a world);
+        waits up to ``start_timeout`` seconds for it to serve."""
         self.proc = subprocess.Popen(
             [*(command or [AUTOSCALER, "run"]), *args],
             stdout=subprocess.PIPE,
@@ -43,7 +45,7 @@ class DaemonProcess:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        serving = self.wait_for_line(lambda x: '"serving on' in x, timeout=60)
+        serving = self.wait_for_line(lambda x: '"serving on' in x, timeout=start_timeout)
         self.url = f"http://127.0.0.1:{json.loads(serving)['port']}"
 
     def _read(self) -> None:

@@ -1,4 +1,4 @@
-"""Real redis-server and PostgreSQL (Debian's) started on 127.0.0.1 for the fleet tests.
+"""Real redis-server, etcd, ZooKeeper and PostgreSQL (Debian's) on 127.0.0.1 for the fleet tests.
 
 Each server runs in a throwaway directory on a free port and is stopped by the test
 that started it. PostgreSQL refuses to run as root: as root the cluster belongs to the
@@ -124,3 +124,88 @@ class PostgresServer:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class EtcdServer:
+    """Debian's etcd, one node, client and peer ports on 127.0.0.1, a throwaway data dir."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("etcd")
+        if binary is None:
+            pytest.skip("etcd not installed (make test installs Debian's etcd-server)")
+        self.binary = binary
+        self.dir = directory
+        self.port, self.peer = free_port(), free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"etcd3+http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        client, peer = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.peer}"
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                *("--name", "t", "--data-dir", str(self.dir / "etcd")),
+                *("--listen-client-urls", client, "--advertise-client-urls", client),
+                *("--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer),
+                *("--initial-cluster", f"t={peer}", "--log-level", "error"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"  # Debian's zookeeper package
+
+
+class ZookeeperServer:
+    """Debian's ZooKeeper, standalone, on 127.0.0.1 (no admin server). A short tick lets
+    the tests ask for sessions of a second or two (ZooKeeper's floor is two ticks)."""
+
+    def __init__(self, directory: Path) -> None:
+        java = shutil.which("java")
+        if java is None or not Path(ZOOKEEPER_JAR).exists():
+            pytest.skip("ZooKeeper not installed (make test installs Debian's zookeeper)")
+        self.java = java
+        self.dir = directory
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"zookeeper://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        data = self.dir / "zookeeper"
+        data.mkdir(exist_ok=True)
+        cfg = self.dir / "zoo.cfg"
+        cfg.write_text(
+            f"tickTime=250\ndataDir={data}\nclientPort={self.port}\n"
+            "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+            "minSessionTimeout=500\nmaxSessionTimeout=10000\n"
+        )
+        self.proc = subprocess.Popen(
+            [
+                *(self.java, "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", ZOOKEEPER_JAR),
+                "org.apache.zookeeper.server.ZooKeeperServerMain",
+                str(cfg),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port, timeout=40)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None

@@ -1,4 +1,4 @@
-"""A TCP proxy on 127.0.0.1 that a test can cut: one member's road to redis.
+"""A TCP proxy on 127.0.0.1 that a test can cut: one member's road to its coordinator.
 
 ``cut()`` closes every open connection and refuses new ones (the member's connection
 is dropped and stays down); ``heal()`` lets connections through again.
@@ -12,7 +12,8 @@ import threading
 
 
 class CuttableProxy:
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, scheme: str = "redis") -> None:
+        self.scheme = scheme
         self.target = ("127.0.0.1", target_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
@@ -24,7 +25,7 @@ class CuttableProxy:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def _accept(self) -> None:
         while not self._closed:

@@ -11,49 +11,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from daemon_process import DaemonProcess, wait_until, with_world
+from daemon_process import DaemonProcess, wait_until
+from fleet_members import (
+    HEARTBEAT,
+    INTERVAL,
+    MEMBERSHIP_TIMEOUT,
+    assert_one_action_per_decision,
+    calls,
+    fleet_config,
+    query,
+    start_member,
+)
 from fleet_servers import PostgresServer, RedisServer
 from tcp_proxy import CuttableProxy
 
-HERE = Path(__file__).resolve().parent
-SPEEDUP = 10.0
-INTERVAL = 3.0  # real seconds: 30 s of simulated time at SPEEDUP
-HEARTBEAT = 0.5
-MEMBERSHIP_TIMEOUT = 2.0
 GROUPS = [f"g-{i}" for i in range(30)]
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def start_member(cfg: Path, state: Path, cloud: Path, member: str, t0: float) -> DaemonProcess:
-    return DaemonProcess(
-        ["--config", str(cfg), "--state-dir", str(state), "--port", "0"],
-        {
-            "PYTHONPATH": str(HERE),
-            "FAKE_CLOUD_DIR": str(cloud),
-            "FAKE_MEMBER": member,
-            "FLEET_T0": repr(t0),
-        },
-        command=with_world("fleet_world:build"),
-    )
-
-
-def fleet_config(path: Path, member: str, backend: str, state_url: str) -> Path:
-    groups = "\n".join(
-        f"  - {{name: {g}, min_size: 1, max_size: 20, capacity_per_instance: 100,"
-        f" interval: {int(INTERVAL * SPEEDUP)}s, cooldown_up: 0s, cooldown_down: 0s,"
-        " metric: {lookback: 5m},"
-        " policies: [{kind: target, target: 0.5, stabilization_down: 0s}]}"
-        for g in GROUPS
-    )
-    path.write_text(
-        f"daemon: {{speedup: {SPEEDUP}}}\n"
-        f"coordination: {{backend_url: '{backend}', state_url: '{state_url}',"
-        f" member_id: {member}, heartbeat: {int(HEARTBEAT * 1000)}ms,"
-        f" membership_timeout: {int(MEMBERSHIP_TIMEOUT)}s}}\n"
-        f"groups:\n{groups}\n"
-    )
-    return path
 
 
 @pytest.fixture
@@ -72,13 +46,6 @@ def postgres():
     server.stop()
 
 
-def query(url: str, sql: str, *args: object) -> list[tuple]:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as c:
-        return c.execute(sql, args).fetchall()
-
-
 def test_three_members_share_thirty_groups_through_every_failure(
     tmp_path: Path, redis: RedisServer, postgres: PostgresServer
 ) -> None:
@@ -91,7 +58,7 @@ def test_three_members_share_thirty_groups_through_every_failure(
     try:
         for m in ("m1", "m2", "m3"):
             backend = proxy.url if m == "m3" else redis.url
-            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url)
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url, GROUPS)
             members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
 
         def owners() -> dict[str, str]:
@@ -217,25 +184,8 @@ def test_three_members_share_thirty_groups_through_every_failure(
         proxy.close()
 
     # 5. Over the whole test: exactly one action per decision, none repeated or lost.
-    log = calls(cloud)
-    applied = [c["id"] for c in log if not c["duplicate"]]
+    applied = assert_one_action_per_decision(cloud, state_url)
     assert len(applied) > 30, "the groups kept scaling"
-    assert len(applied) == len(set(applied)), "an action reached the cloud twice"
-    assert [c for c in log if c["duplicate"]] == [], "an action was sent again"
-    decided = {
-        r[0] for r in query(state_url, "SELECT action_id FROM audit WHERE action_id IS NOT NULL")
-    }
-    assert set(applied) == decided
-    journal = query(state_url, "SELECT action_id, outcome FROM actions")
-    assert {a for a, _ in journal} == decided
-    assert all(o == "done" for _, o in journal), [j for j in journal if j[1] != "done"]
-    cloud_state = json.loads((cloud / "cloud.json").read_text())
-    assert cloud_state["applied"] == applied
-
-
-def calls(cloud: Path) -> list[dict]:
-    path = cloud / "calls.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.parametrize(
@@ -252,7 +202,7 @@ def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
     members: dict[str, DaemonProcess] = {}
     try:
         for m in ("m1", "m2"):
-            cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url)
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url, GROUPS)
             members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
         wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
         members["m1"].proc.kill()

@@ -1,0 +1,102 @@
+"""Starting fleet members (``autoscaler run`` on ``fleet_world``) and reading what they
+did (the shared database, the fake cloud's call log), for the fleet tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from daemon_process import DaemonProcess, with_world
+
+HERE = Path(__file__).resolve().parent
+SPEEDUP = 10.0
+INTERVAL = 3.0  # real seconds: 30 s of simulated time at SPEEDUP
+HEARTBEAT = 0.5
+MEMBERSHIP_TIMEOUT = 2.0
+
+
+def start_member(cfg: Path, state: Path, cloud: Path, member: str, t0: float) -> DaemonProcess:
+    return DaemonProcess(
+        ["--config", str(cfg), "--state-dir", str(state), "--port", "0"],
+        {
+            "PYTHONPATH": str(HERE),
+            "FAKE_CLOUD_DIR": str(cloud),
+            "FAKE_MEMBER": member,
+            "FLEET_T0": repr(t0),
+        },
+        command=with_world("fleet_world:build"),
+    )
+
+
+def fleet_config(
+    path: Path, member: str, backend: str, state_url: str, groups: Sequence[str]
+) -> Path:
+    lines = "\n".join(
+        f"  - {{name: {g}, min_size: 1, max_size: 20, capacity_per_instance: 100,"
+        f" interval: {int(INTERVAL * SPEEDUP)}s, cooldown_up: 0s, cooldown_down: 0s,"
+        " metric: {lookback: 5m},"
+        " policies: [{kind: target, target: 0.5, stabilization_down: 0s}]}"
+        for g in groups
+    )
+    path.write_text(
+        f"daemon: {{speedup: {SPEEDUP}}}\n"
+        f"coordination: {{backend_url: '{backend}', state_url: '{state_url}',"
+        f" member_id: {member}, heartbeat: {int(HEARTBEAT * 1000)}ms,"
+        f" membership_timeout: {int(MEMBERSHIP_TIMEOUT)}s}}\n"
+        f"groups:\n{lines}\n"
+    )
+    return path
+
+
+def query(url: str, sql: str, *args: object) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def calls(cloud: Path) -> list[dict]:
+    """Every ``scale`` call the fake cloud received, in order."""
+    path = cloud / "calls.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def assert_one_action_per_decision(cloud: Path, state_url: str) -> list[str]:
+    """The cloud applied each decided action exactly once, and the journal closed each.
+    Returns the applied action ids."""
+    log = calls(cloud)
+    applied = [c["id"] for c in log if not c["duplicate"]]
+    assert len(applied) == len(set(applied)), "an action reached the cloud twice"
+    assert [c for c in log if c["duplicate"]] == [], "an action was sent again"
+    decided = {
+        r[0] for r in query(state_url, "SELECT action_id FROM audit WHERE action_id IS NOT NULL")
+    }
+    assert set(applied) == decided
+    journal = query(state_url, "SELECT action_id, outcome FROM actions")
+    assert {a for a, _ in journal} == decided
+    assert all(o == "done" for _, o in journal), [j for j in journal if j[1] != "done"]
+    cloud_state = json.loads((cloud / "cloud.json").read_text())
+    assert cloud_state["applied"] == applied
+    return applied
+
+
+def owners(state_url: str) -> dict[str, str]:
+    """group -> the member holding its lease."""
+    return dict(query(state_url, "SELECT grp, owner FROM leases"))
+
+
+def audit_mark(state_url: str) -> int:
+    """The newest audit record's id: pass it to ``evaluated_since``."""
+    return int(query(state_url, "SELECT coalesce(max(id), 0) FROM audit")[0][0])
+
+
+def evaluated_since(state_url: str, mark: int) -> dict[str, set[str]]:
+    """group -> the members that wrote a tick record after ``mark``."""
+    seen: dict[str, set[str]] = {}
+    for grp, member, rec in query(
+        state_url, "SELECT grp, member, record FROM audit WHERE id > %s", mark
+    ):
+        if json.loads(rec).get("event", "tick") == "tick":
+            seen.setdefault(grp, set()).add(member)
+    return seen
