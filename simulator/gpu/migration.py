@@ -44,7 +44,7 @@ def migrate_for(replay: Replay, j: TimeJob, now: float) -> Placement | None:
             freed = np.zeros_like(st.gpu_left[node])
             for g in m.placement.gpus:
                 freed[g] += m.req.gpu_milli
-            if not fits(st, r, node, cpu, mem, m.grant.cpu, m.grant.mem, freed):
+            if not fits(st, r, node, cpu, mem, m.held.cpu, m.held.mem, freed):
                 continue
             dest = _destination(replay, m, node)
             if dest is None:

@@ -68,8 +68,8 @@ def choose_victims(
             if fits(state, req, node, cpu, mem, extra_cpu, extra_mem, extra_gpu):
                 break
             chosen.append(v)
-            extra_cpu += v.grant.cpu
-            extra_mem += v.grant.mem
+            extra_cpu += v.held.cpu
+            extra_mem += v.held.mem
             assert v.placement is not None
             for g in v.placement.gpus:
                 extra_gpu[g] += v.req.gpu_milli

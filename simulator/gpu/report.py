@@ -114,6 +114,7 @@ def run_summary(r: TimeRun) -> dict[str, Any]:
         "migrations": r.migrations,
         "pause_seconds": _round(r.pause_seconds),
         "gittins_refits": r.gittins_refits,
+        "reclaims": r.reclaims,
         "wall_seconds": _round(r.wall_seconds),
         "cpu_seconds": _round(r.cpu_seconds),
     }

@@ -31,6 +31,7 @@ class TimeJob:
     profile: JobProfile | None = None
     first_start: float | None = None
     placement: Placement | None = None
+    held: Grant = field(default_factory=lambda: Grant(0, 0, 1.0))
     grant: Grant = field(default_factory=lambda: Grant(0, 0, 1.0))
     run_start: float = 0.0
     epoch: int = 0

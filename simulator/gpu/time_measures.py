@@ -70,7 +70,7 @@ class Recorder:
         wall: float,
     ) -> TimeRun:
         """The run's ``TimeRun`` (``counts``: preemptions, migrations, quota_returns,
-        pause_seconds, gittins_refits)."""
+        pause_seconds, gittins_refits; optional reclaims, cpu_seconds)."""
         cap = float(self.state.total_gpu_milli)
         t = np.array(self.times)
         u = np.array(self.used, dtype=float) / cap * 100
@@ -114,6 +114,7 @@ class Recorder:
             pause_seconds=float(counts["pause_seconds"]),
             gittins_refits=int(counts["gittins_refits"]),
             job_idx=np.array([j.idx for j in finished], dtype=np.int64),
+            reclaims=int(counts.get("reclaims", 0)),
             cpu_seconds=float(counts.get("cpu_seconds", 0.0)),
         )
 

@@ -24,15 +24,7 @@ import time
 import numpy as np
 
 from autoscaler.simulator.event_queue import EventQueue
-from autoscaler.simulator.gpu.allocation import (
-    PROFILED_MODES,
-    Grant,
-    NodeShape,
-    best_within,
-    check_mode,
-    proportional_grant,
-    synergy_minimum,
-)
+from autoscaler.simulator.gpu.allocation import PROFILED_MODES, NodeShape, check_mode
 from autoscaler.simulator.gpu.fleet import MILLI, Fleet
 from autoscaler.simulator.gpu.frag_replay import requests_for
 from autoscaler.simulator.gpu.fragmentation import typical_pods
@@ -56,6 +48,7 @@ from autoscaler.simulator.gpu.synergy_profiles import (
 from autoscaler.simulator.gpu.time_config import TimeConfig, TimeRun
 from autoscaler.simulator.gpu.time_jobs import TimeJob
 from autoscaler.simulator.gpu.time_measures import Recorder
+from autoscaler.simulator.gpu.tuning import Tuner
 from autoscaler.simulator.gpu.wait_queue import WaitQueue
 
 _FINISH, _LEVEL, _PROMOTE, _ARRIVE = 0, 1, 2, 3
@@ -106,6 +99,7 @@ class Replay:
             NodeShape(int(c), int(m), int(g))
             for c, m, g in zip(fleet.cpu_milli, fleet.memory_mib, fleet.gpus, strict=True)
         ]
+        self.tuner = Tuner(self)
         self.queue = WaitQueue(self.jobs)
         self.events: EventQueue[tuple[int, int, int]] = EventQueue()
         for j in self.jobs:
@@ -123,58 +117,11 @@ class Replay:
         )
         self.retune_nodes: set[int] = set()
 
-    # allocation ------------------------------------------------------------------
+    # allocation (tuning.py) --------------------------------------------------------
     def need(self, j: TimeJob, node: int) -> tuple[int, int]:
-        """CPU and memory ``j`` must find on ``node``."""
-        g = self._floor(j, node)
+        """CPU and memory ``j`` must hold on ``node``."""
+        g = self.tuner.floor(j, node)
         return g.cpu, g.mem
-
-    def _floor(self, j: TimeJob, node: int) -> Grant:
-        if j.profile is None or not self.profiled:
-            return Grant(j.req.cpu, j.req.mem, 1.0)
-        if self.cfg.allocation == "proportional":
-            return proportional_grant(j.profile, self.shapes[node], j.gpus)
-        return synergy_minimum(j.profile, self.shapes[node], j.gpus)
-
-    def _extra_budget(self, node: int, taking: tuple[int, ...], milli: int) -> tuple[int, int]:
-        """CPU and memory free on ``node`` beyond the proportional share kept for the GPU
-        capacity still free once ``milli`` is taken on each of ``taking`` (so a later
-        job, a GPU share included, still finds its share)."""
-        st = self.state
-        free_gpus = (int(st.gpu_left[node].sum()) - milli * len(taking)) / MILLI
-        cpu, mem = self.shapes[node].share(max(free_gpus, 0.0))
-        return int(st.cpu_left[node]) - cpu, int(st.mem_left[node]) - mem
-
-    def _grant(self, j: TimeJob, where: Placement) -> Grant | None:
-        floor = self._floor(j, where.node)
-        st = self.state
-        if st.cpu_left[where.node] < floor.cpu or st.mem_left[where.node] < floor.mem:
-            return None
-        if self.cfg.allocation != "synergy" or j.profile is None:
-            return floor
-        cpu, mem = self._extra_budget(where.node, where.gpus, j.req.gpu_milli)
-        return best_within(j.profile, j.gpus, cpu, mem, floor)
-
-    def _retune(self, node: int, now: float) -> None:
-        """Synergy: give the jobs on ``node`` what the freed resources buy them."""
-        jobs = sorted((self.jobs[k] for k in self.on_node[node]), key=lambda j: j.idx)
-        for j in jobs:
-            if j.profile is None or j.placement is None or j.grant.rate >= j.profile.top:
-                continue
-            cpu, mem = self._extra_budget(node, (), 0)
-            if cpu <= 0 and mem <= 0:
-                return
-            better = best_within(
-                j.profile, j.gpus, j.grant.cpu + max(cpu, 0), j.grant.mem + max(mem, 0), j.grant
-            )
-            if better is j.grant:
-                continue
-            j.account(max(now, j.run_start))
-            self.state.release(j.placement, j.grant.cpu, j.grant.mem, j.req.gpu_milli)
-            self.state.bind(j.placement, better.cpu, better.mem, j.req.gpu_milli)
-            self.binds += 1
-            j.grant = better
-            self._arm(j)
 
     # running ---------------------------------------------------------------------
     def gpus_on(self, req: PodRequest, node: int) -> tuple[int, ...]:
@@ -187,10 +134,10 @@ class Replay:
     def start(self, j: TimeJob, where: Placement, now: float, delay: float = 0.0) -> bool:
         """Start ``j`` at ``where`` after ``delay`` s (plus any restore it owes); False
         (nothing changed) when the node lacks the CPU or memory it needs."""
-        grant = self._grant(j, where)
-        if grant is None:
+        held = self.tuner.floor(j, where.node)
+        if self.state.cpu_left[where.node] < held.cpu or self.state.mem_left[where.node] < held.mem:
             return False
-        self.state.bind(where, grant.cpu, grant.mem, j.req.gpu_milli)
+        self.state.bind(where, held.cpu, held.mem, j.req.gpu_milli)
         self.binds += 1
         self.ledger.charge(j.partition, j.req.total_gpu_milli)
         if j.waiting:
@@ -198,17 +145,19 @@ class Replay:
         delay += j.restore_s
         self.counts["pause_seconds"] += delay
         j.restore_s = 0.0
-        j.placement, j.grant = where, grant
+        j.placement, j.held, j.grant = where, held, held
         j.first_start = now if j.first_start is None else j.first_start
         j.run_start = now + delay
         j.last_run = 0.0
         self.on_node[where.node].add(j.idx)
         self.retune_nodes.add(where.node)
         self.running[j.idx] = j
-        self._arm(j)
+        self.rearm(j)
+        if self.tuner.lends:
+            self.tuner.make_room(where.node, now)
         return True
 
-    def _arm(self, j: TimeJob) -> None:
+    def rearm(self, j: TimeJob) -> None:
         """(Re)schedule ``j``'s finish and its next priority change."""
         j.epoch += 1
         j.finish = j.run_start + j.work_left / j.grant.rate
@@ -223,7 +172,8 @@ class Replay:
         """Take ``j`` off its node, keeping the work it has left."""
         assert j.placement is not None
         j.account(now)
-        self.state.release(j.placement, j.grant.cpu, j.grant.mem, j.req.gpu_milli)
+        self.tuner.release(j)
+        self.state.release(j.placement, j.held.cpu, j.held.mem, j.req.gpu_milli)
         self.ledger.refund(j.partition, j.req.total_gpu_milli)
         self.on_node[j.placement.node].discard(j.idx)
         self.retune_nodes.add(j.placement.node)
@@ -267,7 +217,7 @@ class Replay:
         return share >= r.gpu_milli if r.is_share else idle >= r.num_gpu
 
     def _place(self, j: TimeJob) -> Placement | None:
-        cpu, mem = (0, 0) if self.profiled and j.profile is not None else (j.req.cpu, j.req.mem)
+        cpu, mem = self.tuner.least_need(j)
         r = j.req
         if not self._may_fit(cpu, mem, r):
             return None
@@ -333,7 +283,7 @@ class Replay:
             j.account(now)
             j.promoted = False
             self.prio_version += 1
-            self._arm(j)
+            self.rearm(j)
             return True
         if kind == _PROMOTE and epoch == j.epoch and j.waiting:
             j.las = 0.0
@@ -355,12 +305,14 @@ class Replay:
             if not acted:
                 continue  # only stale events: nothing changed, and none is sampled
             self._schedule(now)
-            if self.cfg.allocation == "synergy":
+            if self.tuner.lends:
                 for node in sorted(self.retune_nodes):
-                    self._retune(node, now)
+                    self.tuner.top_up(node, now)
             self.retune_nodes.clear()
             self.recorder.sample(now, self.queue.count > 0)
         self.state.check_invariants()
+        self.tuner.check()
+        self.counts["reclaims"] = self.tuner.reclaims
         self.counts["cpu_seconds"] = time.process_time() - cpu_started
         wall = time.perf_counter() - started
         return self.recorder.result(self.cfg, self.jobs, self.finished, self.counts, wall)
