@@ -25,6 +25,7 @@ from autoscaler.config import (
     SchedulePolicyConfig,
     TargetPolicyConfig,
     ThresholdPolicyConfig,
+    WarmSetConfig,
 )
 from autoscaler.cron import CronExpr
 from autoscaler.engine import GroupBinding
@@ -52,6 +53,7 @@ from autoscaler.policies.threshold import ThresholdPolicy
 from autoscaler.rebalancing import RebalanceRound
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.scoring import ServiceModel, required_instances
+from autoscaler.simulator.serving.warm_set import WarmSetPolicy
 
 # Policies that can be named on the command line, with their default configuration.
 POLICY_DEFAULTS: dict[str, PolicyConfig] = {
@@ -140,6 +142,11 @@ def build_forecast_provider(
         history=history,
         store=store,
     )
+
+
+def build_warm_set(cfg: WarmSetConfig) -> WarmSetPolicy:
+    """The serving pool's warm-set policy (which models idle replicas keep loaded)."""
+    return WarmSetPolicy(cfg.kind, cfg.half_life.total_seconds(), cfg.switch_ratio)
 
 
 def build_boot_delay(cfg: BootDelayConfig) -> BootDelay:

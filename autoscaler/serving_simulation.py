@@ -24,7 +24,7 @@ from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.model import Decision, GroupSpec, PolicyContext
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan, unrestrained
-from autoscaler.registry import POLICY_DEFAULTS, build_binding
+from autoscaler.registry import POLICY_DEFAULTS, build_binding, build_warm_set
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace
@@ -70,6 +70,7 @@ class ServingScenario:
             seed=self.seed,
             bin_seconds=self.bin_seconds,
             horizon=self.horizon,
+            warm_set=build_warm_set(self.serving.warm_set),
         )
 
     @property

@@ -17,12 +17,14 @@ import json
 import time
 from pathlib import Path
 
-from autoscaler.config import ServingConfig, load_config
+from autoscaler.config import Config, PredictiveTargetPolicyConfig, ServingConfig, load_config
 from autoscaler.model import ScaleAction
 from autoscaler.serving_simulation import (
     DEFAULT_SERVING_POLICIES,
+    ServingResult,
     ServingScenario,
     build_serving_scenario,
+    run_serving_policy,
     simulate_serving,
 )
 from autoscaler.simulator.serving.report import busiest_day, format_table, plot_day
@@ -44,12 +46,40 @@ def event_core_rate(scn: ServingScenario, replicas: int = 4) -> tuple[float, flo
     return len(scn.trace) / wall, len(scn.trace) / max(cpu, 1e-9)
 
 
+def run_each(scn: ServingScenario, names: list[str]) -> ServingResult:
+    """Every policy, the oracle first, each row printed as soon as it is done."""
+    runs = {}
+    hours = None
+    for name in sorted(names, key=lambda n: n != "oracle"):
+        cpu0 = time.process_time()
+        runs[name] = run_serving_policy(scn, name)
+        if name == "oracle":
+            hours = runs[name].cluster.gpu_seconds() / 3600
+        row = runs[name].summary(scn.serving.slo.total_seconds(), hours)
+        print(format_table({name: row}).splitlines()[1], flush=True)
+        print(
+            f"    ({time.process_time() - cpu0:.0f} s CPU, {runs[name].ticks:,} ticks)", flush=True
+        )
+    return ServingResult(scn, {n: runs[n] for n in names})
+
+
+def with_predictive(cfg: Config, setting: str) -> Config:
+    """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``."""
+    target, quantile, stab = setting.split(":")
+    pt = PredictiveTargetPolicyConfig.model_validate(
+        {"target": float(target), "quantile": float(quantile), "stabilization_down": stab}
+    )
+    group = cfg.groups[0]
+    policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
+    groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
+    return cfg.model_copy(update={"groups": groups})
+
+
 def goal_lines(policies: dict) -> list[str]:
     kpa, oracle = policies.get("kpa"), policies.get("oracle")
     out = []
-    for name in ("predictive_target", "qos"):
-        d = policies.get(name)
-        if d is None or kpa is None or oracle is None:
+    for name, d in policies.items():
+        if not name.startswith(("predictive_target", "qos")) or kpa is None or oracle is None:
             continue
         ratio = d["slo_goodput_per_gpu_hour"] / kpa["slo_goodput_per_gpu_hour"]
         p95_ok = d["latency_seconds"]["p95"] <= kpa["latency_seconds"]["p95"]
@@ -72,6 +102,11 @@ def main() -> None:
     ap.add_argument("--start-day", type=int, default=None)
     ap.add_argument("--days", type=int, default=None)
     ap.add_argument("--layout", default=None, choices=("per_model", "pooled", "hybrid"))
+    ap.add_argument(
+        "--extra-predictive",
+        default=None,
+        help="also run predictive_target at T:Q:S (target:quantile:stabilisation), a row of its own",
+    )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     args = ap.parse_args()
     cfg = load_config(args.config)
@@ -88,10 +123,20 @@ def main() -> None:
         scn = build_serving_scenario(cfg, trace, latencies, speedup=speedup)
         core, core_cpu = event_core_rate(scn)
         cpu0 = time.process_time()
-        result = simulate_serving(scn, names)
-        cpu = time.process_time() - cpu0
+        result = run_each(scn, names)
         summary = result.summary()
         pols = summary["policies"]
+        if args.extra_predictive:
+            alt = build_serving_scenario(
+                with_predictive(cfg, args.extra_predictive), trace, latencies, speedup=speedup
+            )
+            run = simulate_serving(alt, ["predictive_target"]).runs["predictive_target"]
+            oracle = result.runs.get("oracle")
+            hours = oracle.cluster.gpu_seconds() / 3600 if oracle is not None else None
+            pols[f"predictive_target@{args.extra_predictive}"] = run.summary(
+                scn.serving.slo.total_seconds(), hours
+            )
+        cpu = time.process_time() - cpu0
         print(
             f"\n== arrival speedup {speedup:g}x: {len(scn.trace):,} requests over "
             f"{summary['trace']['span_seconds'] / 3600:.1f} h, {len(scn.group_names)} groups "
@@ -107,7 +152,7 @@ def main() -> None:
             "through the engine "
             + ", ".join(f"{n} {d['requests_per_wall_second']:,.0f}" for n, d in pols.items())
             + f" requests/wall s ({sum(d['engine_ticks'] for d in pols.values()):,} ticks, "
-            f"{total_wall:.0f} s wall, {cpu:.0f} s CPU: {len(names) * len(scn.trace) / cpu:,.0f} "
+            f"{total_wall:.0f} s wall, {cpu:.0f} s CPU: {len(pols) * len(scn.trace) / cpu:,.0f} "
             f"requests/CPU s); goal >= {SPEED:,.0f}"
         )
         if args.out is not None:

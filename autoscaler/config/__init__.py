@@ -64,7 +64,7 @@ from autoscaler.config.policies import (
 from autoscaler.config.root import (
     Config,
 )
-from autoscaler.config.serving import ServingConfig
+from autoscaler.config.serving import ServingConfig, WarmSetConfig
 
 __all__ = [
     "POLICY_KINDS",
@@ -102,6 +102,7 @@ __all__ = [
     "SloConfig",
     "TargetPolicyConfig",
     "ThresholdPolicyConfig",
+    "WarmSetConfig",
     "default_group",
     "load_config",
     "loc_to_path",

@@ -10,6 +10,17 @@ from pydantic import Field
 from autoscaler.config.base import FrozenModel, Span, Window
 
 
+class WarmSetConfig(FrozenModel):
+    """Which base models the idle replicas of a pool keep loaded (``warm_set.py``):
+    ``lru`` switches the least recently used replica and never re-warms; ``popular``
+    ranks models by arrivals decayed with ``half_life`` and re-warms a free replica to
+    an unheld model scoring ``switch_ratio`` times its own model's share."""
+
+    kind: Literal["lru", "popular"] = "lru"
+    half_life: Window = timedelta(minutes=10)
+    switch_ratio: float = Field(2.0, ge=1.0, le=1000.0)
+
+
 class ServingConfig(FrozenModel):
     """Which requests, which cold starts, and how the base models are split into groups.
 
@@ -35,6 +46,7 @@ class ServingConfig(FrozenModel):
         0, ge=0, le=100_000
     )  # replay days [start_day, start_day + days) of the trace
     days: int | None = Field(None, ge=1, le=100_000)
+    warm_set: WarmSetConfig = WarmSetConfig()
     plot_day: int | None = Field(
         None, ge=0, le=100_000
     )  # day of the replay to plot (default: busiest)

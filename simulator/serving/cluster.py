@@ -20,6 +20,7 @@ import numpy as np
 
 from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
 from autoscaler.simulator.serving.requests import RequestTrace
+from autoscaler.simulator.serving.warm_set import IdleReplica, ModelScores, WarmSetPolicy
 
 LOADING, IDLE, BUSY = 0, 1, 2
 _READY, _DONE = 0, 1  # event kinds; at equal times events come before arrivals
@@ -48,7 +49,6 @@ class _Group:
     idle: dict[int, list[Replica]] = field(default_factory=dict)
     queues: dict[int, deque[int]] = field(default_factory=dict)
     loading: dict[int, int] = field(default_factory=dict)  # model -> replicas loading it
-    popularity: dict[int, int] = field(default_factory=dict)
     in_system: int = 0
     billed: int = 0  # live + draining replicas
     gpu_seconds: float = 0.0
@@ -59,17 +59,25 @@ class _Group:
     launched: int = 0
     switches: int = 0
     seq: int = 0
+    n_models: int = 0
+    half_life: float = float("inf")
     concurrency: np.ndarray = field(init=False)
+    scores: ModelScores = field(init=False)
 
     def __post_init__(self) -> None:
         self.concurrency = np.zeros(self.bins)  # request-seconds in system per bin
+        self.scores = ModelScores(self.n_models, self.half_life)
+
+    def idle_list(self) -> list[Replica]:
+        return [r for reps in self.idle.values() for r in reps]
 
 
 class ServingCluster:
     """Every serving group of one simulation; see the module docstring.
 
     ``group_of_model[m]`` is the group serving model ``m`` (-1: none; its requests are
-    dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from."""
+    dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from;
+    ``warm_set`` chooses which models idle pooled replicas keep (``warm_set.py``)."""
 
     capabilities = frozenset({"absolute_count"})
 
@@ -83,8 +91,10 @@ class ServingCluster:
         seed: int = 0,
         bin_seconds: float = 2.0,
         horizon: float | None = None,
+        warm_set: WarmSetPolicy | None = None,
     ) -> None:
         self.trace = trace
+        self.warm_set = warm_set if warm_set is not None else WarmSetPolicy("lru")
         self.start = trace.start
         self.bin_seconds = bin_seconds
         end = horizon if horizon is not None else float(trace.arrival[-1]) + 3600.0
@@ -97,6 +107,8 @@ class ServingCluster:
                 tuple(int(m) for m in np.flatnonzero(self.group_of_model == g)),
                 n_bins,
                 bin_seconds,
+                n_models=len(trace.models),
+                half_life=self.warm_set.decay_seconds,
             )
             for g, name in enumerate(group_names)
         ]
@@ -200,7 +212,7 @@ class ServingCluster:
         self._flush(g, t)
         g.in_system += 1
         g.last_busy = t
-        g.popularity[m] = g.popularity.get(m, 0) + 1
+        g.scores.bump(m, t)
         warm = g.idle.get(m)
         if warm:
             self._start(r, warm.pop(), t, False)
@@ -210,10 +222,7 @@ class ServingCluster:
             q = g.queues[m] = deque()
         q.append(r)
         if g.loading.get(m, 0) < len(q):
-            rep = self._least_recent_idle(g)
-            if rep is not None:
-                g.idle[rep.model].remove(rep)
-                self._load(g, rep, m, t)
+            self._switch_idle(g, m, t)
 
     def _start(self, r: int, rep: Replica, t: float, behind_cold: bool) -> None:
         rep.state = BUSY
@@ -251,6 +260,11 @@ class ServingCluster:
             self._start(q.popleft(), rep, t, False)
             return
         m = self._uncovered(g)
+        if m is None and len(g.models) > 1:
+            warm = {k: len(v) for k, v in g.idle.items() if v}
+            for k, n in g.loading.items():
+                warm[k] = warm.get(k, 0) + n
+            m = self.warm_set.rewarm(rep.model, warm, g.models, g.scores.at(t))
         if m is not None:
             self._load(g, rep, m, t)
             return
@@ -265,13 +279,14 @@ class ServingCluster:
                 best, best_r = m, q[0]
         return best
 
-    def _least_recent_idle(self, g: _Group) -> Replica | None:
-        best = None
-        for reps in g.idle.values():
-            for rep in reps:
-                if best is None or rep.last_used < best.last_used:
-                    best = rep
-        return best
+    def _switch_idle(self, g: _Group, m: int, t: float) -> None:
+        """The warm set's victim, if any idle replica, switches to model ``m``."""
+        idle = g.idle_list()
+        i = self.warm_set.victim([IdleReplica(r.model, r.last_used) for r in idle], g.scores.at(t))
+        if i is not None:
+            rep = idle[i]
+            g.idle[rep.model].remove(rep)
+            self._load(g, rep, m, t)
 
     def _load(self, g: _Group, rep: Replica, m: int, t: float) -> None:
         """Start loading model ``m`` on ``rep`` (a cold start)."""
@@ -329,7 +344,7 @@ class ServingCluster:
             held: dict[int, int] = {}
             for r in g.live:
                 held[r.model] = held.get(r.model, 0) + 1
-            m = max(g.models, key=lambda k: (g.popularity.get(k, 0) / (1 + held.get(k, 0)), -k))
+            m = self.warm_set.new_model(g.models, held, g.scores.at(t))
         rep = Replica(f"{g.name}-{g.seq}", self.index[g.name], t, m, last_used=t)
         self.ids[rep.id] = rep
         g.live.append(rep)
@@ -340,7 +355,11 @@ class ServingCluster:
     def _remove(self, g: _Group, n: int, t: float) -> None:
         """Idle replicas first (least recently used), then loading ones (newest first),
         then busy ones, which drain: they finish their request and are billed until then."""
-        idle = sorted((r for r in g.live if r.state == IDLE), key=lambda r: r.last_used)
+        free = g.idle_list()
+        order = self.warm_set.removal_order(
+            [IdleReplica(r.model, r.last_used) for r in free], g.scores.at(t)
+        )
+        idle = [free[i] for i in order]
         loading = [r for r in reversed(g.live) if r.state == LOADING]
         busy = [r for r in reversed(g.live) if r.state == BUSY]
         for rep in (idle + loading + busy)[:n]:
@@ -355,10 +374,7 @@ class ServingCluster:
                 q = g.queues.get(rep.model)
                 if q and g.loading.get(rep.model, 0) < len(q):
                     # a waiting request lost the replica loading for it: another may take it
-                    other = self._least_recent_idle(g)
-                    if other is not None:
-                        g.idle[other.model].remove(other)
-                        self._load(g, other, rep.model, t)
+                    self._switch_idle(g, rep.model, t)
             else:
                 rep.draining = True
 

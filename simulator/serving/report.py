@@ -13,7 +13,7 @@ DAY = 86400.0
 def format_table(policies: Mapping[str, Mapping]) -> str:
     """One row per policy: the measures of ``summary.json``."""
     head = (
-        f"{'policy':<18} {'GPU-h':>8} {'good/GPU-h':>10} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} "
+        f"{'policy':<28} {'GPU-h':>8} {'good/GPU-h':>10} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} "
         f"{'in SLO':>7} {'cold':>6} {'behind':>6} {'scales':>6} {'vs oracle':>9}"
     )
     rows = [head]
@@ -21,7 +21,7 @@ def format_table(policies: Mapping[str, Mapping]) -> str:
         lat = d["latency_seconds"]
         vs = d.get("gpu_hours_vs_oracle")
         rows.append(
-            f"{name:<18} {d['gpu_hours']:>8.1f} {d['slo_goodput_per_gpu_hour']:>10.2f} "
+            f"{name:<28} {d['gpu_hours']:>8.1f} {d['slo_goodput_per_gpu_hour']:>10.2f} "
             f"{lat['p50']:>7.1f} {lat['p95']:>7.1f} {lat['p99']:>7.1f} "
             f"{d['slo_attainment']:>7.2%} {d['cold_starts']:>6} "
             f"{d['requests_behind_cold_start']:>6} {d['scale_events']:>6} "

@@ -15,6 +15,7 @@ from autoscaler.serving_simulation import (
     simulate_serving,
 )
 from autoscaler.simulator.serving.requests import load_latencies, load_requests
+from autoscaler.simulator.serving.warm_set import WarmSetPolicy
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -107,3 +108,10 @@ def test_groups_scale_to_zero_between_bursts_and_back(data) -> None:
     assert sum(x.cold_starts for x in g) == sum(x.launched + x.switches for x in g)
     assert sum(x.launched for x in g) >= len(zeros) - 1
     assert 0 < np.count_nonzero(run.cluster.behind_cold) <= sum(x.cold_starts for x in g)
+
+
+def test_the_configured_warm_set_reaches_the_cluster(data) -> None:
+    warm = {"kind": "popular", "half_life": "2m", "switch_ratio": 3.0}
+    scn = _scenario(data, warm_set=warm)
+    assert scn.new_cluster().warm_set == WarmSetPolicy("popular", 120.0, 3.0)
+    assert _scenario(data, warm_set={"kind": "lru"}).new_cluster().warm_set.kind == "lru"
