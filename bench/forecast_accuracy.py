@@ -56,6 +56,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "level a=1": ("level", {"alpha": 1.0}),
     "ets": ("ets", {}),
     "ets no season": ("ets", {"seasonal": False}),
+    "ets A": ("ets", {"errors": ("A",)}),
+    "ets damped": ("ets", {"trend": True}),
     "arima": ("arima", {}),
     "arima no season": ("arima", {"seasonal": False}),
     "mlp": ("mlp", {}),
@@ -65,7 +67,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 }
 FAMILIES: dict[str, tuple[str, ...]] = {
     "level": ("level", "level a=0.1", "level a=0.5", "level a=1"),
-    "ets": ("ets", "ets no season"),
+    "ets": ("ets", "ets no season", "ets A", "ets damped"),
     "arima": ("arima", "arima no season"),
 }
 

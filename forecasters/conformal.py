@@ -12,7 +12,9 @@ At fit the last ``span`` of the series is held out: the model is fitted on what 
 before, then brought forward with ``update`` (no refit) through evenly spaced origins
 in it, forecasting up to ``horizon`` steps at each; the scores of all leads form the
 pool. It is then brought up to the end of the series, so the whole costs about one
-fit. Online, ``update`` scores the forecasts ``predict`` made earlier and adds them to
+fit. A model that validates itself on held-out data (``auto``, ``ensemble``: it has
+``validation_forecasts``) is fitted on the whole series instead, and its held-out
+forecasts seed the pool: holding out twice would fit its members on too little. Online, ``update`` scores the forecasts ``predict`` made earlier and adds them to
 the pool (the newest ``pool`` are kept). Adaptive conformal inference (Gibbs and
 Candès, 2021) moves the working ``alpha`` by ``gamma`` x (target miss - miss) at every
 scored forecast, so coverage follows changes in the noise. ``span``, ``gamma`` and
@@ -86,6 +88,14 @@ class ConformalForecaster:
         self._scores.clear()
         self._pending, self.alpha = [], 1.0 - self.target
         first = n - span - 1
+        if isinstance(getattr(self.inner, "validation_forecasts", None), list):
+            # The model validates itself on held-out data (auto, ensemble): start from that.
+            self.inner.fit(y)
+            for actual, mean, lo, hi in self.inner.validation_forecasts or []:
+                floor = 1e-6 * (np.abs(mean) + 1.0)
+                up, down = np.maximum(hi - mean, floor), np.maximum(mean - lo, floor)
+                self._score(actual, mean, up, down)
+            return self
         if span <= h or first + 1 < self.min_history:
             self.inner.fit(y)
             return self
