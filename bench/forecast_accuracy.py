@@ -56,6 +56,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "level a=1": ("level", {"alpha": 1.0}),
     "ets": ("ets", {}),
     "ets no season": ("ets", {"seasonal": False}),
+    "ets A": ("ets", {"errors": ("A",)}),
+    "ets cal once": ("ets", {"calibrated": "once"}),
+    "ets damped": ("ets", {"trend": True}),
     "arima": ("arima", {}),
     "arima no season": ("arima", {"seasonal": False}),
     "mlp": ("mlp", {}),
@@ -65,7 +68,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 }
 FAMILIES: dict[str, tuple[str, ...]] = {
     "level": ("level", "level a=0.1", "level a=0.5", "level a=1"),
-    "ets": ("ets", "ets no season"),
+    "ets": ("ets", "ets no season", "ets A", "ets damped"),
     "arima": ("arima", "arima no season"),
 }
 
@@ -81,7 +84,9 @@ def our_runs(s: CorpusSeries, origins: np.ndarray, names: list[str], cache: Path
             runs[name] = pickle.loads(path.read_bytes())
             continue
         kind, params = VARIANTS[name]
-        make = partial(build_forecaster, kind, STEP, fallback=True, calibrated=True, **params)
+        params = dict(params)
+        cal = params.pop("calibrated", True)
+        make = partial(build_forecaster, kind, STEP, fallback=True, calibrated=cal, **params)
         t0 = time.perf_counter()
         runs[name] = run_model(make, y, origins, HMAX, TRAIN_WINDOW)
         print(f"  {s.name} {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)

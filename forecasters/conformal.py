@@ -12,7 +12,11 @@ At fit the last ``span`` of the series is held out: the model is fitted on what 
 before, then brought forward with ``update`` (no refit) through evenly spaced origins
 in it, forecasting up to ``horizon`` steps at each; the scores of all leads form the
 pool. It is then brought up to the end of the series, so the whole costs about one
-fit. Online, ``update`` scores the forecasts ``predict`` made earlier and adds them to
+fit, but leaves the model's parameters estimated without the last ``span``. With
+``refit`` (a factory of fresh copies of the model) the scores come from a copy fitted
+before the span, and the model itself is fitted on the whole series: two fits. A model that validates itself on held-out data (``auto``, ``ensemble``: it has
+``validation_forecasts``) is fitted on the whole series instead, and its held-out
+forecasts seed the pool: holding out twice would fit its members on too little. Online, ``update`` scores the forecasts ``predict`` made earlier and adds them to
 the pool (the newest ``pool`` are kept). Adaptive conformal inference (Gibbs and
 Candès, 2021) moves the working ``alpha`` by ``gamma`` x (target miss - miss) at every
 scored forecast, so coverage follows changes in the noise. ``span``, ``gamma`` and
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -53,10 +57,12 @@ class ConformalForecaster:
         target: float = 0.9,
         gamma: float = 0.005,
         pool: int = 2000,
+        refit: Callable[[], Any] | None = None,
     ) -> None:
         if not 0 < target < 1:
             raise ForecastError(f"target coverage must be in (0, 1), not {target}")
         self.inner = inner
+        self.refit = refit
         self.step = step
         self.name: str = inner.name
         self.min_history = int(getattr(inner, "min_history", 2))
@@ -86,21 +92,32 @@ class ConformalForecaster:
         self._scores.clear()
         self._pending, self.alpha = [], 1.0 - self.target
         first = n - span - 1
+        if isinstance(getattr(self.inner, "validation_forecasts", None), list):
+            # The model validates itself on held-out data (auto, ensemble): start from that.
+            self.inner.fit(y)
+            for actual, mean, lo, hi in self.inner.validation_forecasts or []:
+                floor = 1e-6 * (np.abs(mean) + 1.0)
+                up, down = np.maximum(hi - mean, floor), np.maximum(mean - lo, floor)
+                self._score(actual, mean, up, down)
+            return self
         if span <= h or first + 1 < self.min_history:
             self.inner.fit(y)
             return self
-        self.inner.fit(y.iloc[: first + 1])
+        scorer = self.refit() if self.refit is not None else self.inner
+        scorer.fit(y.iloc[: first + 1])
         values = y.to_numpy(dtype=float)
         last = first
         for o in np.unique(np.linspace(first, n - 2, self.origins).round().astype(int)):
             if o > last:
-                self.inner.update(y.iloc[last + 1 : o + 1])
+                scorer.update(y.iloc[last + 1 : o + 1])
                 last = int(o)
-            fc = self.inner.predict(h, REF)
+            fc = scorer.predict(h, REF)
             up, down = _half_widths(fc)
             actual = values[o + 1 : o + 1 + h]
             self._score(actual, fc.mean[: len(actual)], up[: len(actual)], down[: len(actual)])
-        if last < n - 1:
+        if scorer is not self.inner:
+            self.inner.fit(y)
+        elif last < n - 1:
             self.inner.update(y.iloc[last + 1 :])
         return self
 

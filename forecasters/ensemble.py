@@ -1,18 +1,31 @@
-"""Combining models by how well they did on the series itself.
+"""Combining models by how well they keep doing on the series itself (rolling validation).
 
-At fit time the last ``eval_span`` of the series is held out: every member is fitted
-once on the data before it, then rolled forward through ``eval_origins`` origins with
-``update`` (no refit), forecasting ``eval_horizon`` steps at each; its score is the
-mean absolute error over those forecasts. Members are then brought up to the end of
-the series with ``update`` as well, so the whole costs about one fit per member.
+Every ``eval_every`` steps (a checkpoint) each member forecasts ``eval_horizon`` steps;
+when those steps have been seen, its score for that checkpoint is the mean absolute
+error over them. A member's score is the exponentially weighted mean of its checkpoint
+scores (half-weight after ``memory`` checkpoints), so a member that breaks down on a
+level shift loses the lead within a few checkpoints. Checkpoints fall on fixed
+positions of the series, so a daemon updating one point a tick and a backtest updating
+a day at a time score the same forecasts.
+
+At fit time the last ``eval_span`` of the series is held out: the members are fitted
+once on the data before it and brought through it with ``update`` (no refit), which
+scores them at its checkpoints; online, ``update`` keeps scoring. The whole fit costs
+about one fit per member.
 
 * ``ensemble``: the ``top`` best members, weighted by inverse score; means and
   quantiles are averaged with those weights (averaging quantiles keeps them monotone).
-* ``auto``: whichever did best in the evaluation, the combination or a single member.
+* ``auto``: whichever scores best, the combination (scored as a candidate of its own,
+  with the weights it had at each checkpoint) or a single member; re-chosen at every
+  scored checkpoint.
+
+The held-out forecasts of the fit are kept (``validation_forecasts``) so that the
+conformal calibration can start from them instead of holding out data again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -22,12 +35,23 @@ import pandas as pd
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.series_input import to_steps
-from autoscaler.model import ForecastError
+from autoscaler.model import Forecast, ForecastError
 
 # linear is left out by default: on the NAB and NASA series it never ranked in the top three.
 # mlp needs the optional torch extra; without it, it is left out (and the note says so).
 # level (cheap) is in: the daemon's default should be one of auto's choices.
 DEFAULT_MEMBERS = ("naive", "seasonal_naive", "level", "ets", "arima", "mlp")
+COMBO = "combination"
+BAND = (0.05, 0.95)
+TIE = 0.01  # relative score difference below which the simpler candidate is kept
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """A checkpoint's forecasts (per candidate: mean, q05, q95) and the actuals seen since."""
+
+    forecasts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    actuals: list[float]
 
 
 class EnsembleForecaster(BaseForecaster):
@@ -45,6 +69,7 @@ class EnsembleForecaster(BaseForecaster):
         eval_horizon: int | str = 12,
         eval_origins: int = 24,
         eval_span: int | str = "2d",
+        memory: int = 24,
         build: Callable[..., Any] | None = None,
         **params: Any,
     ) -> None:
@@ -56,6 +81,7 @@ class EnsembleForecaster(BaseForecaster):
             eval_horizon=eval_horizon,
             eval_origins=eval_origins,
             eval_span=eval_span,
+            memory=memory,
             **params,
         )
         if not members or any(m in ("ensemble", "auto") for m in members):
@@ -69,11 +95,19 @@ class EnsembleForecaster(BaseForecaster):
         self.eval_horizon = to_steps(eval_horizon, step, name="eval_horizon")
         self.eval_origins = max(1, int(eval_origins))
         self.eval_span = to_steps(eval_span, step, name="eval_span")
+        self.decay = 0.5 ** (1.0 / max(1, int(memory)))
         self._build = build
         self.models: dict[str, Any] = {}
-        self.scores: dict[str, float] = {}
+        self.scores: dict[str, float] = {}  # per member; the combination's is combo_score
+        self.combo_score = np.inf
         self.weights: dict[str, float] = {}
         self.choice = ""
+        self._sums: dict[str, tuple[float, float]] = {}  # candidate -> (weighted sum, weight)
+        self._pending: list[Checkpoint] = []
+        self._every = 1
+        self._pos = 0
+        self._recording = False
+        self.validation_forecasts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _series(self, values: np.ndarray, start: pd.Timestamp) -> pd.Series:
         return pd.Series(values, index=pd.date_range(start, periods=len(values), freq=self.step))
@@ -81,71 +115,125 @@ class EnsembleForecaster(BaseForecaster):
     def _fit(self, values: np.ndarray) -> None:
         n, h = len(values), self.eval_horizon
         assert self._first is not None
-        y = self._series(values, self._first)
         span = min(self.eval_span, n // 3)
-        origins = (
-            np.unique(np.linspace(n - span - 1, n - h - 1, self.eval_origins).round().astype(int))
-            if span > h
-            else np.empty(0, dtype=int)
-        )
-        cut = int(origins[0]) + 1 if origins.size else n
-        self.models, errors, preds = {}, {}, {}
-        failures = []
+        cut = n - span if span > h else n
+        self._every = max(1, span // self.eval_origins) if span > h else max(1, h)
+        y = self._series(values[:cut], self._first)
+        self.models, failures = {}, []
         for kind in self.members:
             try:
-                model = self._build(kind, self.step, seed=self.seed)
-                model.fit(y.iloc[:cut])
-                errs, fcs = [], []
-                for o in origins:
-                    model.update(y.iloc[: o + 1])
-                    fc = model.predict(h, (0.05, 0.5, 0.95))
-                    errs.append(np.abs(fc.mean - values[o + 1 : o + 1 + h]).mean())
-                    fcs.append(fc)
-                model.update(y)
+                self.models[kind] = self._build(kind, self.step, seed=self.seed).fit(y)
             except Exception as exc:  # a member that fails is left out, not fatal
-                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                failures.append(f"{kind}: {first_line}")
-                continue
-            self.models[kind] = model
-            errors[kind] = float(np.mean(errs)) if errs else 1.0
-            preds[kind] = fcs
+                failures.append(f"{kind}: {_first_line(exc)}")
         if not self.models:
             raise ForecastError(f"{self.name}: no member could be fitted ({'; '.join(failures)})")
-        self.scores = errors
-        ranked = sorted(self.models, key=lambda k: errors[k])[: self.top]
-        inv = np.array([1.0 / max(errors[k], 1e-12) for k in ranked])
-        combo = dict(zip(ranked, inv / inv.sum(), strict=True))
-        chosen = combo
-        if self.select_best and origins.size:
-            combo_err = np.mean(
-                [
-                    np.abs(
-                        sum(w * preds[k][i].mean for k, w in combo.items())
-                        - values[o + 1 : o + 1 + h]
-                    ).mean()
-                    for i, o in enumerate(origins)
-                ]
-            )
-            best = ranked[0]
-            if errors[best] < combo_err:
-                chosen = {best: 1.0}
-        self.weights = chosen
-        self.choice = ", ".join(f"{k} {w:.2f}" for k, w in chosen.items())
+        self._sums, self._pending, self.validation_forecasts = {}, [], []
+        self._pos = cut
+        self._choose()
+        self._recording = True
+        self._checkpoint()
+        self._advance(values[cut:], failures)
+        self._recording = False
         if failures:
             self._notes.append(f"left out {'; '.join(failures)}")
 
+    # -- rolling validation -------------------------------------------------------------
+
+    def _advance(self, new: np.ndarray, failures: list[str]) -> None:
+        """Bring every member through ``new``, scoring and making checkpoint forecasts."""
+        i = 0
+        while i < len(new):
+            take = min(len(new) - i, self._every - self._pos % self._every)
+            chunk = new[i : i + take]
+            for kind in list(self.models):
+                try:
+                    self.models[kind].update_values(chunk)
+                except Exception as exc:  # a member that cannot go on is dropped
+                    failures.append(f"{kind}: {_first_line(exc)}")
+                    del self.models[kind]
+            if not self.models:
+                raise ForecastError(f"{self.name}: every member failed ({'; '.join(failures)})")
+            self._pos += take
+            i += take
+            self._collect(chunk)
+            if self._pos % self._every == 0:
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        forecasts = {}
+        for kind, model in self.models.items():
+            try:
+                mean, bands = model.predict_arrays(self.eval_horizon, BAND)
+            except ForecastError:
+                continue
+            forecasts[kind] = (mean, bands[BAND[0]], bands[BAND[1]])
+        combo = self._combination(self.scores)
+        if combo and all(k in forecasts for k in combo):
+            forecasts[COMBO] = _weighted(forecasts, combo)
+        if self.weights and all(k in forecasts for k in self.weights):
+            forecasts["_own"] = _weighted(forecasts, self.weights)
+        self._pending.append(Checkpoint(forecasts, []))
+
+    def _collect(self, chunk: np.ndarray) -> None:
+        h, done = self.eval_horizon, False
+        still = []
+        for p in self._pending:
+            p.actuals.extend(chunk[: h - len(p.actuals)].tolist())
+            if len(p.actuals) < h:
+                still.append(p)
+                continue
+            actual = np.asarray(p.actuals)
+            for kind, (mean, lo, hi) in p.forecasts.items():
+                if kind == "_own":
+                    if self._recording:
+                        self.validation_forecasts.append((actual, mean, lo, hi))
+                    continue
+                s, w = self._sums.get(kind, (0.0, 0.0))
+                err = float(np.abs(actual - mean).mean())
+                self._sums[kind] = (self.decay * s + err, self.decay * w + 1.0)
+            done = True
+        self._pending = still
+        if done:
+            self._choose()
+
+    def _combination(self, scores: dict[str, float]) -> dict[str, float]:
+        ranked = sorted(
+            (k for k in self.models), key=lambda k: (scores.get(k, np.inf), self.members.index(k))
+        )[: self.top]
+        inv = np.array([1.0 / max(scores.get(k, 1.0), 1e-12) for k in ranked])
+        return dict(zip(ranked, inv / inv.sum(), strict=True))
+
+    def _choose(self) -> None:
+        scores = {k: s / w for k, (s, w) in self._sums.items() if w > 0}
+        self.combo_score = scores.pop(COMBO, np.inf)
+        self.scores = scores
+        member_scores = {k: v for k, v in scores.items() if k in self.models}
+        combo = self._combination(member_scores)
+        chosen = combo
+        if self.select_best and member_scores:
+            low = min(member_scores.values())
+            # Within TIE of the best, the simplest (first listed) member: a random walk is
+            # not ARIMA's by a hair of validation error.
+            best = next(k for k in self.members if member_scores.get(k, np.inf) <= low * (1 + TIE))
+            if member_scores[best] < self.combo_score:
+                chosen = {best: 1.0}
+        self.weights = chosen
+        self.choice = ", ".join(f"{k} {w:.2f}" for k, w in chosen.items())
+
+    # -- the forecaster interface -------------------------------------------------------
+
     def _update(self, new: np.ndarray) -> None:
-        assert self._last is not None
-        start = self._last - (len(new) - 1) * self.step
-        y = self._series(new, start)
-        for kind in self.weights:
-            self.models[kind].update(y)
+        failures: list[str] = []
+        self._advance(np.asarray(new, dtype=float), failures)
+        if failures:
+            self._notes.append(f"left out {'; '.join(failures)}")
+            self._choose()
 
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
         fcs, failed = {}, []
         for k in self.weights:
             try:
-                fcs[k] = self.models[k].predict(horizon, quantiles)
+                fcs[k] = self.models[k].predict_arrays(horizon, quantiles)
             except ForecastError as exc:  # the others still make a forecast
                 failed.append(f"{k}: {exc}")
         if not fcs:
@@ -154,20 +242,26 @@ class EnsembleForecaster(BaseForecaster):
             )
         total = sum(self.weights[k] for k in fcs)
         weights = {k: self.weights[k] / total for k in fcs}
-        mean = sum(w * fcs[k].mean for k, w in weights.items())
-        bands = {q: sum(w * fcs[k].quantiles[q] for k, w in weights.items()) for q in quantiles}
+        mean = sum(w * fcs[k][0] for k, w in weights.items())
+        bands = {q: sum(w * fcs[k][1][q] for k, w in weights.items()) for q in quantiles}
         return mean, bands
 
-    def predict(self, horizon: int, quantiles: Sequence[float] = ()):
-        import dataclasses
-
+    def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         fc = super().predict(horizon, quantiles)
         note = f"weights: {self.choice}"
         return dataclasses.replace(fc, note="; ".join(n for n in (note, fc.note) if n))
 
 
 class AutoForecaster(EnsembleForecaster):
-    """The best of the members and their combination, by the same evaluation."""
+    """The best of the members and their combination, by the same rolling validation."""
 
     name = "auto"
     select_best = True
+
+
+def _weighted(forecasts: dict, weights: dict[str, float]) -> tuple[np.ndarray, ...]:
+    return tuple(sum(w * forecasts[k][j] for k, w in weights.items()) for j in range(3))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,10 +1,12 @@
-"""Exponential smoothing (damped-trend Holt) on the deseasonalised series.
+"""Exponential smoothing on the deseasonalised series, its form chosen by AICc.
 
-Holt-Winters with a 288-step season estimates hundreds of initial states; the season
-is instead removed by STL (see ``season``): the usual "STL + ETS" method. The
-smoothing parameters are estimated by statsmodels' Holt-Winters (a fast least-squares
-fit) and then run through the equivalent state-space model (statsmodels), which gives
-likelihood-based intervals and a cheap ``extend`` for updates without refitting.
+Holt-Winters with a 288-step season estimates hundreds of initial states; a season is
+instead removed by STL when the data show one (see ``season``): the usual "STL + ETS"
+method. The form (level only or damped trend; additive or multiplicative error) and
+its smoothing parameters are chosen and estimated by ``ets_select``, as automatic ETS
+does, and then run through the equivalent additive state-space model (statsmodels),
+which gives the same point forecasts, Gaussian intervals, and a cheap ``extend`` for
+updates without refitting.
 """
 
 from __future__ import annotations
@@ -14,36 +16,47 @@ from typing import Any
 
 import numpy as np
 
+from autoscaler.forecasters.ets_select import EtsFit, select
 from autoscaler.forecasters.statespace import StateSpaceForecaster
+from autoscaler.model import ForecastError
 
 
 class EtsForecaster(StateSpaceForecaster):
-    """``trend``: add a damped additive trend (default) or a level only."""
+    """``trend``: None (default) chooses by AICc between a level only and a damped
+    additive trend; True or False forces one. ``errors``: the error forms tried."""
 
     name = "ets"
 
-    def __init__(self, step: timedelta, trend: bool = True, **params: Any) -> None:
-        super().__init__(step, trend=trend, **params)
-        self.trend = bool(trend)
+    def __init__(
+        self,
+        step: timedelta,
+        trend: bool | None = None,
+        errors: tuple[str, ...] | list[str] = ("A", "M"),
+        **params: Any,
+    ) -> None:
+        errors = tuple(str(e).upper() for e in errors)
+        super().__init__(step, trend=trend, errors=errors, **params)
+        if not errors or any(e not in ("A", "M") for e in errors):
+            raise ForecastError(f"ets: errors must be a non-empty subset of A, M, not {errors}")
+        self.trend = None if trend is None else bool(trend)
+        self.errors = errors
+        self.form: EtsFit | None = None
 
     def _fit_remainder(self, r: np.ndarray) -> Any:
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing as HoltWinters
         from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
 
-        trend = "add" if self.trend else None
-        hw = HoltWinters(r, trend=trend, damped_trend=self.trend, initialization_method="estimated")
-        p = hw.fit().params
-        alpha = float(np.clip(p["smoothing_level"], 1e-4, 1 - 1e-4))
-        params = [alpha]
-        if self.trend:
-            # Holt-Winters' beta* scales the level change; the state-space beta is alpha * beta*.
-            beta = float(np.clip(alpha * p["smoothing_trend"], 1e-6, alpha * (1 - 1e-4)))
-            phi = float(np.clip(p["damping_trend"], 0.8, 0.995))
-            params += [beta, phi, float(p["initial_level"]), float(p["initial_trend"])]
+        # Multiplicative errors need a positive series; the remainder of a deseasonalised
+        # series is shifted by the seasonal profile, so they are tried only without one.
+        errors = self.errors if self._season.period == 0 else ("A",)
+        best, _ = select(r, self.trend, errors)
+        self.form = best
+        params = [best.alpha]
+        if best.damped:
+            params += [best.beta, best.phi, best.level0, best.trend0]
         else:
-            params += [float(p["initial_level"])]
-        model = ExponentialSmoothing(r, trend=self.trend, damped_trend=self.trend)
+            params += [best.level0]
+        model = ExponentialSmoothing(r, trend=best.damped, damped_trend=best.damped)
         return model.filter(np.array(params), cov_type="none")
 
     def _describe(self) -> str:
-        return "ETS(A,Ad,N)" if self.trend else "ETS(A,N,N)"
+        return self.form.describe() if self.form else "ETS"

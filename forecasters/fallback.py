@@ -48,6 +48,13 @@ class FallbackForecaster:
     def fell_back(self) -> bool:
         return self.active is not None and self.active is not self.primary
 
+    @property
+    def validation_forecasts(self) -> list | None:
+        """The primary's held-out forecasts (see ``ensemble``), unless it fell back."""
+        if self.active is not None and self.active is not self.primary:
+            return None
+        return getattr(self.primary, "validation_forecasts", None)
+
     def fit(self, y: pd.Series) -> FallbackForecaster:
         """Fit the primary, else seasonal naive, else naive. Raises ``ForecastError`` if none fits."""
         self._y = y.iloc[-HISTORY_CAP:]

@@ -66,7 +66,7 @@ def build_forecaster(
     step: timedelta,
     *,
     fallback: bool = False,
-    calibrated: bool = False,
+    calibrated: bool | str = False,
     **params: Any,
 ) -> Any:
     """A new, unfitted forecaster of ``kind`` at ``step`` with ``params``.
@@ -74,7 +74,9 @@ def build_forecaster(
     With ``fallback`` the model is wrapped in ``FallbackForecaster``: a fit failure
     falls back to seasonal naive, then naive, and the forecast's note says so. With
     ``calibrated`` (outside the fallback) its bands are conformal quantiles of its own
-    recent errors (``ConformalForecaster``).
+    recent errors (``ConformalForecaster``): scored on a copy fitted without the last
+    days, the model itself fitted on all of ``y`` (two fits); ``calibrated="once"``
+    scores the model itself fitted without them and brings it forward (one fit).
     Raises ``ForecastError`` for an unknown kind or parameter, or a bad value.
     """
     cls = forecaster_class(kind)
@@ -97,5 +99,8 @@ def build_forecaster(
     if calibrated:
         from autoscaler.forecasters.conformal import ConformalForecaster
 
-        model = ConformalForecaster(model, step)
+        def fresh() -> Any:
+            return build_forecaster(kind, step, fallback=fallback, **params)
+
+        model = ConformalForecaster(model, step, refit=None if calibrated == "once" else fresh)
     return model

@@ -74,10 +74,19 @@ class _Unpickler(pickle.Unpickler):
 def _model_types() -> tuple[type, ...]:
     from autoscaler.forecasters.base import BaseForecaster
     from autoscaler.forecasters.compact_kalman import CompactStateSpace
+    from autoscaler.forecasters.ensemble import Checkpoint
+    from autoscaler.forecasters.ets_select import EtsFit
     from autoscaler.forecasters.fallback import FallbackForecaster
     from autoscaler.forecasters.season import SeasonalProfile
 
-    return (BaseForecaster, FallbackForecaster, CompactStateSpace, SeasonalProfile)
+    return (
+        BaseForecaster,
+        FallbackForecaster,
+        CompactStateSpace,
+        SeasonalProfile,
+        EtsFit,
+        Checkpoint,
+    )
 
 
 def _is_model_type(cls: type) -> bool:

@@ -49,3 +49,30 @@ def test_auto_picks_the_model_the_series_favours(kind: str) -> None:
     assert top == kind, f"auto chose {auto.choice} (validation errors {auto.scores})"
     fc = auto.predict(12, (0.05, 0.95))
     assert (fc.quantiles[0.05] <= fc.mean).all() and (fc.mean <= fc.quantiles[0.95]).all()
+
+
+def test_auto_switches_when_the_series_changes_regime() -> None:
+    # white noise about a constant (level wins), then a random walk (naive wins)
+    rng = np.random.default_rng(5)
+    calm = 100 + rng.normal(0, 10, N)
+    walk = calm[-1] + np.cumsum(rng.normal(0, 5, 2 * 288))
+    values = np.r_[calm, walk]
+    y = pd.Series(
+        values,
+        index=pd.date_range(datetime(2024, 1, 1, tzinfo=UTC), periods=len(values), freq=STEP),
+    )
+    auto = build_forecaster("auto", STEP, members=("naive", "level")).fit(y.iloc[:N])
+    assert max(auto.weights, key=auto.weights.get) == "level"
+    for i in range(N, len(values), 7):  # updates of any size score the same checkpoints
+        auto.update(y.iloc[i : i + 7])
+    assert max(auto.weights, key=auto.weights.get) == "naive", auto.scores
+
+
+def test_chunked_and_single_point_updates_give_the_same_choice() -> None:
+    y = series("arima", seed=2)
+    a = build_forecaster("auto", STEP, members=("naive", "level", "linear")).fit(y.iloc[:800])
+    b = build_forecaster("auto", STEP, members=("naive", "level", "linear")).fit(y.iloc[:800])
+    a.update(y.iloc[800:])
+    for i in range(800, N):
+        b.update(y.iloc[i : i + 1])
+    assert a.scores == pytest.approx(b.scores) and a.weights == b.weights

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_data import FAST_PARAMS
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.conformal import ConformalForecaster
-from autoscaler.forecasters.registry import build_forecaster
+from autoscaler.forecasters.registry import KNOWN_KINDS, NEEDS_TORCH, build_forecaster
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 STEP = timedelta(minutes=5)
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -79,9 +83,11 @@ def test_too_little_history_keeps_the_models_own_band() -> None:
     np.testing.assert_allclose(fc.quantiles[0.95] - fc.mean, 2.0)
 
 
-@pytest.mark.parametrize("kind", ["naive", "level", "linear", "seasonal_naive"])
+@pytest.mark.parametrize("kind", [k for k in KNOWN_KINDS if k not in NEEDS_TORCH or HAS_TORCH])
 def test_calibrated_models_keep_monotone_bands_around_the_mean(kind: str, nab_cpu) -> None:
-    model = build_forecaster(kind, STEP, fallback=True, calibrated=True).fit(nab_cpu)
+    # auto and ensemble with their default checkpoints: enough held-out scores to calibrate
+    params = {k: v for k, v in FAST_PARAMS.get(kind, {}).items() if k != "eval_origins"}
+    model = build_forecaster(kind, STEP, fallback=True, calibrated=True, **params).fit(nab_cpu)
     fc = model.predict(12, (0.05, 0.25, 0.5, 0.75, 0.95))
     assert "conformal" in fc.note
     qs = sorted(fc.quantiles)
@@ -89,3 +95,20 @@ def test_calibrated_models_keep_monotone_bands_around_the_mean(kind: str, nab_cp
         assert (fc.quantiles[lo] <= fc.quantiles[hi]).all()
     assert (fc.quantiles[0.25] <= fc.mean).all() and (fc.mean <= fc.quantiles[0.75]).all()
     assert (fc.quantiles[0.95] > fc.quantiles[0.05]).any()
+
+
+def test_with_refit_the_model_itself_is_fitted_on_the_whole_series(nab_cpu) -> None:
+    model = build_forecaster("level", STEP, fallback=True, calibrated=True).fit(nab_cpu)
+    once = build_forecaster("level", STEP, fallback=True, calibrated="once").fit(nab_cpu)
+    assert len(model.inner.primary._values) == len(nab_cpu)  # fitted on all of it
+    assert len(once.inner.primary._values) < len(nab_cpu)  # fitted before the held-out days
+    assert model.calibrated and once.calibrated
+
+
+def test_auto_is_calibrated_from_its_own_validation(nab_cpu) -> None:
+    members = ("naive", "level")
+    model = build_forecaster("auto", STEP, fallback=True, calibrated=True, members=members)
+    model.fit(nab_cpu)
+    auto = model.inner.primary
+    assert len(auto.validation_forecasts) > 10 and model.calibrated
+    assert auto.trained_range == (nab_cpu.index[0], nab_cpu.index[-1])
