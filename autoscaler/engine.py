@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 
 from autoscaler.guards import apply_guards, combine_votes
-from autoscaler.interfaces import CloudAdapter, MetricSource, ScalingPolicy, StateStore
+from autoscaler.interfaces import (
+    CloudAdapter,
+    ForecastProvider,
+    HostInventory,
+    MetricSource,
+    PlacementPolicy,
+    ScalingPolicy,
+    StateStore,
+    VictimChooser,
+)
 from autoscaler.model import (
     CloudError,
     Decision,
@@ -30,8 +38,8 @@ from autoscaler.model import (
     TickOutcome,
 )
 from autoscaler.placement.demand import instance_demand, with_predictions
-from autoscaler.placement.hosts import Flavor, HostView
-from autoscaler.placement.policies import Demand, PlacementPolicy
+from autoscaler.placement.hosts import Flavor
+from autoscaler.placement.policies import Demand
 from autoscaler.placement.scale_out import plan_scale_out
 from autoscaler.rebalancing import RebalanceRound
 
@@ -42,21 +50,6 @@ PLACEMENT_CAPABILITIES = frozenset({"placement", "host_views"})
 
 # Group name -> (load window, ready instances, capacity per instance, vCPUs per instance).
 RecentLoads = dict[str, tuple[np.ndarray, int, float, int]]
-
-
-class ForecastProvider(Protocol):
-    def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
-        """A forecast of the group's load after ``now``, or None when none is available."""
-
-
-class VictimChooser(Protocol):
-    def choose_victims(self, n: int, fleet: Sequence[object], now: datetime) -> Sequence[str]:
-        """Ids of ``n`` instances to remove."""
-
-
-class HostInventory(Protocol):
-    def host_views(self) -> Sequence[HostView]:
-        """Every host with what all groups' instances hold on it. Raises ``CloudError``."""
 
 
 @dataclass

@@ -17,10 +17,15 @@ from typing import Any
 from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
-from autoscaler.daemon.retraining import Retrainer, inline_retraining, retrainer_for
-from autoscaler.daemon.world import ForecastPublisher, World
-from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoads
-from autoscaler.interfaces import StateStore
+from autoscaler.daemon.retraining import inline_retraining, retrainer_for
+from autoscaler.engine import Engine, GroupBinding, RecentLoads
+from autoscaler.interfaces import (
+    ForecastProvider,
+    ForecastPublisher,
+    Retrainer,
+    StateStore,
+    World,
+)
 
 MODELS_DIR = "models"  # the model store's folder in the state directory
 

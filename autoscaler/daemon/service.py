@@ -30,8 +30,9 @@ from autoscaler.daemon.reload import plan_reload
 from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.views import group_mode, group_view
-from autoscaler.daemon.world import World, WorldError
+from autoscaler.daemon.world import WorldError
 from autoscaler.engine import RecentLoads
+from autoscaler.interfaces import World
 from autoscaler.model import Forecast, TickOutcome
 
 if TYPE_CHECKING:
