@@ -18,7 +18,7 @@ from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
 from autoscaler.daemon.retraining import inline_retraining, retrainer_for
-from autoscaler.engine import Engine, GroupBinding, RecentLoads
+from autoscaler.engine import Engine, GroupBinding
 from autoscaler.interfaces import (
     ForecastProvider,
     ForecastPublisher,
@@ -26,6 +26,7 @@ from autoscaler.interfaces import (
     StateStore,
     World,
 )
+from autoscaler.recent_loads import RecentLoads
 
 MODELS_DIR = "models"  # the model store's folder in the state directory
 
@@ -109,5 +110,5 @@ def build_group(
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None
-    engine = Engine([binding], state, recent=recent if recent is not None else {})
+    engine = Engine([binding], state, recent=recent if recent is not None else RecentLoads())
     return GroupRuntime(cfg, engine, source, cloud, retrainer, publisher)

@@ -31,9 +31,9 @@ from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.views import group_mode, group_view
 from autoscaler.daemon.world import WorldError
-from autoscaler.engine import RecentLoads
 from autoscaler.interfaces import World
 from autoscaler.model import Forecast, TickOutcome
+from autoscaler.recent_loads import RecentLoads
 
 if TYPE_CHECKING:
     from autoscaler.daemon.fleet import FleetMember
@@ -79,7 +79,7 @@ class Daemon(GroupPausing, MainLoop):
         self.groups: dict[str, GroupRuntime] = {}
         # Every group's latest load, shared by all groups' engines: placement on shared
         # hosts predicts each host's load from all the groups on it.
-        self.recent: RecentLoads = {}
+        self.recent = RecentLoads()
         self.broken: dict[str, str] = {}
         self.started = False
         self._scheduler: Any = None
@@ -308,7 +308,7 @@ class Daemon(GroupPausing, MainLoop):
             if name not in wanted:
                 self._unschedule(name)
                 del self.groups[name]
-                self.recent.pop(name, None)
+                self.recent.forget(name)
                 self.metrics.forget_group(name)
                 self.log.event("info", "group removed by reload", group=name)
         for name, g in wanted.items():
