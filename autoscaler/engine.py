@@ -36,6 +36,7 @@ from autoscaler.model import (
     ScaleAction,
     SourceError,
     TickOutcome,
+    WindowSeen,
 )
 from autoscaler.placement.demand import instance_demand, with_predictions
 from autoscaler.placement.hosts import Flavor
@@ -289,6 +290,7 @@ class Engine:
             error,
             stage,
             forecast,
+            WindowSeen.of(window, forecast),
         )
 
     def _place(self, b: GroupBinding, n: int) -> tuple[Placement, ...]:

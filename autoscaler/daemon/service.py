@@ -85,7 +85,6 @@ class Daemon(GroupPausing, MainLoop):
         self._scheduler: Any = None
         self._stop = False
         self._reload = False
-        store.inputs = self._inputs_of
         # Evaluated at every scrape, so /metrics says what /readyz would answer now.
         metrics.ready.set_function(lambda: 1.0 if self.readiness()[0] else 0.0)
 
@@ -242,13 +241,13 @@ class Daemon(GroupPausing, MainLoop):
             outcome,
             time.perf_counter() - t0,
             rt.config.capacity_per_instance,
-            load=_newest_load(rt, outcome),
+            load=_newest_load(outcome),
         )
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
         if rt.publisher is not None and outcome.forecast is not None:
             self._publish(rt, outcome.forecast)
         rt.last = self.store.last_records.get(name) or self.store.redactor.value(
-            outcome_record(outcome, rt.source.last_window)
+            outcome_record(outcome)
         )
         self.log.tick(rt.last)
 
@@ -272,10 +271,6 @@ class Daemon(GroupPausing, MainLoop):
             self.metrics.count_error(name, "retrain")
             self.log.event("warning", f"retraining failed: {type(exc).__name__}: {exc}", group=name)
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
-
-    def _inputs_of(self, group: str) -> Any:
-        rt = self.groups.get(group)
-        return rt.source.last_window if rt is not None else None
 
     # ---------------------------------------------------------------- reload
 
@@ -382,14 +377,10 @@ class Daemon(GroupPausing, MainLoop):
         return None if name not in self.groups else (self.store.last_plan(name) or {})
 
 
-def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:
-    """The newest finite sample the tick saw, in requests/s (None without one)."""
-    w = rt.source.last_window
-    if w is None or not len(w) or not math.isfinite(float(w.last)):
+def _newest_load(outcome: TickOutcome) -> float | None:
+    """The newest finite sample the tick's policies saw, in requests/s (the engine has
+    turned a utilisation metric into load); None without one."""
+    seen = outcome.seen
+    if seen is None or not seen.count or not math.isfinite(seen.last):
         return None
-    value = float(w.last)
-    if rt.config.metric.unit == "utilization":
-        if outcome.status is None:
-            return None
-        value *= outcome.status.ready * rt.config.capacity_per_instance
-    return value
+    return float(seen.last)
