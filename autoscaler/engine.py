@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 
 from autoscaler.guards import apply_guards, combine_votes
-from autoscaler.interfaces import CloudAdapter, MetricSource, ScalingPolicy, StateStore
+from autoscaler.interfaces import (
+    CloudAdapter,
+    ForecastProvider,
+    HostInventory,
+    MetricSource,
+    PlacementPolicy,
+    ScalingPolicy,
+    StateStore,
+    VictimChooser,
+)
 from autoscaler.model import (
     CloudError,
     Decision,
@@ -28,35 +36,18 @@ from autoscaler.model import (
     ScaleAction,
     SourceError,
     TickOutcome,
+    WindowSeen,
 )
 from autoscaler.placement.demand import instance_demand, with_predictions
-from autoscaler.placement.hosts import Flavor, HostView
-from autoscaler.placement.policies import Demand, PlacementPolicy
+from autoscaler.placement.hosts import Flavor
+from autoscaler.placement.policies import Demand
 from autoscaler.placement.scale_out import plan_scale_out
 from autoscaler.rebalancing import RebalanceRound
+from autoscaler.recent_loads import GroupLoad, RecentLoads
 
 # A cloud with both can be asked where new instances go: it reports its hosts
 # (``host_views()``) and honours ``ScaleAction.placements``.
 PLACEMENT_CAPABILITIES = frozenset({"placement", "host_views"})
-
-
-# Group name -> (load window, ready instances, capacity per instance, vCPUs per instance).
-RecentLoads = dict[str, tuple[np.ndarray, int, float, int]]
-
-
-class ForecastProvider(Protocol):
-    def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
-        """A forecast of the group's load after ``now``, or None when none is available."""
-
-
-class VictimChooser(Protocol):
-    def choose_victims(self, n: int, fleet: Sequence[object], now: datetime) -> Sequence[str]:
-        """Ids of ``n`` instances to remove."""
-
-
-class HostInventory(Protocol):
-    def host_views(self) -> Sequence[HostView]:
-        """Every host with what all groups' instances hold on it. Raises ``CloudError``."""
 
 
 @dataclass
@@ -111,11 +102,10 @@ class Engine:
     state: StateStore
     on_outcome: Callable[[TickOutcome], None] | None = None
     errors: dict[str, int] = field(default_factory=dict)
-    # Each group's latest load window, ready count, capacity per instance and vCPUs per
-    # instance (groups on clouds that report hosts): placement predicts every host's load
-    # from all the groups on it. Kept raw: the demand is worked out only when placing.
-    # Engines of groups on the same hosts share one map (the daemon runs one per group).
-    recent: RecentLoads = field(default_factory=dict)
+    # Each group's latest load (groups on clouds that report hosts): placement predicts
+    # every host's load from all the groups on it. Engines of groups on the same hosts
+    # share one (the daemon runs one engine per group); it has its own lock.
+    recent: RecentLoads = field(default_factory=RecentLoads)
     # When a stored cooldown lies ahead of the clock (a simulated clock that restarted, a
     # wall clock stepped back), the time this engine first saw it: the cooldown then runs
     # from there, so it never holds a group longer than the cooldown itself.
@@ -200,8 +190,10 @@ class Engine:
         latency = _latency_window(b, now) if data_problem is None else None
 
         if "host_views" in b.cloud.capabilities and len(window):
-            recent = (window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus)
-            self.recent[name] = recent
+            load = GroupLoad(
+                window.values, status.ready, spec.capacity_per_instance, _flavor(b).vcpus
+            )
+            self.recent.put(name, load)
 
         votes: list[Decision] = []
         current = status.total
@@ -298,6 +290,7 @@ class Engine:
             error,
             stage,
             forecast,
+            WindowSeen.of(window, forecast),
         )
 
     def _place(self, b: GroupBinding, n: int) -> tuple[Placement, ...]:
@@ -314,9 +307,8 @@ class Engine:
         """Each group's per-instance CPU demand (vCPUs) from its latest window; groups
         whose window has no finite sample are left out."""
         out = {}
-        # A snapshot: in the daemon other groups' engines write to a shared map meanwhile.
-        for group, (load, ready, capacity, vcpus) in list(self.recent.items()):
-            d = instance_demand(load, ready, capacity, vcpus)
+        for group, g in self.recent.snapshot().items():
+            d = instance_demand(g.load, g.ready, g.capacity, g.vcpus)
             if d is not None:
                 out[group] = d
         return out

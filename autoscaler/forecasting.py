@@ -79,7 +79,7 @@ class RetrainingForecastProvider:
 
     make: ForecasterFactory
     retrain: timedelta = timedelta(hours=1)
-    train_window: timedelta = timedelta(days=1)
+    train_window: timedelta = timedelta(days=7)
     horizon: timedelta = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
     # True: refit inside forecast() when due (the simulator, on simulated time); False:
@@ -128,8 +128,9 @@ class RetrainingForecastProvider:
             st.fitting = True
             detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
         try:
+            self._read_history(detached)  # waiting on the source holds no fit slot
             with FIT_SLOTS:  # at most one fit per core at a time, across all groups
-                self._fit(detached, now)
+                self._fit(detached, now, read=False)
         finally:
             with self._lock:
                 st.fitting = False
@@ -317,8 +318,10 @@ class RetrainingForecastProvider:
         if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
             st.history = values[first[0] :]
 
-    def _fit(self, st: _GroupState, now: datetime) -> None:
-        self._read_history(st)
+    def _fit(self, st: _GroupState, now: datetime, *, read: bool = True) -> None:
+        """Fit ``st``'s model on its history (first read from the source, with ``read``)."""
+        if read:
+            self._read_history(st)
         y = _series(st.history, st.end, st.step)
         st.fitted_at = now
         st.fallback = None

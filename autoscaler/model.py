@@ -235,8 +235,37 @@ class InstanceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowSeen:
+    """What the policies saw in one evaluation, in summary: the metric window after the
+    engine cleaned it (garbage samples made gaps, a utilisation metric turned into load)
+    and the model whose forecast they read (None: no forecast)."""
+
+    end: datetime
+    step: timedelta
+    count: int
+    gaps: int
+    last: float  # NaN when the newest sample is a gap
+    mean: float  # of the finite samples; NaN when there is none
+    forecast_model: str | None = None
+
+    @staticmethod
+    def of(window: MetricWindow, forecast: Forecast | None) -> WindowSeen:
+        finite = window.values[np.isfinite(window.values)]
+        return WindowSeen(
+            window.end,
+            window.step,
+            len(window),
+            len(window) - len(finite),
+            window.last,
+            float(finite.mean()) if len(finite) else math.nan,
+            forecast.model if forecast is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TickOutcome:
-    """The result of evaluating one group in one tick (what the audit log records)."""
+    """The result of evaluating one group in one tick (what the audit log records);
+    ``seen``: what its policies saw (None when the tick stopped before reading data)."""
 
     group: str
     now: datetime
@@ -249,6 +278,7 @@ class TickOutcome:
     error: str | None = None
     stage: str | None = None
     forecast: Forecast | None = None
+    seen: WindowSeen | None = None
 
     @property
     def ok(self) -> bool:

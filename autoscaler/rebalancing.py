@@ -16,22 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from autoscaler.interfaces import MigratingCloud
 from autoscaler.model import CloudError
 from autoscaler.placement.demand import with_predictions
-from autoscaler.placement.hosts import Flavor, HostView, VmRequest
+from autoscaler.placement.hosts import Flavor, VmRequest
 from autoscaler.placement.migration_plan import MigrationCaps, MigrationPlan, plan_migrations
 from autoscaler.placement.policies import Demand, InterferenceAwarePlacement
 from autoscaler.placement.rebalance import Consolidation, Member
 
 PlanRecord = dict[str, Any]
-
-
-class MigratingCloud(Protocol):
-    def host_views(self) -> list[HostView]: ...
-
-    def live_migrate(self, server_id: str, host: str) -> None: ...
 
 
 @dataclass

@@ -61,6 +61,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "ets damped": ("ets", {"trend": True}),
     "arima": ("arima", {}),
     "arima no season": ("arima", {"seasonal": False}),
+    # the ARMA window's candidates (issue 12), chosen on CPU-like series. The fit here sees
+    # 1440 points (2016 less the conformal hold-out): 2016 is "all of them"
+    "arima arma=720": ("arima", {"arma_window": 720}),
+    "arima arma=1008": ("arima", {"arma_window": 1008}),
+    "arima arma=2016": ("arima", {"arma_window": 2016}),
     "mlp": ("mlp", {}),
     "lstm": ("lstm", {}),
     "ensemble": ("ensemble", {}),

@@ -23,6 +23,11 @@ from autoscaler.forecasters.statespace import StateSpaceForecaster
 from autoscaler.model import ForecastError
 
 DEFAULT_ORDERS: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (0, 1), (1, 1), (2, 1))
+# The (p, d, q) parameters are estimated on at most this many recent points of the
+# deseasonalised series (see ``StateSpaceForecaster``). Chosen on the NAB CPU-like
+# series of bench/forecast_accuracy.py (720, 1440 and all 2016 points compared);
+# checked on the request-like ones.
+ARMA_WINDOW = 1440
 
 
 def needs_difference(r: np.ndarray) -> bool:
@@ -49,7 +54,8 @@ def stable(ar: np.ndarray) -> bool:
 
 class ArimaForecaster(StateSpaceForecaster):
     """``orders``: candidate (p, q) pairs; ``d``: 0, 1 or None (chosen by KPSS);
-    ``polish``: maximum-likelihood iterations after the selection (0 to skip)."""
+    ``polish``: maximum-likelihood iterations after the selection (0 to skip);
+    ``arma_window``: points (or a duration) the parameters are estimated on."""
 
     name = "arima"
 
@@ -59,10 +65,11 @@ class ArimaForecaster(StateSpaceForecaster):
         orders: Sequence[Sequence[int]] = DEFAULT_ORDERS,
         d: int | None = None,
         polish: int = 5,
+        arma_window: int | str | None = ARMA_WINDOW,
         **params: Any,
     ) -> None:
         orders = tuple((int(p), int(q)) for p, q in orders)
-        super().__init__(step, orders=orders, d=d, polish=polish, **params)
+        super().__init__(step, orders=orders, d=d, polish=polish, arma_window=arma_window, **params)
         if d not in (None, 0, 1):
             raise ForecastError(f"arima: d must be 0, 1 or None, not {d!r}")
         if not orders or any(p < 0 or q < 0 or p + q == 0 for p, q in orders):

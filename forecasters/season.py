@@ -84,8 +84,18 @@ def strongest_period(
     return best
 
 
+# Seasons are estimated at no finer than this many steps a day (5 minutes): at 1-minute
+# steps the series is averaged over blocks of 5 first, and the profile repeated per block.
+# STL's cost grows with the period; a daily profile has no detail at one minute that
+# matters to a forecast 15-60 minutes ahead.
+FINEST_DAY = 288
+
+
 def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> SeasonalProfile:
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
+
+    Finer than ``FINEST_DAY`` steps a day, the profile is estimated on block means
+    (blocks aligned to the series' end) and each value repeated over its block.
 
     Daily needs three days of history; weekly (with ``weekly``) two weeks. Returns
     ``NONE`` when there is too little history, the season is weak, or a profile fitted
@@ -99,6 +109,11 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
     n = len(values)
     if n < 3 * day:
         return NONE
+    block = day // FINEST_DAY
+    if block > 1 and day % block == 0:
+        return _expanded(
+            fit_profile(_block_means(values, block), day // block, weekly=weekly), block, n
+        )
     profile = decompose(values, day, weekly)
     if profile.period:
         held_out = decompose(values[:-day], day, weekly)
@@ -107,6 +122,23 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
         ):
             return SeasonalProfile(0, np.zeros(0), profile.strength)
     return profile
+
+
+def _block_means(values: np.ndarray, block: int) -> np.ndarray:
+    """Means of consecutive blocks of ``block`` values, ending at the last value (a
+    partial block at the start is dropped)."""
+    head = len(values) % block
+    return values[head:].reshape(-1, block).mean(axis=1)
+
+
+def _expanded(coarse: SeasonalProfile, block: int, n: int) -> SeasonalProfile:
+    """``coarse`` (fitted on block means of ``n`` values) at the original positions."""
+    if coarse.period == 0:
+        return coarse
+    period = coarse.period * block
+    # block j of the means starts at position head + j * block of the original series
+    profile = np.roll(np.repeat(coarse.profile, block), n % block)
+    return SeasonalProfile(period, profile, coarse.strength)
 
 
 def profile_helps(

@@ -1,7 +1,11 @@
 """Shared machinery of the statsmodels state-space forecasters (ARIMA, ETS).
 
-The season is removed first (``season.fit_profile``); the model is fitted on the
-remainder over at most ``fit_window`` recent points (default 7 days). ``update``
+The season is removed first (``season.fit_profile``, on at most ``fit_window`` recent
+points, default 7 days); the model's parameters are estimated on the most recent
+``arma_window`` points of the remainder (None: all of them), which ends at the same
+point, so the Kalman state it leaves is the current one. A short-memory model's few
+parameters need hours of data, not a week: at 1-minute steps a week is 10,080 points
+and a fit on all of them costs seconds per group. ``update``
 runs the Kalman filter over the new points only (``results.extend``), with the
 fitted parameters: no refit. Intervals are the model's Gaussian ones plus the
 (deterministic) seasonal profile.
@@ -37,10 +41,16 @@ class StateSpaceForecaster(BaseForecaster):
         step: timedelta,
         fit_window: int | str = "7d",
         seasonal: bool = True,
+        arma_window: int | str | None = None,
         **params: Any,
     ) -> None:
-        super().__init__(step, fit_window=fit_window, seasonal=seasonal, **params)
+        super().__init__(
+            step, fit_window=fit_window, seasonal=seasonal, arma_window=arma_window, **params
+        )
         self.fit_window = to_steps(fit_window, step, name="fit_window")
+        self.arma_window = (
+            None if arma_window is None else to_steps(arma_window, step, name="arma_window")
+        )
         self.seasonal = bool(seasonal)
         self._season: SeasonalProfile = NONE
         self._kalman: CompactStateSpace | None = None
@@ -54,6 +64,8 @@ class StateSpaceForecaster(BaseForecaster):
         values = values[-self.fit_window :]
         self._season = fit_profile(values, self.day) if self.seasonal else NONE
         r = values - self._season.at(np.arange(len(values)))
+        if self.arma_window is not None:
+            r = r[-max(self.min_history, self.arma_window) :]
         self._pos = len(values)
         self._kalman = None
         self._constant = None

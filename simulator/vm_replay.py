@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from autoscaler.input_errors import InputError, printable
 from autoscaler.input_files import read_text_file
+from autoscaler.interfaces import ReplayFleet
 from autoscaler.placement.hosts import Flavor, Host, HostView, VmRequest
 from autoscaler.placement.policies import (
     Demand,
@@ -102,28 +102,6 @@ def load_vm_traces(directory: str | Path, limit: int | None = None) -> VmTraces:
     return VmTraces(tuple(p.name for p in files), cpu, timedelta(minutes=5))
 
 
-class Fleet(Protocol):
-    """Where the replayed VMs run: ``InMemoryFleet`` (host views kept here) or a real
-    cloud's adapter (host views read back from it, moves carried out there). Both return
-    the plan as carried out, with every host in the order ``hosts`` were given."""
-
-    def place(
-        self,
-        policy: PlacementPolicy,
-        requests: Sequence[VmRequest],
-        hosts: Sequence[HostView],
-        demands: Sequence[Demand],
-    ) -> PlacementPlan: ...
-
-    def rebalance(
-        self,
-        policy: InterferenceAwarePlacement,
-        hosts: Sequence[HostView],
-        members: Mapping[str, Member],
-        consolidation: Consolidation | None,
-    ) -> RebalancePlan: ...
-
-
 class InMemoryFleet:
     """The simulated hosts: plans are carried out by taking them as they are."""
 
@@ -200,7 +178,7 @@ def replay(
     history: timedelta = timedelta(hours=1),
     rebalance: timedelta = timedelta(hours=1),
     consolidation: Consolidation | None = None,
-    fleet: Fleet | None = None,
+    fleet: ReplayFleet | None = None,
 ) -> ReplayResult:
     """Place the VMs with ``policy`` and replay their traces; see the module docstring.
     ``fleet`` carries out placements and moves (default: in memory)."""
@@ -278,7 +256,7 @@ def replay(
 
 
 def _rebalance(
-    fleet: Fleet,
+    fleet: ReplayFleet,
     policy: InterferenceAwarePlacement,
     views: list[HostView],
     members: dict[str, Member],

@@ -141,7 +141,7 @@ class ForecasterConfig(FrozenModel):
 
     model: str = "level"
     retrain: Window = timedelta(hours=1)
-    train_window: Window = timedelta(days=1)
+    train_window: Window = timedelta(days=7)
     horizon: Window = timedelta(minutes=30)
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -17,10 +17,16 @@ from typing import Any
 from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.observed_cloud import ObservedCloud
 from autoscaler.daemon.observed_source import ObservedSource
-from autoscaler.daemon.retraining import Retrainer, inline_retraining, retrainer_for
-from autoscaler.daemon.world import ForecastPublisher, World
-from autoscaler.engine import Engine, ForecastProvider, GroupBinding, RecentLoads
-from autoscaler.interfaces import StateStore
+from autoscaler.daemon.retraining import inline_retraining, retrainer_for
+from autoscaler.engine import Engine, GroupBinding
+from autoscaler.interfaces import (
+    ForecastProvider,
+    ForecastPublisher,
+    Retrainer,
+    StateStore,
+    World,
+)
+from autoscaler.recent_loads import RecentLoads
 
 MODELS_DIR = "models"  # the model store's folder in the state directory
 
@@ -104,5 +110,5 @@ def build_group(
     # Worlds that publish forecasts (Monasca) say so; the others have no such method.
     publisher_for = getattr(world, "publisher_for", None)
     publisher = publisher_for(cfg) if publisher_for is not None else None
-    engine = Engine([binding], state, recent=recent if recent is not None else {})
+    engine = Engine([binding], state, recent=recent if recent is not None else RecentLoads())
     return GroupRuntime(cfg, engine, source, cloud, retrainer, publisher)

@@ -17,32 +17,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from autoscaler.daemon.api_security import ApiSecurity
 from autoscaler.daemon.exposition import render_metrics
+from autoscaler.interfaces import DaemonView
 
 MAX_DECISIONS = 1000
 MAX_BODY = 4096
-
-
-class DaemonView(Protocol):
-    def readiness(self) -> tuple[bool, list[str]]: ...
-
-    def notices(self) -> list[str]: ...
-
-    def groups_view(self) -> list[dict[str, Any]]: ...
-
-    def group_view(self, name: str) -> dict[str, Any] | None: ...
-
-    def decisions(self, name: str, last: int) -> list[dict[str, Any]] | None: ...
-
-    def plan(self, name: str) -> dict[str, Any] | None: ...
-
-    def pause(self, name: str, reason: str) -> dict[str, Any] | None: ...
-
-    def resume(self, name: str) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from autoscaler.daemon.dir_lock import StateDirLock
     from autoscaler.daemon.logs import LogSink
     from autoscaler.daemon.redact import Redactor
-    from autoscaler.daemon.world import World
+    from autoscaler.interfaces import World
 
 
 class StartError(Exception):

@@ -33,7 +33,6 @@ class ObservedSource:
         self.source = source
         self.timeout = timeout
         self.on_call = on_call
-        self.last_window: MetricWindow | None = None
         self.consecutive_failures = 0
         self.last_error: str | None = None
 
@@ -43,16 +42,13 @@ class ObservedSource:
         except SourceError as exc:
             self.consecutive_failures += 1
             self.last_error = str(exc)
-            self.last_window = None
             raise
         except Exception as exc:  # a broken adapter is a source failure, not a crash
             self.consecutive_failures += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
-            self.last_window = None
             raise SourceError(self.last_error) from exc
         self.consecutive_failures = 0
         self.last_error = None
-        self.last_window = w
         return w
 
     def query(self, query: str, start: datetime, end: datetime, step: timedelta) -> pd.Series:

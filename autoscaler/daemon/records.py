@@ -21,6 +21,7 @@ from autoscaler.model import (
     Placement,
     ScaleAction,
     TickOutcome,
+    WindowSeen,
     ensure_utc,
 )
 
@@ -43,6 +44,20 @@ def window_summary(w: MetricWindow) -> dict[str, Any]:
         "last": _num(w.last),
         "mean": _num(finite.mean()) if len(finite) else None,
         "end": iso(w.end),
+    }
+
+
+def seen_summary(s: WindowSeen) -> dict[str, Any]:
+    """What the policies saw: the cleaned window's size, step, newest value and mean, and
+    the forecast's model."""
+    return {
+        "samples": s.count,
+        "gaps": s.gaps,
+        "last": _num(s.last),
+        "mean": _num(s.mean),
+        "end": iso(s.end),
+        "step_s": s.step.total_seconds(),
+        "forecast_model": s.forecast_model,
     }
 
 
@@ -88,8 +103,9 @@ def action_record(a: ScaleAction | None) -> dict[str, Any] | None:
     }
 
 
-def outcome_record(o: TickOutcome, inputs: MetricWindow | None = None) -> dict[str, Any]:
-    """Everything the audit log keeps about one decision."""
+def outcome_record(o: TickOutcome) -> dict[str, Any]:
+    """Everything the audit log keeps about one decision; ``inputs`` is what the
+    policies saw (``TickOutcome.seen``), not the raw window."""
     status = o.status
     return {
         "group": o.group,
@@ -102,7 +118,7 @@ def outcome_record(o: TickOutcome, inputs: MetricWindow | None = None) -> dict[s
             "in_flight": status.in_flight,
             "failed": status.failed,
         },
-        "inputs": window_summary(inputs) if inputs is not None else None,
+        "inputs": seen_summary(o.seen) if o.seen is not None else None,
         "forecast": forecast_summary(o.forecast),
         "votes": [{"policy": v.policy, "desired": v.desired, "reason": v.reason} for v in o.votes],
         "combined": o.combined,
@@ -146,13 +162,11 @@ def journalled_action(row: Sequence[Any]) -> ScaleAction:
     )
 
 
-def audit_record(
-    outcome: object, inputs: Any = None, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The audit record of a ``TickOutcome`` (with the window it saw, from ``inputs``,
-    a callable of the group) or of an already built dict; ``extra`` fields added."""
+def audit_record(outcome: object, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The audit record of a ``TickOutcome`` or of an already built dict; ``extra``
+    fields added."""
     if isinstance(outcome, TickOutcome):
-        rec = outcome_record(outcome, inputs(outcome.group) if inputs is not None else None)
+        rec = outcome_record(outcome)
     elif isinstance(outcome, dict):
         rec = outcome
     else:

@@ -12,15 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-
-class Retrainer(Protocol):
-    def retrain(self, group: str, now: datetime) -> None:
-        """Refit the group's model on recent data. May be slow; runs in its own job."""
-
-    def model_age(self, now: datetime) -> timedelta | None:
-        """Time since the model was last fitted; None when there is no model."""
+from autoscaler.interfaces import Retrainer
 
 
 class NoRetrain:

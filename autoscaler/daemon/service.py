@@ -31,9 +31,10 @@ from autoscaler.daemon.reload import plan_reload, reload_notice
 from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.views import group_mode
-from autoscaler.daemon.world import World, WorldError
-from autoscaler.engine import RecentLoads
+from autoscaler.daemon.world import WorldError
+from autoscaler.interfaces import World
 from autoscaler.model import Forecast, TickOutcome
+from autoscaler.recent_loads import RecentLoads
 
 if TYPE_CHECKING:
     from autoscaler.daemon.fleet import FleetMember
@@ -79,7 +80,7 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
         self.groups: dict[str, GroupRuntime] = {}
         # Every group's latest load, shared by all groups' engines: placement on shared
         # hosts predicts each host's load from all the groups on it.
-        self.recent: RecentLoads = {}
+        self.recent = RecentLoads()
         self.broken: dict[str, str] = {}
         self.started = False
         self._scheduler: Any = None
@@ -87,7 +88,6 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
         self._reload = False
         # The last reload's rejection (None once one is applied): shown by /readyz.
         self.reload_notice: str | None = None
-        store.inputs = self._inputs_of
         # Evaluated at every scrape, so /metrics says what /readyz would answer now.
         metrics.ready.set_function(lambda: 1.0 if self.readiness()[0] else 0.0)
 
@@ -245,13 +245,13 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             outcome,
             time.perf_counter() - t0,
             rt.config.capacity_per_instance,
-            load=_newest_load(rt, outcome),
+            load=_newest_load(outcome),
         )
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
         if rt.publisher is not None and outcome.forecast is not None:
             self._publish(rt, outcome.forecast)
         rt.last = self.store.last_records.get(name) or self.store.redactor.value(
-            outcome_record(outcome, rt.source.last_window)
+            outcome_record(outcome)
         )
         self.log.tick(rt.last)
 
@@ -275,10 +275,6 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             self.metrics.count_error(name, "retrain")
             self.log.event("warning", f"retraining failed: {type(exc).__name__}: {exc}", group=name)
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))
-
-    def _inputs_of(self, group: str) -> Any:
-        rt = self.groups.get(group)
-        return rt.source.last_window if rt is not None else None
 
     # ---------------------------------------------------------------- reload
 
@@ -313,7 +309,7 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             if name not in wanted:
                 self._unschedule(name)
                 del self.groups[name]
-                self.recent.pop(name, None)
+                self.recent.forget(name)
                 self.metrics.forget_group(name)
                 self.log.event("info", "group removed by reload", group=name)
         for name, g in wanted.items():
@@ -348,14 +344,10 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
         self.notifier.ready(f"{len(self.groups)} group(s)")
 
 
-def _newest_load(rt: GroupRuntime, outcome: TickOutcome) -> float | None:
-    """The newest finite sample the tick saw, in requests/s (None without one)."""
-    w = rt.source.last_window
-    if w is None or not len(w) or not math.isfinite(float(w.last)):
+def _newest_load(outcome: TickOutcome) -> float | None:
+    """The newest finite sample the tick's policies saw, in requests/s (the engine has
+    turned a utilisation metric into load); None without one."""
+    seen = outcome.seen
+    if seen is None or not seen.count or not math.isfinite(seen.last):
         return None
-    value = float(w.last)
-    if rt.config.metric.unit == "utilization":
-        if outcome.status is None:
-            return None
-        value *= outcome.status.ready * rt.config.capacity_per_instance
-    return value
+    return float(seen.last)

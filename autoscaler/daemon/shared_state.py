@@ -28,7 +28,7 @@ from autoscaler.daemon.records import (
 )
 from autoscaler.daemon.redact import Redactor
 from autoscaler.daemon.state import StateError
-from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
+from autoscaler.model import ScaleAction, ensure_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -80,7 +80,6 @@ class SharedStateStore:
         member: str,
         *,
         redactor: Redactor | None = None,
-        inputs: Callable[[str], MetricWindow | None] | None = None,
         fence: Callable[[str], int | None] | None = None,
         pool_size: int = 8,
     ) -> None:
@@ -89,7 +88,6 @@ class SharedStateStore:
 
         self.member = member
         self.redactor = redactor or Redactor()
-        self.inputs = inputs
         self.fence = fence
         self.last_records: dict[str, dict[str, Any]] = {}
         self._memory: dict[tuple[str, str], object] = {}
@@ -289,7 +287,7 @@ class SharedStateStore:
     def record(self, outcome: object) -> None:
         from sqlalchemy import text
 
-        rec = self.redactor.value(audit_record(outcome, self.inputs, {"member": self.member}))
+        rec = self.redactor.value(audit_record(outcome, {"member": self.member}))
         self.last_records[rec["group"]] = rec
         action = rec.get("action") or {}
         with self._tx() as db:

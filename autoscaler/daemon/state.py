@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from autoscaler.daemon.records import (
     placement_records,
 )
 from autoscaler.daemon.redact import Redactor
-from autoscaler.model import MetricWindow, ScaleAction, ensure_utc
+from autoscaler.model import ScaleAction, ensure_utc
 from autoscaler.private_files import private_dir, touch_private
 
 DB_NAME = "state.db"
@@ -100,8 +100,7 @@ class SqliteStateStore:
     """The engine's ``StateStore`` on SQLite.
 
     ``redactor`` cleans every text that goes into the audit log and the journal.
-    ``inputs`` (optional) returns the metric window a group's last tick looked at, for
-    the audit record. ``busy_timeout`` is how long a write waits for another writer.
+    The audit record says what the policies saw (``TickOutcome.seen``). ``busy_timeout`` is how long a write waits for another writer.
     ``max_pages`` caps the database size (used to test a full disk).
     """
 
@@ -110,7 +109,6 @@ class SqliteStateStore:
         path: str | Path,
         *,
         redactor: Redactor | None = None,
-        inputs: Callable[[str], MetricWindow | None] | None = None,
         busy_timeout: float = 2.0,
         max_pages: int | None = None,
         audit_retention: timedelta | None = None,
@@ -121,7 +119,6 @@ class SqliteStateStore:
         self.audit_retention = audit_retention
         self._since_prune = 0
         self.redactor = redactor or Redactor()
-        self.inputs = inputs
         self._lock = threading.RLock()
         self._memory: dict[tuple[str, str], object] = {}
         # The newest record written per group (already redacted), for the daemon's views.
@@ -301,7 +298,7 @@ class SqliteStateStore:
 
     def record(self, outcome: object) -> None:
         """Append one audit record (a ``TickOutcome`` or an already built dict)."""
-        rec = self.redactor.value(audit_record(outcome, self.inputs))
+        rec = self.redactor.value(audit_record(outcome))
         self.last_records[rec["group"]] = rec
         action = rec.get("action") or {}
         with self._tx() as db:

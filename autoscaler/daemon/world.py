@@ -17,18 +17,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 
 from autoscaler.config import Config, ConfigError, GroupConfig
 from autoscaler.daemon.clock import SimulatedClock
-from autoscaler.interfaces import Clock, CloudAdapter, MetricSource
+from autoscaler.interfaces import CloudAdapter, ForecastPublisher, MetricSource, World
 from autoscaler.model import (
     CloudError,
-    Forecast,
     GroupSpec,
     GroupStatus,
     InstanceInfo,
@@ -46,32 +44,6 @@ class WorldError(Exception):
     The message says what is wrong but not which group: the caller that knows the
     group (start-up, reload) names it once.
     """
-
-
-class World(Protocol):
-    clock: Clock
-
-    def cloud_for(self, group: GroupConfig) -> CloudAdapter:
-        """The cloud adapter for ``group``. Raises ``WorldError``."""
-
-    def source_for(self, group: GroupConfig) -> MetricSource:
-        """The metric source for ``group``. Raises ``WorldError``."""
-
-    # Whether forecast refits happen inside the tick, on simulated time (deterministic:
-    # the simulator's schedule), rather than in the daemon's retraining job.
-    refit_inline: bool
-
-    def tick_time(self, group: str, interval: timedelta) -> datetime:
-        """When ``group``'s evaluation that is starting now takes place."""
-
-    def advance(self, now: datetime, group: str | None = None) -> None:
-        """Bring simulated parts (``group``'s, or all) up to ``now`` before a tick
-        (no-op for real clouds)."""
-
-
-class ForecastPublisher(Protocol):
-    def publish(self, metric: str, forecast: Forecast, dimensions: Mapping[str, str]) -> int:
-        """Send the forecast to the monitoring system. Raises ``CloudError``."""
 
 
 class LockedCloud:

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Protocol
 
+from autoscaler.interfaces import PlacementPolicy
 from autoscaler.placement.hosts import HostView, VmRequest
 
 
@@ -22,13 +22,6 @@ class Demand:
 
     mean: float = 0.0
     var: float = 0.0
-
-
-class PlacementPolicy(Protocol):
-    name: str
-
-    def choose_host(self, vm: VmRequest, hosts: Sequence[HostView], demand: Demand) -> int | None:
-        """Index into ``hosts`` of the host for ``vm``, or None when it fits nowhere."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
+from autoscaler.interfaces import GpuPlacementPolicy
 from autoscaler.simulator.gpu.fleet import MILLI
 from autoscaler.simulator.gpu.fragmentation import (
     TypicalPods,
@@ -60,14 +60,6 @@ class PodRequest:
     @property
     def total_gpu_milli(self) -> int:
         return self.num_gpu * self.gpu_milli
-
-
-class PlacementPolicy(Protocol):
-    name: str
-
-    def place(
-        self, req: PodRequest, state: ClusterState, rng: np.random.Generator
-    ) -> Placement | None: ...
 
 
 def feasible(req: PodRequest, state: ClusterState) -> np.ndarray:
@@ -324,9 +316,9 @@ POLICY_NAMES = (
 )
 
 
-def make_policy(name: str, typical: TypicalPods | None = None) -> PlacementPolicy:
+def make_policy(name: str, typical: TypicalPods | None = None) -> GpuPlacementPolicy:
     """The policy called ``name``; ``fgd`` needs the typical pods. Raises ValueError."""
-    simple: dict[str, Callable[[], PlacementPolicy]] = {
+    simple: dict[str, Callable[[], GpuPlacementPolicy]] = {
         "random": RandomPolicy,
         "first_fit": FirstFitPolicy,
         "best_fit": BestFitPolicy,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autoscaler.cli import cli
+from autoscaler.cli import BLAS_THREADS, cli, single_thread_blas
 from tools.readme_demo_table import readme_table, table_lines
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,3 +178,11 @@ def test_policy_help_names_the_policies_that_run_by_default() -> None:
 
     res = CliRunner().invoke(cli, ["simulate", "--help"], terminal_width=400)
     assert f"default {', '.join(DEFAULT_POLICIES)})" in res.output
+
+
+def test_blas_defaults_to_one_thread_unless_the_operator_chose() -> None:
+    env = {"OMP_NUM_THREADS": "4"}
+    single_thread_blas(env)
+    assert env["OMP_NUM_THREADS"] == "4"
+    assert all(env[name] for name in BLAS_THREADS)
+    assert env["OPENBLAS_NUM_THREADS"] == "1"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autoscaler.forecasters.intervals import make_monotone
+from autoscaler.forecasters.intervals import empirical_bands, make_monotone
 
 QS = (0.05, 0.25, 0.5, 0.75, 0.95)
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -37,3 +37,19 @@ def test_a_lower_band_rounded_above_the_mean_is_brought_back_to_it():
 def test_without_a_mean_only_the_order_is_enforced():
     bands = make_monotone({0.1: np.array([3.0]), 0.9: np.array([1.0])})
     assert bands[0.1][0] == 3.0 and bands[0.9][0] == 3.0
+
+
+@given(
+    errors=arrays(np.float64, (6, 40), elements=finite),
+    holes=st.lists(st.integers(0, 6 * 40 - 1), max_size=3),
+)
+def test_empirical_bands_are_each_steps_quantiles_of_its_finite_errors(errors, holes):
+    """Equal, finite samples take one vectorised path; NaNs the per-step one: the
+    same answer, each step's own quantiles of its finite errors."""
+    errors.flat[holes] = np.nan
+    mean = np.arange(6.0)
+    bands = empirical_bands(mean, list(errors), QS)
+    for h in range(6):
+        e = errors[h][np.isfinite(errors[h])]
+        for q in QS:
+            assert bands[q][h] == mean[h] + np.quantile(e, q)

@@ -58,3 +58,24 @@ def test_lengths_in_steps_or_durations():
         to_steps(0, STEP, name="x")
     with pytest.raises(ForecastError, match="invalid duration"):
         to_steps("soon", STEP, name="x")
+
+
+@pytest.mark.parametrize("extra", [0, 3])
+def test_a_one_minute_profile_is_estimated_on_five_minute_means_in_place(nab_cpu, extra):
+    """At 1-minute steps the profile comes from block means, repeated per block and
+    aligned to the series' end: a daily square wave with edges on block boundaries
+    comes back at the same positions (shifted by a step, the edges would miss)."""
+    day = 1440
+    n = 4 * day + extra
+    pos = np.arange(n)
+    # blocks of five end at the last value: they start at positions (n % 5) + 5j
+    start = n % 5
+    high = ((pos - start) % day >= 600) & ((pos - start) % day < 900)
+    noise = np.resize(nab_cpu.to_numpy() - nab_cpu.mean(), n)
+    y = 100 + 40 * high + 0.1 * noise
+    prof = fit_profile(y, day)
+    assert prof.period == day and len(prof.profile) == day
+    seasonal = prof.at(pos[-day:])
+    hi, lo = seasonal[high[-day:]], seasonal[~high[-day:]]
+    assert hi.min() > lo.max()  # every high minute above every low one: no misaligned edge
+    assert 30 < hi.mean() - lo.mean() < 50
