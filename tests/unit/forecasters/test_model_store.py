@@ -129,6 +129,10 @@ def test_a_payload_of_plain_data_is_not_a_model(saved):
     _replace_payload(store, b"\x80\x05garbage")
     with pytest.raises(ModelStoreError, match="corrupt model data"):
         store.load("web")
+    _replace_payload(store, b"P")  # the unpickler's own message spans two lines
+    with pytest.raises(ModelStoreError, match="persistent id instruction") as err:
+        store.load("web")
+    assert "\n" not in str(err.value)
 
 
 def test_every_kind_round_trips_through_the_restricted_loader(tmp_path, nab_cpu):
