@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile_files as hf
 from tests import hostile_surfaces as hs
 
 
@@ -54,19 +55,19 @@ def _bytes_file(check: Callable[[Path], None], name: str) -> Callable[[bytes], N
 
 def _fleet_file(case: tuple[str, bytes]) -> None:
     name, raw = case
-    _bytes_file(hs.check_fleet_file, name)(raw)
+    _bytes_file(hf.check_fleet_file, name)(raw)
 
 
 def _vm_dir(case: tuple[str, list[tuple[str, bytes]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+        hf.check_vm_dir(hf.make_vm_dir(Path(tmp), case))
 
 
 def _store(case: tuple[str, bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         marker = Path(tmp) / "ran"
-        store = hs.spoil_store(hs.saved_store(Path(tmp) / "models"), case, marker)
-        hs.check_store(store, marker)
+        store = hf.spoil_store(hf.saved_store(Path(tmp) / "models"), case, marker)
+        hf.check_store(store, marker)
 
 
 def _trace_text(text: str) -> None:
@@ -80,9 +81,9 @@ SURFACES: dict[str, tuple[Callable[..., None], dict[str, st.SearchStrategy]]] = 
     "config bytes": (_bytes_file(hs.check_config_file, "c.yaml"), {"raw": hs.RAW_FILES}),
     "trace text": (_trace_text, {"text": hs.TRACE_TEXT}),
     "trace bytes": (_bytes_file(hs.check_trace_file, "t.csv"), {"raw": st.binary(max_size=300)}),
-    "fleet files": (_fleet_file, {"case": hs.FLEET_FILES}),
-    "vm folders": (_vm_dir, {"case": hs.VM_DIRS}),
-    "model store": (_store, {"case": hs.STORE_CASES}),
+    "fleet files": (_fleet_file, {"case": hf.FLEET_FILES}),
+    "vm folders": (_vm_dir, {"case": hf.VM_DIRS}),
+    "model store": (_store, {"case": hf.STORE_CASES}),
     "durations": (hs.check_duration, {"text": hs.DURATIONS | hs.TEXT}),
     "api answers": (
         hs.check_api_answer,

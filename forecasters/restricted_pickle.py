@@ -117,7 +117,8 @@ def load_model(payload: bytes) -> Any:
     except RefusedModel:
         raise
     except Exception as exc:  # a corrupt payload can raise nearly anything
-        raise ForecastError(f"corrupt model data: {type(exc).__name__}: {exc}") from None
+        reason = " ".join(str(exc).split())  # one line, whatever the library wrote
+        raise ForecastError(f"corrupt model data: {type(exc).__name__}: {reason}") from None
     if not isinstance(model, _top_level_types()):
         raise RefusedModel(f"the file holds a {type(model).__name__}, not a forecaster")
     return model

@@ -12,7 +12,7 @@ from forecast_data import STEP
 
 from autoscaler.forecasters.registry import build_forecaster
 from autoscaler.forecasters.store import ModelStore, ModelStoreError
-from tests import hostile_surfaces as hs
+from tests import hostile_files as hf
 
 
 @pytest.fixture()
@@ -129,6 +129,10 @@ def test_a_payload_of_plain_data_is_not_a_model(saved):
     _replace_payload(store, b"\x80\x05garbage")
     with pytest.raises(ModelStoreError, match="corrupt model data"):
         store.load("web")
+    _replace_payload(store, b"P")  # the unpickler's own message spans two lines
+    with pytest.raises(ModelStoreError, match="persistent id instruction") as err:
+        store.load("web")
+    assert "\n" not in str(err.value)
 
 
 def test_every_kind_round_trips_through_the_restricted_loader(tmp_path, nab_cpu):
@@ -156,13 +160,13 @@ def test_a_store_of_the_wrong_shape_is_a_clear_error(saved, tmp_path):
         ModelStore(tmp_path / "m").save("web", {"not": "a model"})
 
 
-@pytest.mark.parametrize("index", range(len(hs.FORBIDDEN_GLOBALS)))
+@pytest.mark.parametrize("index", range(len(hf.FORBIDDEN_GLOBALS)))
 def test_a_forbidden_global_is_refused_and_nothing_runs(tmp_path, index):
     import pickle
 
     marker = tmp_path / "ran"
-    store = hs.spoil_store(hs.saved_store(tmp_path / "models"), ("global", bytes([index])), marker)
-    module, name = hs.FORBIDDEN_GLOBALS[index]
+    store = hf.spoil_store(hf.saved_store(tmp_path / "models"), ("global", bytes([index])), marker)
+    module, name = hf.FORBIDDEN_GLOBALS[index]
     with pytest.raises(ModelStoreError, match=f"refusing to load {module}.{name}"):
         store.load("web")
     assert not marker.exists()
@@ -193,7 +197,7 @@ def test_a_refused_stored_model_falls_back_to_a_fresh_fit(tmp_path):
     at = start + timedelta(days=2)
     assert first.forecaster.forecast(first.spec, source.window("", at, timedelta(hours=1), MIN), at)
     marker = tmp_path / "ran"
-    hs.spoil_store(first.forecaster.store, ("global", bytes([0])), marker)
+    hf.spoil_store(first.forecaster.store, ("global", bytes([0])), marker)
     _, _, _, second = _setup()
     second.forecaster.store = ModelStore(tmp_path / "models")
     now = at + timedelta(minutes=20)

@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile_files as hf
 from tests import hostile_surfaces as hs
 
 SETTINGS = settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
@@ -74,26 +75,26 @@ def test_api_answers(ready: object, groups: object, decisions: list) -> None:
 
 
 @SETTINGS
-@given(case=hs.FLEET_FILES)
+@given(case=hf.FLEET_FILES)
 def test_fleet_files(case: tuple[str, bytes]) -> None:
     name, raw = case
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / name
         p.write_bytes(raw)
-        hs.check_fleet_file(p)
+        hf.check_fleet_file(p)
 
 
 @SETTINGS
-@given(case=hs.VM_DIRS)
+@given(case=hf.VM_DIRS)
 def test_vm_dirs(case: tuple[str, list[tuple[str, bytes]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        hs.check_vm_dir(hs.make_vm_dir(Path(tmp), case))
+        hf.check_vm_dir(hf.make_vm_dir(Path(tmp), case))
 
 
 @SETTINGS
-@given(case=hs.STORE_CASES)
+@given(case=hf.STORE_CASES)
 def test_model_store(case: tuple[str, bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         marker = Path(tmp) / "ran"
-        store = hs.spoil_store(hs.saved_store(Path(tmp) / "models"), case, marker)
-        hs.check_store(store, marker)
+        store = hf.spoil_store(hf.saved_store(Path(tmp) / "models"), case, marker)
+        hf.check_store(store, marker)
