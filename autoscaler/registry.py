@@ -1,4 +1,9 @@
-"""The one place that builds runtime objects from configuration."""
+"""The one place that builds runtime objects from configuration.
+
+Policies, forecasters, placement, victims, the initial size and boot delays are built
+here; metric sources, cloud adapters and forecast publishers in ``registry_adapters``
+and re-exported here: the daemon's worlds and the simulator ask this module only.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,9 @@ from autoscaler.policies.schedule import ScheduleEntry, SchedulePolicy
 from autoscaler.policies.target import TargetPolicy
 from autoscaler.policies.threshold import ThresholdPolicy
 from autoscaler.rebalancing import RebalanceRound
+from autoscaler.registry_adapters import build_cloud as build_cloud
+from autoscaler.registry_adapters import build_forecast_publisher as build_forecast_publisher
+from autoscaler.registry_adapters import build_source as build_source
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.scoring import ServiceModel, required_instances
 from autoscaler.simulator.serving.warm_set import WarmSetPolicy

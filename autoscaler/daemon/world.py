@@ -3,7 +3,7 @@
 ``SimulatedWorld`` is the embedded default: the configured (or bundled) trace replayed
 through ``TraceSource`` and a ``SimCloud`` on a simulated clock running ``speedup``
 times faster than real time. ``CloudWorld`` is production: the OpenStack adapters and
-Prometheus/Monasca sources built by ``autoscaler.adapters.factory``, on the wall clock.
+Prometheus/Monasca sources built by ``autoscaler.registry``, on the wall clock.
 ``load_world`` picks the world for a config. Nothing in the environment can replace it
 (no code is loaded from outside the package): tests pass their own world to the daemon.
 
@@ -212,7 +212,7 @@ class CloudWorld:
             return self._conn
 
     def cloud_for(self, group: GroupConfig) -> CloudAdapter:
-        from autoscaler.adapters.factory import build_cloud
+        from autoscaler.registry import build_cloud
 
         try:
             return build_cloud(self.config.cloud, [group], conn=self._connection())
@@ -220,7 +220,7 @@ class CloudWorld:
             raise WorldError(_one_line(exc)) from None
 
     def source_for(self, group: GroupConfig) -> MetricSource:
-        from autoscaler.adapters.factory import build_source
+        from autoscaler.registry import build_source
 
         if group.metric.source == "simulated":
             raise WorldError("metric.source simulated needs cloud.kind simulated")
@@ -237,7 +237,7 @@ class CloudWorld:
 
     def publisher_for(self, group: GroupConfig) -> ForecastPublisher | None:
         """Monasca's forecast publisher when the group asks for one (``publish_forecast``)."""
-        from autoscaler.adapters.factory import build_forecast_publisher
+        from autoscaler.registry import build_forecast_publisher
 
         try:
             return build_forecast_publisher(group.metric, self.config.cloud)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from autoscaler.adapters.factory import build_cloud, build_forecast_publisher, build_source
 from autoscaler.config import CloudConfig, GroupConfig, MetricConfig
 from autoscaler.model import CloudError, SourceError
+from autoscaler.registry import build_cloud, build_forecast_publisher, build_source
 from tests.fakes.auth_proxy import AuthProxy
 from tests.integration.adapters.conftest import BackfilledPrometheus, OpenStackCloud
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from autoscaler.adapters.backoff import Backoff
-from autoscaler.adapters.factory import build_cloud
 from autoscaler.adapters.nova_adapter import NovaAdapter, NovaSettings
 from autoscaler.adapters.placement_hosts import PlacementAccessDenied
 from autoscaler.config import CloudConfig, ConfigError, GroupConfig
@@ -27,6 +26,7 @@ from autoscaler.placement.migration_plan import MigrationCaps
 from autoscaler.placement.policies import Demand, InterferenceAwarePlacement, build_placement
 from autoscaler.placement.rebalance import Consolidation
 from autoscaler.rebalancing import RebalanceRound
+from autoscaler.registry import build_cloud
 from tests.integration.adapters.conftest import MEMBER_USER, PlacementCloud
 from tests.unit.scaleout.test_engine_placement import Steady, Wants
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from autoscaler.adapters.factory import build_source
 from autoscaler.adapters.prometheus_source import BearerAuth, PrometheusSource
 from autoscaler.config import CloudConfig, ConfigError, load_config
+from autoscaler.registry import build_source
 
 GOOD = """\
 version: 1

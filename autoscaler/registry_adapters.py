@@ -1,4 +1,8 @@
-"""Building metric sources and cloud adapters from the config (the registry calls these).
+"""The registry's builders of metric sources, cloud adapters and forecast publishers.
+
+Part of ``autoscaler.registry`` (kept in its own module for size): call them through
+``autoscaler.registry``, the one entry point that builds objects from config; they call
+the adapters' constructors, and the adapters know nothing of the config.
 
 openstack and keystoneauth are imported only when an OpenStack piece is built. Problems
 that are the user's (a token file that cannot be read, a user-data file missing) raise
