@@ -37,6 +37,7 @@ SWEEP = (
     {"scheduler": "fifo", "migration": True},
     {"scheduler": "sjf"},
     {"scheduler": "priority"},
+    {"scheduler": "tiresias", "preemption": True, "borrowing": True},
 )
 ALLOC = ({"allocation": "proportional"}, {"allocation": "synergy"})
 
@@ -69,6 +70,11 @@ def _report_load(speedup: float, runs: list[TimeRun], alloc: list[TimeRun]) -> d
         f"vs tiresias: {_ratio(las_p.jct_stat(m), las.jct_stat(m))}; "
         f"gittins+preempt vs fifo: "
         f"{_ratio(by['best_fit/gittins+preempt/no-migration/request'].jct_stat(m), fifo.jct_stat(m))}"
+    )
+    borrow = by["best_fit/tiresias+preempt/no-migration/request/borrow"]
+    print(
+        f"borrowing (tiresias+preempt): mean JCT {_ratio(borrow.jct_stat(m), las_p.jct_stat(m))} "
+        f"of without, {borrow.quota_returns} quota returns"
     )
     print(
         f"migration: fragmentation {las_pm.mean_fragmentation_pct:.2f} vs "
@@ -151,6 +157,7 @@ def markdown(lines: list[dict]) -> str:
     for r in sorted(lines, key=lambda r: r["arrival_speedup"]):
         name = r["scheduler"] + ("+preempt" if r["preemption"] else "")
         name += "+migration" if r["migration"] else ""
+        name += "+borrow" if r.get("borrowing") else ""
         name += f" / {r['allocation']}" + (" (clairvoyant)" if r["clairvoyant"] else "")
         rows.append(
             f"| x{r['arrival_speedup']:g} | {r['fleet'].removesuffix('.yaml')} | {name} "
@@ -176,6 +183,7 @@ def loads_from_lines(lines: list[dict]) -> list[dict]:
             name = (
                 f"{r['placement']}/{r['scheduler']}{'+preempt' if r['preemption'] else ''}/"
                 f"{'migration' if r['migration'] else 'no-migration'}/{r['allocation']}"
+                f"{'/borrow' if r.get('borrowing') else ''}"
             )
             d[key][name] = r
     return sorted(by.values(), key=lambda d: d["arrival_speedup"])

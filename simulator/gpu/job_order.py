@@ -109,6 +109,8 @@ class JobOrder:
         return self.scheduler in ("tiresias", "gittins")
 
     def primary(self, j: TimeJob) -> float:
+        """The first element of ``key``; for LAS and Gittins cached on the job until its
+        service or promotion changes (``TimeJob.touch``) or the index is refitted."""
         s = self.scheduler
         if s == "fifo":
             return 0.0
@@ -116,10 +118,17 @@ class JobOrder:
             return j.work_left
         if s == "priority":
             return float(j.prio)
+        table = self.gittins.refits if self.gittins is not None else 0
+        ver, at, value = j.pcache
+        if ver == j.pver and at == table:
+            return value
         if s == "tiresias":
-            return float(_at_or_past(LAS_THRESHOLDS_GPU_S, j.las))
-        assert self.gittins is not None
-        return float("-inf") if j.promoted else -self.gittins.index(j.attained)
+            value = float(_at_or_past(LAS_THRESHOLDS_GPU_S, j.las))
+        else:
+            assert self.gittins is not None
+            value = float("-inf") if j.promoted else -self.gittins.index(j.attained)
+        j.pcache = (j.pver, table, value)
+        return value
 
     def key(self, j: TimeJob) -> tuple[float, float, int]:
         return (self.primary(j), j.arrival, j.idx)

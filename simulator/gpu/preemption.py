@@ -59,8 +59,16 @@ def choose_victims(
         assert v.placement is not None
         by_node.setdefault(v.placement.node, []).append(v)
     best: tuple[tuple[int, int], int, list[TimeJob]] | None = None
+    gpu_free = state.gpu_left.sum(axis=1) if by_node else None
     for node, victims in by_node.items():
         cpu, mem = need(node)
+        assert gpu_free is not None
+        if (  # even evicting all of them would not do: skip the node
+            state.cpu_left[node] + sum(v.held.cpu for v in victims) < cpu
+            or state.mem_left[node] + sum(v.held.mem for v in victims) < mem
+            or gpu_free[node] + sum(v.req.total_gpu_milli for v in victims) < req.total_gpu_milli
+        ):
+            continue
         extra_gpu = np.zeros_like(state.gpu_left[node])
         extra_cpu = extra_mem = 0
         chosen: list[TimeJob] = []
@@ -101,30 +109,48 @@ def return_quota(replay: Replay, j: TimeJob, owed: int, now: float) -> bool:
     return owed <= 0
 
 
-def _lowest_running(replay: Replay) -> float:
-    """The largest primary key among running jobs (cached per cluster change)."""
+def _ranked(replay: Replay) -> list[tuple[float, TimeJob]]:
+    """Running jobs as (primary key, job), largest key (lowest priority) first, cached
+    per cluster or priority change (never for sjf, whose keys change as jobs run)."""
     stamp = (replay.releases, replay.binds, replay.prio_version)
-    if replay.low_stamp != stamp:
-        keys = [replay.order.primary(v) for v in replay.running.values()]
-        replay.low = max(keys, default=float("-inf"))
+    if replay.low_stamp != stamp or replay.order.scheduler == "sjf":
+        primary = replay.order.primary
+        replay.ranked = sorted(
+            ((primary(v), v) for v in replay.running.values()), key=lambda kv: -kv[0]
+        )
         replay.low_stamp = stamp
-    return replay.low
+    return replay.ranked
 
 
 def victims_for(replay: Replay, j: TimeJob, now: float) -> list[TimeJob]:
     """Running jobs ``j`` may evict, first evicted first: borrowed quota of other
     partitions (when ``j`` is inside its own), then the jobs ``j`` outranks."""
-    out = []
-    if replay.order.scheduler == "sjf":
+    order = replay.order
+    if order.scheduler == "sjf":
         for v in replay.running.values():
             v.account(max(now, v.run_start))  # SRTF compares the work left now
     reclaim = replay.cfg.borrowing and replay.ledger.within_own(j.partition, j.req.total_gpu_milli)
-    if not reclaim and replay.order.primary(j) >= _lowest_running(replay):
+    ranked = _ranked(replay)
+    mine = order.primary(j)
+    if not reclaim and (not ranked or mine >= ranked[0][0]):
         return []  # outranks nobody: skip the scan
-    for v in replay.running.values():
+    out = []
+    for key, v in ranked if reclaim else ranked[: _outranked(ranked, mine)]:
         if reclaim and v.partition != j.partition and replay.ledger.over_quota(v.partition):
             out.append((0, v))
-        elif replay.cfg.preempts and replay.order.outranks(j, v):
+        elif replay.cfg.preempts and key > mine and order.outranks(j, v):
             out.append((1, v))
-    out.sort(key=lambda kv: (kv[0], replay.order.victim_rank(kv[1])))
+    out.sort(key=lambda kv: (kv[0], order.victim_rank(kv[1])))
     return [v for _, v in out]
+
+
+def _outranked(ranked: list[tuple[float, TimeJob]], mine: float) -> int:
+    """How many of ``ranked`` (largest key first) have a key above ``mine``."""
+    lo, hi = 0, len(ranked)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ranked[mid][0] > mine:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

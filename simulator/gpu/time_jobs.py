@@ -44,6 +44,12 @@ class TimeJob:
     qver: int = 0
     preempted: int = 0
     restore_s: float = 0.0
+    pver: int = 0  # bumped whenever attained service or promotion changes
+    pcache: tuple[int, int, float] = (-1, -1, 0.0)  # JobOrder's (pver, table, primary)
+
+    def touch(self) -> None:
+        """Mark the job's priority inputs as changed (see ``JobOrder.primary``)."""
+        self.pver += 1
 
     @property
     def gpus(self) -> float:
@@ -56,6 +62,7 @@ class TimeJob:
         ran = now - self.run_start
         if ran <= 0:
             return
+        self.pver += 1
         self.work_left = max(0.0, self.work_left - ran * self.grant.rate)
         self.attained += ran * self.gpus
         self.las += ran * self.gpus

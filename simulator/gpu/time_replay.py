@@ -111,7 +111,7 @@ class Replay:
         self._cap_stamp: tuple[int, int] | None = None
         self._cap = (0, 0, 0, 0)
         self.low_stamp: tuple[int, int, int] | None = None
-        self.low = float("-inf")
+        self.ranked: list[tuple[float, TimeJob]] = []
         self.counts: dict[str, int | float] = dict.fromkeys(
             ("preemptions", "migrations", "quota_returns", "pause_seconds", "gittins_refits"), 0
         )
@@ -282,12 +282,14 @@ class Replay:
         if kind == _LEVEL and epoch == j.epoch and j.placement is not None:
             j.account(now)
             j.promoted = False
+            j.touch()
             self.prio_version += 1
             self.rearm(j)
             return True
         if kind == _PROMOTE and epoch == j.epoch and j.waiting:
             j.las = 0.0
             j.promoted = True
+            j.touch()
             self.queue.push(j, self.order.key(j))
             return True
         return False
