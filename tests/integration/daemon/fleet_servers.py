@@ -35,7 +35,25 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-class RedisServer:
+class ServerProcess:
+    """One server process on ``self.port``: started by a subclass's ``start`` through
+    ``_spawn``, killed by ``stop`` (idempotent)."""
+
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], timeout: float = 20.0) -> None:
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class RedisServer(ServerProcess):
     """redis-server without persistence: a restart loses every key, as the worst case."""
 
     def __init__(self, directory: Path) -> None:
@@ -45,29 +63,20 @@ class RedisServer:
         self.binary = binary
         self.dir = directory
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
+        self._spawn(
             [
                 self.binary,
                 *("--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
                 *("--appendonly", "no", "--dir", str(self.dir)),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
-        wait_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
 
 
 def _pg_bin(name: str) -> str | None:
@@ -126,7 +135,7 @@ class PostgresServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class EtcdServer:
+class EtcdServer(ServerProcess):
     """Debian's etcd, one node, client and peer ports on 127.0.0.1, a throwaway data dir."""
 
     def __init__(self, directory: Path) -> None:
@@ -136,7 +145,7 @@ class EtcdServer:
         self.binary = binary
         self.dir = directory
         self.port, self.peer = free_port(), free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc = None
 
     @property
     def url(self) -> str:
@@ -144,7 +153,7 @@ class EtcdServer:
 
     def start(self) -> None:
         client, peer = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.peer}"
-        self.proc = subprocess.Popen(
+        self._spawn(
             [
                 self.binary,
                 *("--name", "t", "--data-dir", str(self.dir / "etcd")),
@@ -152,22 +161,13 @@ class EtcdServer:
                 *("--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer),
                 *("--initial-cluster", f"t={peer}", "--log-level", "error"),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
-        wait_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
 
 
 ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"  # Debian's zookeeper package
 
 
-class ZookeeperServer:
+class ZookeeperServer(ServerProcess):
     """Debian's ZooKeeper, standalone, on 127.0.0.1 (no admin server). A short tick lets
     the tests ask for sessions of a second or two (ZooKeeper's floor is two ticks)."""
 
@@ -178,7 +178,7 @@ class ZookeeperServer:
         self.java = java
         self.dir = directory
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc = None
 
     @property
     def url(self) -> str:
@@ -193,19 +193,11 @@ class ZookeeperServer:
             "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
             "minSessionTimeout=500\nmaxSessionTimeout=10000\n"
         )
-        self.proc = subprocess.Popen(
+        self._spawn(
             [
                 *(self.java, "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", ZOOKEEPER_JAR),
                 "org.apache.zookeeper.server.ZooKeeperServerMain",
                 str(cfg),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            timeout=40,
         )
-        wait_port(self.port, timeout=40)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
