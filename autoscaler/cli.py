@@ -52,7 +52,7 @@ def cli() -> None:
 
 # The models' matrices are a few states wide: a multi-threaded BLAS only spins its
 # threads on them (on 2 busy cores an ARIMA fit took 7 s instead of 2). Parallelism is
-# across groups (``forecasting.FIT_SLOTS``), not inside one small product.
+# across groups (``fit_pool``: worker processes), not inside one small product.
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

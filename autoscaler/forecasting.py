@@ -17,7 +17,6 @@ same code path (``_fit``), the same trailing window and the same fallback.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoscaler.fit_pool import FIT_SLOTS
 from autoscaler.forecasters.baselines import NaiveForecaster
 from autoscaler.forecasters.intervals import check_quantiles
 from autoscaler.interfaces import Forecaster
@@ -60,9 +60,6 @@ class _GroupState:
     fitting: bool = False  # a refit of this group is running outside the lock
 
 
-# Refits on worker threads share the cores: a start with many groups queues its fits.
-FIT_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
-
 HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
 
 
@@ -91,6 +88,9 @@ class RetrainingForecastProvider:
     # Where fitted models are kept (``forecasters.store.ModelStore``); after a restart a
     # stored model younger than ``retrain`` is used at once, without refitting.
     store: Any = None
+    # Where off-tick refits run (``fit_pool.FitPool``: worker processes); None: on the
+    # refit's own thread, at most one fit per core at a time (``FIT_SLOTS``).
+    fit_pool: Any = None
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
@@ -129,8 +129,11 @@ class RetrainingForecastProvider:
             detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
         try:
             self._read_history(detached)  # waiting on the source holds no fit slot
-            with FIT_SLOTS:  # at most one fit per core at a time, across all groups
-                self._fit(detached, now, read=False)
+            if self.fit_pool is not None:
+                self._fit(detached, now, read=False, pool=self.fit_pool)
+            else:
+                with FIT_SLOTS:  # at most one fit per core at a time, across all groups
+                    self._fit(detached, now, read=False)
         finally:
             with self._lock:
                 st.fitting = False
@@ -318,8 +321,9 @@ class RetrainingForecastProvider:
         if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
             st.history = values[first[0] :]
 
-    def _fit(self, st: _GroupState, now: datetime, *, read: bool = True) -> None:
-        """Fit ``st``'s model on its history (first read from the source, with ``read``)."""
+    def _fit(self, st: _GroupState, now: datetime, *, read: bool = True, pool: Any = None) -> None:
+        """Fit ``st``'s model on its history (first read from the source, with ``read``;
+        in ``pool``'s worker processes, with ``pool``)."""
         if read:
             self._read_history(st)
         y = _series(st.history, st.end, st.step)
@@ -344,7 +348,8 @@ class RetrainingForecastProvider:
             st.fitted_at = None  # the fallback serves until there is enough
             return
         try:
-            st.model = model.fit(y.ffill().bfill())
+            y = y.ffill().bfill()
+            st.model = model.fit(y) if pool is None else pool.fit(self.make, st.step, y)
             st.problem = ""
             self._save(st)
             self.fits += 1  # one writer at a time: the lock, or the group's own refit job

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,6 +127,17 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     return build_model(model, step, **params)
 
 
+@dataclass(frozen=True)
+class ModelRecipe:
+    """How to build the group's model, picklable (refits may run in worker processes)."""
+
+    model: str
+    params: dict[str, Any]
+
+    def __call__(self, step: timedelta) -> Forecaster:
+        return build_forecaster(self.model, step, dict(self.params))
+
+
 def build_forecast_provider(
     cfg: ForecasterConfig,
     *,
@@ -135,13 +148,16 @@ def build_forecast_provider(
     """The group's forecast provider. ``inline`` False runs refits off the tick path (a
     worker thread, or the daemon's retraining job); the simulator refits inline on the
     same schedule. ``history`` reads the training window from the metric source;
-    ``store`` (a ``ModelStore``) keeps fitted models across restarts."""
+    ``store`` (a ``ModelStore``) keeps fitted models across restarts. Off the tick path
+    the fits run in the process's worker pool (``fit_pool.shared_pool``)."""
+    pool = None
+    if not inline:
+        from autoscaler.fit_pool import shared_pool
 
-    def make(step: timedelta) -> Forecaster:
-        return build_forecaster(cfg.model, step, dict(cfg.params))
-
+        pool = shared_pool()
+        pool.start()
     return RetrainingForecastProvider(
-        make,
+        ModelRecipe(cfg.model, dict(cfg.params)),
         cfg.retrain,
         cfg.train_window,
         cfg.horizon,
@@ -149,6 +165,7 @@ def build_forecast_provider(
         inline=inline,
         history=history,
         store=store,
+        fit_pool=pool,
     )
 
 
