@@ -3,13 +3,15 @@
 A fit is Python and numpy on small matrices: threads share one interpreter lock, so
 a start with many groups fitted them one at a time whatever the cores. ``FitPool``
 sends each fit (a picklable recipe and the series) to a pool of worker processes and
-hands back the fitted model. The workers come from a forkserver that has already
+hands back the fitted model (in the model store's format, read back by its
+restricted loader). The workers come from a forkserver that has already
 imported the models' libraries, so a worker starts in milliseconds, not seconds, and
 no worker is forked from the daemon's threads.
 
 Only the daemon uses it (``inline=False`` providers): the simulator fits inline, on
-simulated time. Anything that cannot travel to a worker (a recipe or a model that does
-not pickle: test doubles) or a pool that broke is fitted in the calling thread instead,
+simulated time. Anything that cannot travel to a worker (a recipe that does not pickle,
+a model the store does not keep: test doubles) or a pool that broke is fitted in the
+calling thread instead,
 at most ``os.cpu_count()`` such fits at a time (``FIT_SLOTS``): a fit never fails
 because of where it runs.
 """
@@ -48,8 +50,16 @@ Recipe = Callable[[timedelta], Any]
 
 
 def fit_model(make: Recipe, step: timedelta, y: pd.Series) -> Any:
-    """A fresh model from ``make(step)``, fitted on ``y`` (what a worker runs)."""
+    """A fresh model from ``make(step)``, fitted on ``y``."""
     return make(step).fit(y)
+
+
+def fit_remotely(make: Recipe, step: timedelta, y: pd.Series) -> bytes:
+    """What a worker runs: the fitted model in the model store's format, which the
+    daemon reads back with the store's restricted loader."""
+    from autoscaler.forecasters.restricted_pickle import dump_model
+
+    return dump_model(fit_model(make, step, y))
 
 
 class FitPool:
@@ -84,15 +94,17 @@ class FitPool:
         future: Future | None = None
         try:
             pickle.dumps(make)  # a recipe that cannot travel is fitted here
-            future = self._executor().submit(fit_model, make, step, y)
+            future = self._executor().submit(fit_remotely, make, step, y)
         except (pickle.PicklingError, TypeError, AttributeError, RuntimeError, OSError):
             future = None
         if future is not None:
+            from autoscaler.forecasters.restricted_pickle import RefusedModel, load_model
+
             try:
-                model = future.result()
+                model = load_model(future.result())
                 self.remote += 1
                 return model
-            except (BrokenProcessPool, pickle.PicklingError) as exc:
+            except (BrokenProcessPool, RefusedModel) as exc:  # a model that cannot travel
                 self._broken(exc)
         with FIT_SLOTS:
             model = fit_model(make, step, y)

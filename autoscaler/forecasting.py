@@ -4,9 +4,12 @@ daemon and in the simulator.
 ``RetrainingForecastProvider`` implements the engine's ``ForecastProvider``. It keeps
 each group's recent history (the engine only hands it the lookback window), refits the
 group's model every ``retrain`` on the trailing ``train_window``, calls the cheap
-``update()`` in between, and falls back to the naive model of ``forecasters.baselines``
-when the model is missing, has too little history, or fails; the reason is in
-``Forecast.note``.
+``update()`` in between (the training window is read back from the metric source,
+``forecast_store``). The model is served as ``forecasters.fallback`` wraps it: a fit,
+update or predict failure falls back to seasonal naive, then naive; while the model
+cannot serve at all (not built, first fit still running, too little history) the same
+chain stands in (``StandIn``). The reason is in ``Forecast.note``. The registry's
+models are the calibrated (conformal) ones the backtests score, stored as they are.
 
 Who refits: in the simulator the provider refits inside ``forecast`` when a refit is due
 (``inline``); the daemon turns that off and its per-group retraining job calls
@@ -19,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from autoscaler.fit_pool import FIT_SLOTS
-from autoscaler.forecasters.baselines import NaiveForecaster
+from autoscaler.forecast_store import HistoryReader, StoredHistory
+from autoscaler.forecasters.fallback import FallbackForecaster, StandIn
 from autoscaler.forecasters.intervals import check_quantiles
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
@@ -45,33 +49,47 @@ class _GroupState:
     step: timedelta
     history: np.ndarray
     end: datetime
-    model: Forecaster | None = None
-    fallback: Forecaster | None = None
+    model: Any = None  # the group's own model, as ``ServedModel`` wraps it
+    standin: StandIn | None = None  # serves while there is no model
+    standin_end: datetime | None = None  # the stand-in is up to date until here
     fitted_at: datetime | None = None
     problem: str = ""  # why the model is not in use, if it is not
-    # While the model serves, the fallback is not kept up to date (an update per
-    # decision would double the cost); it is refitted on the history when needed.
-    fallback_end: datetime | None = None
-    # Timestamps for forecasts on the array path: one long range, sliced per forecast.
-    times: pd.DatetimeIndex | None = None
-    times_start: datetime | None = None
     name: str = ""
     restored: bool = False  # the model store was asked for this group's model
     fitting: bool = False  # a refit of this group is running outside the lock
 
 
-HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
+@dataclass(frozen=True)
+class ServedModel:
+    """``make``'s model as the provider serves it: in the fallback chain, unless it
+    falls back by itself (the registry's models are built with it). Picklable when
+    ``make`` is, so that a refit can run in a worker process."""
+
+    make: ForecasterFactory
+
+    def __call__(self, step: timedelta) -> Any:
+        model = self.make(step)
+        return model if hasattr(model, "fell_back") else FallbackForecaster(model, step)
+
+
+def _own_model(model: Any) -> Any:
+    """The model inside the wrappers (conformal, fallback), whose needs count."""
+    while True:
+        inner = getattr(model, "inner", None) or getattr(model, "primary", None)
+        if inner is None:
+            return model
+        model = inner
 
 
 @dataclass
-class RetrainingForecastProvider:
+class RetrainingForecastProvider(StoredHistory):
     """Forecasts each group's load with a model refitted every ``retrain``.
 
-    ``make(step)`` builds a fresh model (raises to say it is unavailable); the fallback
-    is the naive model. The horizon is at least boot delay + two intervals,
-    so a policy always sees the window a new instance would serve. Never raises for a
-    model's failure: the fallback forecast says why in its ``note``; returns None only
-    when even the fallback has too little history.
+    ``make(step)`` builds a fresh model (raises to say it is unavailable). The horizon
+    is at least boot delay + two intervals, so a policy always sees the window a new
+    instance would serve. Never raises for a model's failure: the fallback's forecast
+    says why in its ``note``; returns None only when even the fallback has too little
+    history.
     """
 
     make: ForecasterFactory
@@ -100,8 +118,8 @@ class RetrainingForecastProvider:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # sorted and checked once, for the models' array path
-        self._quantiles = check_quantiles(self.quantiles)
+        self.quantiles = check_quantiles(self.quantiles)  # sorted and checked once
+        self._served = ServedModel(self.make)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         if len(window) == 0:
@@ -141,12 +159,12 @@ class RetrainingForecastProvider:
             st = self.groups.get(group)
             if st is None or st.step != detached.step or st.end < detached.end:
                 return  # the history was reset meanwhile; the next refit starts afresh
-            if detached.fallback is None:  # too little history: keep what serves now
-                st.problem = detached.problem
+            if detached.model is None and detached.standin is None:
+                st.problem = detached.problem  # too little history: keep what serves now
                 return
-            st.model, st.fallback = detached.model, detached.fallback
-            st.fallback_end, st.times, st.times_start = detached.fallback_end, None, None
-            st.fitted_at, st.problem = detached.fitted_at, detached.problem
+            st.model, st.standin = detached.model, detached.standin
+            st.standin_end, st.fitted_at = detached.standin_end, detached.fitted_at
+            st.problem = detached.problem
             n_new = round((st.end - detached.end) / st.step)
             newer = st.history[len(st.history) - n_new :] if n_new > 0 else st.history[:0]
             keep = max(2, int(self.train_window / st.step))
@@ -156,15 +174,11 @@ class RetrainingForecastProvider:
 
     def _refit_in_background(self, name: str, st: _GroupState, now: datetime) -> None:
         """Start a refit on a worker thread (not inline: a tick never waits for a fit).
-        Until the first one is done the naive fallback serves, fitted here (cheap)."""
-        if st.fallback is None:
-            try:
-                st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
-                st.fallback_end = st.end
-                st.problem = "first fit of the model still running"
-            except ForecastError as exc:
-                st.problem = f"history too short: {exc}"
-                return
+        Until the first one is done the fallback chain stands in (cheap)."""
+        if st.model is None and st.standin is None:
+            self._stand_in(st, "first fit of the model still running")
+            if st.standin is None:
+                return  # too little history even for the stand-in
         if st.fitting:
             return
         st.fitting = True
@@ -195,48 +209,29 @@ class RetrainingForecastProvider:
         steps = max(1, math.ceil(max(self.horizon, lead) / st.step))
         if st.model is not None:
             try:
-                return self._predict(st, steps)
-            except Exception as exc:
+                return st.model.predict(steps, self.quantiles)
+            except Exception as exc:  # past what the fallback chain catches: a bug
                 self.failures += 1
-                st.problem = f"predict failed: {type(exc).__name__}: {exc}"
                 st.model = None
-        fallback = self._fallback(st)
-        if fallback is None:
-            return None
-        fc = fallback.predict(steps, self.quantiles)
-        return replace(fc, note=f"fallback to naive: {st.problem}")
+                self._stand_in(st, f"predict failed: {type(exc).__name__}: {exc}")
+        standin = self._current_standin(st)
+        return None if standin is None else standin.predict(steps, self.quantiles)
 
-    def _predict(self, st: _GroupState, steps: int) -> Forecast:
-        """The model's forecast; on its array path (no pandas) when it has one."""
-        model = st.model
-        arrays = getattr(model, "predict_arrays", None)
-        if arrays is None:
-            return model.predict(steps, self.quantiles)
-        mean, bands = arrays(steps, self._quantiles)
-        note = getattr(model, "note", "")
-        return Forecast(self._times(st, steps), mean, bands, model=model.name, note=note)
+    def _stand_in(self, st: _GroupState, why: str) -> None:
+        """The fallback chain in the model's place, fitted on the history; None when
+        even that has too little history."""
+        st.model, st.problem = None, why
+        try:
+            st.standin = StandIn(st.step, why).fit(_series(st.history, st.end, st.step))
+            st.standin_end = st.end
+        except ForecastError as exc:
+            st.standin, st.problem = None, f"{why}; history too short: {exc}"
 
-    def _times(self, st: _GroupState, steps: int) -> pd.DatetimeIndex:
-        """The ``steps`` timestamps after the history's end, sliced from a cached range."""
-        first = st.end + st.step
-        times = st.times
-        if times is not None and st.times_start is not None:
-            i = round((first - st.times_start) / st.step)
-            if i >= 0 and i + steps <= len(times):
-                return times[i : i + steps]
-        st.times = pd.date_range(first, periods=max(4096, 4 * steps), freq=st.step)
-        st.times_start = first
-        return st.times[:steps]
-
-    def _fallback(self, st: _GroupState) -> Forecaster | None:
-        """The naive fallback, refitted on the history when updates have passed it by."""
-        if st.fallback is not None and st.fallback_end != st.end:
-            try:
-                st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
-                st.fallback_end = st.end
-            except ForecastError:
-                st.fallback = None
-        return st.fallback
+    def _current_standin(self, st: _GroupState) -> StandIn | None:
+        """The stand-in, refitted on the history when updates have passed it by."""
+        if st.standin is not None and st.standin_end != st.end:
+            self._stand_in(st, st.standin.why)
+        return st.standin
 
     def _absorb(self, name: str, window: MetricWindow) -> tuple[_GroupState, np.ndarray]:
         """Merge the window into the group's history; return the state and the new values."""
@@ -260,126 +255,54 @@ class RetrainingForecastProvider:
         st.end = st.end + n_new * st.step
         return st, new
 
-    def _restore(self, st: _GroupState, now: datetime) -> None:
-        """Use the group's stored model when it is younger than ``retrain``, brought up
-        to date with the source's points since it was trained (none read: not used)."""
-        st.restored = True
-        try:
-            if self.store.current(st.name) is None:
-                return  # nothing stored yet (the first start)
-            model, meta = self.store.load(st.name)
-            trained_to = pd.Timestamp(meta.trained_to).to_pydatetime()
-            if model.step != st.step or now - trained_to >= self.retrain or trained_to > st.end:
-                return
-            # continue the model's grid from here on (the ticks' own grid is re-anchored)
-            steps = int((st.end - trained_to) / st.step)
-            if steps > 0:
-                if self.history is None:
-                    return
-                grid = pd.date_range(trained_to + st.step, periods=steps, freq=st.step)
-                newer = self.history(grid[0].to_pydatetime(), grid[-1] + st.step, st.step)
-                newer = newer.reindex(grid, method="nearest", tolerance=st.step / 2)
-                model.update(newer.ffill().fillna(float(np.nanmean(st.history))))
-            st.end = trained_to + steps * st.step
-            st.fallback = NaiveForecaster(st.step).fit(_series(st.history, st.end, st.step))
-            st.fallback_end = st.end
-        except Exception as exc:  # no model, a refused or stale one: fit as usual
-            self.restore_failures += 1
-            st.problem = f"stored model not used: {type(exc).__name__}: {exc}"
-            return
-        st.model, st.fitted_at, st.problem = model, trained_to, ""
-
-    def _save(self, st: _GroupState) -> None:
-        """Keep the freshly fitted model in the store (when there is one)."""
-        if self.store is None or st.model is None or not st.name:
-            return
-        first = st.end - (len(st.history) - 1) * st.step
-        try:
-            self.store.save(st.name, st.model, trained=(first, st.end))
-        except Exception as exc:  # a full disk must not stop forecasting
-            self.save_failures += 1
-            st.problem = f"model not stored: {type(exc).__name__}: {exc}"
-
-    def _read_history(self, st: _GroupState) -> None:
-        """Replace the group's history by the source's ``train_window`` up to ``st.end``
-        when the source has more of it (always, after a restart); keep it otherwise."""
-        if self.history is None:
-            return
-        keep = max(2, int(self.train_window / st.step))
-        grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
-        try:
-            got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
-            # nearest within half a step: sources round timestamps (Prometheus to ms)
-            values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
-                dtype=float
-            )
-        except Exception as exc:  # the source is down: train on what the ticks saw
-            self.history_failures += 1
-            st.problem = f"history unavailable: {type(exc).__name__}: {exc}"
-            return
-        first = np.flatnonzero(np.isfinite(values))
-        if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
-            st.history = values[first[0] :]
-
     def _fit(self, st: _GroupState, now: datetime, *, read: bool = True, pool: Any = None) -> None:
         """Fit ``st``'s model on its history (first read from the source, with ``read``;
         in ``pool``'s worker processes, with ``pool``)."""
         if read:
             self._read_history(st)
-        y = _series(st.history, st.end, st.step)
         st.fitted_at = now
-        st.fallback = None
         try:
-            st.fallback = NaiveForecaster(st.step).fit(y)
-            st.fallback_end = st.end
-        except ForecastError as exc:
-            # too little history: try again next call rather than after a whole retrain
-            st.model, st.problem, st.fitted_at = None, f"history too short: {exc}", None
-            return
-        try:
-            model = self.make(st.step)
+            model = self._served(st.step)
         except Exception as exc:
-            st.model, st.problem = None, f"model unavailable: {exc}"
+            self._stand_in(st, f"model unavailable: {exc}")
             return
-        need = int(getattr(model, "min_history", 2))
+        need = int(getattr(_own_model(model), "min_history", 2))
         n = int(np.isfinite(st.history).sum())
         if n < need:
-            st.model, st.problem = None, f"{model.name} needs {need} samples, has {n}"
-            st.fitted_at = None  # the fallback serves until there is enough
+            self._stand_in(st, f"{model.name} needs {need} samples, has {n}")
+            st.fitted_at = None  # the stand-in serves until there is enough
             return
+        y = _series(st.history, st.end, st.step).ffill().bfill()
         try:
-            y = y.ffill().bfill()
-            st.model = model.fit(y) if pool is None else pool.fit(self.make, st.step, y)
-            st.problem = ""
-            self._save(st)
-            self.fits += 1  # one writer at a time: the lock, or the group's own refit job
-        except Exception as exc:
+            st.model = model.fit(y) if pool is None else pool.fit(self._served, st.step, y)
+        except Exception as exc:  # even the fallback chain could not fit
             self.failures += 1
-            st.model, st.problem = None, f"{model.name} fit failed: {type(exc).__name__}: {exc}"
+            self._stand_in(st, f"{model.name} fit failed: {type(exc).__name__}: {exc}")
+            st.fitted_at = None if st.standin is None else now
+            return
+        st.standin, st.problem = None, ""
+        if st.model.fell_back:
+            self.failures += 1
+            st.problem = f"{model.name} fell back"
+        self._save(st)
+        self.fits += 1  # one writer at a time: the lock, or the group's own refit job
 
     def _update(self, st: _GroupState, new: np.ndarray) -> None:
         if st.model is None:
-            if st.fallback is not None and st.fallback_end is not None:
-                st.fallback.update(_series(new, st.end, st.step))
-                st.fallback_end = st.end
+            if st.standin is not None and st.standin_end is not None:
+                st.standin.update(_series(new, st.end, st.step))
+                st.standin_end = st.end
             return
         values = new
         if not np.isfinite(new).all():
             before = st.history[: len(st.history) - len(new)]
             known = before[np.isfinite(before)]
             values = _held(new, float(known[-1]) if len(known) else 0.0)
-        fast = getattr(st.model, "update_values", None)
         try:
-            if fast is not None:
-                fast(values)
-            else:
-                st.model.update(_series(values, st.end, st.step))
+            st.model.update(_series(values, st.end, st.step))
         except Exception as exc:
             self.failures += 1
-            st.model, st.problem = (
-                None,
-                f"{st.model.name} update failed: {type(exc).__name__}: {exc}",
-            )
+            self._stand_in(st, f"{st.model.name} update failed: {type(exc).__name__}: {exc}")
 
 
 def _held(values: np.ndarray, before: float) -> np.ndarray:

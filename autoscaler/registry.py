@@ -120,11 +120,14 @@ def wants_forecast(group: GroupConfig, configs: Sequence[PolicyConfig]) -> bool:
 
 def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     """A fresh, unfitted forecaster from ``autoscaler.forecasters`` (``level``, the
-    daemon's default, included). Raises ``ForecastError`` for an unknown model,
-    parameter or value (the forecast provider then falls back to naive)."""
+    daemon's default, included), built as ``backtest`` and the forecast benches score
+    it: in the fallback chain, its bands calibrated (conformal; ``params`` may say
+    ``calibrated: once`` or ``false``). Raises ``ForecastError`` for an unknown model,
+    parameter or value (the forecast provider then falls back)."""
     from autoscaler.forecasters.registry import build_forecaster as build_model
 
-    return build_model(model, step, **params)
+    params = {"calibrated": True, **params}
+    return build_model(model, step, fallback=True, **params)
 
 
 @dataclass(frozen=True)

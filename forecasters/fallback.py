@@ -5,7 +5,9 @@ too little history for the model) must not leave a group without a forecast. A
 failure to update or predict later falls back the same way, refitting the fallback
 on the series seen so far (kept here, at most ``HISTORY_CAP`` points). Only when even
 persistence cannot fit (fewer than two points, no finite value) is ``ForecastError``
-raised.
+raised. ``StandIn`` is the same chain with no model in front, for the time a group's
+model cannot serve at all (not built, its first fit still running, too little history).
+This is the only fallback: the forecast provider uses these two, nothing of its own.
 """
 
 from __future__ import annotations
@@ -127,3 +129,27 @@ class FallbackForecaster:
             return fc
         note = f"fell back to {self.active.name} because {self.reason}"
         return dataclasses.replace(fc, note="; ".join(n for n in (note, fc.note) if n))
+
+
+class _Missing:
+    """A model that is not there: its fit fails, so the chain behind it serves."""
+
+    name = "model"
+    min_history = 0
+
+    def fit(self, y: pd.Series) -> _Missing:
+        raise ForecastError("not available")
+
+
+class StandIn(FallbackForecaster):
+    """The fallback chain alone (seasonal naive, else naive); its forecasts' note says
+    ``why`` the group's own model is not serving."""
+
+    def __init__(self, step: timedelta, why: str) -> None:
+        super().__init__(_Missing(), step)
+        self.why = why
+
+    def fit(self, y: pd.Series) -> StandIn:
+        super().fit(y)
+        self.reason = self.why
+        return self

@@ -6,6 +6,11 @@ made of: our forecaster classes, numpy arrays and dtypes, pandas' datetime index
 series pieces, ``datetime`` values, and the forecaster registry's constructor (the
 ensemble keeps it to build its members). Anything else is refused by name before it is
 imported, and the result must be one of our model types.
+
+A function a model keeps only to build fresh copies of itself (the conformal wrapper's
+``refit``, a closure made when the model was built) is not data: it is written as a
+reference that loads as None. A loaded model is used and updated, never refitted (a
+refit builds a new model).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ _DATA_GLOBALS: frozenset[tuple[str, str]] = frozenset(
     {
         ("builtins", "slice"),
         ("builtins", "complex"),
+        ("collections", "deque"),
         ("datetime", "timedelta"),
         ("datetime", "timezone"),
         ("datetime", "datetime"),
@@ -70,10 +76,16 @@ class _Unpickler(pickle.Unpickler):
                 return found
         raise RefusedModel(f"refusing to load {module}.{name}: not part of a stored model")
 
+    def persistent_load(self, pid: Any) -> Any:
+        if pid == _DROPPED:
+            return None
+        raise RefusedModel(f"refusing to load the reference {pid!r}: not part of a stored model")
+
 
 def _model_types() -> tuple[type, ...]:
     from autoscaler.forecasters.base import BaseForecaster
     from autoscaler.forecasters.compact_kalman import CompactStateSpace
+    from autoscaler.forecasters.conformal import ConformalForecaster
     from autoscaler.forecasters.ensemble import Checkpoint
     from autoscaler.forecasters.ets_select import EtsFit
     from autoscaler.forecasters.fallback import FallbackForecaster
@@ -82,6 +94,7 @@ def _model_types() -> tuple[type, ...]:
     return (
         BaseForecaster,
         FallbackForecaster,
+        ConformalForecaster,
         CompactStateSpace,
         SeasonalProfile,
         EtsFit,
@@ -95,16 +108,33 @@ def _is_model_type(cls: type) -> bool:
 
 def _top_level_types() -> tuple[type, ...]:
     from autoscaler.forecasters.base import BaseForecaster
+    from autoscaler.forecasters.conformal import ConformalForecaster
     from autoscaler.forecasters.fallback import FallbackForecaster
 
-    return BaseForecaster, FallbackForecaster
+    return BaseForecaster, FallbackForecaster, ConformalForecaster
+
+
+_DROPPED = "dropped factory"
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> Any:
+        # a function made inside another (a refit factory) is no part of the fitted model
+        if callable(obj) and "<locals>" in getattr(obj, "__qualname__", ""):
+            return _DROPPED
+        return None
 
 
 def dump_model(model: Any) -> bytes:
     """The model's bytes; raises ``RefusedModel`` for something ``load_model`` would refuse."""
     if not isinstance(model, _top_level_types()):
         raise RefusedModel(f"{type(model).__name__} is not a forecaster this store keeps")
-    payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(model)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise RefusedModel(f"{type(model).__name__} cannot be saved: {exc}") from None
+    payload = buffer.getvalue()
     load_model(payload)  # what cannot be read back must not be saved
     return payload
 

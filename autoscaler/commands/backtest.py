@@ -77,7 +77,8 @@ def backtest(
         for k in kinds:
             forecaster_class(k)
         factories = {
-            k: partial(build_forecaster, k, trace.step, fallback=True, seed=seed) for k in kinds
+            k: partial(build_forecaster, k, trace.step, fallback=True, calibrated=True, seed=seed)
+            for k in kinds
         }
         from tqdm import tqdm
 

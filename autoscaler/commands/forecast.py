@@ -60,7 +60,7 @@ def forecast(
     h = parse_horizon(horizon, trace.step)
     qs = parse_quantiles(quantiles)
     try:
-        model = build_forecaster(kind, trace.step, fallback=True, seed=seed)
+        model = build_forecaster(kind, trace.step, fallback=True, calibrated=True, seed=seed)
         model.fit(trace.series)
         fc = model.predict(h, qs)
     except ForecastError as exc:

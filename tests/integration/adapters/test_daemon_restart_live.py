@@ -65,7 +65,8 @@ def test_restart_forecasts_from_the_stored_model_trained_on_the_whole_window(
 
         def from_model() -> bool:
             fcs = [r["forecast"] for _, r in _audit(db) if r.get("forecast")]
-            return bool(fcs) and fcs[-1]["note"] == "" and (models / "CURRENT").exists()
+            own = bool(fcs) and "fell back" not in fcs[-1]["note"]
+            return own and (models / "CURRENT").exists()
 
         wait_until(from_model, 60, "a forecast from the fitted model")
         first.proc.kill()  # SIGKILL: no handler, no clean stop
@@ -88,5 +89,8 @@ def test_restart_forecasts_from_the_stored_model_trained_on_the_whole_window(
         second.kill()
     forecast = record["forecast"]
     assert forecast is not None and forecast["model"] == "level"
-    assert forecast["note"] == "", "the first forecast after the restart is no fallback"
+    assert "fell back" not in forecast["note"], (
+        "the first forecast after the restart is no fallback"
+    )
+    assert "conformal" in forecast["note"]  # the calibrated model, stored and restored
     assert sorted(p.name for p in models.iterdir() if p.name.startswith("v"))[-1] == versions[-1]

@@ -148,7 +148,7 @@ def test_forecaster_that_raises_falls_back_and_records_why(make_daemon) -> None:
     rec = tick(d)
     fc = rec["forecast"]
     assert fc["model"] == "naive" and fc["mean_next"] == 150.0
-    assert fc["note"] == "fallback to naive: predict failed: ForecastError: singular matrix"
+    assert fc["note"] == "fell back to naive because exploding failed to predict: singular matrix"
     assert d.store.decisions("web", 1)[0]["forecast"]["note"] == fc["note"]
     assert rec["error"] is None
     assert _metric(d, "autoscaler_forecast_load", group="web", quantile="0.9") == 150.0

@@ -45,7 +45,7 @@ def test_a_model_that_takes_seconds_to_fit_delays_no_tick() -> None:
         k += 1
         time.sleep(0.05)
     assert slowest < FIT_SECONDS / 5, f"a tick waited {slowest:.2f}s for a fit"
-    assert models[0][1].startswith("fallback to naive: first fit of the model still running")
+    assert models[0][1] == "fell back to naive because first fit of the model still running"
     # the slow model swapped in when done, with no fallback note, then a second refit
     # (30 simulated minutes later) ran in the background too
     assert any(m == "slow" and not note for m, note in models), sorted(set(models))

@@ -129,10 +129,29 @@ def test_a_payload_of_plain_data_is_not_a_model(saved):
     _replace_payload(store, b"\x80\x05garbage")
     with pytest.raises(ModelStoreError, match="corrupt model data"):
         store.load("web")
-    _replace_payload(store, b"P")  # the unpickler's own message spans two lines
-    with pytest.raises(ModelStoreError, match="persistent id instruction") as err:
+    _replace_payload(store, b"P")  # truncated: one line, whatever the unpickler says
+    with pytest.raises(ModelStoreError, match="corrupt model data") as err:
         store.load("web")
     assert "\n" not in str(err.value)
+    # a reference other than the dropped refit factory is refused by name
+    _replace_payload(store, b"\x80\x05\x8c\x04evil\x94Q.")
+    with pytest.raises(ModelStoreError, match="refusing to load the reference 'evil'"):
+        store.load("web")
+
+
+def test_the_calibrated_model_the_daemon_serves_round_trips(tmp_path, nab_cpu):
+    # conformal around the fallback around ARIMA, as autoscaler.registry builds it: its
+    # refit factory (a closure) is not stored; the loaded model forecasts as the saved one
+    store = ModelStore(tmp_path)
+    model = build_forecaster("arima", STEP, fallback=True, calibrated=True).fit(nab_cpu)
+    assert model.refit is not None and model.calibrated
+    store.save("web", model)
+    again, meta = store.load("web")
+    assert type(again) is type(model) and again.refit is None and meta.kind == "arima"
+    a, b = model.predict(12, (0.05, 0.95)), again.predict(12, (0.05, 0.95))
+    np.testing.assert_allclose(a.mean, b.mean)
+    np.testing.assert_allclose(a.quantiles[0.95], b.quantiles[0.95])
+    assert a.note == b.note and "conformal" in a.note
 
 
 def test_every_kind_round_trips_through_the_restricted_loader(tmp_path, nab_cpu):

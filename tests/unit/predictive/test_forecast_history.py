@@ -48,7 +48,8 @@ def test_the_first_fit_reads_the_whole_training_window_from_the_source() -> None
     window = source.window("", now, timedelta(hours=1), MIN)
     assert len(window) == 60  # all a fresh process has seen
     fc = binding.forecaster.forecast(binding.spec, window, now)
-    assert fc is not None and not fc.note
+    assert fc is not None and "fell back" not in fc.note
+    assert "conformal" in fc.note  # the calibrated model the backtests score
     history = binding.forecaster.groups["web"].history
     assert len(history) == 2 * 1440  # the whole window, from the source
     n = int((now - start) / MIN)
@@ -91,7 +92,7 @@ def test_after_a_restart_a_young_stored_model_is_used_at_once(tmp_path) -> None:
     fc = second.forecaster.forecast(
         second.spec, source.window("", now, timedelta(hours=1), MIN), now
     )
-    assert fc is not None and not fc.note and fc.model == "level"
+    assert fc is not None and "fell back" not in fc.note and fc.model == "level"
     assert second.forecaster.fits == 0 and second.forecaster.restore_failures == 0
     assert second.forecaster.model_age("web", now) == now - window.end
 

@@ -89,9 +89,12 @@ def test_refits_every_retrain_and_updates_in_between() -> None:
 @pytest.mark.parametrize(
     ("make", "note"),
     [
-        (lambda step: LinearFake(fail_fit=True), "fit failed: ForecastError: singular matrix"),
-        (lambda step: LinearFake(fail_predict=True), "predict failed: RuntimeError: boom"),
-        (lambda step: (_ for _ in ()).throw(ValueError("no such model 'x'")), "model unavailable"),
+        (lambda step: LinearFake(fail_fit=True), "because linear-fake: singular matrix"),
+        (lambda step: LinearFake(fail_predict=True), "because predict failed: RuntimeError: boom"),
+        (
+            lambda step: (_ for _ in ()).throw(ValueError("no such model 'x'")),
+            "because model unavailable: no such model 'x'",
+        ),
     ],
 )
 def test_falls_back_to_naive_with_the_reason(make, note: str) -> None:
@@ -100,7 +103,7 @@ def test_falls_back_to_naive_with_the_reason(make, note: str) -> None:
     fc = drive(provider, values, 10, 40)
     assert fc.model == "naive"
     assert note in fc.note
-    assert fc.note.startswith("fallback to naive: ")
+    assert fc.note.startswith("fell back to naive because ")  # forecasters.fallback's note
     assert fc.mean[0] == values[38]  # naive: the last value seen
 
 
@@ -172,6 +175,6 @@ def test_fallback_is_refitted_on_the_history_when_the_model_breaks() -> None:
     fake.fail_predict = True
     now = NOW + 40 * STEP
     fc = provider.forecast(SPEC, MetricWindow(now - STEP, STEP, values), now)
-    assert fc is not None and "fallback to naive" in fc.note
+    assert fc is not None and fc.note.startswith("fell back to naive")
     # the naive fallback knows the newest sample, although it skipped the updates
     assert fc.mean[0] == pytest.approx(40.0)
