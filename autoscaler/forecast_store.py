@@ -58,6 +58,7 @@ class StoredHistory:
             st.problem = f"stored model not used: {type(exc).__name__}: {exc}"
             return
         st.model, st.fitted_at, st.problem, st.standin = model, trained_to, "", None
+        st.served = True
 
     def _save(self, st: Any) -> None:
         """Keep the freshly fitted model in the store (when there is one), unless it

@@ -57,6 +57,7 @@ class _GroupState:
     name: str = ""
     restored: bool = False  # the model store was asked for this group's model
     fitting: bool = False  # a refit of this group is running outside the lock
+    served: bool = False  # a model of its own has served (fitted here or restored)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class RetrainingForecastProvider(StoredHistory):
     # Where off-tick refits run (``fit_pool.FitPool``: worker processes); None: on the
     # refit's own thread, at most one fit per core at a time (``FIT_SLOTS``).
     fit_pool: Any = None
+    # Builds the model of a group's first fit, when no model of its own has served yet
+    # (a start without a usable stored one): a cheaper one, e.g. calibrated with one
+    # fit instead of two; every later refit builds ``make``'s. None: ``make``.
+    make_first: ForecasterFactory | None = None
     groups: dict[str, _GroupState] = field(default_factory=dict)
     fits: int = 0  # counters, for reports and tests
     failures: int = 0
@@ -120,6 +125,7 @@ class RetrainingForecastProvider(StoredHistory):
     def __post_init__(self) -> None:
         self.quantiles = check_quantiles(self.quantiles)  # sorted and checked once
         self._served = ServedModel(self.make)
+        self._served_first = ServedModel(self.make_first or self.make)
 
     def forecast(self, spec: GroupSpec, window: MetricWindow, now: datetime) -> Forecast | None:
         if len(window) == 0:
@@ -144,7 +150,9 @@ class RetrainingForecastProvider(StoredHistory):
             if st is None or (st.fitting and not claimed):
                 return
             st.fitting = True
-            detached = _GroupState(st.step, st.history.copy(), st.end, name=st.name)
+            detached = _GroupState(
+                st.step, st.history.copy(), st.end, name=st.name, served=st.served
+            )
         try:
             self._read_history(detached)  # waiting on the source holds no fit slot
             if self.fit_pool is not None:
@@ -164,7 +172,7 @@ class RetrainingForecastProvider(StoredHistory):
                 return
             st.model, st.standin = detached.model, detached.standin
             st.standin_end, st.fitted_at = detached.standin_end, detached.fitted_at
-            st.problem = detached.problem
+            st.problem, st.served = detached.problem, st.served or detached.served
             n_new = round((st.end - detached.end) / st.step)
             newer = st.history[len(st.history) - n_new :] if n_new > 0 else st.history[:0]
             keep = max(2, int(self.train_window / st.step))
@@ -262,7 +270,8 @@ class RetrainingForecastProvider(StoredHistory):
             self._read_history(st)
         st.fitted_at = now
         try:
-            model = self._served(st.step)
+            served = self._served if st.served else self._served_first
+            model = served(st.step)
         except Exception as exc:
             self._stand_in(st, f"model unavailable: {exc}")
             return
@@ -274,13 +283,13 @@ class RetrainingForecastProvider(StoredHistory):
             return
         y = _series(st.history, st.end, st.step).ffill().bfill()
         try:
-            st.model = model.fit(y) if pool is None else pool.fit(self._served, st.step, y)
+            st.model = model.fit(y) if pool is None else pool.fit(served, st.step, y)
         except Exception as exc:  # even the fallback chain could not fit
             self.failures += 1
             self._stand_in(st, f"{model.name} fit failed: {type(exc).__name__}: {exc}")
             st.fitted_at = None if st.standin is None else now
             return
-        st.standin, st.problem = None, ""
+        st.standin, st.problem, st.served = None, "", True
         if st.model.fell_back:
             self.failures += 1
             st.problem = f"{model.name} fell back"

@@ -140,6 +140,13 @@ class ModelRecipe:
     def __call__(self, step: timedelta) -> Forecaster:
         return build_forecaster(self.model, step, dict(self.params))
 
+    def first(self) -> ModelRecipe:
+        """The recipe of a group's first fit: calibrated with one fit ("once": the model
+        itself scored on the held-out days, then brought forward), not two, unless the
+        config chose its calibration. A start with many groups and none stored fits
+        them all at once; the next refit (``retrain`` later) builds the full one."""
+        return ModelRecipe(self.model, {"calibrated": "once", **self.params})
+
 
 def build_forecast_provider(
     cfg: ForecasterConfig,
@@ -159,8 +166,9 @@ def build_forecast_provider(
 
         pool = shared_pool()
         pool.start()
+    recipe = ModelRecipe(cfg.model, dict(cfg.params))
     return RetrainingForecastProvider(
-        ModelRecipe(cfg.model, dict(cfg.params)),
+        recipe,
         cfg.retrain,
         cfg.train_window,
         cfg.horizon,
@@ -169,6 +177,7 @@ def build_forecast_provider(
         history=history,
         store=store,
         fit_pool=pool,
+        make_first=recipe.first(),
     )
 
 

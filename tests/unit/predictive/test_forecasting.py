@@ -178,3 +178,22 @@ def test_fallback_is_refitted_on_the_history_when_the_model_breaks() -> None:
     assert fc is not None and fc.note.startswith("fell back to naive")
     # the naive fallback knows the newest sample, although it skipped the updates
     assert fc.mean[0] == pytest.approx(40.0)
+
+
+def test_the_first_fit_builds_make_first_and_every_later_refit_make() -> None:
+    built: list[str] = []
+
+    def make(step: timedelta) -> LinearFake:
+        built.append("make")
+        return LinearFake()
+
+    def make_first(step: timedelta) -> LinearFake:
+        built.append("first")
+        return LinearFake()
+
+    provider = RetrainingForecastProvider(
+        make, retrain=timedelta(minutes=10), make_first=make_first
+    )
+    fc = drive(provider, ramp(), 10, 35)  # fits at 10, 20 and 30
+    assert built == ["first", "make", "make"]
+    assert fc is not None and fc.model == "linear-fake" and fc.note == ""
