@@ -25,6 +25,9 @@ estimated on the whole week (now its last ``ARMA_WINDOW`` points, the season on 
 block means); the naive fallback computed its bands one lead at a time. Then (31.0 s
 on the quiet machine): the fits ran on threads, one at a time under the interpreter
 lock whatever the cores; they now run in worker processes (``autoscaler.fit_pool``).
+The model is the calibrated one the forecast benches score (conformal around ARIMA,
+two fits each); a group's first fit calibrates with one (``calibrated: once``), its
+next refit, an hour later, with two.
 """
 
 from __future__ import annotations
