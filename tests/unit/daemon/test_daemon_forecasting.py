@@ -61,6 +61,8 @@ def test_evaluations_never_fit_the_model_the_job_and_a_worker_do() -> None:
     assert hook.model_age(T0 + 5 * MIN) == 5 * MIN
     hook.retrain("web", T0 + 5 * MIN)  # the job's refit
     assert provider.fits == 2
+    # both fits ran in the daemon's worker processes, not on its threads
+    assert provider.fit_pool is not None and provider.fit_pool.remote >= 2
     assert hook.model_age(T0 + 6 * MIN) == MIN
 
 
