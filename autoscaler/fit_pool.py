@@ -137,3 +137,11 @@ def shared_pool() -> FitPool:
         if _SHARED is None:
             _SHARED = FitPool()
         return _SHARED
+
+
+def close_shared_pool() -> None:
+    """Stop the shared pool's workers, if it was started (the daemon's stop): queued
+    fits are cancelled, a running one is left to end with its worker."""
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            _SHARED.close()

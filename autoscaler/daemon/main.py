@@ -179,6 +179,9 @@ def _run_locked(
     finally:
         api.stop()
         daemon.stop()
+        from autoscaler.fit_pool import close_shared_pool
+
+        close_shared_pool()  # the fit workers go with the daemon
         log.event("info", "stopped")
     return 0
 

@@ -52,4 +52,11 @@ def test_a_recipe_that_does_not_pickle_is_fitted_in_the_calling_thread(pool: Fit
 
 def test_a_failing_fit_raises_its_own_error_from_the_worker(pool: FitPool) -> None:
     with pytest.raises(ForecastError):
-        pool.fit(ModelRecipe("arima", {}), STEP, _series(3))
+        pool.fit(ModelRecipe("arima", {}), STEP, _series(1))  # too short even for naive
+
+
+def test_a_closed_pool_starts_again_on_the_next_fit(pool: FitPool) -> None:
+    pool.start()
+    pool.close()
+    model = pool.fit(ModelRecipe("level", {"calibrated": False}), STEP, _series())
+    assert pool.remote == 1 and model.name == "level"
