@@ -85,6 +85,8 @@ class FitPool:
         """Start the forkserver and a worker now (its imports then overlap the daemon's
         first ticks instead of delaying the first fit). Never raises: a pool that cannot
         start leaves the fits to the calling threads."""
+        if self._pool is not None:
+            return  # started already (every daemon-mode provider asks)
         with contextlib.suppress(RuntimeError, OSError):
             self._executor().submit(int)
 
