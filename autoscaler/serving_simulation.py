@@ -175,6 +175,16 @@ class ServingRun:
             "slo_goodput_per_gpu_hour": round(good / gpu_hours, 3) if gpu_hours else 0.0,
             "latency_seconds": {"p50": round(p50, 3), "p95": round(p95, 3), "p99": round(p99, 3)},
             "slo_attainment": round(float(np.mean(lat <= slo)), 5) if len(lat) else 1.0,
+            # where the GPU-hours went: executing requests, loading models, idle
+            "gpu_hours_split": {
+                "executing": round(sum(g.exec_seconds for g in c.groups) / 3600.0, 3),
+                "loading": round(sum(g.load_seconds for g in c.groups) / 3600.0, 3),
+                "idle": round(
+                    (c.gpu_seconds() - sum(g.exec_seconds + g.load_seconds for g in c.groups))
+                    / 3600.0,
+                    3,
+                ),
+            },
             "cold_starts": sum(g.cold_starts for g in c.groups),
             "model_switches": sum(g.switches for g in c.groups),
             "requests_behind_cold_start": int(np.count_nonzero(c.behind_cold)),

@@ -187,6 +187,7 @@ class ServingCluster:
         rep.state = BUSY
         self.started[r] = t
         self.behind_cold[r] = behind_cold
+        self.groups[rep.group].exec_seconds += self._exec[r]
         self._push(t + self._exec[r], _DONE, rep)
 
     def _done(self, rep: Replica, t: float) -> None:
@@ -204,6 +205,7 @@ class ServingCluster:
     def _ready(self, rep: Replica, t: float) -> None:
         g = self.groups[rep.group]
         g.loading[rep.model] -= 1
+        g.load_seconds += t - rep.load_start
         if rep.first_load:
             rep.first_load = False
             g.booting -= 1
@@ -263,7 +265,7 @@ class ServingCluster:
 
     def _load(self, g: GroupState, rep: Replica, m: int, t: float) -> None:
         """Start loading model ``m`` on ``rep`` (a cold start)."""
-        rep.model, rep.state = m, LOADING
+        rep.model, rep.state, rep.load_start = m, LOADING, t
         g.loading[m] = g.loading.get(m, 0) + 1
         g.cold_starts += 1
         if not rep.first_load:
@@ -343,6 +345,7 @@ class ServingCluster:
                 self._bill(g, t, -1)
             elif rep.state == LOADING:
                 g.loading[rep.model] -= 1
+                g.load_seconds += t - rep.load_start
                 g.booting -= rep.first_load
                 self._bill(g, t, -1)
                 q = g.queues.get(rep.model)

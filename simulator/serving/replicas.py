@@ -21,6 +21,7 @@ class Replica:
     state: int = LOADING
     first_load: bool = True
     last_used: float = 0.0
+    load_start: float = 0.0  # when its current (or last) cold start began
     removed: bool = False
     draining: bool = False
 
@@ -39,6 +40,8 @@ class GroupState:
     booting: int = 0  # live replicas on their first load
     billed: int = 0  # live + draining replicas
     gpu_seconds: float = 0.0
+    load_seconds: float = 0.0  # replica-seconds spent loading (cold starts, cut short too)
+    exec_seconds: float = 0.0  # replica-seconds spent executing requests
     last_bill: float = 0.0
     last_flush: float = 0.0
     last_busy: float = -1e18
