@@ -161,6 +161,8 @@ class ServingRun:
     latency: np.ndarray  # per request: start - arrival (censored at the end if unserved)
     wall_seconds: float
     ticks: int
+    cpu_seconds: float = 0.0  # this process's CPU time for the replay (a loaded machine's
+    # wall time is mostly waiting for the CPU)
 
     def summary(self, slo: float, oracle_gpu_hours: float | None) -> dict:
         c = self.cluster
@@ -173,6 +175,16 @@ class ServingRun:
             "slo_goodput_per_gpu_hour": round(good / gpu_hours, 3) if gpu_hours else 0.0,
             "latency_seconds": {"p50": round(p50, 3), "p95": round(p95, 3), "p99": round(p99, 3)},
             "slo_attainment": round(float(np.mean(lat <= slo)), 5) if len(lat) else 1.0,
+            # where the GPU-hours went: executing requests, loading models, idle
+            "gpu_hours_split": {
+                "executing": round(sum(g.exec_seconds for g in c.groups) / 3600.0, 3),
+                "loading": round(sum(g.load_seconds for g in c.groups) / 3600.0, 3),
+                "idle": round(
+                    (c.gpu_seconds() - sum(g.exec_seconds + g.load_seconds for g in c.groups))
+                    / 3600.0,
+                    3,
+                ),
+            },
             "cold_starts": sum(g.cold_starts for g in c.groups),
             "model_switches": sum(g.switches for g in c.groups),
             "requests_behind_cold_start": int(np.count_nonzero(c.behind_cold)),
@@ -183,6 +195,10 @@ class ServingRun:
             "wall_seconds": round(self.wall_seconds, 3),
             "requests_per_wall_second": round(len(lat) / self.wall_seconds, 1)
             if self.wall_seconds
+            else None,
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "requests_per_cpu_second": round(len(lat) / self.cpu_seconds, 1)
+            if self.cpu_seconds
             else None,
         }
         if oracle_gpu_hours:
@@ -261,15 +277,15 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
         )
         engines.append(Engine([binding], store))
         wake.append(np.unique(times))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     ticks = _replay(scn, cluster, engines, wake)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     latency = np.where(
         np.isnan(cluster.started),
         scn.horizon - scn.trace.arrival,
         cluster.started - scn.trace.arrival,
     )
-    return ServingRun(name, cluster, latency, wall, ticks)
+    return ServingRun(name, cluster, latency, wall, ticks, cpu)
 
 
 def _replay(

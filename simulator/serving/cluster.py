@@ -13,63 +13,16 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
 from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
+from autoscaler.simulator.serving.replicas import BUSY, IDLE, LOADING, GroupState, Replica
 from autoscaler.simulator.serving.requests import RequestTrace
-from autoscaler.simulator.serving.warm_set import IdleReplica, ModelScores, WarmSetPolicy
+from autoscaler.simulator.serving.warm_set import IdleReplica, WarmSetPolicy
 
-LOADING, IDLE, BUSY = 0, 1, 2
 _READY, _DONE = 0, 1  # event kinds; at equal times events come before arrivals
-
-
-@dataclass(slots=True, eq=False)
-class Replica:
-    id: str
-    group: int
-    created: float
-    model: int
-    state: int = LOADING
-    first_load: bool = True
-    last_used: float = 0.0
-    removed: bool = False
-    draining: bool = False
-
-
-@dataclass(eq=False)
-class _Group:
-    name: str
-    models: tuple[int, ...]
-    bins: int
-    bin_seconds: float
-    live: list[Replica] = field(default_factory=list)
-    idle: dict[int, list[Replica]] = field(default_factory=dict)
-    queues: dict[int, deque[int]] = field(default_factory=dict)
-    loading: dict[int, int] = field(default_factory=dict)  # model -> replicas loading it
-    in_system: int = 0
-    billed: int = 0  # live + draining replicas
-    gpu_seconds: float = 0.0
-    last_bill: float = 0.0
-    last_flush: float = 0.0
-    last_busy: float = -1e18
-    cold_starts: int = 0
-    launched: int = 0
-    switches: int = 0
-    seq: int = 0
-    n_models: int = 0
-    half_life: float = float("inf")
-    concurrency: np.ndarray = field(init=False)
-    scores: ModelScores = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.concurrency = np.zeros(self.bins)  # request-seconds in system per bin
-        self.scores = ModelScores(self.n_models, self.half_life)
-
-    def idle_list(self) -> list[Replica]:
-        return [r for reps in self.idle.values() for r in reps]
 
 
 class ServingCluster:
@@ -102,7 +55,7 @@ class ServingCluster:
         n_bins = int(end // bin_seconds) + 2
         self.group_of_model = np.asarray(group_of_model, dtype=np.int64)
         self.groups = [
-            _Group(
+            GroupState(
                 name,
                 tuple(int(m) for m in np.flatnonzero(self.group_of_model == g)),
                 n_bins,
@@ -124,6 +77,11 @@ class ServingCluster:
             )[:n_bins].astype(float)
             for g in range(len(self.groups))
         ]
+        # plain lists: the event loop reads one element at a time
+        self._arrival = trace.arrival.tolist()
+        self._exec = trace.exec_seconds.tolist()
+        self._model = trace.model.tolist()
+        self._req_group = self.req_group.tolist()
         n = len(trace)
         self.started = np.full(n, np.nan)
         self.behind_cold = np.zeros(n, dtype=bool)
@@ -144,12 +102,13 @@ class ServingCluster:
     def advance(self, now: datetime | float) -> None:
         """Process every arrival, cold-start end and completion due by ``now``."""
         until = now if isinstance(now, float) else self.seconds(now)
-        arrival, events = self.trace.arrival, self.events
+        arrival, events = self._arrival, self.events
         n = len(arrival)
+        inf = float("inf")
         while True:
-            te = events[0][0] if events else np.inf
+            te = events[0][0] if events else inf
             i = self.next_request
-            ta = float(arrival[i]) if i < n else np.inf
+            ta = arrival[i] if i < n else inf
             if te <= ta and te <= until:
                 t, _, kind, rep = heapq.heappop(events)
                 self.t = t
@@ -169,7 +128,7 @@ class ServingCluster:
         self.seq += 1
         heapq.heappush(self.events, (t, self.seq, kind, rep))
 
-    def _flush(self, g: _Group, t: float) -> None:
+    def _flush(self, g: GroupState, t: float) -> None:
         """Add the request-seconds in system since the last flush to their bins."""
         t0, g.last_flush = g.last_flush, t
         c = g.in_system
@@ -186,7 +145,7 @@ class ServingCluster:
         if k1 < len(conc):
             conc[k1] += c * (t - k1 * w)
 
-    def _bill(self, g: _Group, t: float, delta: int) -> None:
+    def _bill(self, g: GroupState, t: float, delta: int) -> None:
         g.gpu_seconds += g.billed * (t - g.last_bill)
         g.last_bill = t
         g.billed += delta
@@ -204,11 +163,11 @@ class ServingCluster:
     # ------------------------------------------------------------ requests
 
     def _arrive(self, r: int, t: float) -> None:
-        gi = int(self.req_group[r])
+        gi = self._req_group[r]
         if gi < 0:
             return
         g = self.groups[gi]
-        m = int(self.trace.model[r])
+        m = self._model[r]
         self._flush(g, t)
         g.in_system += 1
         g.last_busy = t
@@ -228,7 +187,8 @@ class ServingCluster:
         rep.state = BUSY
         self.started[r] = t
         self.behind_cold[r] = behind_cold
-        self._push(t + float(self.trace.exec_seconds[r]), _DONE, rep)
+        self.groups[rep.group].exec_seconds += self._exec[r]
+        self._push(t + self._exec[r], _DONE, rep)
 
     def _done(self, rep: Replica, t: float) -> None:
         g = self.groups[rep.group]
@@ -245,22 +205,37 @@ class ServingCluster:
     def _ready(self, rep: Replica, t: float) -> None:
         g = self.groups[rep.group]
         g.loading[rep.model] -= 1
-        rep.first_load = False
-        q = g.queues.get(rep.model)
-        if q:
-            self._start(q.popleft(), rep, t, True)
+        g.load_seconds += t - rep.load_start
+        if rep.first_load:
+            rep.first_load = False
+            g.booting -= 1
+        r = self._pop(g, rep.model)
+        if r is not None:
+            self._start(r, rep, t, True)
         else:
             self._free(g, rep, t)
 
-    def _free(self, g: _Group, rep: Replica, t: float) -> None:
+    @staticmethod
+    def _pop(g: GroupState, m: int) -> int | None:
+        """The oldest waiting request for model ``m`` (None: none); an emptied queue is
+        dropped, so ``g.queues`` holds only models with requests waiting."""
+        q = g.queues.get(m)
+        if not q:
+            return None
+        r = q.popleft()
+        if not q:
+            del g.queues[m]
+        return r
+
+    def _free(self, g: GroupState, rep: Replica, t: float) -> None:
         """A replica is free: its own model's queue first, else load the model whose
         oldest request no loading replica will take (warm-set: switch), else idle."""
-        q = g.queues.get(rep.model)
-        if q:
-            self._start(q.popleft(), rep, t, False)
+        r = self._pop(g, rep.model)
+        if r is not None:
+            self._start(r, rep, t, False)
             return
         m = self._uncovered(g)
-        if m is None and len(g.models) > 1:
+        if m is None and len(g.models) > 1 and self.warm_set.rewarms:
             warm = {k: len(v) for k, v in g.idle.items() if v}
             for k, n in g.loading.items():
                 warm[k] = warm.get(k, 0) + n
@@ -271,15 +246,15 @@ class ServingCluster:
         rep.state = IDLE
         g.idle.setdefault(rep.model, []).append(rep)
 
-    def _uncovered(self, g: _Group) -> int | None:
+    def _uncovered(self, g: GroupState) -> int | None:
         """The model with the oldest waiting request beyond what loading replicas take."""
         best, best_r = None, None
         for m, q in g.queues.items():
-            if q and g.loading.get(m, 0) < len(q) and (best_r is None or q[0] < best_r):
+            if g.loading.get(m, 0) < len(q) and (best_r is None or q[0] < best_r):
                 best, best_r = m, q[0]
         return best
 
-    def _switch_idle(self, g: _Group, m: int, t: float) -> None:
+    def _switch_idle(self, g: GroupState, m: int, t: float) -> None:
         """The warm set's victim, if any idle replica, switches to model ``m``."""
         idle = g.idle_list()
         i = self.warm_set.victim([IdleReplica(r.model, r.last_used) for r in idle], g.scores.at(t))
@@ -288,9 +263,9 @@ class ServingCluster:
             g.idle[rep.model].remove(rep)
             self._load(g, rep, m, t)
 
-    def _load(self, g: _Group, rep: Replica, m: int, t: float) -> None:
+    def _load(self, g: GroupState, rep: Replica, m: int, t: float) -> None:
         """Start loading model ``m`` on ``rep`` (a cold start)."""
-        rep.model, rep.state = m, LOADING
+        rep.model, rep.state, rep.load_start = m, LOADING, t
         g.loading[m] = g.loading.get(m, 0) + 1
         g.cold_starts += 1
         if not rep.first_load:
@@ -299,7 +274,7 @@ class ServingCluster:
 
     # ------------------------------------------------------------ the cloud adapter
 
-    def _group(self, name: str) -> _Group:
+    def _group(self, name: str) -> GroupState:
         gi = self.index.get(name)
         if gi is None:
             raise CloudError(f"group {name!r} does not exist in the serving cluster")
@@ -307,8 +282,7 @@ class ServingCluster:
 
     def status(self, group: GroupSpec) -> GroupStatus:
         g = self._group(group.name)
-        booting = sum(1 for r in g.live if r.first_load)
-        return GroupStatus(len(g.live) - booting, booting)
+        return GroupStatus(len(g.live) - g.booting, g.booting)
 
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
         g = self._group(group.name)
@@ -337,7 +311,7 @@ class ServingCluster:
         self.applied.add(action.action_id)
         self.actions += 1
 
-    def _add(self, g: _Group, t: float) -> None:
+    def _add(self, g: GroupState, t: float) -> None:
         g.seq += 1
         m = self._uncovered(g)
         if m is None:  # warm-set: the group's most requested model, fewest replicas first
@@ -348,11 +322,12 @@ class ServingCluster:
         rep = Replica(f"{g.name}-{g.seq}", self.index[g.name], t, m, last_used=t)
         self.ids[rep.id] = rep
         g.live.append(rep)
+        g.booting += 1
         g.launched += 1
         self._bill(g, t, +1)
         self._load(g, rep, m, t)
 
-    def _remove(self, g: _Group, n: int, t: float) -> None:
+    def _remove(self, g: GroupState, n: int, t: float) -> None:
         """Idle replicas first (least recently used), then loading ones (newest first),
         then busy ones, which drain: they finish their request and are billed until then."""
         free = g.idle_list()
@@ -370,6 +345,8 @@ class ServingCluster:
                 self._bill(g, t, -1)
             elif rep.state == LOADING:
                 g.loading[rep.model] -= 1
+                g.load_seconds += t - rep.load_start
+                g.booting -= rep.first_load
                 self._bill(g, t, -1)
                 q = g.queues.get(rep.model)
                 if q and g.loading.get(rep.model, 0) < len(q):

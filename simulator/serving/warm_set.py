@@ -51,6 +51,11 @@ class WarmSetPolicy:
             raise ValueError(f"warm set switch ratio must be at least 1, not {self.switch_ratio}")
 
     @property
+    def rewarms(self) -> bool:
+        """Whether ``rewarm`` can ever move a free replica (``lru`` never does)."""
+        return self.kind != "lru"
+
+    @property
     def decay_seconds(self) -> float:
         """The half-life the scores decay with (``lru`` counts every arrival for ever)."""
         return math.inf if self.kind == "lru" else self.half_life_seconds
@@ -95,7 +100,9 @@ class WarmSetPolicy:
 
     def new_model(self, models: Sequence[int], held: Mapping[int, int], scores: np.ndarray) -> int:
         """The model a new replica loads: the best score per replica already holding it."""
-        return max(models, key=lambda m: (scores[m] / (1 + held.get(m, 0)), -m))
+        ms = np.asarray(models, dtype=np.int64)
+        per = scores[ms] / (1 + np.asarray([held.get(int(m), 0) for m in models]))
+        return int(ms[per == per.max()].min())  # a tie goes to the lowest-numbered model
 
 
 class ModelScores:

@@ -128,3 +128,19 @@ def test_an_action_against_a_stale_count_is_refused_and_a_replay_ignored() -> No
         _scale(c, 1.0, 1, 3)
     c.scale(ScaleAction("g", "g-0.0-2", T0, 0, 2, "replayed"))
     assert c.status(GroupSpec("g", 0, 10, 1.0)).total == 2
+
+
+def test_gpu_seconds_split_into_executing_loading_and_idle() -> None:
+    c = _cluster(_trace([1, 2, 20], [5, 3, 4]))
+    _scale(c, 0.0, 0, 1)  # loads 0-10, serves 10-15, 15-18, 20-24
+    c.advance(100.0)
+    g = c.groups[0]
+    assert (g.load_seconds, g.exec_seconds) == (10.0, 12.0)
+    assert c.gpu_seconds() - g.load_seconds - g.exec_seconds == pytest.approx(78.0)
+
+
+def test_a_load_cut_short_by_scale_in_counts_until_the_removal() -> None:
+    c = _cluster(_trace([50], [5]))
+    _scale(c, 0.0, 0, 1)
+    _scale(c, 4.0, 1, 0)  # removed 4 s into its 10 s cold start
+    assert c.groups[0].load_seconds == 4.0 and c.gpu_seconds() == pytest.approx(4.0)

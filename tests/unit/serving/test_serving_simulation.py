@@ -43,7 +43,13 @@ def _scenario(data, speedup: float = 20.0, seed: int = 7, **serving: object) -> 
 def _strip(summary: dict) -> dict:
     """The summary less what depends on the wall clock or on how often idle groups tick."""
     for d in summary["policies"].values():
-        for key in ("wall_seconds", "requests_per_wall_second", "engine_ticks"):
+        for key in (
+            "wall_seconds",
+            "requests_per_wall_second",
+            "cpu_seconds",
+            "requests_per_cpu_second",
+            "engine_ticks",
+        ):
             d.pop(key, None)
     return summary
 
