@@ -306,10 +306,16 @@ class RetrainingForecastProvider:
         grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
         try:
             got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
-            # nearest within half a step: sources round timestamps (Prometheus to ms)
-            values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
-                dtype=float
-            )
+            n = len(got)
+            if 0 < n <= keep and got.index.equals(grid[keep - n :]):
+                # on the grid already (a trace; shorter while it starts): no reindex
+                values = np.full(keep, np.nan)
+                values[keep - n :] = got.to_numpy(dtype=float)
+            else:
+                # nearest within half a step: sources round timestamps (Prometheus to ms)
+                values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
+                    dtype=float
+                )
         except Exception as exc:  # the source is down: train on what the ticks saw
             self.history_failures += 1
             st.problem = f"history unavailable: {type(exc).__name__}: {exc}"
