@@ -275,7 +275,7 @@ def run_policy(
     )
     binding = build_binding(
         scn.config or Config(),
-        scn.group,
+        decision_horizon(scn.group, spec),
         source=TraceSource(scn.load, scn.start, scn.step),
         cloud=cloud,
         policy_configs=configs,
@@ -326,6 +326,20 @@ def run_policy(
         hosts_used if track_hosts else None,
         cloud.placement_failures(gname),
         tuple(decisions),
+    )
+
+
+def decision_horizon(group: GroupConfig, spec: GroupSpec) -> GroupConfig:
+    """The group with its forecast horizon cut to what a decision reads (boot delay and
+    two intervals; the provider never forecasts less). A forecast's later steps are
+    published by the daemon but read by no policy, and a model's k-step forecast does
+    not depend on how far it is asked to look, so the decisions are the same; the
+    simulator skips computing the rest (the level model's bands, one per step)."""
+    lead = spec.boot_delay + 2 * spec.interval
+    if group.forecaster.horizon <= lead:
+        return group
+    return group.model_copy(
+        update={"forecaster": group.forecaster.model_copy(update={"horizon": lead})}
     )
 
 

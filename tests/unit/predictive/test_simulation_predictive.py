@@ -12,7 +12,7 @@ from autoscaler.config import GroupConfig, parse_config
 from autoscaler.engine import Engine, GroupBinding
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.registry import build_forecast_provider, build_policy
-from autoscaler.simulation import DEFAULT_POLICIES, build_scenario, simulate
+from autoscaler.simulation import DEFAULT_POLICIES, build_scenario, decision_horizon, simulate
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 from autoscaler.simulator.source import TraceSource
@@ -148,3 +148,40 @@ def test_forecaster_section_errors(forecaster: dict, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         parse_config({"groups": [{"name": "g", "forecaster": forecaster}]})
+
+
+def _decisions_with_horizon(trace: Trace, horizon: timedelta) -> list[tuple]:
+    """qos and predictive_target through the engine on a day of NASA (10-minute boot),
+    the forecaster looking ``horizon`` ahead: each tick's votes and the forecast's length."""
+    group = GroupConfig(name="web", max_size=40, boot_delay={"median": timedelta(minutes=10)})
+    group = group.model_copy(
+        update={"forecaster": group.forecaster.model_copy(update={"horizon": horizon})}
+    )
+    spec = group.spec()
+    start = trace.series.index[0].to_pydatetime()
+    cloud = SimCloud(BootDelay(median=timedelta(minutes=10)))
+    cloud.create_group("web", 2, start)
+    voters = [build_policy(yaml_policy(k), group) for k in ("qos", "predictive_target")]
+    provider = build_forecast_provider(group.forecaster)
+    source = TraceSource(trace.values * 5.0, start, trace.step)
+    engine = Engine(
+        [GroupBinding(spec, voters, source, cloud, forecaster=provider)], MemoryStateStore()
+    )
+    out = []
+    for i in range(1, len(trace)):
+        now = start + i * trace.step
+        cloud.advance(now)
+        (o,) = engine.tick(now)
+        out.append(([(v.desired, v.reason) for v in o.votes], len(o.forecast or ())))
+    return out
+
+
+def test_the_simulators_short_horizon_changes_no_decision(nasa_day: Trace) -> None:
+    # The simulator forecasts only boot delay + two intervals ahead (the daemon 30 min):
+    # every vote is the same, the forecasts only shorter.
+    group = GroupConfig(name="web", boot_delay={"median": timedelta(minutes=10)})
+    assert decision_horizon(group, group.spec()).forecaster.horizon == timedelta(minutes=12)
+    full = _decisions_with_horizon(nasa_day, timedelta(minutes=30))
+    short = _decisions_with_horizon(nasa_day, timedelta(minutes=12))
+    assert [v for v, _ in full] == [v for v, _ in short]
+    assert {n for _, n in full[1:]} == {30} and {n for _, n in short[1:]} == {12}
