@@ -20,19 +20,27 @@ days so that the whole grid (476 runs) finishes in about half an hour on 2 cores
 
 from __future__ import annotations
 
-import argparse
-import itertools
-import json
-import math
 import os
-import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell
+# One BLAS thread, as the CLI sets (``autoscaler.cli.single_thread_blas``), before numpy
+# loads: the level model's season check takes dot products of a week of samples, and a
+# multi-threaded BLAS spent milliseconds per product waking threads on a busy machine.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from autoscaler.sweep.frontier import frontier, interpolate
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell  # noqa: E402
+
+from autoscaler.sweep.frontier import frontier, interpolate  # noqa: E402
 
 GOAL_BUDGETS = (1.0, 2.0, 5.0)
 COST_GOAL = 0.85
