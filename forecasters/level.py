@@ -202,10 +202,9 @@ class LevelForecaster(BaseForecaster):
         else:
             scale = 1.0
         recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
-        qmap = {}
-        for i, q in enumerate(qs):
-            values = np.maximum(self._level + scale * bands[i], 0.0)
-            if recur is not None and q > 0.5:
-                values = np.fmax(values, recur)
-            qmap[q] = values
-        return mean, qmap
+        # all quantiles at once, one row each (the base class takes the rows as they are)
+        values = np.maximum(self._level + scale * bands, 0.0)
+        if recur is not None:
+            upper = [i for i, q in enumerate(qs) if q > 0.5]
+            values[upper] = np.fmax(values[upper], recur)
+        return mean, values
