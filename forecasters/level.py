@@ -161,6 +161,10 @@ class LevelForecaster(BaseForecaster):
         # recurrence (what the upper quantiles already carry), so that spikes the
         # recurrence foresees do not also widen the band at every other phase.
         m3 = np.maximum(np.maximum(h, np.roll(h, 1)), np.roll(h, -1)) if p else h
+        # One buffer for every step's errors, partitioned in place: the same quantiles
+        # as on a fresh array, without allocating (and faulting in) a week of floats
+        # twice per step.
+        buf = np.empty(len(h))
         for k in range(1, horizon + 1):
             kk = min(k, len(h) - 1)
             ref = lv[:-kk]
@@ -169,10 +173,10 @@ class LevelForecaster(BaseForecaster):
                 j = np.arange(kk, len(h))  # the sample each error is about
                 ok = j - p - 1 >= 0
                 ref[ok] = np.maximum(ref[ok], m3[j[ok] - p])
-            rel = h[kk:] - ref
+            rel = np.subtract(h[kk:], ref, out=buf[: len(h) - kk])
             if self.bands == "relative":
-                rel = rel / np.maximum(lv[:-kk], self._floor)
-            out[:, k - 1] = np.quantile(rel, quantiles)
+                np.divide(rel, np.maximum(lv[:-kk], self._floor), out=rel)
+            out[:, k - 1] = np.quantile(rel, quantiles, overwrite_input=True)
         self._band_cache[key] = out
         return out
 
