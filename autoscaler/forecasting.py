@@ -29,6 +29,7 @@ import pandas as pd
 
 from autoscaler.forecasters.baselines import NaiveForecaster
 from autoscaler.forecasters.intervals import check_quantiles
+from autoscaler.forecasters.series_input import on_grid
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
 
@@ -303,16 +304,17 @@ class RetrainingForecastProvider:
         if self.history is None:
             return
         keep = max(2, int(self.train_window / st.step))
-        grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
         try:
-            got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
+            got = self.history(st.end - (keep - 1) * st.step, st.end + st.step, st.step)
             n = len(got)
-            if 0 < n <= keep and got.index.equals(grid[keep - n :]):
-                # on the grid already (a trace; shorter while it starts): no reindex
+            if 0 < n <= keep and on_grid(got.index, st.end, st.step):
+                # the last n points of our grid already (a trace; shorter while it
+                # starts): no reindex
                 values = np.full(keep, np.nan)
                 values[keep - n :] = got.to_numpy(dtype=float)
             else:
                 # nearest within half a step: sources round timestamps (Prometheus to ms)
+                grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
                 values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
                     dtype=float
                 )
