@@ -106,6 +106,17 @@ def plot(
                     for r in rows
                     if r["family"] == fam
                 )
+                if fam == "qos":  # each qos point named by its budget
+                    for r in rows:
+                        if r["family"] == "qos":
+                            ax.annotate(
+                                r["label"].split()[1],
+                                (r["instance_hours"] / oracle, r["violation_pct"]),
+                                textcoords="offset points",
+                                xytext=(3, 3),
+                                fontsize=6,
+                                color=colour,
+                            )
                 if pts:
                     xs, ys = zip(*pts, strict=True)
                     ax.plot(
