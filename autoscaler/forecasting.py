@@ -352,7 +352,7 @@ class RetrainingForecastProvider:
             st.fitted_at = None  # the fallback serves until there is enough
             return
         try:
-            st.model = model.fit(y.ffill().bfill())
+            st.model = model.fit(y.ffill().bfill() if y.isna().any() else y)
             st.problem = ""
             self._save(st)
             self.fits += 1  # one writer at a time: the lock, or the group's own refit job
