@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoscaler.forecasters.series_input import on_grid
+
 HistoryReader = Callable[[datetime, datetime, timedelta], pd.Series]
 
 
@@ -78,13 +80,20 @@ class StoredHistory:
         if self.history is None:
             return
         keep = max(2, int(self.train_window / st.step))
-        grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
         try:
-            got = self.history(grid[0].to_pydatetime(), st.end + st.step, st.step)
-            # nearest within half a step: sources round timestamps (Prometheus to ms)
-            values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
-                dtype=float
-            )
+            got = self.history(st.end - (keep - 1) * st.step, st.end + st.step, st.step)
+            n = len(got)
+            if 0 < n <= keep and on_grid(got.index, st.end, st.step):
+                # the last n points of our grid already (a trace; shorter while it
+                # starts): no reindex
+                values = np.full(keep, np.nan)
+                values[keep - n :] = got.to_numpy(dtype=float)
+            else:
+                # nearest within half a step: sources round timestamps (Prometheus to ms)
+                grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
+                values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
+                    dtype=float
+                )
         except Exception as exc:  # the source is down: train on what the ticks saw
             self.history_failures += 1
             st.problem = f"history unavailable: {type(exc).__name__}: {exc}"

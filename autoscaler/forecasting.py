@@ -281,7 +281,9 @@ class RetrainingForecastProvider(StoredHistory):
             self._stand_in(st, f"{model.name} needs {need} samples, has {n}")
             st.fitted_at = None  # the stand-in serves until there is enough
             return
-        y = _series(st.history, st.end, st.step).ffill().bfill()
+        y = _series(st.history, st.end, st.step)
+        if y.isna().any():  # a week-long ffill and bfill at every refit otherwise
+            y = y.ffill().bfill()
         try:
             st.model = model.fit(y) if pool is None else pool.fit(served, st.step, y)
         except Exception as exc:  # even the fallback chain could not fit

@@ -275,7 +275,7 @@ def run_policy(
     )
     binding = build_binding(
         scn.config or Config(),
-        scn.group,
+        decision_horizon(scn.group, spec, scn.step),
         source=TraceSource(scn.load, scn.start, scn.step),
         cloud=cloud,
         policy_configs=configs,
@@ -326,6 +326,22 @@ def run_policy(
         hosts_used if track_hosts else None,
         cloud.placement_failures(gname),
         tuple(decisions),
+    )
+
+
+def decision_horizon(group: GroupConfig, spec: GroupSpec, step: timedelta) -> GroupConfig:
+    """The group with its forecast horizon cut to what a decision reads: boot delay and
+    two cadences (the interval, or the sample ``step`` when samples are coarser; a
+    decision covers boot delay and one cadence from now, and now lies less than a step
+    after the forecast's first point). A forecast's later steps are published by the
+    daemon but read by no policy, and a model's k-step forecast does not depend on how
+    far it is asked to look, so the decisions are the same; the simulator skips
+    computing the rest (the level model's bands, one per step)."""
+    lead = spec.boot_delay + 2 * max(spec.interval, step)
+    if group.forecaster.horizon <= lead:
+        return group
+    return group.model_copy(
+        update={"forecaster": group.forecaster.model_copy(update={"horizon": lead})}
     )
 
 

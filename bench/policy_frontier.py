@@ -20,19 +20,26 @@ days so that the whole grid (476 runs) finishes in about half an hour on 2 cores
 
 from __future__ import annotations
 
-import argparse
-import itertools
-import json
-import math
 import os
-import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell
+# One BLAS thread, as the CLI sets (``autoscaler.cli.single_thread_blas``), before numpy
+# loads: the level model's season check takes dot products of a week of samples, and a
+# multi-threaded BLAS spent milliseconds per product waking threads on a busy machine.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from autoscaler.sweep.frontier import frontier, interpolate
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell  # noqa: E402
+
+from autoscaler.sweep.frontier import frontier, interpolate  # noqa: E402
 
 GOAL_BUDGETS = (1.0, 2.0, 5.0)
 COST_GOAL = 0.85
@@ -99,6 +106,17 @@ def plot(
                     for r in rows
                     if r["family"] == fam
                 )
+                if fam == "qos":  # each qos point named by its budget
+                    for r in rows:
+                        if r["family"] == "qos":
+                            ax.annotate(
+                                r["label"].split()[1],
+                                (r["instance_hours"] / oracle, r["violation_pct"]),
+                                textcoords="offset points",
+                                xytext=(3, 3),
+                                fontsize=6,
+                                color=colour,
+                            )
                 if pts:
                     xs, ys = zip(*pts, strict=True)
                     ax.plot(

@@ -13,18 +13,26 @@ Usage: python bench/simulate_speed.py [--trace PATH] [--repeat N] [--steps N]
 
 from __future__ import annotations
 
-import argparse
-import time
-from dataclasses import replace
-from pathlib import Path
+import os
 
-import numpy as np
+# One BLAS thread, as the CLI sets (``autoscaler.cli.single_thread_blas``), before numpy
+# loads: the level model's season check takes dot products of a week of samples, and a
+# multi-threaded BLAS spent milliseconds per product waking threads on a busy machine.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from autoscaler.config import parse_config
-from autoscaler.simulation import build_scenario, run_policy
-from autoscaler.simulator.cloud import SimCloud
-from autoscaler.simulator.scoring import required_instances
-from autoscaler.traces import load_trace
+import argparse  # noqa: E402
+import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from autoscaler.config import parse_config  # noqa: E402
+from autoscaler.simulation import build_scenario, run_policy  # noqa: E402
+from autoscaler.simulator.cloud import SimCloud  # noqa: E402
+from autoscaler.simulator.scoring import required_instances  # noqa: E402
+from autoscaler.traces import load_trace  # noqa: E402
 
 DEFAULT = (
     Path(__file__).resolve().parents[1].parent

@@ -8,6 +8,8 @@ non-negativity and quantile ordering the same way.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -15,13 +17,18 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.intervals import check_quantiles, make_monotone
+from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, future_index, steps_per_day
 from autoscaler.model import Forecast, ForecastError
 
 # Models keep at most this much recent history for their own use (residual samples,
 # windows); the fitted state itself does not grow with the series.
 HISTORY_CAP = 4 * 2016
+
+
+@functools.cache
+def _pd_step(step: timedelta) -> pd.Timedelta:
+    return pd.Timedelta(step)  # built once per step: it is added at every update
 
 
 class BaseForecaster:
@@ -134,9 +141,10 @@ class BaseForecaster:
         if not np.isfinite(new).all():
             raise ForecastError(f"{self.name}.update_values: values must be finite")
         saved = (self._history, self._last, self._nonnegative)
-        self._nonnegative = self._nonnegative and bool(new.min() >= 0)
+        lo_new, hi_new = float(new.min()), float(new.max())
+        self._nonnegative = self._nonnegative and lo_new >= 0
         self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
-        self._last = last + len(new) * pd.Timedelta(self.step)
+        self._last = last + len(new) * _pd_step(self.step)
         try:
             self._update(new)
         except Exception as exc:
@@ -146,7 +154,7 @@ class BaseForecaster:
             raise ForecastError(f"{self.name} failed to update: {exc}") from exc
         if self._extent is not None:
             hi, lo, n = self._extent
-            self._extent = (max(hi, float(new.max())), min(lo, float(new.min())), n + len(new))
+            self._extent = (max(hi, hi_new), min(lo, lo_new), n + len(new))
 
     def predict_arrays(
         self, horizon: int, quantiles: tuple[float, ...]
@@ -159,22 +167,34 @@ class BaseForecaster:
         horizon = int(horizon)
         mean, bands = self._predict(horizon, quantiles)
         mean = np.asarray(mean, dtype=float)
-        if mean.shape != (horizon,) or not np.isfinite(mean).all():
+        if mean.shape != (horizon,):
             raise ForecastError(f"{self.name} produced an invalid forecast")
         bound = self._plausible_bound()
-        if np.abs(mean).max() > bound:
+        peak = float(np.abs(mean).max())
+        if not math.isfinite(peak):  # NaN or infinite somewhere (NaN propagates in max)
+            raise ForecastError(f"{self.name} produced an invalid forecast")
+        if peak > bound:
             # A numerically unstable model, not a forecast: let the caller fall back.
             raise ForecastError(
                 f"{self.name} produced an implausible forecast (beyond {bound:.4g})"
             )
-        bands = {q: np.asarray(bands[q], dtype=float) for q in quantiles}
-        for q, b in bands.items():
+        if not quantiles:
+            return (np.maximum(mean, 0.0) if self._nonnegative else mean), {}
+        # one (quantiles x horizon) array: the checks below run once, not per quantile
+        stacked = np.empty((len(quantiles), horizon))
+        if isinstance(bands, np.ndarray):  # already one row per quantile, in order
+            stacked[:] = bands
+        else:
+            for i, q in enumerate(quantiles):
+                stacked[i] = bands[q]
+        finite = np.isfinite(stacked)
+        if not finite.all():
             # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
-            bands[q] = np.where(np.isfinite(b), b, mean)
+            stacked = np.where(finite, stacked, mean)
         if self._nonnegative:
             mean = np.maximum(mean, 0.0)
-            bands = {q: np.maximum(b, 0.0) for q, b in bands.items()}
-        return mean, make_monotone(bands, mean)
+            np.maximum(stacked, 0.0, out=stacked)
+        return mean, monotone_rows(stacked, quantiles, mean)
 
     def _plausible_bound(self) -> float:
         """The largest plausible forecast, from the range of the recent history. The
@@ -214,7 +234,9 @@ class BaseForecaster:
 
     def _predict(
         self, horizon: int, quantiles: tuple[float, ...]
-    ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    ) -> tuple[np.ndarray, dict[float, np.ndarray] | np.ndarray]:
+        """The mean and the bands: a dict by quantile, or one row per quantile (in the
+        order of ``quantiles``) of a (quantiles x horizon) array."""
         raise NotImplementedError
 
     def _require_fitted(self) -> pd.Timestamp:

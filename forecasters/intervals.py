@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 
@@ -65,16 +66,25 @@ def make_monotone(
     hair above the mean it should bracket. The median itself is left where the model put
     it, since a skewed error distribution has its median away from the mean.
     """
-    qs = sorted(bands)
+    qs = tuple(sorted(bands))
     if not qs:
         return {}
     stacked = np.vstack([np.asarray(bands[q], dtype=float) for q in qs])
+    return monotone_rows(stacked, qs, mean)
+
+
+def monotone_rows(
+    stacked: np.ndarray, qs: tuple[float, ...], mean: np.ndarray | None = None
+) -> dict[float, np.ndarray]:
+    """``make_monotone`` on bands already stacked one row per quantile of ``qs``
+    (sorted); ``stacked`` may be changed in place."""
     if mean is not None:
         m = np.asarray(mean, dtype=float)
-        for i, q in enumerate(qs):
-            if q < 0.5:
-                stacked[i] = np.minimum(stacked[i], m)
-            elif q > 0.5:
-                stacked[i] = np.maximum(stacked[i], m)
-    stacked = np.maximum.accumulate(stacked, axis=0)
-    return {q: stacked[i] for i, q in enumerate(qs)}
+        below = bisect_left(qs, 0.5)  # rows [0, below) are under 0.5, [above, n) over it
+        above = bisect_right(qs, 0.5)
+        if below:
+            np.minimum(stacked[:below], m, out=stacked[:below])
+        if above < len(qs):
+            np.maximum(stacked[above:], m, out=stacked[above:])
+    np.maximum.accumulate(stacked, axis=0, out=stacked)
+    return dict(zip(qs, stacked, strict=True))

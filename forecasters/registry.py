@@ -6,6 +6,7 @@ building a baseline never imports statsmodels or torch.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from datetime import timedelta
@@ -47,6 +48,13 @@ def forecaster_class(kind: str) -> type:
 
 def accepted_params(cls: type) -> set[str]:
     """Keyword parameters accepted anywhere along the class's constructors."""
+    return set(_accepted_params(cls))
+
+
+@functools.cache
+def _accepted_params(cls: type) -> frozenset[str]:
+    # cached: a simulation builds a fresh model at every refit, and inspecting the
+    # signatures took longer than fitting the level model
     names: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -58,7 +66,7 @@ def accepted_params(cls: type) -> set[str]:
                 "step",
             ):
                 names.add(p.name)
-    return names
+    return frozenset(names)
 
 
 def build_forecaster(

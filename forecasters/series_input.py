@@ -10,7 +10,7 @@ note can say so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -107,3 +107,15 @@ def to_steps(value: int | str | timedelta, step: timedelta, *, name: str) -> int
     if n < 1:
         raise ForecastError(f"{name} must be at least one step, not {value!r}")
     return int(n)
+
+
+def on_grid(index: pd.Index, end: datetime, step: timedelta) -> bool:
+    """Whether ``index`` is a regular grid at ``step`` (pandas keeps a ``freq`` only for
+    one) whose last point is ``end``."""
+    freq = getattr(index, "freq", None)
+    if freq is None or getattr(index, "tz", None) is None:
+        return False
+    try:
+        return bool(freq == pd.Timedelta(step) and index[-1] == end)
+    except (TypeError, ValueError):
+        return False

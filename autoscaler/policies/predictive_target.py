@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.base import instances_for
-from autoscaler.policies.forecast_window import cadence, forecast_peak
+from autoscaler.policies.forecast_window import cadence, forecast_peaks
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,9 @@ class PredictiveTargetPolicy:
         observed = ctx.load.last
         lead = spec.boot_delay
         until = lead + cadence(ctx)
-        ahead = forecast_peak(ctx, self.quantile, lead, until)
-        whole = forecast_peak(ctx, self.quantile, timedelta(0), until)
+        # both windows from one read of the forecast
+        peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)))
+        ahead, whole = (None, None) if peaks is None else peaks
         if ahead is None or whole is None:
             if math.isnan(observed):
                 return Decision(current, "no forecast and no current sample", self.name)

@@ -41,96 +41,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from autoscaler.durations import format_duration
 from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.forecast_window import cadence, forecast_peaks
+from autoscaler.policies.qos_state import QosMemory, QosState
 from autoscaler.queueing import SloCapacity, slo_capacity
 
-__all__ = ["QosPolicy", "QosState", "slo_capacity"]
+__all__ = ["QosMemory", "QosPolicy", "QosState", "slo_capacity"]
 
 # Weight of the previous slow periods' counts: about four days of hourly periods. With
 # a day's memory (0.95) a quiet weekend or night emptied it, the setpoint wound up to
 # its cap, the band shrank, and the next busy morning spent the budget several times
 # over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
 _FADE = 0.99
-
-
-@dataclass(frozen=True, slots=True)
-class QosState:
-    """What the policy carries from one decision to the next."""
-
-    band: float  # the learned scale of the forecast band
-    setpoint: float  # violation rate (fraction of samples) the fast loop aims at
-    seen_until: datetime | None = None  # newest load sample already counted
-    last_ready: int | None = None
-    period_start: datetime | None = None
-    period_violations: int = 0
-    period_samples: int = 0
-    long_violations: float = 0.0  # faded sums over past slow periods
-    long_samples: float = 0.0
-    recent: tuple[tuple[datetime, int], ...] = ()  # scale-in recommendations
-    violations: int = 0  # totals since start, for reports and tests
-    samples: int = 0
-    latency_until: datetime | None = None  # newest measured-latency sample counted
-    measured: int = 0  # samples judged on measured latency (the rest were inferred)
-    panic_until: datetime | None = None  # no scale-in before this (a burst was seen)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
-        return {
-            "band": self.band,
-            "setpoint": self.setpoint,
-            "seen_until": _epoch(self.seen_until),
-            "last_ready": self.last_ready,
-            "period_start": _epoch(self.period_start),
-            "period_violations": self.period_violations,
-            "period_samples": self.period_samples,
-            "long_violations": self.long_violations,
-            "long_samples": self.long_samples,
-            "recent": [[t.timestamp(), n] for t, n in self.recent],
-            "violations": self.violations,
-            "samples": self.samples,
-            "latency_until": _epoch(self.latency_until),
-            "measured": self.measured,
-            "panic_until": _epoch(self.panic_until),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> QosState:
-        """The inverse of ``to_json``. Raises ``KeyError``, ``TypeError`` or ``ValueError``
-        on a malformed dict."""
-        return cls(
-            band=float(d["band"]),
-            setpoint=float(d["setpoint"]),
-            seen_until=_time(d["seen_until"]),
-            last_ready=None if d["last_ready"] is None else int(d["last_ready"]),
-            period_start=_time(d["period_start"]),
-            period_violations=int(d["period_violations"]),
-            period_samples=int(d["period_samples"]),
-            long_violations=float(d["long_violations"]),
-            long_samples=float(d["long_samples"]),
-            recent=tuple((_time(t), int(n)) for t, n in d["recent"]),
-            violations=int(d["violations"]),
-            samples=int(d["samples"]),
-            # absent in state written before measured latency existed
-            latency_until=_time(d.get("latency_until")),
-            measured=int(d.get("measured", 0)),
-            panic_until=_time(d.get("panic_until")),
-        )
-
-
-def _epoch(t: datetime | None) -> float | None:
-    return None if t is None else t.timestamp()
-
-
-def _time(x: float | None) -> datetime | None:
-    return None if x is None else datetime.fromtimestamp(float(x), UTC)
 
 
 @dataclass(frozen=True)
@@ -188,16 +116,22 @@ class QosPolicy:
             latency_until = ctx.latency.end if ctx.latency is not None else latency_until
             new = measured[np.isfinite(measured)]
             k = int((new > ctx.spec.slo_p95_seconds).sum())
+            n = len(new)
         else:
             ready = (
                 ctx.status.ready
                 if state.last_ready is None
                 else min(state.last_ready, ctx.status.ready)
             )
-            new = new[np.isfinite(new)]
             cap = table.lam_max[min(ready, table.max_servers)] if ready > 0 else 0.0
-            k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
-        n = len(new)
+            if len(new) == 1:  # the usual case (one sample a decision): no array ops
+                v = float(new[0])
+                n = 1 if math.isfinite(v) else 0
+                k = int(n == 1 and v > (cap if cap > 0 else 0.0))
+            else:
+                new = new[np.isfinite(new)]
+                k = int((new > cap).sum()) if cap > 0 else int((new > 0).sum())
+                n = len(new)
         band = state.band
         if self.feedback and n:
             # Every sample counts, booting or not: on bursty load most violations come
@@ -206,8 +140,7 @@ class QosPolicy:
             down = up * state.setpoint / (1.0 - state.setpoint)
             band *= math.exp(up * k - down * (n - k))
             band = min(max(band, self.min_band), self.max_band)
-        state = replace(
-            state,
+        state = state.evolve(
             band=band,
             seen_until=load.end,
             period_start=state.period_start or ctx.now,
@@ -232,8 +165,7 @@ class QosPolicy:
         # A fourth root: a gentle correction, so one unlucky period does not swing it.
         ratio = (max(target, 1e-6) / max(rate, target / 4, 1e-6)) ** 0.25
         setpoint = self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0))
-        return replace(
-            state,
+        return state.evolve(
             setpoint=setpoint,
             period_start=now,
             period_violations=0,
@@ -249,6 +181,8 @@ class QosPolicy:
         a fresh one when there is none or it is unreadable."""
         if isinstance(memory, QosState):
             return memory
+        if type(memory) is QosMemory and memory.state is not None:
+            return memory.state  # this process's own, unchanged: no need to parse it
         if isinstance(memory, Mapping):
             try:
                 return QosState.from_json(memory)
@@ -257,9 +191,10 @@ class QosPolicy:
         return self.initial_state()
 
     def decide(self, ctx: PolicyContext) -> Decision:
-        """See the class docstring. ``Decision.memory`` is ``QosState.to_json()``."""
+        """See the class docstring. ``Decision.memory`` is ``QosState.to_json()`` (a
+        ``QosMemory``, which also holds the state for the next decision)."""
         desired, reason, state = self._decide(ctx, self.restore(ctx.memory))
-        return Decision(desired, reason, self.name, state.to_json())
+        return Decision(desired, reason, self.name, QosMemory(state))
 
     def _decide(self, ctx: PolicyContext, state: QosState) -> tuple[int, str, QosState]:
         spec = ctx.spec
@@ -281,7 +216,7 @@ class QosPolicy:
         ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
-            state = replace(state, last_ready=ctx.status.ready)
+            state = state.evolve(last_ready=ctx.status.ready)
             if math.isnan(observed):
                 return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
@@ -296,19 +231,16 @@ class QosPolicy:
         up_need = table.required_one(ahead.value)
         floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
         in_need = table.required_one(floor_load / self.low_water)
-        recent = (
-            *tuple((t, n) for t, n in state.recent if t > ctx.now - self.scale_in_window),
-            (ctx.now, in_need),
-        )
-        state = replace(state, recent=recent, last_ready=ctx.status.ready)
+        since = ctx.now - self.scale_in_window
+        recent = (*(r for r in state.recent if r[0] > since), (ctx.now, in_need))
         note = f" ({ahead.note})" if ahead.note else ""
         # The panic window (after Knative's): the newest sample alone needed more
         # instances than were serving it. A level forecast lags a burst by design, so
         # the group is sized for the burst as seen, and holds for ``panic_window``.
         burst = self._burst_need(ctx, observed, table)
-        if burst is not None:
-            state = replace(state, panic_until=ctx.now + self.panic_window)
-        panic = state.panic_until is not None and ctx.now < state.panic_until
+        panic_until = ctx.now + self.panic_window if burst is not None else state.panic_until
+        state = state.evolve(recent=recent, last_ready=ctx.status.ready, panic_until=panic_until)
+        panic = panic_until is not None and ctx.now < panic_until
         if burst is not None and burst > max(up_need, current):
             desired, clamp = _clamp(burst, spec.max_size)
             return (

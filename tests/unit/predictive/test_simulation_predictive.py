@@ -12,7 +12,7 @@ from autoscaler.config import GroupConfig, parse_config
 from autoscaler.engine import Engine, GroupBinding
 from autoscaler.memory_store import MemoryStateStore
 from autoscaler.registry import build_forecast_provider, build_policy
-from autoscaler.simulation import DEFAULT_POLICIES, build_scenario, simulate
+from autoscaler.simulation import DEFAULT_POLICIES, build_scenario, decision_horizon, simulate
 from autoscaler.simulator.boot import BootDelay
 from autoscaler.simulator.cloud import SimCloud
 from autoscaler.simulator.source import TraceSource
@@ -148,3 +148,51 @@ def test_forecaster_section_errors(forecaster: dict, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         parse_config({"groups": [{"name": "g", "forecaster": forecaster}]})
+
+
+def _decisions_with_horizon(trace: Trace, horizon: timedelta, boot: timedelta) -> list[tuple]:
+    """qos and predictive_target through the engine on ``trace``, the forecaster looking
+    ``horizon`` ahead: each tick's votes and the forecast's length."""
+    group = GroupConfig(name="web", max_size=40, boot_delay={"median": boot})
+    group = group.model_copy(
+        update={"forecaster": group.forecaster.model_copy(update={"horizon": horizon})}
+    )
+    spec = group.spec()
+    start = trace.series.index[0].to_pydatetime()
+    cloud = SimCloud(BootDelay(median=boot))
+    cloud.create_group("web", 2, start)
+    voters = [build_policy(yaml_policy(k), group) for k in ("qos", "predictive_target")]
+    provider = build_forecast_provider(group.forecaster)
+    source = TraceSource(trace.values * 5.0, start, trace.step)
+    binding = GroupBinding(spec, voters, source, cloud, forecaster=provider)
+    engine = Engine([binding], MemoryStateStore())
+    out = []
+    for i in range(1, len(trace)):
+        now = start + i * trace.step
+        cloud.advance(now)
+        (o,) = engine.tick(now)
+        out.append(([(v.desired, v.reason) for v in o.votes], len(o.forecast or ())))
+    return out
+
+
+def _five_minute(trace: Trace) -> Trace:
+    s = trace.series.resample("5min").mean()
+    return Trace("nasa-day-5m", s, timedelta(minutes=5), (), None, trace.column, ())
+
+
+@pytest.mark.parametrize(("minutes", "boot", "short"), [(1, 10, 12), (5, 2, 3), (5, 10, 4)])
+def test_the_simulators_short_horizon_changes_no_decision(
+    nasa_day: Trace, minutes: int, boot: int, short: int
+) -> None:
+    # The simulator forecasts boot delay + two cadences ahead (the daemon 30 minutes):
+    # every vote is the same, the forecasts only shorter. With 5-minute samples the
+    # cadence is the sample (a decision covers boot delay + 5 minutes), not the interval.
+    trace = nasa_day if minutes == 1 else _five_minute(nasa_day)
+    group = GroupConfig(name="web", boot_delay={"median": timedelta(minutes=boot)})
+    cut = decision_horizon(group, group.spec(), trace.step).forecaster.horizon
+    assert round(cut / trace.step) <= short <= -(-cut // trace.step)
+    full = _decisions_with_horizon(trace, timedelta(minutes=30), timedelta(minutes=boot))
+    shorter = _decisions_with_horizon(trace, cut, timedelta(minutes=boot))
+    assert [v for v, _ in full] == [v for v, _ in shorter]
+    assert {n for _, n in full[1:]} == {30 // minutes}
+    assert {n for _, n in shorter[1:]} == {short}
