@@ -25,7 +25,8 @@ model; then the goals. Our runs are cached per series and model under ``--cache`
 pass ``--fresh`` after changing a model.
 
     make .venv-statsforecast
-    nice .venv/bin/python bench/forecast_accuracy.py --only Twitter_volume_A,planetlab_sum_1
+    nice .venv/bin/python bench/forecast_accuracy.py --quick     # iterating: 8 series
+    nice .venv/bin/python bench/forecast_accuracy.py             # the reported figures
 """
 
 from __future__ import annotations
@@ -78,6 +79,29 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "auto": ("auto", {}),
     "auto mem=72": ("auto", {"memory": 72}),
 }
+# --quick: a subset for iterating (never for the figures reported): three CPU-like and
+# five request-like series of different kinds, each default's model without its variants.
+QUICK_SERIES = (
+    "ec2_cpu_utilization_5f5533",
+    "rds_cpu_utilization_e47b3b",
+    "planetlab_sum_1",
+    "ec2_disk_write_bytes_c0d644",
+    "ec2_network_in_257a54",
+    "Twitter_volume_AAPL",
+    "nasa_http",
+    "genai_requests",
+)
+QUICK_MODELS = (
+    "naive",
+    "seasonal_naive",
+    "linear",
+    "level",
+    "ets",
+    "arima",
+    "mlp",
+    "ensemble",
+    "auto",
+)
 FAMILIES: dict[str, tuple[str, ...]] = {
     "level": ("level", "level a=0.1", "level a=0.5", "level a=1"),
     "ets": ("ets", "ets no season", "ets A", "ets damped"),
@@ -114,42 +138,70 @@ def our_runs(
     return runs
 
 
+def _their_key(s: CorpusSeries, o: np.ndarray) -> str:
+    digest = hashlib.sha256(s.name.encode())
+    for a in (
+        s.values[: int(o[-1]) + 1 + HMAX],
+        np.asarray(o),
+        np.array([HMAX, TRAIN_WINDOW, DAY]),
+    ):
+        digest.update(np.asarray(a).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def their_runs(corpus: list[CorpusSeries], origins: list[np.ndarray], cache: Path, python: Path):
-    """statsforecast's forecasts (dict of arrays), or None when its venv is missing."""
-    if not python.exists():
+    """statsforecast's forecasts (dict of arrays, series first), or None when its venv is
+    missing. Cached per series (by its values and origins), so a subset reuses a full run."""
+    paths = [
+        cache / f"sf_{s.name}_{_their_key(s, o)}.npz" for s, o in zip(corpus, origins, strict=True)
+    ]
+    todo = [i for i, p in enumerate(paths) if not p.exists()]
+    if todo and not python.exists():
         print(f"statsforecast skipped: {python} missing (make .venv-statsforecast)")
         return None
-    arrays = {
-        "names": np.array([s.name for s in corpus]),
-        "origins": np.array(origins),
-        "horizon": HMAX,
-        "train_window": TRAIN_WINDOW,
-        "day": DAY,
-    }
-    for i, (s, o) in enumerate(zip(corpus, origins, strict=True)):
-        arrays[f"values_{i}"] = s.values[: int(o[-1]) + 1 + HMAX]
-    digest = hashlib.sha256()
-    for k in sorted(arrays):
-        digest.update(k.encode() + np.asarray(arrays[k]).tobytes())
-    out = cache / f"statsforecast_{digest.hexdigest()[:16]}.npz"
-    if not out.exists():
-        inp = cache / f"statsforecast_input_{digest.hexdigest()[:16]}.npz"
+    if todo:
+        arrays = {
+            "names": np.array([corpus[i].name for i in todo]),
+            "origins": np.array([origins[i] for i in todo]),
+            "horizon": HMAX,
+            "train_window": TRAIN_WINDOW,
+            "day": DAY,
+        }
+        for j, i in enumerate(todo):
+            arrays[f"values_{j}"] = corpus[i].values[: int(origins[i][-1]) + 1 + HMAX]
+        inp, out = cache / "sf_input.npz", cache / "sf_output.npz"
         np.savez(inp, **arrays)
         script = Path(__file__).resolve().parent / "forecast_statsforecast.py"
         cmd = [str(python), str(script), "--input", str(inp), "--output", str(out)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         print(f"statsforecast ran in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    res = np.load(out)
-    return {k: res[k] for k in res.files}
+        res = np.load(out)
+        for j, i in enumerate(todo):
+            np.savez(
+                paths[i],
+                models=res["models"],
+                **{k: res[k][j] for k in ("mean", "low", "high", "fit_seconds")},
+            )
+    parts = [np.load(p) for p in paths]
+    out_arrays = {
+        k: np.stack([r[k] for r in parts]) for k in ("mean", "low", "high", "fit_seconds")
+    }
+    out_arrays["models"] = parts[0]["models"]
+    return out_arrays
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--origins", type=int, default=8, help="origins per series (default 8)")
+    ap.add_argument("--origins", type=int, default=40, help="origins per series (default 40)")
     ap.add_argument("--only", default="", help="comma-separated name prefixes (a subset)")
-    ap.add_argument("--models", default=",".join(VARIANTS), help="our variants to run")
+    ap.add_argument("--models", default="", help="our variants to run (default: all)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="8 series and one variant per model, for iterating (--only/--models override)",
+    )
     ap.add_argument("--cache", type=Path, default=ROOT / "out" / "forecast-bench")
     ap.add_argument("--fresh", action="store_true", help="rerun ours even where cached")
     ap.add_argument(
@@ -163,6 +215,10 @@ def main() -> int:
         "--statsforecast-python", type=Path, default=ROOT / ".venv-statsforecast" / "bin" / "python"
     )
     args = ap.parse_args()
+    if not args.models:
+        args.models = ",".join(QUICK_MODELS if args.quick else VARIANTS)
+    if args.quick and not args.only:
+        args.only = ",".join(QUICK_SERIES)
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in names if m not in VARIANTS]
     if unknown:
