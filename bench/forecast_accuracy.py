@@ -79,6 +79,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "auto": ("auto", {}),
     "auto mem=72": ("auto", {"memory": 72}),
 }
+# Comparisons kept for --models but left out of the default run (issue 12's ARMA window,
+# the one-fit calibration): no default is chosen among them here.
+NOT_BY_DEFAULT = ("ets cal once", "arima arma=720", "arima arma=1008", "arima arma=2016")
 # --quick: a subset for iterating (never for the figures reported): three CPU-like and
 # five request-like series of different kinds, each default's model without its variants.
 QUICK_SERIES = (
@@ -216,7 +219,8 @@ def main() -> int:
     )
     args = ap.parse_args()
     if not args.models:
-        args.models = ",".join(QUICK_MODELS if args.quick else VARIANTS)
+        default = [v for v in VARIANTS if v not in NOT_BY_DEFAULT]
+        args.models = ",".join(QUICK_MODELS if args.quick else default)
     if args.quick and not args.only:
         args.only = ",".join(QUICK_SERIES)
     names = [m.strip() for m in args.models.split(",") if m.strip()]
