@@ -152,9 +152,16 @@ def _their_key(s: CorpusSeries, o: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def their_runs(corpus: list[CorpusSeries], origins: list[np.ndarray], cache: Path, python: Path):
+def their_runs(
+    corpus: list[CorpusSeries],
+    origins: list[np.ndarray],
+    cache: Path,
+    python: Path,
+    jobs: int = 1,
+):
     """statsforecast's forecasts (dict of arrays, series first), or None when its venv is
-    missing. Cached per series (by its values and origins), so a subset reuses a full run."""
+    missing. Cached per series (by its values and origins), so a subset reuses a full run
+    and a stopped run keeps what it finished; ``jobs`` processes share the missing series."""
     paths = [
         cache / f"sf_{s.name}_{_their_key(s, o)}.npz" for s, o in zip(corpus, origins, strict=True)
     ]
@@ -162,36 +169,31 @@ def their_runs(corpus: list[CorpusSeries], origins: list[np.ndarray], cache: Pat
     if todo and not python.exists():
         print(f"statsforecast skipped: {python} missing (make .venv-statsforecast)")
         return None
-    if todo:
+    script = Path(__file__).resolve().parent / "forecast_statsforecast.py"
+    procs, t0 = [], time.perf_counter()
+    for k in range(min(max(1, jobs), len(todo))):
+        part = todo[k :: max(1, jobs)]
         arrays = {
-            "names": np.array([corpus[i].name for i in todo]),
-            "origins": np.array([origins[i] for i in todo]),
+            "names": np.array([corpus[i].name for i in part]),
+            "outputs": np.array([str(paths[i]) for i in part]),
+            "origins": np.array([origins[i] for i in part]),
             "horizon": HMAX,
             "train_window": TRAIN_WINDOW,
             "day": DAY,
         }
-        for j, i in enumerate(todo):
+        for j, i in enumerate(part):
             arrays[f"values_{j}"] = corpus[i].values[: int(origins[i][-1]) + 1 + HMAX]
-        inp, out = cache / "sf_input.npz", cache / "sf_output.npz"
+        inp = cache / f"sf_input_{k}.npz"
         np.savez(inp, **arrays)
-        script = Path(__file__).resolve().parent / "forecast_statsforecast.py"
-        cmd = [str(python), str(script), "--input", str(inp), "--output", str(out)]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        procs.append(subprocess.Popen([str(python), str(script), "--input", str(inp)]))
+    if any(p.wait() != 0 for p in procs):
+        raise RuntimeError("statsforecast failed (see its messages above)")
+    if procs:
         print(f"statsforecast ran in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-        res = np.load(out)
-        for j, i in enumerate(todo):
-            np.savez(
-                paths[i],
-                models=res["models"],
-                **{k: res[k][j] for k in ("mean", "low", "high", "fit_seconds")},
-            )
     parts = [np.load(p) for p in paths]
-    out_arrays = {
-        k: np.stack([r[k] for r in parts]) for k in ("mean", "low", "high", "fit_seconds")
-    }
-    out_arrays["models"] = parts[0]["models"]
-    return out_arrays
+    out = {k: np.stack([r[k] for r in parts]) for k in ("mean", "low", "high", "fit_seconds")}
+    out["models"] = parts[0]["models"]
+    return out
 
 
 def main() -> int:
@@ -214,6 +216,9 @@ def main() -> int:
         help="with --fresh, keep cached runs written after this time (epoch seconds)",
     )
     ap.add_argument("--no-statsforecast", action="store_true", help="ours only (fills the cache)")
+    ap.add_argument(
+        "--statsforecast-jobs", type=int, default=1, help="statsforecast processes (default 1)"
+    )
     ap.add_argument(
         "--statsforecast-python", type=Path, default=ROOT / ".venv-statsforecast" / "bin" / "python"
     )
@@ -249,7 +254,9 @@ def main() -> int:
     theirs = (
         None
         if args.no_statsforecast
-        else their_runs(corpus, origins, args.cache, args.statsforecast_python)
+        else their_runs(
+            corpus, origins, args.cache, args.statsforecast_python, args.statsforecast_jobs
+        )
     )
     ours = {}
     for s, o in zip(corpus, origins, strict=True):
