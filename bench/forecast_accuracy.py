@@ -217,6 +217,11 @@ def main() -> int:
     )
     ap.add_argument("--no-statsforecast", action="store_true", help="ours only (fills the cache)")
     ap.add_argument(
+        "--statsforecast-cached-only",
+        action="store_true",
+        help="only the series whose statsforecast results are cached (runs none)",
+    )
+    ap.add_argument(
         "--statsforecast-jobs", type=int, default=1, help="statsforecast processes (default 1)"
     )
     ap.add_argument(
@@ -251,6 +256,18 @@ def main() -> int:
     if len({len(o) for o in origins}) != 1:
         print("series too short for that many distinct origins", file=sys.stderr)
         return 2
+    if args.statsforecast_cached_only:
+        # the series statsforecast has finished (a run still going, or stopped): ours and
+        # theirs on the same series only
+        keep = [
+            i
+            for i, (s, o) in enumerate(zip(corpus, origins, strict=True))
+            if (args.cache / f"sf_{s.name}_{_their_key(s, o)}.npz").exists()
+        ]
+        print(f"statsforecast has {len(keep)} of {len(corpus)} series; the others are left out")
+        if not keep:
+            return 2
+        corpus, origins = [corpus[i] for i in keep], [origins[i] for i in keep]
     theirs = (
         None
         if args.no_statsforecast
