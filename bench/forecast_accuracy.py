@@ -6,7 +6,7 @@ first, ``update`` to the others). Every model we ship is scored (``level``, the
 daemon's default, included), with the fallback and calibrated (conformal) bands;
 statsforecast's AutoARIMA, AutoETS, AutoTheta and MSTL run in .venv-statsforecast on
 the same series and origins (``forecast_statsforecast``; arrays exchanged through
-.npz files; cached by the hash of their input).
+.npz files; cached per series by the hash of its values and origins).
 
 Honest selection: where a default has candidates (the level model's ``alpha``;
 whether ARIMA and ETS may model a season at all; whether ETS may use multiplicative
