@@ -162,12 +162,13 @@ def _goals(sc: Scores, models: list[str]) -> None:
             auto = sc.group_gm("auto", h, group)
             best_sf = min((sc.group_gm(m, h, group) for m in sc.theirs), default=float("nan"))
             singles = [m for m in models if m in SINGLES]
-            best_single = min(singles, key=lambda m: sc.group_gm(m, h, group))
-            bs = sc.group_gm(best_single, h, group)
             line = f"{group:<8}{h:>4}: auto {auto:.3f} (<= {bound}: {_ok(auto <= bound)})"
             if math.isfinite(best_sf):
                 line += f"; auto/best statsforecast {auto / best_sf:.3f} (<= 0.95: {_ok(auto / best_sf <= 0.95)})"
-            line += f"; auto/best single ({best_single}) {auto / bs:.3f} (<= 1.02: {_ok(auto / bs <= 1.02)})"
+            if singles:
+                best_single = min(singles, key=lambda m: sc.group_gm(m, h, group))
+                bs = sc.group_gm(best_single, h, group)
+                line += f"; auto/best single ({best_single}) {auto / bs:.3f} (<= 1.02: {_ok(auto / bs <= 1.02)})"
             for ours, theirs in (("arima", "AutoARIMA"), ("ets", "AutoETS")):
                 if theirs in sc.theirs and ours in models:
                     r = sc.group_gm(ours, h, group) / sc.group_gm(theirs, h, group)

@@ -2,10 +2,14 @@
 
 Per model: seconds to fit, and milliseconds for one ``update`` (one new point) plus
 ``predict`` (12 steps, 3 quantiles), the median over ``--updates`` consecutive points;
-both also as a ratio to naive measured in the same run. Then the peak RSS of a fresh
+both as wall and as CPU time of this process (the goals are judged on CPU time, which
+neighbours on a shared machine disturb less), and as a ratio to naive in the same run;
+"general" is the same tick's CPU ms through ``update``'s general path (the baseline of
+the one-point fast path), interleaved with it. Then the peak RSS of a fresh
 process that loads a trace and fits and forecasts with statsmodels models but never
 imports torch. Goals: ARIMA fit <= 2 s, update+predict <= 20 ms, MLP/LSTM training
-<= 30 s, their inference <= 5 ms, peak RSS <= 250 MB.
+<= 30 s, their inference <= 5 ms, auto (issue 13) fit <= 1 s and update+predict <= 5 ms,
+peak RSS <= 250 MB.
 
     .venv/bin/python bench/forecast_speed.py
 """
@@ -13,6 +17,7 @@ imports torch. Goals: ARIMA fit <= 2 s, update+predict <= 20 ms, MLP/LSTM traini
 from __future__ import annotations
 
 import argparse
+import copy
 import subprocess
 import sys
 import time
@@ -27,8 +32,8 @@ from autoscaler.traces import load_trace
 STEP = timedelta(minutes=5)
 WEEK = 2016
 GOALS = {
-    "fit": {"arima": 2.0, "mlp": 30.0, "lstm": 30.0},
-    "update_ms": {"arima": 20.0, "mlp": 5.0, "lstm": 5.0},
+    "fit": {"arima": 2.0, "mlp": 30.0, "lstm": 30.0, "auto": 1.0},
+    "update_ms": {"arima": 20.0, "mlp": 5.0, "lstm": 5.0, "auto": 5.0},
 }
 
 RSS_PROBE = """
@@ -69,33 +74,51 @@ def main() -> int:
     for kind in kinds:
         build_forecaster(kind, STEP).fit(train.iloc[:600])  # warm up imports, not timed
         model = build_forecaster(kind, STEP)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.fit(train)
-        fit = time.perf_counter() - t0
-        steps = []
+        fit = (time.perf_counter() - t0, time.process_time() - c0)
+        # the same tick through update's general path (two points, the first already
+        # seen), interleaved: the baseline of the one-point fast path, in the same run
+        general = copy.deepcopy(model)
+        both = y.iloc[WEEK - 1 : WEEK + args.updates]
+        steps, cpu, slow = [], [], []
         for i in range(len(new)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model.update(new.iloc[i : i + 1])
             model.predict(12, (0.05, 0.5, 0.95))
             steps.append(time.perf_counter() - t0)
-        rows[kind] = (fit, 1000 * float(np.median(steps)))
+            cpu.append(time.process_time() - c0)
+            c0 = time.process_time()
+            general.update(both.iloc[i : i + 2])
+            general.predict(12, (0.05, 0.5, 0.95))
+            slow.append(time.process_time() - c0)
+        rows[kind] = (
+            *fit,
+            1000 * float(np.median(steps)),
+            1000 * float(np.median(cpu)),
+            1000 * float(np.median(slow)),
+        )
 
-    base_fit, base_upd = rows["naive"]
+    base = rows["naive"]
     print(
         f"7 days of 5-minute data ({WEEK} points); machine shared with other work: timings are loose"
     )
-    print(f"{'model':<16}{'fit s':>9}{'x naive':>10}{'upd+pred ms':>13}{'x naive':>9}  goals")
-    for kind, (fit, upd) in rows.items():
+    print(
+        f"{'model':<10}{'fit s':>8}{'fit cpu':>9}{'x naive':>9}{'upd+pred ms':>13}{'cpu ms':>8}"
+        f"{'x naive':>9}{'general':>9}  goals (on CPU time)"
+    )
+    for kind, (fit, fit_cpu, upd, upd_cpu, upd_general) in rows.items():
         goals = []
         if kind in GOALS["fit"]:
             g = GOALS["fit"][kind]
-            goals.append(f"fit <= {g:g} s {'met' if fit <= g else 'NOT met'}")
+            goals.append(f"fit <= {g:g} s {'met' if fit_cpu <= g else 'NOT met'}")
         if kind in GOALS["update_ms"]:
             g = GOALS["update_ms"][kind]
-            goals.append(f"update+predict <= {g:g} ms {'met' if upd <= g else 'NOT met'}")
+            goals.append(f"update+predict <= {g:g} ms {'met' if upd_cpu <= g else 'NOT met'}")
         print(
-            f"{kind:<16}{fit:>9.3f}{fit / max(base_fit, 1e-9):>10.0f}{upd:>13.2f}"
-            f"{upd / max(base_upd, 1e-9):>9.1f}  {'; '.join(goals)}"
+            f"{kind:<10}{fit:>8.3f}{fit_cpu:>9.3f}{fit_cpu / max(base[1], 1e-9):>9.0f}"
+            f"{upd:>13.2f}{upd_cpu:>8.2f}{upd_cpu / max(base[3], 1e-9):>9.1f}"
+            f"{upd_general:>9.2f}  {'; '.join(goals)}"
         )
 
     out = subprocess.run(

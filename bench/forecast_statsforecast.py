@@ -1,6 +1,6 @@
 """statsforecast's side of bench/forecast_accuracy.py, run in .venv-statsforecast.
 
-Reads the series and origins the benchmark wrote (``--input``, an .npz), and for each
+Reads the series, origins and output paths the benchmark wrote (``--input``, an .npz), and for each
 series fits AutoARIMA, AutoETS, AutoTheta and MSTL (AutoARIMA trend) once, at the first
 origin, on the same trailing window as ours; at the later origins the fitted model is
 applied to the longer history with ``forward`` (no refit), as ours are brought forward
@@ -19,6 +19,7 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -62,27 +63,28 @@ def run_one(name: str, values: np.ndarray, origins: np.ndarray, window: int, h: 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--input", required=True)
-    ap.add_argument("--output", required=True)
     args = ap.parse_args()
     data = np.load(args.input)
     names = [str(s) for s in data["names"]]
+    outputs = [str(s) for s in data["outputs"]]
     h, window, day = int(data["horizon"]), int(data["train_window"]), int(data["day"])
     k = int(data["origins"].shape[1])
-    shape = (len(names), len(MODELS), k, h)
-    mean, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    fit_s = np.full((len(names), len(MODELS)), np.nan)
     warnings.simplefilter("ignore")
     for i, name in enumerate(names):
         values, origins = data[f"values_{i}"], data["origins"][i]
+        shape = (len(MODELS), k, h)
+        mean, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+        fit_s = np.full(len(MODELS), np.nan)
         for j, model in enumerate(MODELS):
             try:
-                mean[i, j], low[i, j], high[i, j], fit_s[i, j] = run_one(
-                    model, values, origins, window, h, day
-                )
+                mean[j], low[j], high[j], fit_s[j] = run_one(model, values, origins, window, h, day)
             except Exception as exc:  # a failed fit is reported, the rest still run
                 print(f"{name} {model}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # each series is written as it is done (atomically): a stopped run keeps them
+        tmp = Path(outputs[i]).with_suffix(".part.npz")
+        np.savez(tmp, mean=mean, low=low, high=high, fit_seconds=fit_s, models=list(MODELS))
+        tmp.replace(outputs[i])
         print(f"statsforecast {i + 1}/{len(names)} {name}", file=sys.stderr, flush=True)
-    np.savez(args.output, mean=mean, low=low, high=high, fit_seconds=fit_s, models=list(MODELS))
     return 0
 
 

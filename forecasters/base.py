@@ -87,28 +87,34 @@ class BaseForecaster:
         continue the grid without a hole (NaN inside ``y`` is fine and is filled).
         """
         last = self._require_fitted()
-        y = y[y.index > last] if len(y) else y
-        if len(y) == 0:
-            return self
-        expected = last + pd.Timedelta(self.step)
-        first = y.index[0] if y.index.tz is not None else y.index[0].tz_localize("UTC")
-        if first != expected:
-            raise ForecastError(
-                f"{self.name}.update: expected the next point at {expected}, got {first}"
-            )
-        # Fill gaps against the previous value so that a leading NaN is held, not dropped.
-        prev = pd.Series([self._history[-1]], index=pd.DatetimeIndex([last]))
-        joined = pd.concat([prev, y.astype(float)])
-        clean = clean_series(joined, self.step, what=f"{self.name}.update input")
-        new = clean.values[1:]
+        one = self._one_point(y, last)
+        if one is not None:  # the daemon's tick: one point, checked without pandas
+            new, filled, new_last = one
+            if new_last is None:
+                return self
+        else:
+            y = y[y.index > last] if len(y) else y
+            if len(y) == 0:
+                return self
+            expected = last + pd.Timedelta(self.step)
+            first = y.index[0] if y.index.tz is not None else y.index[0].tz_localize("UTC")
+            if first != expected:
+                raise ForecastError(
+                    f"{self.name}.update: expected the next point at {expected}, got {first}"
+                )
+            # Fill gaps against the previous value so that a leading NaN is held, not dropped.
+            prev = pd.Series([self._history[-1]], index=pd.DatetimeIndex([last]))
+            joined = pd.concat([prev, y.astype(float)])
+            clean = clean_series(joined, self.step, what=f"{self.name}.update input")
+            new, filled, new_last = clean.values[1:], clean.filled, clean.last
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and bool(new.min() >= 0)
         self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
         self._extent = None
-        self._last = clean.last
+        self._last = new_last
         try:
             self._update(new)
-            self._filled_on_update += clean.filled
+            self._filled_on_update += filled
         except Exception as exc:
             # Leave the model as it was: a failed update must not half-apply.
             self._history, self._last, self._nonnegative = saved
@@ -116,6 +122,33 @@ class BaseForecaster:
                 raise
             raise ForecastError(f"{self.name} failed to update: {exc}") from exc
         return self
+
+    def _one_point(
+        self, y: pd.Series, last: pd.Timestamp
+    ) -> tuple[np.ndarray, int, pd.Timestamp | None] | None:
+        """``update``'s checks for a one-point ``y`` on a DatetimeIndex, done on the
+        scalar: (new values, filled, new last; None when already seen). None for any
+        other input, which takes the general path (and its errors)."""
+        if not isinstance(y, pd.Series) or len(y) != 1 or not isinstance(y.index, pd.DatetimeIndex):
+            return None
+        try:
+            value = float(y.iloc[0])
+        except (TypeError, ValueError):
+            return None
+        ts = y.index[0]
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if ts <= last:
+            return np.empty(0), 0, None
+        expected = last + pd.Timedelta(self.step)
+        if ts != expected:
+            raise ForecastError(
+                f"{self.name}.update: expected the next point at {expected}, got {ts}"
+            )
+        if math.isinf(value):
+            raise ForecastError(f"{self.name}.update input contains infinite values")
+        if math.isnan(value):  # held at the previous value, as the general path fills it
+            return np.array([self._history[-1]]), 1, ts
+        return np.array([value]), 0, ts
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""

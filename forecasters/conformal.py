@@ -14,13 +14,20 @@ in it, forecasting up to ``horizon`` steps at each; the scores of all leads form
 pool. It is then brought up to the end of the series, so the whole costs about one
 fit, but leaves the model's parameters estimated without the last ``span``. With
 ``refit`` (a factory of fresh copies of the model) the scores come from a copy fitted
-before the span, and the model itself is fitted on the whole series: two fits. A model that validates itself on held-out data (``auto``, ``ensemble``: it has
+before the span, and the model itself is fitted on the whole series: two fits. A model
+that validates itself on held-out data (``auto``, ``ensemble``: it has
 ``validation_forecasts``) is fitted on the whole series instead, and its held-out
-forecasts seed the pool: holding out twice would fit its members on too little. Online, ``update`` scores the forecasts ``predict`` made earlier and adds them to
-the pool (the newest ``pool`` are kept). Adaptive conformal inference (Gibbs and
-Candès, 2021) moves the working ``alpha`` by ``gamma`` x (target miss - miss) at every
-scored forecast, so coverage follows changes in the noise. ``span``, ``gamma`` and
-``pool`` are three days, the paper's order of magnitude and a few days of hourly
+forecasts seed the pool: holding out twice would fit its members on too little.
+
+Online, the model forecasts ``horizon`` steps at fixed checkpoints (every ``every``
+steps, counted from the end of the fit), inside ``update``: a chunk of new points is
+fed to the inner model up to each checkpoint it contains, so a daemon updating one
+point a tick and a backtest updating a day at a time score the same forecasts. Once
+all its leads have been seen, a checkpoint's forecast is scored and its scores join
+the pool (the newest ``pool`` are kept), and adaptive conformal inference (Gibbs and
+Candès, 2021) moves the working ``alpha`` by ``gamma`` x (target miss - miss), so
+coverage follows changes in the noise. ``span``, ``every``, ``gamma`` and ``pool``
+are three days, an hour, the paper's order of magnitude and a few days of hourly
 forecasts: set by reasoning, not chosen on the benchmark's series.
 """
 
@@ -57,6 +64,7 @@ class ConformalForecaster:
         target: float = 0.9,
         gamma: float = 0.005,
         pool: int = 2000,
+        every: int | str = "1h",
         refit: Callable[[], Any] | None = None,
     ) -> None:
         if not 0 < target < 1:
@@ -71,10 +79,13 @@ class ConformalForecaster:
         self.origins = max(1, int(origins))
         self.target = float(target)
         self.gamma = float(gamma)
+        self.every = max(1, to_steps(every, step, name="every"))
         self.alpha = 1.0 - self.target
         self._scores: deque[float] = deque(maxlen=int(pool))
-        # forecasts not yet fully scored: (origin, mean, upper half-width, lower half-width)
-        self._pending: list[tuple[pd.Timestamp, np.ndarray, np.ndarray, np.ndarray]] = []
+        # checkpoint forecasts not yet fully seen: (mean, upper, lower half-width, actuals)
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]] = []
+        self._pos = 0  # points seen since the end of the fit
+        self._last: pd.Timestamp | None = None
         self.raw_band: tuple[np.ndarray, np.ndarray] | None = None  # the model's last own band
 
     @property
@@ -87,10 +98,16 @@ class ConformalForecaster:
 
     def fit(self, y: pd.Series) -> ConformalForecaster:
         """Fit the inner model and the score pool. Raises what the inner model raises."""
+        self._scores.clear()
+        self._pending, self.alpha, self._pos = [], 1.0 - self.target, 0
+        self._fit_pool(y)
+        self._last = y.index[-1]
+        self._checkpoint()
+        return self
+
+    def _fit_pool(self, y: pd.Series) -> None:
         n, h = len(y), self.horizon
         span = min(self.span, n // 3)
-        self._scores.clear()
-        self._pending, self.alpha = [], 1.0 - self.target
         first = n - span - 1
         if isinstance(getattr(self.inner, "validation_forecasts", None), list):
             # The model validates itself on held-out data (auto, ensemble): start from that.
@@ -99,10 +116,10 @@ class ConformalForecaster:
                 floor = 1e-6 * (np.abs(mean) + 1.0)
                 up, down = np.maximum(hi - mean, floor), np.maximum(mean - lo, floor)
                 self._score(actual, mean, up, down)
-            return self
+            return
         if span <= h or first + 1 < self.min_history:
             self.inner.fit(y)
-            return self
+            return
         scorer = self.refit() if self.refit is not None else self.inner
         scorer.fit(y.iloc[: first + 1])
         values = y.to_numpy(dtype=float)
@@ -119,7 +136,6 @@ class ConformalForecaster:
             self.inner.fit(y)
         elif last < n - 1:
             self.inner.update(y.iloc[last + 1 :])
-        return self
 
     def _score(self, actual: np.ndarray, mean: np.ndarray, up: np.ndarray, down: np.ndarray):
         """Adapt ``alpha`` to how this forecast's calibrated band did; pool its scores."""
@@ -129,10 +145,10 @@ class ConformalForecaster:
         err = actual[ok] - mean[ok]
         s = np.where(err >= 0, err / up[ok], -err / down[ok])
         if self.calibrated:
-            miss = float(np.mean(s > self.factor()))
-            self.alpha = float(
-                np.clip(self.alpha + self.gamma * (1 - self.target - miss), 0.0, 0.5)
-            )
+            # one step of Gibbs and Candes' update per scored outcome, as they have it
+            misses = int(np.sum(s > self.factor()))
+            step = self.gamma * ((1 - self.target) * len(s) - misses)
+            self.alpha = float(np.clip(self.alpha + step, 0.0, 0.5))
         self._scores.extend(s.tolist())
 
     def factor(self, alpha: float | None = None) -> float:
@@ -143,31 +159,48 @@ class ConformalForecaster:
         return float(np.quantile(np.asarray(self._scores), 1.0 - a))
 
     def update(self, y: pd.Series) -> ConformalForecaster:
-        """Update the inner model, then score the earlier forecasts the new points answer."""
-        self.inner.update(y)
-        if len(y) == 0 or not self._pending:
+        """Update the inner model up to each checkpoint in ``y``, forecasting there, and
+        score the checkpoint forecasts whose leads have all been seen."""
+        if self._last is not None and len(y):
+            y = y[y.index > self._last]
+        if len(y) == 0:
+            self.inner.update(y)
             return self
-        values = y.to_numpy(dtype=float)
-        still = []
-        for origin, mean, up, down in self._pending:
-            lead = np.round((y.index - origin) / pd.Timedelta(self.step)).astype(int)
-            ok = (lead >= 1) & (lead <= len(mean))
-            if ok.any():
-                k = lead[ok] - 1
-                self._score(values[ok], mean[k], up[k], down[k])
-            done = int(lead.max()) if len(lead) else 0
-            if done < len(mean):
-                still.append((y.index[-1], mean[done:], up[done:], down[done:]))
-        self._pending = still[-self.horizon :]
+        i = 0
+        while i < len(y):
+            take = min(len(y) - i, self.every - self._pos % self.every)
+            chunk = y.iloc[i : i + take]
+            self.inner.update(chunk)
+            self._last = chunk.index[-1]
+            self._pos += take
+            i += take
+            self._collect(chunk.to_numpy(dtype=float))
+            if self._pos % self.every == 0:
+                self._checkpoint()
         return self
+
+    def _checkpoint(self) -> None:
+        try:
+            fc = self.inner.predict(self.horizon, REF)
+        except ForecastError:
+            return  # no forecast to score here; the next checkpoint tries again
+        up, down = _half_widths(fc)
+        self._pending.append((fc.mean.copy(), up, down, []))
+
+    def _collect(self, values: np.ndarray) -> None:
+        still = []
+        for mean, up, down, seen in self._pending:
+            seen.extend(values[: len(mean) - len(seen)].tolist())
+            if len(seen) < len(mean):
+                still.append((mean, up, down, seen))
+            else:
+                self._score(np.asarray(seen), mean, up, down)
+        self._pending = still
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         qs = check_quantiles(quantiles)
         fc = self.inner.predict(horizon, tuple(sorted({*qs, *REF})))
         self.raw_band = (fc.quantiles[REF[0]], fc.quantiles[REF[1]])
-        up, down = _half_widths(fc)
-        self._pending.append((fc.index[0] - pd.Timedelta(self.step), fc.mean.copy(), up, down))
-        self._pending = self._pending[-self.horizon :]
         if not self.calibrated:
             return dataclasses.replace(fc, quantiles={q: fc.quantiles[q] for q in qs})
         c = self.factor()

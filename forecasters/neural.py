@@ -110,12 +110,15 @@ class NeuralForecaster(BaseForecaster):
         self._mu, self._sd = 0.0, 1.0
         self._weights: dict[str, np.ndarray] = {}
         self._errors: list[np.ndarray] = []
+        # band offsets per (horizon, quantiles): the errors change only at fit
+        self._offsets: dict[tuple[int, tuple[float, ...]], dict[float, np.ndarray]] = {}
         self._net: Any = None
         self.epochs = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_net"] = None  # rebuilt from _weights; keeps pickles free of torch objects
+        state["_offsets"] = {}  # a cache, rebuilt at the first forecast
         return state
 
     def _features(self, z: np.ndarray, origins: np.ndarray) -> np.ndarray:
@@ -136,6 +139,7 @@ class NeuralForecaster(BaseForecaster):
         if self._flat:
             # Nothing to learn from a flat line: forecast persistence, with no spread.
             self._errors = [np.zeros(1)] * self.output
+            self._offsets = {}
             return
         self._use_day = len(v) >= 3 * self.day
         self._mu = float(v.mean())
@@ -186,6 +190,7 @@ class NeuralForecaster(BaseForecaster):
             pred = net(xt[split:]).numpy()
         err = (targets[split:] - pred) * self._sd
         self._errors = [err[:, h] for h in range(self.output)]
+        self._offsets = {}
 
     def _network(self) -> Any:
         import torch
@@ -216,14 +221,20 @@ class NeuralForecaster(BaseForecaster):
             blocks.append(block)
             z = np.concatenate([z, block])
         mean = np.concatenate(blocks)[:horizon] * self._sd + self._mu
-        # Beyond the trained output the errors of the last lead are widened like a random walk.
-        errors = [
-            self._errors[h]
-            if h < self.output
-            else self._errors[-1] * np.sqrt((h + 1) / self.output)
-            for h in range(horizon)
-        ]
-        return mean, empirical_bands(mean, errors, quantiles)
+        cache = self.__dict__.setdefault("_offsets", {})  # absent from older stored models
+        offsets = cache.get((horizon, quantiles))
+        if offsets is None:
+            # Beyond the trained output the errors of the last lead are widened like a random walk.
+            errors = [
+                self._errors[h]
+                if h < self.output
+                else self._errors[-1] * np.sqrt((h + 1) / self.output)
+                for h in range(horizon)
+            ]
+            offsets = cache[(horizon, quantiles)] = empirical_bands(
+                np.zeros(horizon), errors, quantiles
+            )
+        return mean, {q: mean + offsets[q] for q in quantiles}
 
 
 class MlpForecaster(NeuralForecaster):

@@ -112,3 +112,27 @@ def test_auto_is_calibrated_from_its_own_validation(nab_cpu) -> None:
     auto = model.inner.primary
     assert len(auto.validation_forecasts) > 10 and model.calibrated
     assert auto.trained_range == (nab_cpu.index[0], nab_cpu.index[-1])
+
+
+def test_chunked_updates_score_the_same_checkpoints_as_one_point_updates() -> None:
+    # the noise doubles after the fit; no predict is asked for between the updates
+    y = noise_series([(1500, 5.0), (2000, 10.0)], seed=3)
+    chunked = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
+    single = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
+    calm = chunked.factor()
+    chunked.update(y.iloc[1500:])
+    for i in range(1500, len(y)):
+        single.update(y.iloc[i : i + 1])
+    assert chunked.factor() == pytest.approx(single.factor())
+    assert chunked.alpha == pytest.approx(single.alpha)
+    # a day-long chunk recalibrates as the daemon's ticks do: the band follows the noise
+    assert chunked.factor() == pytest.approx(2 * calm, rel=0.2)
+
+
+def test_points_already_seen_are_not_scored_twice() -> None:
+    y = noise_series([(1500, 5.0), (300, 5.0)], seed=4)
+    a = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
+    b = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
+    a.update(y.iloc[1500:1650]).update(y.iloc[1400:])  # overlapping: the old points ignored
+    b.update(y.iloc[1500:])
+    assert a.factor() == pytest.approx(b.factor()) and len(a._scores) == len(b._scores)

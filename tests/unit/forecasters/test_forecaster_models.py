@@ -259,3 +259,37 @@ def test_a_hole_in_an_update_is_an_error_that_changes_nothing(nab_cpu):
         model.update(nab_cpu.iloc[105:110])
     fc = model.predict(2)
     assert fc.model == "linear" and fc.index[0] == nab_cpu.index[100]
+
+
+def _one_at_a_time(model, y: pd.Series, start: int, stop: int, *, overlap: int = 0) -> None:
+    for i in range(start, stop):
+        model.update(y.iloc[i - overlap : i + 1])
+
+
+@pytest.mark.parametrize("kind", ["level", "naive", "arima"])
+def test_one_point_updates_match_the_general_path_gaps_and_repeats_included(kind, nab_cpu):
+    # the general path, one new point at a time: each update repeats the point before
+    y = nab_cpu.copy()
+    y.iloc[[205, 230, 231]] = np.nan
+    general = build_forecaster(kind, STEP).fit(y.iloc[:200])
+    single = build_forecaster(kind, STEP).fit(y.iloc[:200])
+    _one_at_a_time(general, y, 200, 260, overlap=1)
+    _one_at_a_time(single, y, 200, 230)
+    single.update(y.iloc[220:221])  # already seen: ignored
+    berlin = y.iloc[230:260].tz_convert("Europe/Berlin")  # the same instants, another zone
+    _one_at_a_time(single, berlin, 0, len(berlin))
+    a, b = general.predict(6, (0.05, 0.95)), single.predict(6, (0.05, 0.95))
+    assert a.index.equals(b.index)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.quantiles[0.95], b.quantiles[0.95])
+    assert a.note == b.note and "filled 3 missing point(s) on update" in b.note
+
+
+def test_a_one_point_update_off_the_grid_is_an_error_that_changes_nothing(nab_cpu):
+    model = NaiveForecaster(STEP).fit(nab_cpu.iloc[:100])
+    with pytest.raises(ForecastError, match="expected the next point"):
+        model.update(nab_cpu.iloc[101:102])
+    with pytest.raises(ForecastError, match="infinite"):
+        model.update(pd.Series([np.inf], index=nab_cpu.index[100:101]))
+    assert model.predict(1).index[0] == nab_cpu.index[100]
+    assert model.predict(1).mean[0] == nab_cpu.iloc[99]
