@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from daemon_process import DaemonProcess, wait_until, with_world  # noqa: E402
 from fleet_servers import PostgresServer, RedisServer  # noqa: E402
 from fleet_world import START  # noqa: E402
-from proc_cpu import _proc  # noqa: E402
+from proc_cpu import ProcCpu, _proc  # noqa: E402
 
 SPEEDUP = 4.0
 INTERVAL = 15.0  # real seconds (60 s simulated)
@@ -105,6 +105,15 @@ def tick_seconds(d: DaemonProcess) -> tuple[float, float]:
     ):
         total[kind] += float(value)
     return total["sum"], total["count"]
+
+
+def cpu(pid: int) -> ProcCpu | None:
+    """The process' CPU and queue seconds (retried: a thread that ends mid-read fails it)."""
+    for _ in range(5):
+        found = _proc(pid)
+        if found is not None:
+            return found
+    return None
 
 
 def start_members(tmp: Path, groups: int, redis: str, db: str) -> dict[str, DaemonProcess]:
@@ -190,11 +199,11 @@ def main() -> None:
 def measure_rounds(members: dict[str, DaemonProcess], db: str, intervals: int) -> None:
     time.sleep(INTERVAL)  # past the take-overs of the start
     # Scraping /metrics takes seconds at this size: the window is between the scrapes.
-    before = {m: (tick_seconds(d), _proc(d.proc.pid)) for m, d in members.items()}
+    before = {m: (tick_seconds(d), cpu(d.proc.pid)) for m, d in members.items()}
     first, t = mark(db), time.monotonic()
     time.sleep(INTERVAL * intervals)
     last, window = mark(db), time.monotonic() - t
-    after = {m: (tick_seconds(d), _proc(d.proc.pid)) for m, d in members.items()}
+    after = {m: (tick_seconds(d), cpu(d.proc.pid)) for m, d in members.items()}
     window_scraped = time.monotonic() - t  # what the metrics' difference covers
     lease = owners(db)
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
