@@ -97,6 +97,7 @@ class FleetMember:
         self._epochs: dict[str, int] = {}  # leased to us (reconciling or active)
         self._active: set[str] = set()  # leased and reconciled: evaluated
         self._members: list[str] = []
+        self._paused: frozenset[str] = frozenset()  # as of the last heartbeat
         self._connected = False
         self._joined = False
         self._started = False
@@ -123,6 +124,11 @@ class FleetMember:
     def owned(self) -> list[str]:
         with self._lock:
             return sorted(self._active) if self._fresh() else []
+
+    def paused(self) -> frozenset[str]:
+        """The groups paused in the shared database at the last heartbeat."""
+        with self._lock:
+            return self._paused
 
     def members(self) -> list[str]:
         with self._lock:
@@ -192,9 +198,14 @@ class FleetMember:
         try:
             # A lease someone else took while we looked away is void: take it again.
             held = self.store.leases_held()
+            # A pause may come through any member's API: the owner follows it.
+            paused = frozenset(self.store.paused())
         except StateError:
             held = None  # cannot check now; the fence still refuses a stale write
+            paused = None  # and begin_action still refuses to act on a paused group
         with self._lock:
+            if paused is not None:
+                self._paused = paused
             self._connected = True
             self._last_ok = self._monotonic()
             self._members = sorted(members)

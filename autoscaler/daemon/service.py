@@ -226,6 +226,8 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             return
         with rt.lock:
             try:
+                if self.fleet is not None:  # a pause may come through another member
+                    self.follow_pause(rt, name in self.fleet.paused())
                 self._evaluate_locked(rt)
             finally:
                 rt.last_progress = self._monotonic()

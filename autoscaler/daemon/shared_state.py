@@ -89,6 +89,10 @@ class FencedError(StateError):
     """This member's lease on a group is void (another member took it): do not act."""
 
 
+class PausedError(StateError):
+    """The group was paused (perhaps through another member's API): do not act."""
+
+
 class SharedStateStore(SharedReads):
     """The engine's ``StateStore`` on PostgreSQL (SQLAlchemy + psycopg 3), for a fleet.
 
@@ -293,12 +297,17 @@ class SharedStateStore(SharedReads):
 
     def begin_action(self, action: ScaleAction) -> None:
         """Journal the intent, fenced: raises ``FencedError`` unless this member still
-        holds the group's lease, ``StateError`` when the database fails."""
-        self._fenced(
+        holds the group's lease, ``PausedError`` when an operator paused the group (on
+        any member: this one may not have seen it yet), ``StateError`` when the database
+        fails."""
+        row = self._fenced(
             action.group,
-            "w AS (INSERT INTO actions (action_id, grp, created_at, current, target, reason,"
+            "stop AS (SELECT 1 FROM paused WHERE grp = :g),"
+            " w AS (INSERT INTO actions (action_id, grp, created_at, current, target, reason,"
             " victims, placements, member, epoch) SELECT :id, :g, :at, :cur, :tgt, :why,"
-            " :vic, :pl, :m, :e FROM ours ON CONFLICT (action_id) DO NOTHING)",
+            " :vic, :pl, :m, :e FROM ours WHERE NOT EXISTS (SELECT 1 FROM stop)"
+            " ON CONFLICT (action_id) DO NOTHING)",
+            extra=", EXISTS (SELECT 1 FROM stop)",
             id=action.action_id,
             at=iso(action.created_at),
             cur=action.current,
@@ -307,6 +316,8 @@ class SharedStateStore(SharedReads):
             vic=json.dumps(list(action.victims)),
             pl=json.dumps(placement_records(action.placements)),
         )
+        if row[2]:
+            raise PausedError(f"group {action.group} is paused; nothing done")
 
     def finish_action(self, action: ScaleAction, outcome: str) -> None:
         """Record the outcome once (a later owner may have settled it already), fenced;

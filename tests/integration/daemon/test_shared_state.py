@@ -216,3 +216,25 @@ def test_a_dropped_connection_fails_one_call_and_an_idle_one_none(
     finally:
         busy.close()
         idle.close()
+
+
+def test_a_paused_group_is_refused_at_the_journal_whoever_paused_it(
+    postgres: PostgresServer,
+) -> None:
+    from autoscaler.daemon.shared_state import PausedError
+
+    url = postgres.create_database("paused_fence")
+    a, a_held = member(url, "a")
+    b, _ = member(url, "b")
+    try:
+        a_held["web"] = a.take_lease("web")
+        b.set_paused("web", AT, "incident")  # through b's API: a has not heard of it
+        with pytest.raises(PausedError, match="group web is paused; nothing done"):
+            a.begin_action(action("a-1"))
+        assert a.journal() == []
+        b.clear_paused("web")
+        a.begin_action(action("a-1"))
+        assert [aid for aid, _ in a.journal()] == ["a-1"]
+    finally:
+        a.close()
+        b.close()
