@@ -153,3 +153,20 @@ def test_many_cells_on_few_workers_make_few_tasks_and_a_short_tail() -> None:
     assert [len(p) for p in parts[-6:]] == [1] * 6  # the workers end within a cell
     sizes = [len(p) for p in parts]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_worker_given_the_loaded_traces_reads_no_file(grid: Path, tmp_path: Path) -> None:
+    """What a Ray worker on another node does: config and trace come from the object
+    store (here: handed in), so the files need not exist where it runs."""
+    import dataclasses
+
+    from autoscaler.sweep import engines
+
+    cells = load_grid(grid)[:3]
+    _, serial = run_cells(cells, "serial")
+    loaded = engines.preload(cells, imports=False)
+    elsewhere = [dataclasses.replace(c, config=str(tmp_path / "gone" / "cfg.yaml")) for c in cells]
+    key = (elsewhere[0].config, elsewhere[0].trace_path)
+    rows = engines.run_chunk(elsewhere, (key, next(iter(loaded.values()))))
+    assert rows == serial
+    assert not (tmp_path / "gone").exists()
