@@ -107,7 +107,7 @@ def tick_seconds(d: DaemonProcess) -> tuple[float, float]:
     return total["sum"], total["count"]
 
 
-def cpu(pid: int) -> ProcCpu | None:
+def cpu_of(pid: int) -> ProcCpu | None:
     """The process' CPU and queue seconds (retried: a thread that ends mid-read fails it)."""
     for _ in range(5):
         found = _proc(pid)
@@ -199,11 +199,11 @@ def main() -> None:
 def measure_rounds(members: dict[str, DaemonProcess], db: str, intervals: int) -> None:
     time.sleep(INTERVAL)  # past the take-overs of the start
     # Scraping /metrics takes seconds at this size: the window is between the scrapes.
-    before = {m: (tick_seconds(d), cpu(d.proc.pid)) for m, d in members.items()}
+    before = {m: (tick_seconds(d), cpu_of(d.proc.pid)) for m, d in members.items()}
     first, t = mark(db), time.monotonic()
     time.sleep(INTERVAL * intervals)
     last, window = mark(db), time.monotonic() - t
-    after = {m: (tick_seconds(d), cpu(d.proc.pid)) for m, d in members.items()}
+    after = {m: (tick_seconds(d), cpu_of(d.proc.pid)) for m, d in members.items()}
     window_scraped = time.monotonic() - t  # what the metrics' difference covers
     lease = owners(db)
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
