@@ -78,7 +78,7 @@ class Sampler:
         self.reaped = _reaped_cpu()
         self.first = snapshot()
         self.last = dict(self.first)
-        self.t0 = time.perf_counter()
+        self.t0, self.cpu0 = time.perf_counter(), time.process_time()
         if self.period is not None:
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
@@ -92,6 +92,7 @@ class Sampler:
 
     def stop(self) -> dict[int, ProcCpu]:
         self.wall = time.perf_counter() - self.t0
+        own_cpu = time.process_time() - self.cpu0  # with threads that ended meanwhile
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -102,8 +103,9 @@ class Sampler:
             b = self.first.get(pid)
             if b is not None and b.name != p.name:
                 b = None
-            on = p.on_cpu - (b.on_cpu if b else 0) - (self._own if pid == os.getpid() else 0)
-            out[pid] = ProcCpu(p.name, on, p.queued - (b.queued if b else 0))
+            # /proc sums the threads alive now: this process' own CPU comes from its clock.
+            on = own_cpu - self._own if pid == os.getpid() else p.on_cpu - (b.on_cpu if b else 0)
+            out[pid] = ProcCpu(p.name, on, max(0.0, p.queued - (b.queued if b else 0)))
         return out
 
     def __exit__(self, *exc: object) -> None:
