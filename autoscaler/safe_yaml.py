@@ -75,6 +75,12 @@ def _count_nodes(root: yaml.Node | None) -> int:
 
 def compose_yaml(text: str, where: str) -> yaml.Node | None:
     """The node tree of ``text`` (for line numbers). Raises ``YamlInputError``."""
+    return _compose(text, where)[0]
+
+
+def _compose(text: str, where: str) -> tuple[yaml.Node | None, _Loader]:
+    """The node tree and the loader that read it (disposed of: it can still construct
+    the tree's data). Raises ``YamlInputError``."""
     loader = None
     try:
         loader = _Loader(text)  # its reader already refuses control characters
@@ -86,20 +92,21 @@ def compose_yaml(text: str, where: str) -> yaml.Node | None:
             loader.dispose()
     if _count_nodes(root) > MAX_NODES:
         raise YamlInputError(f"{where}: expands to more than {MAX_NODES:,} nodes (alias bomb?)")
-    return root
+    return root, loader
 
 
 def load_yaml(text: str, where: str) -> Any:
     """The data of one YAML document. Raises ``YamlInputError`` (with ``where:line``) on
     invalid YAML, a duplicate key, too many aliases or too large an expansion."""
-    compose_yaml(text, where)  # bounds the expansion before anything is constructed
-    loader = _Loader(text)  # compose_yaml above has read it already
+    # Composed once: the expansion is bounded before anything is constructed from it
+    # (pure-Python PyYAML: a 1,000-group config took seconds per pass).
+    root, loader = _compose(text, where)
+    if root is None:
+        return None
     try:
-        return loader.get_single_data()
+        return loader.construct_document(root)
     except yaml.YAMLError as exc:
         raise YamlInputError(_message(exc, where)) from None
-    finally:
-        loader.dispose()
 
 
 def _message(exc: yaml.YAMLError, where: str) -> str:

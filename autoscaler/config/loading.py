@@ -116,10 +116,11 @@ def parse_config(data: Any, where: str = "<config>", text: str | None = None) ->
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: the top level must be a mapping of sections"])
-    lines = _yaml_lines(text, where) if text else {}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
+        # Only an error needs the lines (parsing the file again: seconds at 1,000 groups).
+        lines = _yaml_lines(text, where) if text else {}
         raw = raw_reference_problems(data)
         # The model's own reference check repeats ``raw`` at the top level; keep one copy.
         errors = [e for e in exc.errors() if not (e["loc"] == () and raw)]

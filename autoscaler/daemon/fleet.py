@@ -18,6 +18,7 @@ checked by the database on every acting write, covers whatever slips through.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import secrets
@@ -31,8 +32,10 @@ from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.daemon.shared_state import SharedStateStore
 from autoscaler.daemon.state import StateError
 
-# Called with the groups just leased to this member, before their first tick.
+# Called with the groups just leased to this member, before their first tick
+# (``on_acquire``: reconcile them), and once they may be evaluated (``on_active``).
 AcquireHook = Callable[[list[str]], None]
+NAMES_LOGGED = 20  # a take-over log line names at most this many groups
 
 
 def default_member_id() -> str:
@@ -75,6 +78,7 @@ class FleetMember:
         *,
         member_id: str | None = None,
         on_acquire: AcquireHook | None = None,
+        on_active: AcquireHook | None = None,
         log: Any = None,
         registry: Any = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -86,12 +90,14 @@ class FleetMember:
         self.store = store
         self._groups = groups
         self.on_acquire = on_acquire
+        self.on_active = on_active
         self.log = log
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._epochs: dict[str, int] = {}  # leased to us (reconciling or active)
         self._active: set[str] = set()  # leased and reconciled: evaluated
         self._members: list[str] = []
+        self._paused: frozenset[str] = frozenset()  # as of the last heartbeat
         self._connected = False
         self._joined = False
         self._started = False
@@ -118,6 +124,11 @@ class FleetMember:
     def owned(self) -> list[str]:
         with self._lock:
             return sorted(self._active) if self._fresh() else []
+
+    def paused(self) -> frozenset[str]:
+        """The groups paused in the shared database at the last heartbeat."""
+        with self._lock:
+            return self._paused
 
     def members(self) -> list[str]:
         with self._lock:
@@ -187,9 +198,14 @@ class FleetMember:
         try:
             # A lease someone else took while we looked away is void: take it again.
             held = self.store.leases_held()
+            # A pause may come through any member's API: the owner follows it.
+            paused = frozenset(self.store.paused())
         except StateError:
             held = None  # cannot check now; the fence still refuses a stale write
+            paused = None  # and begin_action still refuses to act on a paused group
         with self._lock:
+            if paused is not None:
+                self._paused = paused
             self._connected = True
             self._last_ok = self._monotonic()
             self._members = sorted(members)
@@ -228,17 +244,16 @@ class FleetMember:
         raise ConnectionError("this member keeps being dropped from the group")
 
     def _acquire(self, groups: list[str]) -> None:
-        leased = []
-        for g in groups:
-            try:
-                epoch = self.store.take_lease(g)
-            except StateError as exc:
-                self._note("error", f"cannot lease group: {exc}", group=g)
-                continue
-            self.store.forget(g)
-            with self._lock:
-                self._epochs[g] = epoch
-            leased.append(g)
+        """Lease ``groups`` (one statement), reconcile them, then evaluate them."""
+        try:
+            epochs = self.store.take_leases(groups)
+        except StateError as exc:  # retried at the next heartbeat
+            self._note("error", f"cannot lease {len(groups)} group(s): {exc}")
+            return
+        leased = sorted(epochs)
+        self.store.forget_groups(leased)
+        with self._lock:
+            self._epochs.update(epochs)
         if leased and self.on_acquire is not None:
             try:
                 self.on_acquire(leased)
@@ -251,7 +266,9 @@ class FleetMember:
         with self._lock:
             self._active.update(g for g in leased if g in self._epochs)
         if leased:
-            self._note("info", f"took over {len(leased)} group(s)", groups=",".join(leased))
+            self._note("info", f"took over {len(leased)} group(s)", groups=_names(leased))
+        if leased and self.on_active is not None:
+            self.on_active(leased)
 
     def _fail(self, exc: BaseException) -> None:
         text = str(exc).strip().splitlines()
@@ -298,9 +315,19 @@ class FleetMember:
 
 def share(groups: Iterable[str], members: list[str], member_id: str) -> list[str]:
     """The groups the consistent hash ring over ``members`` gives ``member_id``."""
-    from tooz.hashring import HashRing
-
     if not members:
         return []
-    ring = HashRing(members)
+    ring = _ring(tuple(sorted(members)))
     return [g for g in groups if member_id in ring.get_nodes(g.encode())]
+
+
+@functools.lru_cache(maxsize=8)
+def _ring(members: tuple[str, ...]) -> Any:
+    from tooz.hashring import HashRing
+
+    return HashRing(members)
+
+
+def _names(groups: list[str]) -> str:
+    shown = ",".join(groups[:NAMES_LOGGED])
+    return shown if len(groups) <= NAMES_LOGGED else f"{shown},... ({len(groups)} in all)"

@@ -52,6 +52,7 @@ def join_fleet(daemon: Any, store: SqliteStateStore | SharedStateStore, registry
         groups=lambda: list(daemon.groups),
         member_id=store.member,
         on_acquire=lambda names: daemon.reconcile(only=names),
+        on_active=daemon.evaluate_soon,  # a take-over is evaluated at once, not an interval on
         log=daemon.log,
         registry=registry,
     )

@@ -50,6 +50,20 @@ class GroupPausing:
     def apply_pause(self, rt: GroupRuntime, paused: bool) -> None:
         # Under the group's lock: a tick in progress finishes with the old setting.
         with rt.lock:
-            b = rt.binding
-            rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=paused))
+            self._set_paused_locked(rt, paused)
+
+    def follow_pause(self, rt: GroupRuntime, paused: bool) -> None:
+        """Under the group's lock (a tick about to start): take on a pause or resume
+        another fleet member's API recorded in the shared database."""
+        if rt.binding.spec.paused != paused:
+            self._set_paused_locked(rt, paused)
+            self.log.event(
+                "warning" if paused else "info",
+                "group paused (shared state)" if paused else "group resumed (shared state)",
+                group=rt.name,
+            )
+
+    def _set_paused_locked(self, rt: GroupRuntime, paused: bool) -> None:
+        b = rt.binding
+        rt.engine.groups[0] = replace(b, spec=replace(b.spec, paused=paused))
         self.metrics.set_paused(rt.name, paused)

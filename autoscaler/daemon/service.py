@@ -93,7 +93,14 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
 
     # ---------------------------------------------------------------- setup
 
-    def _build(self, cfg_group: Any, config: Config | None = None) -> GroupRuntime:
+    def _build(
+        self,
+        cfg_group: Any,
+        config: Config | None = None,
+        known: tuple[dict[str, Any] | None, bool] | None = None,
+    ) -> GroupRuntime:
+        """``known``: the group's last decision and whether it is paused, when the
+        caller read them for every group at once (a start-up with thousands of them)."""
         name = cfg_group.name
         rt = build_group(
             cfg_group,
@@ -107,9 +114,11 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             on_cloud_call=lambda op, seconds: self.metrics.observe_cloud(name, op, seconds),
             record_plan=self.store.record_plan,
         )
+        if known is None:
+            previous = self.store.decisions(rt.name, 1)
+            known = (previous[-1] if previous else None, name in self.store.paused())
         # After a restart, the API shows the last decision before it, not nothing.
-        previous = self.store.decisions(rt.name, 1)
-        rt.last = previous[-1] if previous else None
+        rt.last = known[0]
         rt.last_progress = self._monotonic()  # a group just built is not a stalled one
         self.metrics.register_group(
             name,
@@ -120,15 +129,17 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             interval_seconds=real_seconds(cfg_group.interval, self.settings.speedup),
         )
         # a pause outlives restarts and reloads
-        self.apply_pause(rt, name in self.store.paused())
+        self.apply_pause(rt, known[1])
         return rt
 
     def build_all(self) -> None:
         """Wire every configured group. Raises ``WorldError``/``ValueError`` at start-up,
         where a broken group is a user error (there is no previous config to keep)."""
+        latest = self.store.latest_decisions([g.name for g in self.config.groups])
+        paused = self.store.paused()
         for g in self.config.groups:
             try:
-                self.groups[g.name] = self._build(g)
+                self.groups[g.name] = self._build(g, known=(latest.get(g.name), g.name in paused))
             except (WorldError, ValueError) as exc:
                 raise WorldError(f"group {g.name}: {exc}") from None
 
@@ -147,6 +158,17 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
                 group=s.action.group,
                 detail=s.detail,
             )
+
+    def evaluate_soon(self, names: list[str]) -> None:
+        """Run the evaluation of ``names`` now instead of at their next interval (in a
+        fleet: groups this member just took over from one that left or died)."""
+        if self._scheduler is None:
+            return  # not started yet: every group's first run is at the start
+        now = datetime.now(UTC)
+        for name in names:
+            job = self._scheduler.get_job(f"evaluate:{name}")
+            if job is not None:
+                job.modify(next_run_time=now)
 
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -204,6 +226,8 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             return
         with rt.lock:
             try:
+                if self.fleet is not None:  # a pause may come through another member
+                    self.follow_pause(rt, name in self.fleet.paused())
                 self._evaluate_locked(rt)
             finally:
                 rt.last_progress = self._monotonic()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -333,6 +333,17 @@ class SqliteStateStore:
             "SELECT record FROM audit WHERE grp = ? ORDER BY id DESC LIMIT ?", (group, last)
         )
         return [json.loads(r[0]) for r in reversed(rows)]
+
+    def latest_decisions(self, groups: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Each group's newest audit record (groups without one are left out)."""
+        found = {}
+        for g in groups:
+            rows = self._read(
+                "SELECT record FROM audit WHERE grp = ? ORDER BY id DESC LIMIT 1", (g,)
+            )
+            if rows:
+                found[g] = json.loads(rows[0][0])
+        return found
 
     def audited_actions(self, group: str | None = None) -> list[dict[str, Any]]:
         """Every audit record that carries an action, oldest first."""

@@ -3,35 +3,62 @@
 Every engine calls the same ``run_cell`` and returns the rows in cell order, so the
 table does not depend on where or in which order the cells ran.
 
-A cell is small (tens of milliseconds on the bundled week), so the parallel engines
-hand cells out in runs of consecutive ones (``chunk_size``): measured on two cores
-(``bench/sweep_speed.py``), one Ray task per cell took 1.5x the serial run's CPU time,
-in chunks 1.3x; a few tasks per worker still keep the load balanced.
+What a parallel engine adds to the serial run is measured by ``bench/sweep_speed.py``
+(2 cores, 40 cells of about 20 ms each on the bundled week at a 20-minute step):
+
+* start-up in each worker: importing the simulator is about 0.5 CPU-s, many times a
+  cell. The pool's workers are forked from a parent that has imported it and loaded
+  every trace of the grid (``preload``); Ray's workers, separate processes, get the
+  loaded traces from the object store (one ``ray.put`` per trace, not one parse per
+  worker) and keep their imports between tasks.
+* the tail: cells go out in guided chunks (``guided_chunks``): large runs of
+  consecutive cells first, for few tasks, then smaller and smaller ones, down to one
+  cell, so that the workers finish within about a cell of each other.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from autoscaler.sweep.grid import Cell
 
 ENGINES = ("auto", "serial", "pool", "ray")
-TASKS_PER_WORKER = 4  # enough for the load to balance, few enough to cost little
+# Each chunk is at most the remaining cells over this many times the workers.
+GUIDED_FACTOR = 2
+
+TraceKey = tuple[str | None, str | None]  # (config path, trace path) of a cell
+_LOADED: dict[TraceKey, Any] = {}  # this process' loaded configs and traces
 
 
-@lru_cache(maxsize=8)
+def _key(cell: Cell) -> TraceKey:
+    return (cell.config, cell.trace_path)
+
+
 def _trace(config: str | None, trace_path: str | None) -> Any:
-    from autoscaler.config import Config, load_config
-    from autoscaler.traces import load_trace
+    """The (config, trace) of a cell, loaded once per process."""
+    key = (config, trace_path)
+    if key not in _LOADED:
+        from autoscaler.config import Config, load_config
+        from autoscaler.traces import load_trace
 
-    cfg = load_config(config) if config else Config()
-    sim = cfg.simulation
-    path = trace_path or sim.trace
-    return cfg, load_trace(path, column=sim.column, step=sim.step, fill=sim.fill, resample=sim.step)
+        cfg = load_config(config) if config else Config()
+        sim = cfg.simulation
+        path = trace_path or sim.trace
+        trace = load_trace(path, column=sim.column, step=sim.step, fill=sim.fill, resample=sim.step)
+        _LOADED[key] = (cfg, trace)
+    return _LOADED[key]
+
+
+def preload(cells: Sequence[Cell], *, imports: bool = True) -> dict[TraceKey, Any]:
+    """Load every config and trace the cells use, here (and import the simulator)."""
+    if imports:
+        import autoscaler.simulation  # noqa: F401  (what every cell imports)
+    return {k: _trace(*k) for k in dict.fromkeys(_key(c) for c in cells)}
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
@@ -68,18 +95,22 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     }
 
 
-def run_chunk(cells: Sequence[Cell]) -> list[dict[str, Any]]:
-    """Several cells in one task: their rows, in order."""
+def run_chunk(cells: Sequence[Cell], *loaded: tuple[TraceKey, Any]) -> list[dict[str, Any]]:
+    """Several cells in one task: their rows, in order. ``loaded``: (key, (config,
+    trace)) pairs already loaded elsewhere (Ray hands them over from its object store)."""
+    _LOADED.update(loaded)
     return [run_cell(c) for c in cells]
 
 
-def chunk_size(cells: int, workers: int) -> int:
-    """Cells per task: about ``TASKS_PER_WORKER`` tasks for each worker."""
-    return max(1, -(-cells // (max(1, workers) * TASKS_PER_WORKER)))
-
-
-def chunks(cells: Sequence[Cell], size: int) -> list[Sequence[Cell]]:
-    return [cells[i : i + size] for i in range(0, len(cells), size)]
+def guided_chunks(cells: Sequence[Cell], workers: int) -> list[Sequence[Cell]]:
+    """Consecutive runs of cells, each at most the cells left over ``GUIDED_FACTOR``
+    times the workers: few large tasks first, then smaller ones down to one cell."""
+    out, i, w = [], 0, max(1, workers)
+    while i < len(cells):
+        size = max(1, (len(cells) - i) // (GUIDED_FACTOR * w))
+        out.append(cells[i : i + size])
+        i += size
+    return out
 
 
 def ray_available() -> bool:
@@ -99,21 +130,45 @@ def run_cells(
     chunk: int | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Run every cell on ``engine``; returns (the engine used, rows in cell order).
-    ``chunk``: cells per task on the pool and Ray (default: ``chunk_size``)."""
+    ``chunk``: cells per task on the pool and Ray (default: ``guided_chunks``)."""
     if engine == "auto":
         engine = "ray" if ray_available() else "pool"
     n = workers or os.cpu_count() or 1
     if engine == "serial":
         return engine, [run_cell(c) for c in cells]
     if engine == "pool":
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(n, max(1, len(cells)))) as pool:
-            size = chunk or chunk_size(len(cells), n)
-            return engine, list(pool.map(run_cell, cells, chunksize=size))
+        return engine, _run_on_pool(cells, min(n, max(1, len(cells))), chunk)
     if engine == "ray":
         return engine, _run_on_ray(cells, n, address, chunk)
     raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+
+
+def _parts(cells: Sequence[Cell], workers: int, chunk: int | None) -> list[Sequence[Cell]]:
+    if chunk is None:
+        return guided_chunks(cells, workers)
+    return [cells[i : i + chunk] for i in range(0, len(cells), max(1, chunk))]
+
+
+def _run_on_pool(cells: Sequence[Cell], workers: int, chunk: int | None) -> list[dict[str, Any]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Forked workers inherit what the parent loaded; spawned ones load it themselves.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    if context.get_start_method() == "fork":
+        preload(cells)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_chunk, part) for part in _parts(cells, workers, chunk)]
+        return [row for f in futures for row in f.result()]
+
+
+@functools.cache
+def _ray_task() -> Any:
+    """``run_chunk`` as a Ray task, made once per process: Ray ships a function's code to
+    the workers when it is first called on a cluster, not on every sweep."""
+    import ray
+
+    return ray.remote(num_cpus=1)(run_chunk)
 
 
 def _run_on_ray(
@@ -132,10 +187,14 @@ def _run_on_ray(
     try:
         # The tasks spread over all the CPUs of the cluster (a local one has ``workers``).
         cpus = int(ray.cluster_resources().get("CPU", workers))
-        task = ray.remote(num_cpus=1)(run_chunk)
-        size = chunk or chunk_size(len(cells), cpus)
-        parts = ray.get([task.remote(c) for c in chunks(cells, size)])
-        return [row for part in parts for row in part]
+        # Each config and trace is loaded once, here, and read from the object store.
+        refs = {k: ray.put((k, v)) for k, v in preload(cells, imports=False).items()}
+        task = _ray_task()
+        futures = [
+            task.remote(part, *(refs[k] for k in dict.fromkeys(_key(c) for c in part)))
+            for part in _parts(cells, cpus, chunk)
+        ]
+        return [row for part in ray.get(futures) for row in part]
     finally:
         if started:
             ray.shutdown()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autoscaler.config.base import ConfigError
-from autoscaler.sweep.engines import chunk_size, chunks, run_cells
+from autoscaler.sweep.engines import guided_chunks, run_cells
 from autoscaler.sweep.grid import load_grid
 from autoscaler.sweep.table import to_csv, to_json
 
@@ -130,11 +130,43 @@ def test_the_cli_writes_csv_and_json_and_bad_grids_are_one_line_exit_2(
 
 
 @pytest.mark.parametrize(
-    ("cells", "workers", "size"),
-    [(40, 2, 5), (16, 2, 2), (7, 2, 1), (1, 8, 1), (0, 2, 1), (1000, 3, 84), (40, 0, 10)],
+    ("cells", "workers", "sizes"),
+    [
+        (40, 2, [10, 7, 5, 4, 3, 2, 2, *[1] * 7]),
+        (7, 2, [1] * 7),
+        (1, 8, [1]),
+        (0, 2, []),
+        (40, 0, [20, 10, 5, 2, 1, 1, 1]),
+    ],
 )
-def test_cells_go_out_in_about_four_tasks_per_worker(cells: int, workers: int, size: int) -> None:
-    assert chunk_size(cells, workers) == size
-    parts = chunks(list(range(cells)), size)
+def test_cells_go_out_in_guided_chunks_large_first_down_to_one(
+    cells: int, workers: int, sizes: list[int]
+) -> None:
+    parts = guided_chunks(list(range(cells)), workers)  # type: ignore[arg-type]
+    assert [len(p) for p in parts] == sizes
     assert [c for part in parts for c in part] == list(range(cells))
-    assert all(len(part) == size for part in parts[:-1])
+
+
+def test_many_cells_on_few_workers_make_few_tasks_and_a_short_tail() -> None:
+    parts = guided_chunks(list(range(1000)), 3)  # type: ignore[arg-type]
+    assert len(parts) < 60  # not 1,000 tasks
+    assert [len(p) for p in parts[-6:]] == [1] * 6  # the workers end within a cell
+    sizes = [len(p) for p in parts]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_worker_given_the_loaded_traces_reads_no_file(grid: Path, tmp_path: Path) -> None:
+    """What a Ray worker on another node does: config and trace come from the object
+    store (here: handed in), so the files need not exist where it runs."""
+    import dataclasses
+
+    from autoscaler.sweep import engines
+
+    cells = load_grid(grid)[:3]
+    _, serial = run_cells(cells, "serial")
+    loaded = engines.preload(cells, imports=False)
+    elsewhere = [dataclasses.replace(c, config=str(tmp_path / "gone" / "cfg.yaml")) for c in cells]
+    key = (elsewhere[0].config, elsewhere[0].trace_path)
+    rows = engines.run_chunk(elsewhere, (key, next(iter(loaded.values()))))
+    assert rows == serial
+    assert not (tmp_path / "gone").exists()

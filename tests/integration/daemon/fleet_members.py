@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from daemon_process import DaemonProcess, with_world
+from fleet_world import CALL_COLUMNS, CLOUD_DB, open_cloud
 
 HERE = Path(__file__).resolve().parent
 SPEEDUP = 10.0
@@ -58,8 +59,25 @@ def query(url: str, sql: str, *args: object) -> list[tuple]:
 
 def calls(cloud: Path) -> list[dict]:
     """Every ``scale`` call the fake cloud received, in order."""
-    path = cloud / "calls.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    if not (cloud / CLOUD_DB).exists():
+        return []
+    db = open_cloud(cloud)
+    try:
+        rows = db.execute(f"SELECT {', '.join(CALL_COLUMNS)} FROM calls ORDER BY seq").fetchall()
+        return [
+            {**dict(zip(CALL_COLUMNS, r, strict=True)), "group": r[3], "duplicate": bool(r[6])}
+            for r in rows
+        ]
+    finally:
+        db.close()
+
+
+def cloud_sizes(cloud: Path) -> dict[str, int]:
+    db = open_cloud(cloud)
+    try:
+        return dict(db.execute("SELECT name, size FROM groups").fetchall())
+    finally:
+        db.close()
 
 
 def assert_one_action_per_decision(cloud: Path, state_url: str) -> list[str]:
@@ -76,8 +94,10 @@ def assert_one_action_per_decision(cloud: Path, state_url: str) -> list[str]:
     journal = query(state_url, "SELECT action_id, outcome FROM actions")
     assert {a for a, _ in journal} == decided
     assert all(o == "done" for _, o in journal), [j for j in journal if j[1] != "done"]
-    cloud_state = json.loads((cloud / "cloud.json").read_text())
-    assert cloud_state["applied"] == applied
+    # Each group is at the target of the last action applied to it.
+    last = {c["group"]: c["target"] for c in log if not c["duplicate"]}
+    sizes = cloud_sizes(cloud)
+    assert {g: sizes[g] for g in last} == last
     return applied
 
 

@@ -1,24 +1,25 @@
 """A world shared by several ``autoscaler run`` processes (``fleet_world:build``).
 
-The cloud is one JSON file under ``$FAKE_CLOUD_DIR`` guarded by an ``fcntl`` lock, so
-it outlives a ``kill -9`` and serialises the members as a real cloud API would. Every
-``scale`` call is appended to ``calls.jsonl`` with the calling member
-(``$FAKE_MEMBER``), the wall time and whether the cloud applied it or had already seen
-its ``action_id`` (idempotent); ``hang-before-<member>`` / ``hang-after-<member>``
-files catch that member inside ``scale``. All members share one simulated clock anchored at
-``$FLEET_T0`` (wall seconds), and each group's load is its own sine wave, so that
-groups keep scaling out and in.
+The cloud is one SQLite database, ``$FAKE_CLOUD_DIR/cloud.db`` (WAL), so it outlives a
+``kill -9`` and serialises the members' changes as a real cloud API would while reads
+go on side by side (a JSON file under one lock, read and rewritten whole on every call,
+made the fake cloud, not the daemons, the bottleneck of 1,000 groups). Every ``scale``
+call is a row of ``calls`` with the calling member (``$FAKE_MEMBER``), the wall time and
+whether the cloud applied it or had already seen its ``action_id`` (idempotent);
+``hang-before-<member>`` / ``hang-after-<member>`` files catch that member inside
+``scale``. All members share one simulated clock anchored at ``$FLEET_T0`` (wall
+seconds), and each group's load is its own sine wave, so that groups keep scaling out
+and in.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import math
 import os
+import sqlite3
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +31,25 @@ from autoscaler.model import GroupSpec, GroupStatus, InstanceInfo, MetricWindow,
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 PERIOD = timedelta(minutes=20)
+CLOUD_DB = "cloud.db"
+CALL_COLUMNS = ("member", "wall", "id", "grp", "current", "target", "duplicate")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, member TEXT NOT NULL, wall REAL NOT NULL,
+    id TEXT NOT NULL, grp TEXT NOT NULL, current INTEGER NOT NULL, target INTEGER NOT NULL,
+    duplicate INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS calls_id ON calls (id);
+"""
+
+
+def open_cloud(directory: Path) -> sqlite3.Connection:
+    """A connection to the shared cloud database (created on first use)."""
+    db = sqlite3.connect(directory / CLOUD_DB, timeout=60, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(_SCHEMA)
+    return db
 
 
 class SharedClock:
@@ -42,65 +62,62 @@ class SharedClock:
         return START + timedelta(seconds=(time.time() - self.t0) * self.speedup)
 
 
-class LockedFileCloud:
+class SharedDbCloud:
     capabilities = frozenset({"absolute_count"})
 
     def __init__(self, directory: Path, member: str) -> None:
         self.dir, self.member = directory, member
-        self.path = directory / "cloud.json"
+        self._local = threading.local()  # one connection per thread
 
-    @contextmanager
-    def _locked(self, write: bool = True) -> Iterator[dict]:
-        with open(self.dir / "cloud.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            state = (
-                json.loads(self.path.read_text())
-                if self.path.exists()
-                else {"groups": {}, "applied": []}
-            )
-            yield state
-            if not write:
-                return
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, self.path)
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_cloud(self.dir)
+        return db
 
     def ensure(self, name: str, size: int) -> None:
-        with self._locked(write=False) as state:
-            known = name in state["groups"]
-        if not known:
-            with self._locked() as state:
-                state["groups"].setdefault(name, size)
+        self._db().execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, size))
 
     def status(self, group: GroupSpec) -> GroupStatus:
-        with self._locked(write=False) as state:
-            return GroupStatus(state["groups"][group.name])
+        (size,) = (
+            self._db().execute("SELECT size FROM groups WHERE name = ?", (group.name,)).fetchone()
+        )
+        return GroupStatus(int(size))
 
     def fleet(self, group: GroupSpec) -> Sequence[InstanceInfo]:
         return []
 
     def scale(self, action: ScaleAction) -> None:
         self._hang_if("hang-before")
-        with self._locked() as state:
-            duplicate = action.action_id in state["applied"]
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")  # one change at a time, as the cloud's API
+        try:
+            duplicate = (
+                db.execute(
+                    "SELECT 1 FROM calls WHERE id = ? AND duplicate = 0", (action.action_id,)
+                ).fetchone()
+                is not None
+            )
             if not duplicate:
-                state["groups"][action.group] = action.target
-                state["applied"].append(action.action_id)
-            with open(self.dir / "calls.jsonl", "a") as log:
-                log.write(
-                    json.dumps(
-                        {
-                            "member": self.member,
-                            "wall": time.time(),
-                            "id": action.action_id,
-                            "group": action.group,
-                            "current": action.current,
-                            "target": action.target,
-                            "duplicate": duplicate,
-                        }
-                    )
-                    + "\n"
+                db.execute(
+                    "UPDATE groups SET size = ? WHERE name = ?", (action.target, action.group)
                 )
+            db.execute(
+                f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.member,
+                    time.time(),
+                    action.action_id,
+                    action.group,
+                    action.current,
+                    action.target,
+                    int(duplicate),
+                ),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
         self._hang_if("hang-after")
 
     def _hang_if(self, name: str) -> None:
@@ -134,11 +151,11 @@ class FleetWorld:
 
     def __init__(self, config: Config) -> None:
         self.clock = SharedClock(float(os.environ["FLEET_T0"]), config.daemon.speedup)
-        self.cloud = LockedFileCloud(
+        self.cloud = SharedDbCloud(
             Path(os.environ["FAKE_CLOUD_DIR"]), os.environ.get("FAKE_MEMBER", "?")
         )
 
-    def cloud_for(self, group: GroupConfig) -> LockedFileCloud:
+    def cloud_for(self, group: GroupConfig) -> SharedDbCloud:
         self.cloud.ensure(group.name, group.min_size)
         return self.cloud
 
