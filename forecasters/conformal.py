@@ -138,8 +138,11 @@ class ConformalForecaster:
             self.inner.update(y.iloc[last + 1 :])
 
     def _score(self, actual: np.ndarray, mean: np.ndarray, up: np.ndarray, down: np.ndarray):
-        """Adapt ``alpha`` to how this forecast's calibrated band did; pool its scores."""
-        ok = np.isfinite(actual)
+        """Adapt ``alpha`` to how this forecast's calibrated band did; pool its scores.
+        Leads where the model's band had no width are not scored: a score is a distance
+        in units of that width, and one such forecast would stretch every later band."""
+        floor = 1e-6 * (np.abs(mean) + 1.0)
+        ok = np.isfinite(actual) & (up > floor) & (down > floor)
         if not ok.any():
             return
         err = actual[ok] - mean[ok]

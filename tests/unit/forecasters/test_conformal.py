@@ -67,6 +67,20 @@ def test_a_band_too_narrow_or_too_wide_is_brought_to_90_percent(half_width: floa
     assert 0.87 <= coverage_online(model, y, 999) <= 0.93
 
 
+def test_a_band_without_width_is_not_scored() -> None:
+    # A model that is certain (a band of zero width, as a model fitted on a few points
+    # can be) gives no score: dividing by its width made later bands 10^5 times wider.
+    y = noise_series([(3000, 5.0)])
+    certain = ConformalForecaster(KnownMean(STEP, 0.0), STEP).fit(y.iloc[:1000])
+    certain.update(y.iloc[1000:1500])
+    assert not certain.calibrated
+    fc = certain.predict(12, (0.05, 0.95))
+    assert np.allclose(fc.quantiles[0.95], fc.mean)
+    sane = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1000])
+    sane.update(y.iloc[1000:1500])
+    assert sane.calibrated and 5.0 < sane.factor() < 15.0
+
+
 def test_coverage_recovers_after_the_noise_doubles() -> None:
     y = noise_series([(1500, 5.0), (4000, 10.0)], seed=1)
     model = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
