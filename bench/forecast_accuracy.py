@@ -48,6 +48,7 @@ from forecast_report import print_report
 from forecast_scoring import Run, plan_origins, run_model
 
 from autoscaler.forecasters.registry import build_forecaster
+from autoscaler.registry import default_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 HMAX, TRAIN_WINDOW, DAY = 12, 2016, 288
@@ -57,6 +58,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "seasonal_naive": ("seasonal_naive", {}),
     "linear": ("linear", {}),
     "level": ("level", {}),
+    "level calibrated": ("level", {"calibrated": True}),
     "level a=0.1": ("level", {"alpha": 0.1}),
     "level a=0.5": ("level", {"alpha": 0.5}),
     "level a=1": ("level", {"alpha": 1.0}),
@@ -132,7 +134,7 @@ def our_runs(
             continue
         kind, params = VARIANTS[name]
         params = dict(params)
-        cal = params.pop("calibrated", True)
+        cal = params.pop("calibrated", default_calibration(kind))  # as the daemon has it
         make = partial(build_forecaster, kind, STEP, fallback=True, calibrated=cal, **params)
         t0 = time.perf_counter()
         runs[name] = run_model(make, y, origins, HMAX, TRAIN_WINDOW)

@@ -64,6 +64,7 @@ def backtest(
     from autoscaler.forecasters.backtest import run_backtest
     from autoscaler.forecasters.registry import build_forecaster, forecaster_class
     from autoscaler.model import ForecastError
+    from autoscaler.registry import default_calibration
 
     if out is not None:
         prepare_output(out, ["summary.json", "backtest.png"])
@@ -77,7 +78,14 @@ def backtest(
         for k in kinds:
             forecaster_class(k)
         factories = {
-            k: partial(build_forecaster, k, trace.step, fallback=True, calibrated=True, seed=seed)
+            k: partial(
+                build_forecaster,
+                k,
+                trace.step,
+                fallback=True,
+                calibrated=default_calibration(k),
+                seed=seed,
+            )
             for k in kinds
         }
         from tqdm import tqdm

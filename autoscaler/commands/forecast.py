@@ -53,6 +53,7 @@ def forecast(
     from autoscaler.forecast_plots import plot_forecast
     from autoscaler.forecasters.registry import build_forecaster
     from autoscaler.model import ForecastError
+    from autoscaler.registry import default_calibration
 
     if out is not None:
         prepare_output(out, ["forecast.csv", "forecast.png"])
@@ -60,7 +61,9 @@ def forecast(
     h = parse_horizon(horizon, trace.step)
     qs = parse_quantiles(quantiles)
     try:
-        model = build_forecaster(kind, trace.step, fallback=True, calibrated=True, seed=seed)
+        model = build_forecaster(
+            kind, trace.step, fallback=True, calibrated=default_calibration(kind), seed=seed
+        )
         model.fit(trace.series)
         fc = model.predict(h, qs)
     except ForecastError as exc:
