@@ -23,13 +23,7 @@ from typing import TYPE_CHECKING
 from autoscaler.simulator.gpu.fleet import MILLI
 from autoscaler.simulator.gpu.migration import migrate_for
 from autoscaler.simulator.gpu.placement import PodRequest
-from autoscaler.simulator.gpu.preemption import (
-    choose_victims,
-    find_victims,
-    fits,
-    return_quota,
-    victims_for,
-)
+from autoscaler.simulator.gpu.preemption import find_victims, fits, plain_choice, return_quota
 from autoscaler.simulator.gpu.state import Placement
 from autoscaler.simulator.gpu.time_jobs import TimeJob
 
@@ -140,9 +134,7 @@ class Attempts:
         choice = None
         if nodes is None or nodes:
             if rp.plain_search:
-                cfg = rp.cfg
-                victims = victims_for(rp, j, now) if cfg.preempts or cfg.borrowing else []
-                choice = choose_victims(rp.state, j.req, lambda n: rp.need(j, n), victims, owed)
+                choice = plain_choice(rp, j, now, owed)
             else:
                 choice = find_victims(rp, j, now, owed, nodes)
         if choice is not None:

@@ -50,7 +50,7 @@ def migrate_for(replay: Replay, j: TimeJob, now: float) -> Placement | None:
         )
         for m in movers:
             assert m.placement is not None
-            freed = np.zeros_like(st.gpu_left[node])
+            freed = [0] * len(st.gpu_lists[node])
             for g in m.placement.gpus:
                 freed[g] += m.req.gpu_milli
             if not fits(st, r, node, cpu, mem, m.held.cpu, m.held.mem, freed):
@@ -134,7 +134,7 @@ class MigrationMemo:
             if m.req.num_gpu == 0:
                 continue
             assert m.placement is not None
-            freed = np.zeros_like(st.gpu_left[node])
+            freed = [0] * len(st.gpu_lists[node])
             for g in m.placement.gpus:
                 freed[g] += m.req.gpu_milli
             if fits(st, r, node, cpu, mem, m.held.cpu, m.held.mem, freed):

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from autoscaler.simulator.gpu.placement import PodRequest
 from autoscaler.simulator.gpu.pods import QOS_PRIORITY
 from autoscaler.simulator.gpu.running_index import Entry
@@ -33,19 +31,23 @@ def fits(
     mem: int,
     extra_cpu: int = 0,
     extra_mem: int = 0,
-    extra_gpu: np.ndarray | None = None,
+    extra_gpu: Sequence[int] | None = None,
 ) -> bool:
     """Whether ``req`` (needing ``cpu``/``mem`` on ``node``) fits there once ``extra_*``
-    more is free."""
-    if state.cpu_left[node] + extra_cpu < cpu or state.mem_left[node] + extra_mem < mem:
+    more is free (``extra_gpu``: milli per GPU of the node)."""
+    if state.cpu_list[node] + extra_cpu < cpu or state.mem_list[node] + extra_mem < mem:
         return False
     if req.num_gpu == 0:
         return True
-    model = state.model_idx[node]
+    model = state.model_list[node]
     if model < 0 or not req.models[model]:
         return False
-    left = state.gpu_left[node] if extra_gpu is None else state.gpu_left[node] + extra_gpu
-    return np.count_nonzero(left >= req.gpu_milli) >= req.num_gpu
+    milli, row = req.gpu_milli, state.gpu_lists[node]
+    if extra_gpu is None:
+        room = sum(1 for x in row if x >= milli)
+    else:
+        room = sum(1 for x, e in zip(row, extra_gpu, strict=True) if x + e >= milli)
+    return room >= req.num_gpu
 
 
 def choose_victims(
@@ -54,14 +56,19 @@ def choose_victims(
     need: Callable[[int], tuple[int, int]],
     candidates: Sequence[TimeJob],
     owed: int = 0,
+    arrange: Callable[[list[TimeJob]], list[TimeJob]] | None = None,
 ) -> tuple[int, list[TimeJob]] | None:
     """(node, jobs to evict there, in order) so that ``req`` fits and at least ``owed``
     GPU milli of quota is freed, or None. ``need(node)`` is the CPU and memory the job
-    must find on that node; ``candidates`` are running jobs in eviction order."""
+    must find on that node; ``candidates`` are running jobs in eviction order
+    (``arrange``, if given, reorders or drops a node's share of them)."""
     by_node: dict[int, list[TimeJob]] = {}
     for v in candidates:
         assert v.placement is not None
         by_node.setdefault(v.placement.node, []).append(v)
+    if arrange is not None:
+        by_node = {n: arrange(vs) for n, vs in by_node.items()}
+        by_node = {n: vs for n, vs in by_node.items() if vs}
     best: tuple[tuple[int, int], int, list[TimeJob]] | None = None
     gpu_free = state.gpu_left.sum(axis=1) if by_node else None
     for node, victims in by_node.items():
@@ -118,9 +125,7 @@ def find_victims(
     if order.scheduler == "sjf":  # SRTF keys change as jobs run: scan them all
         if not (cfg.preempts or cfg.borrowing):
             return None
-        return choose_victims(
-            replay.state, j.req, lambda n: replay.need(j, n), victims_for(replay, j, now), owed
-        )
+        return plain_choice(replay, j, now, owed)
     ledger = replay.ledger
     own = ledger.within_own(j.partition, j.req.total_gpu_milli)
     preempts = cfg.preempts and own  # a job that would borrow only takes idle GPUs
@@ -136,8 +141,11 @@ def find_victims(
         mine = max(mine, QOS_PRIORITY["BE"] - 0.5)
     index, state, jobs = replay.index, replay.state, replay.jobs
     others = [p for p in ledger.quota if p not in over] if over else []
+
+    def may_preempt(v: TimeJob) -> bool:
+        return preempts and order.outranks(j, v)
+
     best: tuple[tuple[int, int], tuple, int, list[TimeJob]] | None = None
-    gpu_free = None
     for node in range(len(index.nodes)) if nodes is None else nodes:
         if not index.nodes[node]:
             continue
@@ -149,25 +157,26 @@ def find_victims(
             if not taken and not tail:
                 continue
             tie = (0, taken[0]) if taken else (1, tail[0])
-            entries = taken + tail
-            total = _total(jobs, entries)
+            victims = limit_borrowed(
+                replay, [jobs[e[4]] for e in taken], [jobs[e[4]] for e in tail], may_preempt
+            )
+            total = _total(victims)
         else:
             entries = index.outranked_on(node, mine)
             if not entries:
                 continue
             tie = (1, entries[0])
             total = index.outranked_total(node, mine)
+            victims = [jobs[e[4]] for e in entries]
         cpu, mem = replay.need(j, node)
-        if gpu_free is None:
-            gpu_free = index.gpu_free(state.gpu_left)
         if (  # even evicting all of them would not do: skip the node
-            state.cpu_left[node] + total[0] < cpu
-            or state.mem_left[node] + total[1] < mem
-            or gpu_free[node] + total[2] < j.req.total_gpu_milli
+            state.cpu_list[node] + total[0] < cpu
+            or state.mem_list[node] + total[1] < mem
+            or sum(state.gpu_lists[node]) + total[2] < j.req.total_gpu_milli
             or total[2] < owed
         ):
             continue
-        chosen = _greedy(state, j.req, node, cpu, mem, [jobs[e[4]] for e in entries], owed)
+        chosen = _greedy(state, j.req, node, cpu, mem, victims, owed)
         if chosen is None:
             continue
         cost = (sum(v.req.total_gpu_milli for v in chosen), len(chosen))
@@ -183,12 +192,70 @@ def _merged(lists: list[list[Entry]]) -> list[Entry]:
     return sorted(chain(*lists))
 
 
-def _total(jobs: list[TimeJob], entries: list[Entry]) -> tuple[int, int, int]:
+def _total(victims: list[TimeJob]) -> tuple[int, int, int]:
     cpu = mem = gpu = 0
-    for e in entries:
-        v = jobs[e[4]]
+    for v in victims:
         cpu, mem, gpu = cpu + v.held.cpu, mem + v.held.mem, gpu + v.req.total_gpu_milli
     return cpu, mem, gpu
+
+
+def limit_borrowed(
+    replay: Replay,
+    borrowed: list[TimeJob],
+    rest: list[TimeJob],
+    may_preempt: Callable[[TimeJob], bool],
+) -> list[TimeJob]:
+    """Eviction order on one node: ``borrowed`` (jobs of partitions over their quota,
+    in eviction order) go first, but each partition only up to what it is over its
+    quota (the job that crosses back under it included); its other jobs may only be
+    preempted as anyone's are (``may_preempt``), in eviction order with ``rest``.
+    Without this limit a lender could evict a borrower's jobs inside the borrower's
+    own quota, which would then preempt the lender back, forever."""
+    ledger, entry = replay.ledger, replay.index.entry
+    over_by: dict[str | None, int] = {}
+    first, later = [], []
+    for v in borrowed:
+        p = v.partition
+        assert p is not None
+        left = over_by.get(p, ledger.held[p] - ledger.quota[p])
+        if left > 0:
+            over_by[p] = left - v.req.total_gpu_milli
+            first.append(v)
+        elif may_preempt(v):
+            later.append(v)
+    if later:
+        rest = sorted(later + rest, key=lambda v: entry[v.idx])
+    return first + rest
+
+
+def plain_choice(
+    replay: Replay, j: TimeJob, now: float, owed: int = 0
+) -> tuple[int, list[TimeJob]] | None:
+    """``find_victims`` by scanning every running job (``victims_for``): for ``sjf``,
+    and the reference the index is tested against."""
+    cfg = replay.cfg
+    if not (cfg.preempts or cfg.borrowing):
+        return None
+    victims = victims_for(replay, j, now)
+    own = replay.ledger.within_own(j.partition, j.req.total_gpu_milli)
+    borrowed = {
+        v.idx
+        for v in victims
+        if cfg.borrowing
+        and own
+        and v.partition != j.partition
+        and replay.ledger.over_quota(v.partition)
+    }
+
+    def arrange(vs: list[TimeJob]) -> list[TimeJob]:
+        return limit_borrowed(
+            replay,
+            [v for v in vs if v.idx in borrowed],
+            [v for v in vs if v.idx not in borrowed],
+            lambda v: cfg.preempts and own and replay.order.outranks(j, v),
+        )
+
+    return choose_victims(replay.state, j.req, lambda n: replay.need(j, n), victims, owed, arrange)
 
 
 def _greedy(
@@ -202,7 +269,7 @@ def _greedy(
 ) -> list[TimeJob] | None:
     """Evict ``victims`` in order until ``req`` fits on ``node`` and ``owed`` milli is
     freed; None if that never happens or it holds already."""
-    extra_gpu = np.zeros_like(state.gpu_left[node])
+    extra_gpu = [0] * len(state.gpu_lists[node])
     extra_cpu = extra_mem = freed = 0
     chosen: list[TimeJob] = []
     for v in victims:
