@@ -56,6 +56,12 @@ class ClusterState:
         # Running pods per GPU-request class (see ``affinity_tag``), for gpu_clustering.
         self.tag_count = np.zeros((n, N_TAGS), dtype=np.int64)
         self.total_gpu_milli = int(self.gpu_cap.sum())
+        # The same free amounts as Python lists, for checks of one node at a time
+        # (indexing numpy arrays one element at a time is several times slower).
+        self.cpu_list: list[int] = self.cpu_left.tolist()
+        self.mem_list: list[int] = self.mem_left.tolist()
+        self.gpu_lists: list[list[int]] = self.gpu_left.tolist()
+        self.model_list: list[int] = np.asarray(self.model_idx).tolist()
 
     @property
     def used_gpu_milli(self) -> int:
@@ -74,8 +80,12 @@ class ClusterState:
                 raise OvercommitError(f"node {n}: GPU {g} would be overcommitted")
         self.cpu_left[n] -= cpu
         self.mem_left[n] -= mem
+        self.cpu_list[n] -= cpu
+        self.mem_list[n] -= mem
+        row = self.gpu_lists[n]
         for g in p.gpus:
             self.gpu_left[n, g] -= gpu_milli
+            row[g] -= gpu_milli
         tag = affinity_tag(len(p.gpus), gpu_milli)
         if tag >= 0:
             self.tag_count[n, tag] += 1
@@ -92,15 +102,26 @@ class ClusterState:
             raise OvercommitError(f"node {n}: releasing more than was bound")
         self.cpu_left[n] += cpu
         self.mem_left[n] += mem
+        self.cpu_list[n] += cpu
+        self.mem_list[n] += mem
+        row = self.gpu_lists[n]
         for g in p.gpus:
             self.gpu_left[n, g] += gpu_milli
+            row[g] += gpu_milli
         tag = affinity_tag(len(p.gpus), gpu_milli)
         if tag >= 0:
             self.tag_count[n, tag] -= 1
         self.version[n] += 1
 
     def check_invariants(self) -> None:
-        """Raise ``OvercommitError`` if any free amount is negative or above capacity."""
+        """Raise ``OvercommitError`` if any free amount is negative or above capacity,
+        or the lists disagree with the arrays."""
+        if (
+            self.cpu_list != self.cpu_left.tolist()
+            or self.mem_list != self.mem_left.tolist()
+            or self.gpu_lists != self.gpu_left.tolist()
+        ):
+            raise OvercommitError("free amounts out of step")
         if (self.cpu_left < 0).any() or (self.mem_left < 0).any():
             raise OvercommitError("negative free CPU or memory")
         if (self.gpu_left < 0).any() or (self.gpu_left > self.gpu_cap).any():

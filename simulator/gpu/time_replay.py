@@ -25,11 +25,12 @@ import numpy as np
 
 from autoscaler.simulator.event_queue import EventQueue
 from autoscaler.simulator.gpu.allocation import PROFILED_MODES, NodeShape, check_mode
-from autoscaler.simulator.gpu.fleet import MILLI, Fleet
+from autoscaler.simulator.gpu.attempt import Attempts
+from autoscaler.simulator.gpu.fleet import Fleet
 from autoscaler.simulator.gpu.frag_replay import requests_for
 from autoscaler.simulator.gpu.fragmentation import typical_pods
 from autoscaler.simulator.gpu.job_order import SCHEDULERS, JobOrder
-from autoscaler.simulator.gpu.migration import migrate_for
+from autoscaler.simulator.gpu.migration import MigrationMemo
 from autoscaler.simulator.gpu.partitions import QuotaLedger
 from autoscaler.simulator.gpu.placement import (
     PodRequest,
@@ -38,7 +39,7 @@ from autoscaler.simulator.gpu.placement import (
     share_gpu_tightest,
 )
 from autoscaler.simulator.gpu.pods import QOS_PRIORITY, PodTable
-from autoscaler.simulator.gpu.preemption import choose_victims, fits, return_quota, victims_for
+from autoscaler.simulator.gpu.running_index import RunningIndex
 from autoscaler.simulator.gpu.state import ClusterState, Placement
 from autoscaler.simulator.gpu.synergy_profiles import (
     ProfileBook,
@@ -108,10 +109,10 @@ class Replay:
         self.running: dict[int, TimeJob] = {}
         self.recorder = Recorder(self.state, typical, self.ledger)
         self.releases = self.prio_version = self.binds = 0
-        self._cap_stamp: tuple[int, int] | None = None
-        self._cap = (0, 0, 0, 0)
-        self.low_stamp: tuple[int, int, int] | None = None
-        self.ranked: list[tuple[float, TimeJob]] = []
+        self.index = RunningIndex(self.order, fleet.size)
+        self.plain_search = False  # True: no index, no memo: scan and search all (tests)
+        self.migration_memo = MigrationMemo(self, cfg.allocation == "request")
+        self.attempts = Attempts(self)
         self.counts: dict[str, int | float] = dict.fromkeys(
             ("preemptions", "migrations", "quota_returns", "pause_seconds", "gittins_refits"), 0
         )
@@ -142,6 +143,7 @@ class Replay:
         self.ledger.charge(j.partition, j.req.total_gpu_milli)
         if j.waiting:
             self.queue.take(j)
+            self.attempts.forget(j)
         delay += j.restore_s
         self.counts["pause_seconds"] += delay
         j.restore_s = 0.0
@@ -153,6 +155,7 @@ class Replay:
         self.retune_nodes.add(where.node)
         self.running[j.idx] = j
         self.rearm(j)
+        self.index.add(j, self.binds)
         if self.tuner.lends:
             self.tuner.make_room(where.node, now)
         return True
@@ -167,6 +170,7 @@ class Replay:
             at = j.run_start + service / j.gpus
             if at < j.finish:
                 self.events.push(at, (_LEVEL, j.idx, j.epoch), priority=_LEVEL)
+        self.index.refresh(j)  # its service was booked or its priority changed
 
     def stop(self, j: TimeJob, now: float) -> None:
         """Take ``j`` off its node, keeping the work it has left."""
@@ -178,6 +182,7 @@ class Replay:
         self.on_node[j.placement.node].discard(j.idx)
         self.retune_nodes.add(j.placement.node)
         del self.running[j.idx]
+        self.index.remove(j)
         j.placement, j.finish = None, None
         j.epoch += 1
         self.releases += 1
@@ -195,73 +200,19 @@ class Replay:
         v.restore_s = self.cfg.preemption_cost_s
         self._enqueue(v, now)
 
-    # placement with preemption and migration --------------------------------------
-    def _may_fit(self, cpu: int, mem: int, r: PodRequest) -> bool:
-        """A cheap necessary condition for ``r`` to fit somewhere now (scalars cached
-        per cluster change), so that a congested queue skips the full placement."""
-        stamp = (self.releases, self.binds)
-        if self._cap_stamp != stamp:
-            st = self.state
-            self._cap = (
-                int(st.cpu_left.max()),
-                int(st.mem_left.max()),
-                int((st.gpu_left >= MILLI).sum(axis=1).max()),
-                int(st.gpu_left.max()),
-            )
-            self._cap_stamp = stamp
-        max_cpu, max_mem, idle, share = self._cap
-        if cpu > max_cpu or mem > max_mem:
-            return False
-        if r.num_gpu == 0:
-            return True
-        return share >= r.gpu_milli if r.is_share else idle >= r.num_gpu
-
-    def _place(self, j: TimeJob) -> Placement | None:
-        cpu, mem = self.tuner.least_need(j)
-        r = j.req
-        if not self._may_fit(cpu, mem, r):
-            return None
-        req = (
-            r
-            if (cpu, mem) == (r.cpu, r.mem)
-            else PodRequest(cpu, mem, r.num_gpu, r.gpu_milli, r.models)
-        )
-        return self.policy.place(req, self.state, self.rng)
-
-    def _try_start(self, j: TimeJob, now: float) -> bool:
-        milli = j.req.total_gpu_milli
-        if not self.ledger.admits(j.partition, milli):
-            owed = self.ledger.reclaim_needed(j.partition, milli)
-            if owed <= 0 or not return_quota(self, j, owed, now):
-                return False
-        where = self._place(j)
-        if where is not None and self.start(j, where, now):
-            return True
-        victims = victims_for(self, j, now) if self.cfg.preempts or self.cfg.borrowing else []
-        choice = choose_victims(self.state, j.req, lambda n: self.need(j, n), victims)
-        if choice is not None:
-            node, chosen = choice
-            for v in chosen:
-                borrowed = v.partition != j.partition and self.ledger.over_quota(v.partition)
-                self.preempt(v, now, "quota_returns" if borrowed else "preemptions")
-            cpu, mem = self.need(j, node)
-            assert fits(self.state, j.req, node, cpu, mem)
-            return self.start(j, Placement(node, self.gpus_on(j.req, node)), now)
-        if self.cfg.migration:
-            where = migrate_for(self, j, now)
-            return where is not None and self.start(j, where, now)
-        return False
-
     def _schedule(self, now: float) -> None:
         # Preemption and migration free resources mid-pass (and requeue evicted pods):
         # pass again until a pass frees nothing, so no requeued pod waits for an event.
-        while True:
+        # Every eviction is by a job of strictly higher priority or returns borrowed
+        # quota to a job inside its own, so this ends; more passes than jobs is a bug.
+        for _ in range(len(self.jobs) + 2):
             releases = self.releases
             self.queue.schedule_pass(
-                (self.releases, self.prio_version), lambda j: self._try_start(j, now)
+                (self.releases, self.prio_version), lambda j: self.attempts.try_start(j, now)
             )
             if self.releases == releases:
                 return
+        raise RuntimeError(f"t={now}: jobs keep evicting each other (livelock)")
 
     # main loop -------------------------------------------------------------------
     def _event(self, kind: int, j: TimeJob, epoch: int, now: float) -> bool:
@@ -277,6 +228,7 @@ class Replay:
             if learner is not None and j.gpus > 0 and learner.observe(j.attained):
                 self.counts["gittins_refits"] += 1
                 self.queue.rekey(self.order.key)
+                self.index.rebuild(self.running.values())
                 self.prio_version += 1
             return True
         if kind == _LEVEL and epoch == j.epoch and j.placement is not None:
