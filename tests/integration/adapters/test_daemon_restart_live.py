@@ -45,7 +45,12 @@ def test_restart_forecasts_from_the_stored_model_trained_on_the_whole_window(
             "prometheus": {"url": prometheus.url},
         },
         "policies": [{"kind": "predictive_target"}],
-        "forecaster": {"model": "level", "train_window": "7d", "retrain": "1h"},
+        "forecaster": {
+            "model": "level",
+            "train_window": "7d",
+            "retrain": "1h",
+            "params": {"calibrated": True},  # the conformal wrapper, stored and restored
+        },
     }
     cfg = tmp_path / "autoscaler.yaml"
     cfg.write_text(

@@ -49,7 +49,8 @@ def test_the_first_fit_reads_the_whole_training_window_from_the_source() -> None
     assert len(window) == 60  # all a fresh process has seen
     fc = binding.forecaster.forecast(binding.spec, window, now)
     assert fc is not None and "fell back" not in fc.note
-    assert "conformal" in fc.note  # the calibrated model the backtests score
+    # built as backtest scores it: level keeps its own bands (registry.default_calibration)
+    assert "conformal" not in fc.note
     history = binding.forecaster.groups["web"].history
     assert len(history) == 2 * 1440  # the whole window, from the source
     n = int((now - start) / MIN)
