@@ -9,7 +9,8 @@ group's model every ``retrain`` on the trailing ``train_window``, calls the chea
 update or predict failure falls back to seasonal naive, then naive; while the model
 cannot serve at all (not built, first fit still running, too little history) the same
 chain stands in (``StandIn``). The reason is in ``Forecast.note``. The registry's
-models are the calibrated (conformal) ones the backtests score, stored as they are.
+models are built as the backtests score them (conformal bands except ``level``'s,
+``registry.default_calibration``) and stored as they are.
 
 Who refits: in the simulator the provider refits inside ``forecast`` when a refit is due
 (``inline``); the daemon turns that off and its per-group retraining job calls

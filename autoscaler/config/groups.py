@@ -139,7 +139,8 @@ class ForecasterConfig(FrozenModel):
     """The group's forecaster: refit every ``retrain`` on the trailing ``train_window``,
     cheap ``update()`` in between; seasonal naive, then naive, when the model is missing or
     fails (``forecasters.fallback``). Its bands are calibrated (conformal) as the benches
-    score it; ``params: {calibrated: once}`` (one fit) or ``false`` changes that."""
+    score it, except ``level``'s (``registry.default_calibration``); ``params:
+    {calibrated: true | once | false}`` (``once``: one fit) changes that."""
 
     model: str = "level"
     retrain: Window = timedelta(hours=1)
