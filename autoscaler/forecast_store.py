@@ -50,9 +50,10 @@ class StoredHistory:
             if steps > 0:
                 if self.history is None:
                     return
-                grid = pd.date_range(trained_to + st.step, periods=steps, freq=st.step)
-                newer = self.history(grid[0].to_pydatetime(), grid[-1] + st.step, st.step)
-                newer = newer.reindex(grid, method="nearest", tolerance=st.step / 2)
+                end = trained_to + steps * st.step
+                got = self.history(trained_to + st.step, end + st.step, st.step)
+                grid = pd.date_range(end=end, periods=steps, freq=st.step)
+                newer = pd.Series(on_model_grid(got, end, steps, st.step), index=grid)
                 model.update(newer.ffill().fillna(float(np.nanmean(st.history))))
             st.end = trained_to + steps * st.step
         except Exception as exc:  # no model, a refused or stale one: fit as usual
@@ -82,18 +83,7 @@ class StoredHistory:
         keep = max(2, int(self.train_window / st.step))
         try:
             got = self.history(st.end - (keep - 1) * st.step, st.end + st.step, st.step)
-            n = len(got)
-            if 0 < n <= keep and on_grid(got.index, st.end, st.step):
-                # the last n points of our grid already (a trace; shorter while it
-                # starts): no reindex
-                values = np.full(keep, np.nan)
-                values[keep - n :] = got.to_numpy(dtype=float)
-            else:
-                # nearest within half a step: sources round timestamps (Prometheus to ms)
-                grid = pd.date_range(end=st.end, periods=keep, freq=st.step)
-                values = got.reindex(grid, method="nearest", tolerance=st.step / 2).to_numpy(
-                    dtype=float
-                )
+            values = on_model_grid(got, st.end, keep, st.step)
         except Exception as exc:  # the source is down: train on what the ticks saw
             self.history_failures += 1
             st.problem = f"history unavailable: {type(exc).__name__}: {exc}"
@@ -101,3 +91,16 @@ class StoredHistory:
         first = np.flatnonzero(np.isfinite(values))
         if len(first) and np.isfinite(values).sum() >= np.isfinite(st.history).sum():
             st.history = values[first[0] :]
+
+
+def on_model_grid(got: pd.Series, end: datetime, n: int, step: timedelta) -> np.ndarray:
+    """The source's points ``got`` on the ``n``-point grid of ``step`` ending at ``end``
+    (NaN where it has none): each the nearest within half a step, since sources round
+    timestamps (Prometheus to ms)."""
+    if 0 < len(got) <= n and on_grid(got.index, end, step):
+        # the last points of the grid already (a trace; shorter while it starts)
+        values = np.full(n, np.nan)
+        values[n - len(got) :] = got.to_numpy(dtype=float)
+        return values
+    grid = pd.date_range(end=end, periods=n, freq=step)
+    return got.reindex(grid, method="nearest", tolerance=step / 2).to_numpy(dtype=float)

@@ -96,12 +96,8 @@ class BaseForecaster:
             y = y[y.index > last] if len(y) else y
             if len(y) == 0:
                 return self
-            expected = last + pd.Timedelta(self.step)
             first = y.index[0] if y.index.tz is not None else y.index[0].tz_localize("UTC")
-            if first != expected:
-                raise ForecastError(
-                    f"{self.name}.update: expected the next point at {expected}, got {first}"
-                )
+            self._check_next(first, last)
             # Fill gaps against the previous value so that a leading NaN is held, not dropped.
             prev = pd.Series([self._history[-1]], index=pd.DatetimeIndex([last]))
             joined = pd.concat([prev, y.astype(float)])
@@ -139,16 +135,20 @@ class BaseForecaster:
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         if ts <= last:
             return np.empty(0), 0, None
-        expected = last + pd.Timedelta(self.step)
-        if ts != expected:
-            raise ForecastError(
-                f"{self.name}.update: expected the next point at {expected}, got {ts}"
-            )
+        self._check_next(ts, last)
         if math.isinf(value):
             raise ForecastError(f"{self.name}.update input contains infinite values")
         if math.isnan(value):  # held at the previous value, as the general path fills it
             return np.array([self._history[-1]]), 1, ts
         return np.array([value]), 0, ts
+
+    def _check_next(self, first: pd.Timestamp, last: pd.Timestamp) -> None:
+        """Raises ``ForecastError`` unless ``first`` continues the grid after ``last``."""
+        expected = last + _pd_step(self.step)
+        if first != expected:
+            raise ForecastError(
+                f"{self.name}.update: expected the next point at {expected}, got {first}"
+            )
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
