@@ -115,10 +115,8 @@ class FitPool:
 
     def _broken(self, exc: BaseException) -> None:
         """A pool whose worker died (killed, out of memory) is replaced on the next fit."""
-        with self._lock:
-            if isinstance(exc, BrokenProcessPool) and self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+        if isinstance(exc, BrokenProcessPool):
+            self.close()
 
     def close(self) -> None:
         with self._lock:
