@@ -66,8 +66,8 @@ def redact_url(url: str) -> str:
 class FleetMember:
     """Membership, the ring and this member's leases. Thread-safe.
 
-    ``coordinator_factory(url, member_id)`` returns a started tooz coordinator (tests
-    and the benchmark pass their own backend URL; nothing is patched).
+    Tests and the benchmark pass their own backend URL and, to step its trust window,
+    their own ``monotonic`` clock; nothing is patched.
     """
 
     def __init__(
@@ -153,15 +153,20 @@ class FleetMember:
     # ---------------------------------------------------------------- life cycle
 
     def start(self) -> None:
-        """Connect and take a first share (a failure leaves the member holding, not dead)."""
+        """Connect, take a first share (a failure leaves the member holding, not dead)
+        and beat every ``heartbeat`` on a thread."""
+        self.connect()
+        self.step()
+        self._thread = threading.Thread(target=self._run, name="fleet-heartbeat", daemon=True)
+        self._thread.start()
+
+    def connect(self) -> None:
+        """Make the tooz coordinator (no I/O yet: the first ``step`` starts it)."""
         from tooz import coordination
 
         self._coordinator = coordination.get_coordinator(
             backend_url_with_timeouts(self.url, self.config), self.member_id.encode()
         )
-        self.step()
-        self._thread = threading.Thread(target=self._run, name="fleet-heartbeat", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         """Leave the group (the others take our groups at their next heartbeat)."""
@@ -189,6 +194,9 @@ class FleetMember:
 
     def step(self) -> None:
         """Heartbeat, read the members, rebalance. Never raises."""
+        # Trust is counted from before the beat was sent: the backend's expiry runs from
+        # when it got the beat, never earlier, however slow the reads after it are.
+        sent = self._monotonic()
         try:
             members = self._heartbeat()
         except Exception as exc:  # tooz wraps backend failures in many types
@@ -206,8 +214,13 @@ class FleetMember:
         with self._lock:
             if paused is not None:
                 self._paused = paused
+            if self._last_ok is not None and sent - self._last_ok >= self._trust:
+                # Our view lapsed since the last beat: the others may have taken our
+                # groups and back; lease and reconcile them again, as after a partition.
+                self._epochs.clear()
+                self._active.clear()
             self._connected = True
-            self._last_ok = self._monotonic()
+            self._last_ok = sent
             self._members = sorted(members)
             for g in list(self._epochs):
                 if g not in mine or (held is not None and held.get(g) != self._epochs[g]):

@@ -318,6 +318,13 @@ class SharedStateStore(SharedReads):
         )
         if row[2]:
             raise PausedError(f"group {action.group} is paused; nothing done")
+        if self.fence is not None and self.fence(action.group) != int(row[1]):
+            # Our view of the ring expired while the intent was written: the next owner
+            # may already be settling it, so the cloud is not asked (it settles this one).
+            raise FencedError(
+                f"group {action.group}: this member's lease lapsed while journalling "
+                f"{action.action_id}; not sent, the group's next owner settles it"
+            )
 
     def finish_action(self, action: ScaleAction, outcome: str) -> None:
         """Record the outcome once (a later owner may have settled it already), fenced;

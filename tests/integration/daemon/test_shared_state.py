@@ -77,6 +77,25 @@ def test_a_member_whose_lease_was_taken_cannot_journal_an_action(postgres: Postg
         b.close()
 
 
+def test_an_intent_journalled_as_the_lease_lapsed_is_not_sent_and_is_left_to_settle(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.create_database("lapsed")
+    answers = iter([1, None])  # fresh when the write starts, lapsed when it returns
+    a = SharedStateStore(url, "a", fence=lambda _g: next(answers))
+    b, b_held = member(url, "b")
+    try:
+        assert a.take_lease("web") == 1
+        with pytest.raises(FencedError, match="lapsed while journalling a-1; not sent"):
+            a.begin_action(action("a-1"))
+        # The intent is there, unfinished: the group's next owner reconciles it.
+        b_held["web"] = b.take_lease("web")
+        assert [x.action_id for x in b.unfinished_actions()] == ["a-1"]
+    finally:
+        a.close()
+        b.close()
+
+
 def test_an_unreachable_database_is_one_line_without_the_password(
     postgres: PostgresServer,
 ) -> None:
