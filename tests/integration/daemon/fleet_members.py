@@ -86,7 +86,8 @@ def assert_one_action_per_decision(cloud: Path, state_url: str) -> list[str]:
     log = calls(cloud)
     applied = [c["id"] for c in log if not c["duplicate"]]
     assert len(applied) == len(set(applied)), "an action reached the cloud twice"
-    assert [c for c in log if c["duplicate"]] == [], "an action was sent again"
+    again = [c for c in log if c["duplicate"]]
+    assert again == [], f"an action was sent again: {again}"
     decided = {
         r[0] for r in query(state_url, "SELECT action_id FROM audit WHERE action_id IS NOT NULL")
     }
