@@ -26,6 +26,7 @@ from autoscaler.model import Decision, GroupSpec, PolicyContext
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan, unrestrained
 from autoscaler.registry import POLICY_DEFAULTS, build_binding, build_warm_set
 from autoscaler.simulator.serving.cluster import ServingCluster
+from autoscaler.simulator.serving.host_cache import HostCache
 from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace
 from autoscaler.simulator.serving.source import ServingSource
@@ -62,6 +63,7 @@ class ServingScenario:
 
     def new_cluster(self) -> ServingCluster:
         """A fresh cluster for one replay of the scenario (no replicas yet)."""
+        hc = self.serving.host_cache
         return ServingCluster(
             self.trace,
             self.group_names,
@@ -71,6 +73,7 @@ class ServingScenario:
             bin_seconds=self.bin_seconds,
             horizon=self.horizon,
             warm_set=build_warm_set(self.serving.warm_set),
+            host_cache=HostCache(hc.models, hc.fast_below.total_seconds(), hc.affinity, hc.hosts),
         )
 
     @property
@@ -187,6 +190,7 @@ class ServingRun:
             },
             "cold_starts": sum(g.cold_starts for g in c.groups),
             "model_switches": sum(g.switches for g in c.groups),
+            "host_cache_loads": sum(g.cache_hits for g in c.groups),
             "requests_behind_cold_start": int(np.count_nonzero(c.behind_cold)),
             "scale_events": c.actions,
             "requests": len(lat),

@@ -21,6 +21,22 @@ class WarmSetConfig(FrozenModel):
     switch_ratio: float = Field(2.0, ge=1.0, le=1000.0)
 
 
+class HostCacheConfig(FrozenModel):
+    """A host-memory model cache per replica (``host_cache.py``): each replica keeps the
+    last ``models`` base models it loaded; loading one of them draws from the measured
+    loads under ``fast_below``, any other from those at or over it. ``models: 0`` draws
+    every load from all the measured latencies. ``affinity``: an idle replica holding a
+    waiting request's model in host memory is the one that switches to it. ``hosts``: see
+    below."""
+
+    models: int = Field(0, ge=0, le=100_000)
+    fast_below: Window = timedelta(seconds=12)
+    affinity: bool = True
+    # GPU hosts whose memory outlives their replicas (a new replica goes to a free host
+    # holding its model); 0: the host memory goes with the replica
+    hosts: int = Field(0, ge=0, le=100_000)
+
+
 class ServingConfig(FrozenModel):
     """Which requests, which cold starts, and how the base models are split into groups.
 
@@ -47,6 +63,7 @@ class ServingConfig(FrozenModel):
     )  # replay days [start_day, start_day + days) of the trace
     days: int | None = Field(None, ge=1, le=100_000)
     warm_set: WarmSetConfig = WarmSetConfig()
+    host_cache: HostCacheConfig = HostCacheConfig()
     plot_day: int | None = Field(
         None, ge=0, le=100_000
     )  # day of the replay to plot (default: busiest)

@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 
 from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, ScaleAction
+from autoscaler.simulator.serving.host_cache import HostCache, LoadTimes
 from autoscaler.simulator.serving.replicas import BUSY, IDLE, LOADING, GroupState, Replica
 from autoscaler.simulator.serving.requests import RequestTrace
 from autoscaler.simulator.serving.warm_set import IdleReplica, WarmSetPolicy
@@ -29,7 +30,8 @@ class ServingCluster:
     """Every serving group of one simulation; see the module docstring.
 
     ``group_of_model[m]`` is the group serving model ``m`` (-1: none; its requests are
-    dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from;
+    dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from, with
+    ``host_cache`` deciding which of them a load may draw (``host_cache.py``);
     ``warm_set`` chooses which models idle pooled replicas keep (``warm_set.py``)."""
 
     capabilities = frozenset({"absolute_count"})
@@ -45,6 +47,7 @@ class ServingCluster:
         bin_seconds: float = 2.0,
         horizon: float | None = None,
         warm_set: WarmSetPolicy | None = None,
+        host_cache: HostCache | None = None,
     ) -> None:
         self.trace = trace
         self.warm_set = warm_set if warm_set is not None else WarmSetPolicy("lru")
@@ -67,8 +70,8 @@ class ServingCluster:
         ]
         self.index = {name: g for g, name in enumerate(group_names)}
         self.latencies = np.asarray(cold_starts, dtype=float)
-        self.rng = np.random.default_rng(seed)
-        self._draws: list[float] = []
+        self.host_cache = host_cache if host_cache is not None else HostCache()
+        self.loads = LoadTimes(self.latencies, self.host_cache, np.random.default_rng(seed))
         self.req_group = self.group_of_model[trace.model]
         self.arrivals = [
             np.bincount(
@@ -155,11 +158,6 @@ class ServingCluster:
         else:
             self.replica_log.append((t, total))
 
-    def _cold_start(self) -> float:
-        if not self._draws:
-            self._draws = list(self.rng.choice(self.latencies, size=4096)[::-1])
-        return self._draws.pop()
-
     # ------------------------------------------------------------ requests
 
     def _arrive(self, r: int, t: float) -> None:
@@ -199,6 +197,7 @@ class ServingCluster:
         if rep.draining:
             rep.draining = False
             self._bill(g, t, -1)
+            self.loads.release(rep.cache)
             return
         self._free(g, rep, t)
 
@@ -255,8 +254,14 @@ class ServingCluster:
         return best
 
     def _switch_idle(self, g: GroupState, m: int, t: float) -> None:
-        """The warm set's victim, if any idle replica, switches to model ``m``."""
+        """An idle replica, if any, switches to model ``m``: with the host cache's
+        affinity, the least recently used of those holding ``m`` in host memory, else
+        the warm set's victim."""
         idle = g.idle_list()
+        if self.host_cache.affinity and self.host_cache.models:
+            held = [r for r in idle if m in r.cache]
+            if held:
+                idle = [min(held, key=lambda r: r.last_used)]
         i = self.warm_set.victim([IdleReplica(r.model, r.last_used) for r in idle], g.scores.at(t))
         if i is not None:
             rep = idle[i]
@@ -270,7 +275,9 @@ class ServingCluster:
         g.cold_starts += 1
         if not rep.first_load:
             g.switches += 1
-        self._push(t + self._cold_start(), _READY, rep)
+        seconds, hit = self.loads.draw(rep.cache, m)
+        g.cache_hits += hit
+        self._push(t + seconds, _READY, rep)
 
     # ------------------------------------------------------------ the cloud adapter
 
@@ -320,6 +327,7 @@ class ServingCluster:
                 held[r.model] = held.get(r.model, 0) + 1
             m = self.warm_set.new_model(g.models, held, g.scores.at(t))
         rep = Replica(f"{g.name}-{g.seq}", self.index[g.name], t, m, last_used=t)
+        rep.cache = self.loads.host_for(m)
         self.ids[rep.id] = rep
         g.live.append(rep)
         g.booting += 1
@@ -340,6 +348,8 @@ class ServingCluster:
         for rep in (idle + loading + busy)[:n]:
             g.live.remove(rep)
             rep.removed = True
+            if rep.state != BUSY:
+                self.loads.release(rep.cache)
             if rep.state == IDLE:
                 g.idle[rep.model].remove(rep)
                 self._bill(g, t, -1)

@@ -24,6 +24,7 @@ class Replica:
     load_start: float = 0.0  # when its current (or last) cold start began
     removed: bool = False
     draining: bool = False
+    cache: list[int] = field(default_factory=list)  # host-memory models, oldest first
 
 
 @dataclass(eq=False)
@@ -48,6 +49,7 @@ class GroupState:
     cold_starts: int = 0
     launched: int = 0
     switches: int = 0
+    cache_hits: int = 0  # loads from the host-memory cache (host_cache.py)
     seq: int = 0
     n_models: int = 0
     half_life: float = float("inf")

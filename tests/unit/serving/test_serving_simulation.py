@@ -121,3 +121,14 @@ def test_the_configured_warm_set_reaches_the_cluster(data) -> None:
     scn = _scenario(data, warm_set=warm)
     assert scn.new_cluster().warm_set == WarmSetPolicy("popular", 120.0, 3.0)
     assert _scenario(data, warm_set={"kind": "lru"}).new_cluster().warm_set.kind == "lru"
+
+
+def test_the_host_cache_from_the_config_draws_fast_loads_and_stays_deterministic(data) -> None:
+    cache = {"models": 2, "hosts": 64}
+    first = simulate_serving(_scenario(data, host_cache=cache), ["kpa"]).summary()
+    again = simulate_serving(_scenario(data, host_cache=cache), ["kpa"]).summary()
+    plain = simulate_serving(_scenario(data), ["kpa"]).summary()
+    kpa = first["policies"]["kpa"]
+    assert 0 < kpa["host_cache_loads"] < kpa["cold_starts"]
+    assert plain["policies"]["kpa"]["host_cache_loads"] == 0
+    assert _strip(first) == _strip(again)
