@@ -74,6 +74,7 @@ class ServingScenario:
             horizon=self.horizon,
             warm_set=build_warm_set(self.serving.warm_set),
             host_cache=HostCache(hc.models, hc.fast_below.total_seconds(), hc.affinity, hc.hosts),
+            wait_for_warm=self.serving.wait_for_warm.total_seconds(),
         )
 
     @property

@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S] [--jobs N]
+       [--extra-predictive T:Q:S] [--jobs N] [--serving KEY=JSON ...]
 """
 
 from __future__ import annotations
@@ -143,6 +143,14 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
+    ap.add_argument(
+        "--serving",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override a serving: setting, e.g. wait_for_warm='\"10s\"' or "
+        'host_cache=\'{"models": 1, "hosts": 64}\' (repeatable)',
+    )
     args = ap.parse_args()
     cfg = load_config(args.config)
     assert cfg.serving is not None, f"{args.config} has no serving: section"
@@ -150,6 +158,9 @@ def main() -> None:
     for key in ("start_day", "days", "layout"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    for item in args.serving:
+        key, _, value = item.partition("=")
+        settings[key] = json.loads(value)
     cfg = cfg.model_copy(update={"serving": ServingConfig.model_validate(settings)})
     trace = load_requests(cfg.serving.requests)
     latencies = load_latencies(cfg.serving.load_latencies)

@@ -64,6 +64,9 @@ class ServingConfig(FrozenModel):
     days: int | None = Field(None, ge=1, le=100_000)
     warm_set: WarmSetConfig = WarmSetConfig()
     host_cache: HostCacheConfig = HostCacheConfig()
+    # a request whose model has a busy replica finishing within this waits for it rather
+    # than switching an idle replica to its model (a cold start); 0s: never waits
+    wait_for_warm: Span = timedelta(0)
     plot_day: int | None = Field(
         None, ge=0, le=100_000
     )  # day of the replay to plot (default: busiest)

@@ -32,7 +32,9 @@ class ServingCluster:
     ``group_of_model[m]`` is the group serving model ``m`` (-1: none; its requests are
     dropped). ``cold_starts`` are the measured load latencies (seconds) drawn from, with
     ``host_cache`` deciding which of them a load may draw (``host_cache.py``);
-    ``warm_set`` chooses which models idle pooled replicas keep (``warm_set.py``)."""
+    ``warm_set`` chooses which models idle pooled replicas keep (``warm_set.py``).
+    ``wait_for_warm`` (seconds): a request whose model has a busy replica finishing
+    within it waits for that replica rather than switching an idle one (0: never)."""
 
     capabilities = frozenset({"absolute_count"})
 
@@ -48,6 +50,7 @@ class ServingCluster:
         horizon: float | None = None,
         warm_set: WarmSetPolicy | None = None,
         host_cache: HostCache | None = None,
+        wait_for_warm: float = 0.0,
     ) -> None:
         self.trace = trace
         self.warm_set = warm_set if warm_set is not None else WarmSetPolicy("lru")
@@ -71,6 +74,7 @@ class ServingCluster:
         self.index = {name: g for g, name in enumerate(group_names)}
         self.latencies = np.asarray(cold_starts, dtype=float)
         self.host_cache = host_cache if host_cache is not None else HostCache()
+        self.wait_for_warm = wait_for_warm
         self.loads = LoadTimes(self.latencies, self.host_cache, np.random.default_rng(seed))
         self.req_group = self.group_of_model[trace.model]
         self.arrivals = [
@@ -178,15 +182,19 @@ class ServingCluster:
         if q is None:
             q = g.queues[m] = deque()
         q.append(r)
-        if g.loading.get(m, 0) < len(q):
+        if g.covering(m, t, self.wait_for_warm) < len(q):
             self._switch_idle(g, m, t)
 
     def _start(self, r: int, rep: Replica, t: float, behind_cold: bool) -> None:
         rep.state = BUSY
         self.started[r] = t
         self.behind_cold[r] = behind_cold
-        self.groups[rep.group].exec_seconds += self._exec[r]
-        self._push(t + self._exec[r], _DONE, rep)
+        g = self.groups[rep.group]
+        g.exec_seconds += self._exec[r]
+        rep.finish = t + self._exec[r]
+        if self.wait_for_warm:
+            g.finishing.setdefault(rep.model, []).append(rep.finish)
+        self._push(rep.finish, _DONE, rep)
 
     def _done(self, rep: Replica, t: float) -> None:
         g = self.groups[rep.group]
@@ -194,6 +202,8 @@ class ServingCluster:
         g.in_system -= 1
         g.last_busy = t
         rep.last_used = t
+        if self.wait_for_warm and not rep.draining:
+            g.finishing[rep.model].remove(rep.finish)
         if rep.draining:
             rep.draining = False
             self._bill(g, t, -1)
@@ -233,7 +243,7 @@ class ServingCluster:
         if r is not None:
             self._start(r, rep, t, False)
             return
-        m = self._uncovered(g)
+        m = self._uncovered(g, t)
         if m is None and len(g.models) > 1 and self.warm_set.rewarms:
             warm = {k: len(v) for k, v in g.idle.items() if v}
             for k, n in g.loading.items():
@@ -245,11 +255,13 @@ class ServingCluster:
         rep.state = IDLE
         g.idle.setdefault(rep.model, []).append(rep)
 
-    def _uncovered(self, g: GroupState) -> int | None:
-        """The model with the oldest waiting request beyond what loading replicas take."""
+    def _uncovered(self, g: GroupState, t: float) -> int | None:
+        """The model with the oldest waiting request beyond what loading replicas (and
+        busy ones finishing within ``wait_for_warm``) take."""
         best, best_r = None, None
+        w = self.wait_for_warm
         for m, q in g.queues.items():
-            if g.loading.get(m, 0) < len(q) and (best_r is None or q[0] < best_r):
+            if g.covering(m, t, w) < len(q) and (best_r is None or q[0] < best_r):
                 best, best_r = m, q[0]
         return best
 
@@ -320,7 +332,7 @@ class ServingCluster:
 
     def _add(self, g: GroupState, t: float) -> None:
         g.seq += 1
-        m = self._uncovered(g)
+        m = self._uncovered(g, t)
         if m is None:  # warm-set: the group's most requested model, fewest replicas first
             held: dict[int, int] = {}
             for r in g.live:
@@ -359,11 +371,16 @@ class ServingCluster:
                 g.booting -= rep.first_load
                 self._bill(g, t, -1)
                 q = g.queues.get(rep.model)
-                if q and g.loading.get(rep.model, 0) < len(q):
+                if q and g.covering(rep.model, t, self.wait_for_warm) < len(q):
                     # a waiting request lost the replica loading for it: another may take it
                     self._switch_idle(g, rep.model, t)
             else:
                 rep.draining = True
+                if self.wait_for_warm:  # it will not take another request
+                    g.finishing[rep.model].remove(rep.finish)
+                    q = g.queues.get(rep.model)
+                    if q and g.covering(rep.model, t, self.wait_for_warm) < len(q):
+                        self._switch_idle(g, rep.model, t)
 
     # ------------------------------------------------------------ reading results
 

@@ -25,6 +25,7 @@ class Replica:
     removed: bool = False
     draining: bool = False
     cache: list[int] = field(default_factory=list)  # host-memory models, oldest first
+    finish: float = 0.0  # when its current (or last) request ends
 
 
 @dataclass(eq=False)
@@ -37,6 +38,8 @@ class GroupState:
     idle: dict[int, list[Replica]] = field(default_factory=dict)
     queues: dict[int, deque[int]] = field(default_factory=dict)
     loading: dict[int, int] = field(default_factory=dict)  # model -> replicas loading it
+    # model -> when its busy (not draining) replicas finish; kept only with wait_for_warm
+    finishing: dict[int, list[float]] = field(default_factory=dict)
     in_system: int = 0
     booting: int = 0  # live replicas on their first load
     billed: int = 0  # live + draining replicas
@@ -59,6 +62,14 @@ class GroupState:
     def __post_init__(self) -> None:
         self.concurrency = np.zeros(self.bins)  # request-seconds in system per bin
         self.scores = ModelScores(self.n_models, self.half_life)
+
+    def covering(self, m: int, t: float, wait: float) -> int:
+        """Replicas that will take a waiting request for model ``m``: those loading it and
+        the busy ones holding it that finish within ``wait`` of ``t``."""
+        n = self.loading.get(m, 0)
+        if wait:
+            n += sum(1 for f in self.finishing.get(m, ()) if f - t <= wait)
+        return n
 
     def idle_list(self) -> list[Replica]:
         return [r for reps in self.idle.values() for r in reps]

@@ -144,3 +144,20 @@ def test_a_load_cut_short_by_scale_in_counts_until_the_removal() -> None:
     _scale(c, 0.0, 0, 1)
     _scale(c, 4.0, 1, 0)  # removed 4 s into its 10 s cold start
     assert c.groups[0].load_seconds == 4.0 and c.gpu_seconds() == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(("wait", "cold"), [(0.0, 5), (2.0, 5), (10.0, 4)])
+def test_a_request_waits_for_a_busy_warm_replica_finishing_within_wait_for_warm(
+    wait: float, cold: int
+) -> None:
+    # three replicas load A (ready 10). B at 11 switches R1 (ready 21, done 22, then idle
+    # with B); A at 23 and 24 take R3 and R2 (done 33 and 34). A at 30: R3 finishes in
+    # 3 s. Within wait_for_warm it waits for R3; otherwise the idle R1 also switches to A
+    # (a cold start, until 40). Either way R3 serves it at 33, the first free
+    trace = _trace([11, 23, 24, 30], [1, 10, 10, 1], model=[1, 0, 0, 0])
+    c = ServingCluster(trace, ("g",), np.asarray((0, 0)), COLD, horizon=200.0, wait_for_warm=wait)
+    _scale(c, 0.0, 0, 3)
+    c.advance(200.0)
+    assert _latency(c) == [10.0, 0.0, 0.0, 3.0]
+    assert c.groups[0].cold_starts == cold
+    assert c.groups[0].idle.get(1, []) == ([] if cold == 5 else [c.ids["g-1"]])
