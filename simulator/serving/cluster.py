@@ -21,7 +21,7 @@ from autoscaler.model import CloudError, GroupSpec, GroupStatus, InstanceInfo, S
 from autoscaler.simulator.serving.host_cache import HostCache, LoadTimes
 from autoscaler.simulator.serving.replicas import BUSY, IDLE, LOADING, GroupState, Replica
 from autoscaler.simulator.serving.requests import RequestTrace
-from autoscaler.simulator.serving.warm_set import IdleReplica, WarmSetPolicy
+from autoscaler.simulator.serving.warm_set import WarmSetPolicy
 
 _READY, _DONE = 0, 1  # event kinds; at equal times events come before arrivals
 
@@ -260,8 +260,11 @@ class ServingCluster:
         busy ones finishing within ``wait_for_warm``) take."""
         best, best_r = None, None
         w = self.wait_for_warm
+        loading = g.loading
         for m, q in g.queues.items():
-            if g.covering(m, t, w) < len(q) and (best_r is None or q[0] < best_r):
+            if best_r is not None and q[0] >= best_r:
+                continue
+            if (g.covering(m, t, w) if w else loading.get(m, 0)) < len(q):
                 best, best_r = m, q[0]
         return best
 
@@ -274,7 +277,7 @@ class ServingCluster:
             held = [r for r in idle if m in r.cache]
             if held:
                 idle = [min(held, key=lambda r: r.last_used)]
-        i = self.warm_set.victim([IdleReplica(r.model, r.last_used) for r in idle], g.scores.at(t))
+        i = self.warm_set.victim(idle, g.scores.at(t))
         if i is not None:
             rep = idle[i]
             g.idle[rep.model].remove(rep)
@@ -334,10 +337,9 @@ class ServingCluster:
         g.seq += 1
         m = self._uncovered(g, t)
         if m is None:  # warm-set: the group's most requested model, fewest replicas first
-            held: dict[int, int] = {}
-            for r in g.live:
-                held[r.model] = held.get(r.model, 0) + 1
-            m = self.warm_set.new_model(g.models, held, g.scores.at(t))
+            live = np.asarray([r.model for r in g.live], dtype=np.int64)
+            held = np.bincount(live, minlength=g.n_models)
+            m = self.warm_set.new_model(g.model_array, held, g.scores.at(t))
         rep = Replica(f"{g.name}-{g.seq}", self.index[g.name], t, m, last_used=t)
         rep.cache = self.loads.host_for(m)
         self.ids[rep.id] = rep
@@ -351,9 +353,7 @@ class ServingCluster:
         """Idle replicas first (least recently used), then loading ones (newest first),
         then busy ones, which drain: they finish their request and are billed until then."""
         free = g.idle_list()
-        order = self.warm_set.removal_order(
-            [IdleReplica(r.model, r.last_used) for r in free], g.scores.at(t)
-        )
+        order = self.warm_set.removal_order(free, g.scores.at(t))
         idle = [free[i] for i in order]
         loading = [r for r in reversed(g.live) if r.state == LOADING]
         busy = [r for r in reversed(g.live) if r.state == BUSY]

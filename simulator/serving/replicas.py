@@ -57,11 +57,13 @@ class GroupState:
     n_models: int = 0
     half_life: float = float("inf")
     concurrency: np.ndarray = field(init=False)
+    model_array: np.ndarray = field(init=False)  # ``models`` as an array
     scores: ModelScores = field(init=False)
 
     def __post_init__(self) -> None:
         self.concurrency = np.zeros(self.bins)  # request-seconds in system per bin
         self.scores = ModelScores(self.n_models, self.half_life)
+        self.model_array = np.asarray(self.models, dtype=np.int64)
 
     def covering(self, m: int, t: float, wait: float) -> int:
         """Replicas that will take a waiting request for model ``m``: those loading it and

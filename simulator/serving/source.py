@@ -25,27 +25,30 @@ class ServingSource:
         self.group = cluster.index[group]
         self.metric = metric
         self.step = timedelta(seconds=cluster.bin_seconds)
+        # the per-bin array is filled in place as the cluster advances: read it directly
+        self._raw = (
+            cluster.groups[self.group].concurrency
+            if metric == "concurrency"
+            else cluster.arrivals[self.group]
+        )
+        self._spans: dict[timedelta, int] = {}  # span -> bins, for the engine's one lookback
 
     def _values(self) -> np.ndarray:
-        c = self.cluster
-        raw = (
-            c.groups[self.group].concurrency
-            if self.metric == "concurrency"
-            else c.arrivals[self.group]
-        )
-        return raw
+        return self._raw
 
     def _visible(self, end: datetime) -> int:
         c = self.cluster
-        return max(0, min(len(self._values()), int(c.seconds(end) // c.bin_seconds)))
+        return max(0, min(len(self._raw), int(c.seconds(end) // c.bin_seconds)))
 
     def window(self, query: str, end: datetime, span: timedelta, step: timedelta) -> MetricWindow:
         if step != self.step:
             raise SourceError(f"the serving metrics come in {self.step} bins, not {step}")
         hi = self._visible(end)
-        n = max(1, int(span / self.step))
+        n = self._spans.get(span)
+        if n is None:
+            n = self._spans[span] = max(1, int(span / self.step))
         lo = max(0, hi - n)
-        values = self._values()[lo:hi] / self.cluster.bin_seconds
+        values = self._raw[lo:hi] / self.cluster.bin_seconds
         return MetricWindow(self.cluster.start + (hi - 1) * self.step, self.step, values)
 
     def query(self, query: str, start: datetime, end: datetime, step: timedelta) -> pd.Series:

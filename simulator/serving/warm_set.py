@@ -23,9 +23,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
+
+
+class Idle(Protocol):
+    """What the policy reads of an idle replica (the cluster passes its replicas)."""
+
+    @property
+    def model(self) -> int: ...
+
+    @property
+    def last_used(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class WarmSetPolicy:
         """The half-life the scores decay with (``lru`` counts every arrival for ever)."""
         return math.inf if self.kind == "lru" else self.half_life_seconds
 
-    def removal_order(self, idle: Sequence[IdleReplica], scores: np.ndarray) -> list[int]:
+    def removal_order(self, idle: Sequence[Idle], scores: np.ndarray) -> list[int]:
         """Indexes into ``idle``, the first to switch or to remove first."""
         if self.kind == "lru":
             return sorted(range(len(idle)), key=lambda i: (idle[i].last_used, i))
@@ -72,10 +82,12 @@ class WarmSetPolicy:
             key=lambda i: (scores[idle[i].model] / count[idle[i].model], idle[i].last_used, i),
         )
 
-    def victim(self, idle: Sequence[IdleReplica], scores: np.ndarray) -> int | None:
+    def victim(self, idle: Sequence[Idle], scores: np.ndarray) -> int | None:
         """The idle replica (an index into ``idle``) to switch; None when there is none."""
         if not idle:
             return None
+        if self.kind == "lru":  # removal_order's first, without the sort
+            return min(range(len(idle)), key=lambda i: idle[i].last_used)
         return self.removal_order(idle, scores)[0]
 
     def rewarm(
@@ -98,10 +110,17 @@ class WarmSetPolicy:
             return best
         return None
 
-    def new_model(self, models: Sequence[int], held: Mapping[int, int], scores: np.ndarray) -> int:
-        """The model a new replica loads: the best score per replica already holding it."""
+    def new_model(
+        self, models: Sequence[int], held: Mapping[int, int] | np.ndarray, scores: np.ndarray
+    ) -> int:
+        """The model a new replica loads: the best score per replica already holding it.
+        ``held``: replicas per model, as a mapping or an array indexed by model."""
         ms = np.asarray(models, dtype=np.int64)
-        per = scores[ms] / (1 + np.asarray([held.get(int(m), 0) for m in models]))
+        if isinstance(held, np.ndarray):
+            count = held[ms]
+        else:
+            count = np.asarray([held.get(int(m), 0) for m in models], dtype=np.int64)
+        per = scores[ms] / (1 + count)
         return int(ms[per == per.max()].min())  # a tie goes to the lowest-numbered model
 
 
@@ -114,6 +133,9 @@ class ModelScores:
         self.rate = 0.0 if math.isinf(half_life_seconds) else math.log(2) / half_life_seconds
 
     def bump(self, model: int, t: float) -> None:
+        if self.rate == 0.0:  # plain counts (``at`` reads ``value`` alone)
+            self.value[model] += 1
+            return
         self.value[model] = self.value[model] * math.exp(-self.rate * (t - self.since[model])) + 1
         self.since[model] = t
 
