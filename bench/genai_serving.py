@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S] [--jobs N] [--serving KEY=JSON ...]
+       [--extra-predictive T:Q:S] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -128,6 +128,24 @@ def goal_lines(policies: dict) -> list[str]:
     return out
 
 
+def profile(scn: ServingScenario, name: str) -> None:
+    """One replay under cProfile: the engine's share, then the top functions."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    run = run_serving_policy(scn, name)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    total = sum(v[3] for k, v in stats.stats.items() if k[2] == "run_serving_policy")  # type: ignore[attr-defined]
+    tick = sum(
+        v[3] for k, v in stats.stats.items() if k[2] == "tick" and k[0].endswith("engine.py")
+    )  # type: ignore[attr-defined]
+    print(f"{name}: {run.ticks:,} ticks, Engine.tick {tick / total:.0%} of the replay (cumulative)")
+    stats.sort_stats("cumulative").print_stats(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=REPO / "etc" / "genai-serving.yaml")
@@ -143,6 +161,12 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
+    ap.add_argument(
+        "--profile",
+        default=None,
+        metavar="POLICY",
+        help="replay POLICY at the first speedup under cProfile, print where the time goes, stop",
+    )
     ap.add_argument(
         "--serving",
         action="append",
@@ -168,6 +192,9 @@ def main() -> None:
     speedups = [float(x) for x in args.speedups.split(",")]
     global _INPUTS
     _INPUTS = (cfg, trace, latencies)
+    if args.profile:
+        profile(build_serving_scenario(cfg, trace, latencies, speedup=speedups[0]), args.profile)
+        return
     jobs: list[tuple[float, str, str | None]] = [(sp, n, None) for sp in speedups for n in names]
     if args.extra_predictive:
         jobs += [(sp, "predictive_target", args.extra_predictive) for sp in speedups]
