@@ -14,7 +14,9 @@ memory: loading one of them draws from the fast mode (the latencies under
 ``fast_below``), any other model, and every model on a new replica, from the slow mode. The host memory outlives the replica when the cluster has ``hosts``
 GPU hosts: a removed replica's host keeps its cache, and a new replica goes to a free
 host holding its model when there is one, else to the host freed the longest ago (a
-replica beyond ``hosts`` gets an empty host). With ``affinity``, a request that needs an idle replica to switch
+replica beyond ``hosts`` gets an empty host). A load counts as cached from its start, so
+one cut short by a scale-in leaves its model in the host's cache (a simplification). With
+``affinity``, a request that needs an idle replica to switch
 takes one holding its model in host memory when there is one (the cluster's rule).
 """
 
