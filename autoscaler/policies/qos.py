@@ -76,9 +76,9 @@ class QosPolicy:
 
     target_violation_pct: float = 1.0
     # quantile and gain were chosen on tw-KO and GenAI at a 2-minute boot (issue 14,
-    # docs/policy-quality.md): on q0.9 the band was scaled up ~10x to cover bursts and
-    # paid for it on every step; q0.95 (a default forecaster quantile) is shaped more
-    # like the bursts, and a slower fast loop (0.05) swings less after each of them.
+    # docs/policy-quality.md): on q0.9 the loop scaled the band up ~10x on bursty load
+    # and paid for it on every step; q0.95 (a default forecaster quantile) and a slower
+    # fast loop cost less there at the same violation rates.
     quantile: float = 0.95
     band: float = 1.0
     min_band: float = 0.1
