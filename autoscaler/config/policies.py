@@ -112,7 +112,8 @@ class QosPolicyConfig(FrozenModel):
     forecast quantile, with a violation feedback loop on the width of the forecast band."""
 
     kind: Literal["qos"] = "qos"
-    quantile: float = Field(0.9, gt=0, lt=1)
+    # quantile and gain: chosen on tw-KO and GenAI (2-min boot), see docs/policy-quality.md
+    quantile: float = Field(0.95, gt=0, lt=1)
     band: float = Field(1.0, gt=0, le=100)
     min_band: float = Field(0.1, gt=0, le=100)
     max_band: float = Field(50.0, gt=0, le=100)
@@ -120,7 +121,7 @@ class QosPolicyConfig(FrozenModel):
     low_water: float = Field(0.95, gt=0, le=1)
     scale_in_window: Window = timedelta(minutes=5)
     feedback: bool = True
-    gain: float = Field(0.1, gt=0, lt=1)
+    gain: float = Field(0.05, gt=0, lt=1)
     slow_period: Window = timedelta(hours=1)
     # After a sample that needed more instances than were ready: no scale-in for this
     # long, and the group is sized for that sample (0 turns it off).
