@@ -8,6 +8,7 @@ and recorded in that group's ``TickOutcome``; the other groups go on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,12 +82,18 @@ class GroupBinding:
 
 def action_id(group: str, now: datetime, target: int) -> str:
     """Deterministic id: a replay of the same decision after a crash gets the same id."""
-    return f"{group}-{now.strftime('%Y%m%dT%H%M%SZ')}-{target}"
+    if now.year < 1000:  # strftime's own padding there
+        return f"{group}-{now.strftime('%Y%m%dT%H%M%SZ')}-{target}"
+    n = now
+    stamp = f"{n.year}{n.month:02}{n.day:02}T{n.hour:02}{n.minute:02}{n.second:02}Z"
+    return f"{group}-{stamp}-{target}"
 
 
 def _sanitize(window: MetricWindow) -> tuple[MetricWindow, bool]:
     """Garbage (negative, infinite) samples become gaps; returns whether any were found."""
     v = window.values
+    if len(v) and math.isfinite(v.max()) and v.min() >= 0:
+        return window, False  # no NaN (max would be NaN), no infinity, none negative
     bad = ~np.isfinite(v) | (v < 0)
     if not bad.any() or np.isnan(v[bad]).all():
         return window, False
@@ -209,16 +216,15 @@ class Engine:
             votes.append(d)
 
         combined = combine_votes([v.desired for v in votes], current)
+        last_up = self._cooldown_start(name, "up", now)  # read once (a database read in the daemon)
         guarded = apply_guards(
             now=now,
             spec=spec,
             status=status,
             proposed=combined,
             data_problem=data_problem,
-            last_up=self._cooldown_start(name, "up", now),
-            last_any=_latest(
-                self._cooldown_start(name, "up", now), self._cooldown_start(name, "down", now)
-            ),
+            last_up=last_up,
+            last_any=_latest(last_up, self._cooldown_start(name, "down", now)),
         )
         desired = guarded.desired
         guard = guarded.guard

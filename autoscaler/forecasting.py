@@ -310,8 +310,12 @@ class RetrainingForecastProvider(StoredHistory):
             before = st.history[: len(st.history) - len(new)]
             known = before[np.isfinite(before)]
             values = _held(new, float(known[-1]) if len(known) else 0.0)
+        fast = getattr(st.model, "update_values", None)  # no pandas per decision
         try:
-            st.model.update(_series(values, st.end, st.step))
+            if fast is not None:
+                fast(values, st.end)
+            else:
+                st.model.update(_series(values, st.end, st.step))
         except Exception as exc:
             self.failures += 1
             self._stand_in(st, f"{st.model.name} update failed: {type(exc).__name__}: {exc}")

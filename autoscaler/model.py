@@ -50,6 +50,12 @@ def ensure_utc(t: datetime) -> datetime:
     return t.astimezone(UTC)
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether ``values`` is not empty and has no NaN or infinity: two reductions, cheaper
+    than a mask on a short window (max and min are NaN when any value is)."""
+    return bool(len(values)) and math.isfinite(values.max()) and math.isfinite(values.min())
+
+
 @dataclass(frozen=True, slots=True)
 class MetricWindow:
     """A regularly spaced window of observations ending at ``end`` (inclusive).
@@ -73,6 +79,8 @@ class MetricWindow:
 
     def last_valid_age(self) -> timedelta | None:
         """Age of the newest finite value relative to ``end``; None when there is none."""
+        if _all_finite(self.values):
+            return timedelta(0)
         finite = np.flatnonzero(np.isfinite(self.values))
         if finite.size == 0:
             return None
@@ -250,15 +258,21 @@ class WindowSeen:
 
     @staticmethod
     def of(window: MetricWindow, forecast: Forecast | None) -> WindowSeen:
-        finite = window.values[np.isfinite(window.values)]
+        values = window.values
+        n = len(values)
+        model = forecast.model if forecast is not None else None
+        if _all_finite(values):  # no gap: the mean is the sum over the count, as numpy's
+            mean = float(np.add.reduce(values)) / n
+            return WindowSeen(window.end, window.step, n, 0, float(values[-1]), mean, model)
+        finite = values[np.isfinite(values)]
         return WindowSeen(
             window.end,
             window.step,
-            len(window),
-            len(window) - len(finite),
+            n,
+            n - len(finite),
             window.last,
             float(finite.mean()) if len(finite) else math.nan,
-            forecast.model if forecast is not None else None,
+            model,
         )
 
 

@@ -31,6 +31,34 @@ def _pd_step(step: timedelta) -> pd.Timedelta:
     return pd.Timedelta(step)  # built once per step: it is added at every update
 
 
+# ``future_index`` for the forecasts, sliced from one long range per (step, unit, time
+# zone, phase): a slice costs a fraction of ``pd.date_range`` at every decision. Ranges
+# are immutable; a race at worst builds one twice.
+_RANGE_LENGTH = 8192
+_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex]] = {}
+
+
+def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.DatetimeIndex:
+    """``future_index(last, step, horizon)``: the same index."""
+    step_ns = _pd_step(step).value
+    first_ns = last.value + step_ns
+    if horizon > _RANGE_LENGTH // 2 or step_ns <= 0:
+        return future_index(last, step, horizon)
+    key = (step_ns, last.unit, last.tz, first_ns % step_ns)
+    cached = _ranges.get(key)
+    if cached is not None:
+        i = (first_ns - cached[0]) // step_ns
+        if 0 <= i <= _RANGE_LENGTH - horizon:
+            return cached[1][i : i + horizon]
+    times = future_index(last, step, _RANGE_LENGTH)
+    if times.unit != last.unit:  # not representable at the timestamp's unit: as it comes
+        return future_index(last, step, horizon)
+    if len(_ranges) >= 64:
+        _ranges.clear()
+    _ranges[key] = (first_ns, times)
+    return times[:horizon]
+
+
 class BaseForecaster:
     """Common behaviour; see ``autoscaler.interfaces.Forecaster`` for the contract.
 
@@ -155,7 +183,7 @@ class BaseForecaster:
         last = self._require_fitted()
         mean, bands = self.predict_arrays(horizon, check_quantiles(quantiles))
         return Forecast(
-            index=future_index(last, self.step, int(horizon)),
+            index=_future_index(last, self.step, int(horizon)),
             mean=mean,
             quantiles=bands,
             model=self.name,
@@ -169,12 +197,17 @@ class BaseForecaster:
         point, without pandas. Raises ``ForecastError`` (the model is then unchanged)."""
         last = self._require_fitted()
         new = np.asarray(new, dtype=float)
-        if len(new) == 0:
+        if len(new) == 1:  # the decision's one new sample: checked on the scalar
+            lo_new = hi_new = float(new[0])
+            finite = math.isfinite(lo_new)
+        elif len(new) == 0:
             return
-        if not np.isfinite(new).all():
+        else:
+            finite = bool(np.isfinite(new).all())
+            lo_new, hi_new = float(new.min()), float(new.max())
+        if not finite:
             raise ForecastError(f"{self.name}.update_values: values must be finite")
         saved = (self._history, self._last, self._nonnegative)
-        lo_new, hi_new = float(new.min()), float(new.max())
         self._nonnegative = self._nonnegative and lo_new >= 0
         self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
         self._last = last + len(new) * _pd_step(self.step)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from autoscaler.forecasters.base import HISTORY_CAP
@@ -60,7 +61,44 @@ class FallbackForecaster:
     def fit(self, y: pd.Series) -> FallbackForecaster:
         """Fit the primary, else seasonal naive, else naive. Raises ``ForecastError`` if none fits."""
         self._y = y.iloc[-HISTORY_CAP:]
+        self._pending: list[np.ndarray] = []
+        self._pending_n = 0
+        self._last_seen: datetime | None = None
         return self._fit_chain(y, [self.primary, *self._fallbacks(self.primary.name)])
+
+    # The array path (``update_values``) appends to ``_pending``; ``_seen`` joins it onto
+    # ``_y`` when the series is read, so that a decision builds no pandas object.
+
+    def _seen(self) -> pd.Series:
+        """The series seen so far (its last ``HISTORY_CAP`` points)."""
+        pending = getattr(self, "_pending", None)
+        if pending:
+            values = np.concatenate(pending)
+            start = self._y.index[-1] + pd.Timedelta(self.step)
+            index = pd.date_range(start, periods=len(values), freq=pd.Timedelta(self.step))
+            self._y = pd.concat([self._y, pd.Series(values, index=index)]).iloc[-HISTORY_CAP:]
+            pending.clear()
+            self._pending_n = 0
+        return self._y
+
+    def _append(self, values: np.ndarray, end: datetime) -> None:
+        self._pending.append(np.array(values, dtype=float))
+        self._pending_n += len(values)
+        self._last_seen = end
+        if self._pending_n >= HISTORY_CAP // 8:  # keep the list short
+            self._seen()
+
+    def __getstate__(self) -> dict[str, Any]:
+        if getattr(self, "_pending", None):
+            self._seen()  # a stored model keeps the plain series, as before the array path
+        state = self.__dict__.copy()
+        for name in ("_pending", "_pending_n", "_last_seen"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pending, self._pending_n, self._last_seen = [], 0, None
 
     def _fallbacks(self, failed: str) -> list[Any]:
         chain: list[Any] = []
@@ -87,6 +125,8 @@ class FallbackForecaster:
     def update(self, y: pd.Series) -> FallbackForecaster:
         if self.active is None:
             raise ForecastError(f"{self.name}: update called before fit")
+        self._seen()
+        self._last_seen = None
         new = y[y.index > self._y.index[-1]] if len(y) else y
         try:
             self.active.update(y)
@@ -101,10 +141,37 @@ class FallbackForecaster:
             self._y = pd.concat([self._y, new]).iloc[-HISTORY_CAP:]
         return self
 
+    def update_values(self, new: np.ndarray, end: datetime) -> FallbackForecaster:
+        """``update`` with the values of the ``len(new)`` steps ending at ``end``, without
+        pandas when they are finite, continue the grid right after the last point seen
+        and the active model has ``update_values``; any other input takes ``update``'s
+        path, with its checks, errors and fallback. Same model state either way."""
+        if self.active is None:
+            raise ForecastError(f"{self.name}: update called before fit")
+        fast = getattr(self.active, "update_values", None)
+        n = len(new)
+        last = self._last_seen
+        if last is None and fast is not None:
+            last = self._y.index[-1].to_pydatetime()
+        if fast is None or n == 0 or end != last + n * self.step or not np.isfinite(new).all():
+            index = pd.date_range(end=end, periods=n, freq=pd.Timedelta(self.step))
+            return self.update(pd.Series(new, index=index, dtype=float))
+        try:
+            fast(new)
+        except ForecastError as exc:
+            if self.active.name != "naive":
+                self._append(new, end)
+                return self._refit_fallback(
+                    f"{self.active.name} failed to update: {_one_line(exc)}"
+                )
+            raise
+        self._append(new, end)
+        return self
+
     def _refit_fallback(self, reason: str) -> FallbackForecaster:
         failed, old_reason = self.active, self.reason
         try:
-            self._fit_chain(self._y, self._fallbacks(failed.name))
+            self._fit_chain(self._seen(), self._fallbacks(failed.name))
         except ForecastError:
             self.active, self.reason = failed, old_reason
             raise
