@@ -121,3 +121,20 @@ def loo_pick(
 
     series = list(rel)
     return best(series), {s: best([t for t in series if t != s]) for s in series}
+
+
+def loo_pick_coverage(
+    cov: Mapping[str, Mapping[str, float]], variants: Sequence[str], target: float = 0.90
+) -> tuple[str, dict[str, str]]:
+    """As ``loo_pick``, for a setting that moves only the bands: the variant whose mean
+    coverage over the series is nearest ``target`` (ties: the first listed)."""
+
+    def best(names: Sequence[str]) -> str:
+        def miss(v: str) -> float:
+            vals = [cov[s][v] for s in names if math.isfinite(cov[s].get(v, math.nan))]
+            return abs(float(np.mean(vals)) - target) if vals else math.inf
+
+        return min(variants, key=miss)
+
+    series = list(cov)
+    return best(series), {s: best([t for t in series if t != s]) for s in series}
