@@ -93,3 +93,29 @@ def test_chunked_and_single_point_updates_give_the_same_choice() -> None:
     for i in range(800, N):
         b.update(y.iloc[i : i + 1])
     assert a.scores == pytest.approx(b.scores) and a.weights == b.weights
+
+
+def test_member_params_reach_the_member_and_are_checked() -> None:
+    from autoscaler.model import ForecastError
+
+    y = series("arima", seed=3)
+    members = ("naive", "level", "arima")
+    plain = build_forecaster("auto", STEP, members=members).fit(y)
+    fast = build_forecaster(
+        "auto", STEP, members=members, member_params={"arima": {"polish": 0}, "level": {"alpha": 1}}
+    ).fit(y)
+    assert plain.models["arima"].polish == 5 and fast.models["arima"].polish == 0
+    assert fast.models["level"].alpha == 1.0 and plain.models["level"].alpha == 0.2
+    assert fast.params["member_params"] == {"arima": {"polish": 0}, "level": {"alpha": 1}}
+    # a level of alpha 1 is the last value, which is naive's forecast
+    np.testing.assert_allclose(
+        fast.models["level"].predict(3).mean, fast.models["naive"].predict(3).mean
+    )
+    for bad, message in (
+        ({"lstm": {}}, "maps members"),
+        ({"arima": {"polsh": 0}}, "unknown parameter"),
+        ({"arima": 0}, "maps members"),
+        ({"arima": {"seed": 1}}, "seed"),
+    ):
+        with pytest.raises(ForecastError, match=message):
+            build_forecaster("auto", STEP, members=members, member_params=bad)
