@@ -108,16 +108,21 @@ def geomean(xs: Sequence[float]) -> float:
 
 
 def loo_pick(
-    rel: Mapping[str, Mapping[str, float]], variants: Sequence[str]
+    rel: Mapping[str, Mapping[str, float]], variants: Sequence[str], tie: float = 0.01
 ) -> tuple[str, dict[str, str]]:
     """The variant with the best geometric-mean score over all series (in-sample), and,
     for each series, the best over the other series only (leave-one-series-out).
 
-    ``rel[series][variant]`` is a score to minimise (MASE relative to naive).
+    ``rel[series][variant]`` is a score to minimise (MASE relative to naive). Within
+    ``tie`` (relative) of the best, the first listed is kept, as ``auto`` keeps the
+    simpler of two members: a family lists its default first, then the cheaper
+    candidates before the dearer.
     """
 
     def best(names: Sequence[str]) -> str:
-        return min(variants, key=lambda v: geomean([rel[s][v] for s in names]))
+        gm = {v: geomean([rel[s][v] for s in names]) for v in variants}
+        low = min(gm.values())
+        return next(v for v in variants if gm[v] <= low * (1 + tie))
 
     series = list(rel)
     return best(series), {s: best([t for t in series if t != s]) for s in series}

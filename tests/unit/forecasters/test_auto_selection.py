@@ -104,7 +104,14 @@ def test_member_params_reach_the_member_and_are_checked() -> None:
     fast = build_forecaster(
         "auto", STEP, members=members, member_params={"arima": {"polish": 0}, "level": {"alpha": 1}}
     ).fit(y)
-    assert plain.models["arima"].polish == 5 and fast.models["arima"].polish == 0
+    # auto's default skips its arima member's polish; ensemble's and a plain arima's do not
+    assert plain.models["arima"].polish == 0 and fast.models["arima"].polish == 0
+    ens = build_forecaster("ensemble", STEP, members=members).fit(y)
+    assert ens.models["arima"].polish == 5 == build_forecaster("arima", STEP).polish
+    slow = build_forecaster("auto", STEP, members=members, member_params={}).fit(y)
+    assert slow.models["arima"].polish == 5
+    # a default for a member the caller left out is dropped, not an error
+    assert build_forecaster("auto", STEP, members=("naive", "level")).member_params == {}
     assert fast.models["level"].alpha == 1.0 and plain.models["level"].alpha == 0.2
     assert fast.params["member_params"] == {"arima": {"polish": 0}, "level": {"alpha": 1}}
     # a level of alpha 1 is the last value, which is naive's forecast
