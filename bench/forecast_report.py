@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from forecast_corpus import GROUPS, CorpusSeries
-from forecast_scoring import Run, geomean, loo_pick, score
+from forecast_scoring import Run, geomean, loo_pick, loo_pick_coverage, score
 
 HORIZONS = {"15m": 3, "1h": 12}
 SINGLES = ("seasonal_naive", "linear", "level", "ets", "arima", "mlp", "lstm")
@@ -20,7 +20,9 @@ def _fmt(x: float, w: int = 7) -> str:
 class Scores:
     """MASE relative to naive and coverage per series, model and horizon."""
 
-    def __init__(self, corpus, origins, ours, theirs, families, train_window, day) -> None:
+    def __init__(
+        self, corpus, origins, ours, theirs, families, train_window, day, band_families=None
+    ) -> None:
         self.series = [s.name for s in corpus]
         self.group = {s.name: s.group for s in corpus}
         self.rel: dict[str, dict[str, dict[str, float]]] = {}  # [h][series][model]
@@ -40,6 +42,12 @@ class Scores:
                 for s in self.series
             }
             self.picks[fam] = loo_pick(joint, variants)
+        # settings that move only the bands (level's width): picked by coverage, and a
+        # model's coverage figure is its pick's (LOO) on each series
+        self.band_picks: dict[str, tuple[str, dict[str, str]]] = {
+            fam: loo_pick_coverage(self.cov, variants)
+            for fam, variants in (band_families or {}).items()
+        }
 
     def _add_series(self, s, o, runs: Mapping[str, Run], theirs, i, tw, day) -> None:
         base = {
@@ -80,8 +88,9 @@ class Scores:
 
     def group_cov(self, model: str, group: str, raw: bool = False) -> float:
         table = self.cov_raw if raw else self.cov
+        per = self.band_picks[model][1] if model in self.band_picks else {}
         vals = [
-            table[s].get(model, float("nan"))
+            table[s].get(per.get(s, model), float("nan"))
             for s in self.series
             if group == "all" or self.group[s] == group
         ]
@@ -89,9 +98,11 @@ class Scores:
         return float(np.mean(vals)) if vals else float("nan")
 
 
-def print_report(corpus: Sequence[CorpusSeries], origins, ours, theirs, families, tw, day) -> None:
-    sc = Scores(corpus, origins, ours, theirs, families, tw, day)
-    members = {v for vs in families.values() for v in vs}
+def print_report(
+    corpus: Sequence[CorpusSeries], origins, ours, theirs, families, tw, day, band_families=None
+) -> None:
+    sc = Scores(corpus, origins, ours, theirs, families, tw, day, band_families)
+    members = {v for vs in (*families.values(), *(band_families or {}).values()) for v in vs}
     # a family shows as its pick; a variant outside every family (a candidate being
     # compared, such as ARIMA's ``arma_window``) shows as itself
     models = [
@@ -103,6 +114,12 @@ def print_report(corpus: Sequence[CorpusSeries], origins, ours, theirs, families
         changed = sorted({v for v in per.values()})
         print(
             f"default for {fam}: in-sample pick {pick!r}; LOO picks {', '.join(repr(c) for c in changed)}"
+        )
+    for fam, (pick, per) in sc.band_picks.items():
+        changed = sorted({v for v in per.values()})
+        print(
+            f"default for {fam}'s band (by coverage): in-sample pick {pick!r}; "
+            f"LOO picks {', '.join(repr(c) for c in changed)}"
         )
     _per_series(sc)
     for group in (*GROUPS, "all"):

@@ -108,16 +108,38 @@ def geomean(xs: Sequence[float]) -> float:
 
 
 def loo_pick(
-    rel: Mapping[str, Mapping[str, float]], variants: Sequence[str]
+    rel: Mapping[str, Mapping[str, float]], variants: Sequence[str], tie: float = 0.01
 ) -> tuple[str, dict[str, str]]:
     """The variant with the best geometric-mean score over all series (in-sample), and,
     for each series, the best over the other series only (leave-one-series-out).
 
-    ``rel[series][variant]`` is a score to minimise (MASE relative to naive).
+    ``rel[series][variant]`` is a score to minimise (MASE relative to naive). Within
+    ``tie`` (relative) of the best, the first listed is kept, as ``auto`` keeps the
+    simpler of two members: a family lists its default first, then the cheaper
+    candidates before the dearer.
     """
 
     def best(names: Sequence[str]) -> str:
-        return min(variants, key=lambda v: geomean([rel[s][v] for s in names]))
+        gm = {v: geomean([rel[s][v] for s in names]) for v in variants}
+        low = min(gm.values())
+        return next(v for v in variants if gm[v] <= low * (1 + tie))
 
     series = list(rel)
+    return best(series), {s: best([t for t in series if t != s]) for s in series}
+
+
+def loo_pick_coverage(
+    cov: Mapping[str, Mapping[str, float]], variants: Sequence[str], target: float = 0.90
+) -> tuple[str, dict[str, str]]:
+    """As ``loo_pick``, for a setting that moves only the bands: the variant whose mean
+    coverage over the series is nearest ``target`` (ties: the first listed)."""
+
+    def best(names: Sequence[str]) -> str:
+        def miss(v: str) -> float:
+            vals = [cov[s][v] for s in names if math.isfinite(cov[s].get(v, math.nan))]
+            return abs(float(np.mean(vals)) - target) if vals else math.inf
+
+        return min(variants, key=miss)
+
+    series = list(cov)
     return best(series), {s: best([t for t in series if t != s]) for s in series}

@@ -26,8 +26,9 @@ conformal calibration can start from them instead of holding out data again.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,9 @@ class EnsembleForecaster(BaseForecaster):
     name = "ensemble"
     min_history = 2
     select_best = False
+    member_params: Mapping[str, Mapping[str, Any]] = MappingProxyType({})  # stored before it
+    default_member_params: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+    default_memory = 24
 
     def __init__(
         self,
@@ -69,11 +73,16 @@ class EnsembleForecaster(BaseForecaster):
         eval_horizon: int | str = 12,
         eval_origins: int = 24,
         eval_span: int | str = "2d",
-        memory: int = 24,
+        memory: int | None = None,
+        member_params: Mapping[str, Mapping[str, Any]] | None = None,
         build: Callable[..., Any] | None = None,
         **params: Any,
     ) -> None:
         members = tuple(members)
+        memory = self.default_memory if memory is None else memory
+        if member_params is None:  # the kind's default, for the members it has
+            member_params = {k: v for k, v in self.default_member_params.items() if k in members}
+        member_params = _member_params(member_params, members, self.name)
         super().__init__(
             step,
             members=members,
@@ -82,6 +91,7 @@ class EnsembleForecaster(BaseForecaster):
             eval_origins=eval_origins,
             eval_span=eval_span,
             memory=memory,
+            member_params=member_params,
             **params,
         )
         if not members or any(m in ("ensemble", "auto") for m in members):
@@ -96,6 +106,7 @@ class EnsembleForecaster(BaseForecaster):
         self.eval_origins = max(1, int(eval_origins))
         self.eval_span = to_steps(eval_span, step, name="eval_span")
         self.decay = 0.5 ** (1.0 / max(1, int(memory)))
+        self.member_params = member_params
         self._build = build
         self.models: dict[str, Any] = {}
         self.scores: dict[str, float] = {}  # per member; the combination's is combo_score
@@ -122,7 +133,8 @@ class EnsembleForecaster(BaseForecaster):
         self.models, failures = {}, []
         for kind in self.members:
             try:
-                self.models[kind] = self._build(kind, self.step, seed=self.seed).fit(y)
+                params = self.member_params.get(kind, {})
+                self.models[kind] = self._build(kind, self.step, seed=self.seed, **params).fit(y)
             except Exception as exc:  # a member that fails is left out, not fatal
                 failures.append(f"{kind}: {_first_line(exc)}")
         if not self.models:
@@ -257,6 +269,39 @@ class AutoForecaster(EnsembleForecaster):
 
     name = "auto"
     select_best = True
+    # Its arima member without the maximum-likelihood polish (about half of auto's fit)
+    # and a memory of 72 checkpoints: chosen leave-one-series-out among memory 24/72 and
+    # polish 0/5 on the 33-series bench (docs/forecast-accuracy.md)
+    default_memory = 72
+    default_member_params = MappingProxyType({"arima": MappingProxyType({"polish": 0})})
+
+
+def _member_params(
+    raw: Mapping[str, Mapping[str, Any]] | None, members: tuple[str, ...], name: str
+) -> dict[str, dict[str, Any]]:
+    """``member_params`` as plain dicts, each naming a member and only parameters its
+    kind accepts (a kind that cannot be imported here is left to fail at fit)."""
+    from autoscaler.forecasters.registry import accepted_params, forecaster_class
+
+    out: dict[str, dict[str, Any]] = {}
+    for kind, params in (raw or {}).items():
+        if kind not in members or not isinstance(params, Mapping):
+            raise ForecastError(
+                f"{name}: member_params maps members ({', '.join(members)}) to their "
+                f"parameters, not {kind!r}: {params!r}"
+            )
+        try:
+            known = accepted_params(forecaster_class(kind))
+        except ForecastError:
+            known = set(params)
+        unknown = sorted(set(params) - known - {"seed"})
+        if unknown or "seed" in params:
+            raise ForecastError(
+                f"{name}: member_params for {kind}: unknown parameter(s) "
+                f"{', '.join(unknown or ['seed'])}"
+            )
+        out[kind] = dict(params)
+    return out
 
 
 def _weighted(forecasts: dict, weights: dict[str, float]) -> tuple[np.ndarray, ...]:

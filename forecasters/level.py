@@ -68,12 +68,20 @@ class LevelForecaster(BaseForecaster):
     of the one-step errors (at least three periods of history and a correlation of
     ``season_min_acf``).
 
+    ``width`` stretches every band offset (not the recurrence) by that factor: the
+    empirical quantiles of a fitted history, rescaled by a noise level that itself
+    fluctuates, are narrower than the outcomes they are meant to hold. 1.1 was chosen
+    leave-one-series-out among 1, 1.1, 1.2 and 1.3 on the 33 series of
+    bench/forecast_accuracy.py, as the width whose mean 90 % coverage over the other
+    series came nearest 0.90 (docs/forecast-accuracy.md).
+
     Forecasts are clipped at zero. ``update`` only moves the level, the noise and the
     recent tail.
     """
 
     name = "level"
     min_history = 2
+    width = 1.0  # a model stored before ``width`` existed predicts as it did
 
     def __init__(
         self,
@@ -84,6 +92,7 @@ class LevelForecaster(BaseForecaster):
         season: int | str | None = "auto",
         noise_memory: int = 30,
         season_min_acf: float = 0.3,
+        width: float = 1.1,
         **params: Any,
     ) -> None:
         alpha = float(alpha)
@@ -94,6 +103,9 @@ class LevelForecaster(BaseForecaster):
         noise_memory = int(noise_memory)
         if noise_memory < 2:
             raise ValueError(f"noise_memory must be at least 2, not {noise_memory}")
+        width = float(width)
+        if not 0 < width <= 10:
+            raise ValueError(f"width must be in (0, 10], not {width}")
         super().__init__(
             step,
             alpha=alpha,
@@ -101,9 +113,11 @@ class LevelForecaster(BaseForecaster):
             season=season,
             noise_memory=noise_memory,
             season_min_acf=season_min_acf,
+            width=width,
             **params,
         )
         self.alpha = alpha
+        self.width = width
         self.bands = bands
         self.season_setting = season_steps(season, step)
         self.season: int | None = (
@@ -208,6 +222,7 @@ class LevelForecaster(BaseForecaster):
             scale = self._noise / self._noise_all
         else:
             scale = 1.0
+        scale *= self.width
         recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
         # all quantiles at once, one row each (the base class takes the rows as they are)
         values = np.maximum(self._level + scale * bands, 0.0)

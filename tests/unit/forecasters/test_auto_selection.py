@@ -93,3 +93,36 @@ def test_chunked_and_single_point_updates_give_the_same_choice() -> None:
     for i in range(800, N):
         b.update(y.iloc[i : i + 1])
     assert a.scores == pytest.approx(b.scores) and a.weights == b.weights
+
+
+def test_member_params_reach_the_member_and_are_checked() -> None:
+    from autoscaler.model import ForecastError
+
+    y = series("arima", seed=3)
+    members = ("naive", "level", "arima")
+    plain = build_forecaster("auto", STEP, members=members).fit(y)
+    fast = build_forecaster(
+        "auto", STEP, members=members, member_params={"arima": {"polish": 0}, "level": {"alpha": 1}}
+    ).fit(y)
+    # auto's default skips its arima member's polish; ensemble's and a plain arima's do not
+    assert plain.models["arima"].polish == 0 and fast.models["arima"].polish == 0
+    ens = build_forecaster("ensemble", STEP, members=members).fit(y)
+    assert ens.models["arima"].polish == 5 == build_forecaster("arima", STEP).polish
+    slow = build_forecaster("auto", STEP, members=members, member_params={}).fit(y)
+    assert slow.models["arima"].polish == 5
+    # a default for a member the caller left out is dropped, not an error
+    assert build_forecaster("auto", STEP, members=("naive", "level")).member_params == {}
+    assert fast.models["level"].alpha == 1.0 and plain.models["level"].alpha == 0.2
+    assert fast.params["member_params"] == {"arima": {"polish": 0}, "level": {"alpha": 1}}
+    # a level of alpha 1 is the last value, which is naive's forecast
+    np.testing.assert_allclose(
+        fast.models["level"].predict(3).mean, fast.models["naive"].predict(3).mean
+    )
+    for bad, message in (
+        ({"lstm": {}}, "maps members"),
+        ({"arima": {"polsh": 0}}, "unknown parameter"),
+        ({"arima": 0}, "maps members"),
+        ({"arima": {"seed": 1}}, "seed"),
+    ):
+        with pytest.raises(ForecastError, match=message):
+            build_forecaster("auto", STEP, members=members, member_params=bad)

@@ -18,7 +18,9 @@ STEP = timedelta(minutes=1)
 
 def naive_level(step: timedelta = STEP, **kw) -> LevelForecaster:
     """The level model as plain persistence with whole-history bands."""
-    return LevelForecaster(step, **{"alpha": 1.0, "bands": "absolute", "season": None, **kw})
+    return LevelForecaster(
+        step, **{"alpha": 1.0, "bands": "absolute", "season": None, "width": 1.0, **kw}
+    )
 
 
 def test_persistence_bands_monotone_and_scaled_by_level() -> None:
@@ -130,6 +132,7 @@ def test_local_bands_follow_the_recent_noise() -> None:
         ({"season": "1m"}, "whole number"),
         ({"bands": "wide"}, "bands must be one of"),
         ({"sesaon": "1h"}, "unknown parameter"),
+        ({"width": 0}, "width must be in"),
     ],
 )
 def test_level_parameters_are_checked(params: dict, message: str) -> None:
@@ -141,3 +144,21 @@ def test_level_season_as_a_duration() -> None:
     assert build_forecaster("level", FIVE, season="1h").season == 12
     assert build_forecaster("level", FIVE, season="none").season is None
     assert build_forecaster("level", FIVE).season_setting == "auto"
+
+
+def test_width_stretches_the_band_offsets_not_the_mean() -> None:
+    rng = np.random.default_rng(6)
+    y = pd.Series(500.0 + rng.normal(0, 20, 600), index=pd.date_range(NOW, periods=600, freq=STEP))
+    qs = (0.05, 0.5, 0.95)
+    kw = {"season": None, "bands": "absolute"}
+    plain = LevelForecaster(STEP, width=1.0, **kw).fit(y).predict(6, qs)
+    wide = LevelForecaster(STEP, width=1.5, **kw).fit(y).predict(6, qs)
+    np.testing.assert_array_equal(wide.mean, plain.mean)
+    for q in qs:
+        np.testing.assert_allclose(
+            wide.quantile(q) - wide.mean, 1.5 * (plain.quantile(q) - plain.mean), rtol=1e-9
+        )
+    # N(0, 20) noise less an EWMA level (alpha 0.2): error sd 20 x sqrt(1 + 0.2 / 1.8);
+    # its 90 % band, half as wide again
+    expected = 1.5 * 2 * 1.6449 * 20 * (1 + 0.2 / 1.8) ** 0.5
+    assert (wide.quantile(0.95) - wide.quantile(0.05))[0] == pytest.approx(expected, rel=0.15)
