@@ -39,6 +39,8 @@ class Attempts:
         self.failed: dict[int, tuple[tuple, int]] = {}
         self._cap_stamp: tuple[int, int] | None = None
         self._cap = (0, 0, 0, 0)
+        self._over_at = -1
+        self._over: tuple[str, ...] = ()
 
     def forget(self, j: TimeJob) -> None:
         """``j`` started: drop what was memoised about it."""
@@ -106,7 +108,10 @@ class Attempts:
         # Returning quota depends on every node: no memo then.
         memo_on = self.memo_on and not owed and not rp.plain_search
         if memo_on:
-            over = tuple(p for p in ledger.quota if ledger.over_quota(p))
+            if self._over_at != ledger.version:
+                self._over = tuple(p for p in ledger.quota if ledger.over_quota(p))
+                self._over_at = ledger.version
+            over = self._over
             own = ledger.within_own(j.partition, milli)
             table = rp.order.gittins.refits if rp.order.gittins is not None else 0
             key = (j.pver, table, own, over)

@@ -131,6 +131,8 @@ class Replay:
     # allocation (tuning.py) --------------------------------------------------------
     def need(self, j: TimeJob, node: int) -> tuple[int, int]:
         """CPU and memory ``j`` must hold on ``node``."""
+        if j.profile is None or not self.profiled:  # its request (``Tuner.floor``)
+            return j.req.cpu, j.req.mem
         g = self.tuner.floor(j, node)
         return g.cpu, g.mem
 
