@@ -6,9 +6,11 @@ once the queue is empty nothing else moved, so the jobs left running (in this tr
 longest, for weeks after the last arrival) stayed wherever the busy period had put them,
 for example two GPU shares on two GPUs that one GPU could hold. Here, after every event
 time at which nothing waits, the move of one running GPU job to another node that lowers
-the summed fragmentation of the two nodes the most is made, then the next, until none
-lowers it by at least ``MIN_GAIN_MILLI``. Each mover pauses ``migration_cost_s`` (as in
-``migration.py``) and is counted as a migration and as a compaction. A job still paused
+the summed fragmentation of the two nodes the most is made (or the move of a GPU share
+to the tightest other GPU of its own node that holds it: two shares left on two GPUs of
+one node), then the next, until none lowers it by at least ``MIN_GAIN_MILLI``. Each
+mover pauses ``migration_cost_s`` (as in ``migration.py``) and is counted as a
+migration and as a compaction. A job still paused
 (restoring or moving) is not moved. Every move lowers the fleet's total fragmentation,
 so moves cannot cycle.
 
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
 MIN_GAIN_MILLI = 10.0
 MAX_MOVES_PER_CALL = 64
 
-Move = tuple[float, int, int, int, int]  # -gain, mover GPU milli, mover idx, source, dest
+Move = tuple[float, int, int, int, int, int]  # -gain, GPU milli, job, source, dest, GPU or -1
 
 
 def gpus_for(row: list[int], num_gpu: int, milli: int) -> tuple[int, ...]:
@@ -91,8 +93,8 @@ class Compactor:
             best = self._best(changed, now)
             if best is None:
                 break
-            _, _, k, src, dest = best
-            self._move(rp.jobs[k], dest, now)
+            _, _, k, src, dest, gpu = best
+            self._move(rp.jobs[k], dest, gpu, now)
             made += 1
             changed = {src, dest}
         self.mark, self.releases = rp.index.mark, rp.releases
@@ -145,6 +147,18 @@ class Compactor:
                 freed = now_frag(src) - self.frag(src, st.cpu_list[src] + m.held.cpu, left)
                 total = r.total_gpu_milli
                 idle_left = sum(1 for x in left if x >= MILLI)
+                if r.gpu_milli < MILLI and src in changed:  # to another GPU of its node
+                    own = m.placement.gpus[0]
+                    room = [(x, g) for g, x in enumerate(left) if g != own and x >= r.gpu_milli]
+                    if room:
+                        to = min(room)[1]
+                        row = list(left)
+                        row[to] -= r.gpu_milli
+                        if sum(1 for x in row if x >= MILLI) >= idle[src]:
+                            gain = now_frag(src) - self.frag(src, st.cpu_list[src], row)
+                            move = (-gain, total, k, src, src, to)
+                            if gain >= MIN_GAIN_MILLI and (best is None or move < best):
+                                best = move
                 for dest in every if src in changed else of_changed:
                     if (
                         dest == src
@@ -161,15 +175,15 @@ class Compactor:
                     gain = freed + now_frag(dest) - self.frag(dest, st.cpu_list[dest] - cpu, row)
                     if gain < MIN_GAIN_MILLI:
                         continue
-                    move = (-gain, total, k, src, dest)
+                    move = (-gain, total, k, src, dest, -1)
                     if best is None or move < best:
                         best = move
         return best
 
-    def _move(self, m: TimeJob, dest: int, now: float) -> None:
+    def _move(self, m: TimeJob, dest: int, gpu: int, now: float) -> None:
         rp = self.rp
         rp.stop(m, now)
-        where = Placement(dest, rp.gpus_on(m.req, dest))
+        where = Placement(dest, (gpu,) if gpu >= 0 else rp.gpus_on(m.req, dest))
         moved = rp.start(m, where, now, rp.cfg.migration_cost_s)
         assert moved, "the destination was checked to fit"
         rp.counts["migrations"] += 1

@@ -56,6 +56,16 @@ def test_a_share_left_alone_moves_onto_the_other_share_and_pays_the_pause() -> N
     assert moved.mean_fragmentation_pct < still.mean_fragmentation_pct
 
 
+def test_a_share_moves_to_another_gpu_of_its_own_node() -> None:
+    # The same on one node with two GPUs: p2 ends up alone on GPU 0 and moves to GPU 1.
+    work = pods([(0, 10, 1, 700), (0, 1000, 1, 700), (1, 1000, 1, 300)])
+    moved = run_time(fleet([2]), work, TimeConfig(migration=True, migration_cost_s=60))
+    assert moved.migrations == moved.compactions == 1
+    assert moved.jct_of(2) == 1060.0
+    still = run_time(fleet([2]), work, TimeConfig(migration=False))
+    assert moved.mean_fragmentation_pct < still.mean_fragmentation_pct
+
+
 def test_it_never_splits_idle_gpus_up() -> None:
     # Node 0 (2 GPUs) runs one long 1-GPU job, node 1 (4 GPUs) is idle once a short job
     # ends. Two-GPU pods are typical, so node 0's one idle GPU is fragmented, and moving
