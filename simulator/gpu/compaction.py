@@ -64,6 +64,7 @@ class Compactor:
         self.releases = 0
         self.pending: set[int] = set()
         self._memo: dict[tuple[int, int, tuple[int, ...]], float] = {}
+        self._movers: dict[int, tuple] = {}  # job -> (its node and version, what leaving does)
         self._shapes = _shapes_per_model(typical, len(replay.fleet.models))
 
     def frag(self, node: int, cpu: int, row: list[int] | tuple[int, ...]) -> float:
@@ -123,6 +124,7 @@ class Compactor:
         idle = [sum(1 for x in row if x >= MILLI) for row in st.gpu_lists]
         best: Move | None = None
         seen: set[tuple] = set()
+        versions = st.version.tolist()
         for src, jobs in enumerate(rp.on_node):
             for k in sorted(jobs):
                 m = rp.jobs[k]
@@ -130,23 +132,28 @@ class Compactor:
                 if r.num_gpu == 0 or m.run_start > now:
                     continue
                 assert m.placement is not None
-                same = (
-                    src,
-                    r.num_gpu,
-                    r.gpu_milli,
-                    m.held.cpu,
-                    m.placement.gpus,
-                    r.models.tobytes(),
-                )
+                mover = self._movers.get(k)
+                if mover is None or mover[0] != (src, versions[src], st.cpu_list[src]):
+                    # What leaving its node does, kept until that node changes.
+                    left = list(st.gpu_lists[src])
+                    for g in m.placement.gpus:
+                        left[g] += r.gpu_milli
+                    freed = now_frag(src) - self.frag(src, st.cpu_list[src] + m.held.cpu, left)
+                    same = (src, r.num_gpu, r.gpu_milli, m.held.cpu, m.placement.gpus)
+                    same += (r.models.tobytes(),)
+                    idle_after = sum(1 for x in left if x >= MILLI)
+                    mover = self._movers[k] = (
+                        (src, versions[src], st.cpu_list[src]),
+                        same,
+                        left,
+                        freed,
+                        idle_after,
+                    )
+                _, same, left, freed, idle_left = mover
                 if same in seen:  # an identical job on the same GPUs: the same moves
                     continue
                 seen.add(same)
-                left = list(st.gpu_lists[src])
-                for g in m.placement.gpus:
-                    left[g] += r.gpu_milli
-                freed = now_frag(src) - self.frag(src, st.cpu_list[src] + m.held.cpu, left)
                 total = r.total_gpu_milli
-                idle_left = sum(1 for x in left if x >= MILLI)
                 if r.gpu_milli < MILLI and src in changed:  # to another GPU of its node
                     own = m.placement.gpus[0]
                     room = [(x, g) for g, x in enumerate(left) if g != own and x >= r.gpu_milli]
