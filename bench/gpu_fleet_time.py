@@ -77,7 +77,8 @@ def _report_load(speedup: float, runs: list[TimeRun], alloc: list[TimeRun]) -> d
         f"of without, {borrow.quota_returns} quota returns"
     )
     print(
-        f"migration: fragmentation {las_pm.mean_fragmentation_pct:.2f} vs "
+        f"migration ({las_pm.compactions} and {fifo_m.compactions} compactions): fragmentation "
+        f"{las_pm.mean_fragmentation_pct:.2f} vs "
         f"{las_p.mean_fragmentation_pct:.2f} % (tiresias+preempt), "
         f"{fifo_m.mean_fragmentation_pct:.2f} vs {fifo.mean_fragmentation_pct:.2f} % (fifo)"
     )
@@ -151,7 +152,7 @@ def markdown(lines: list[dict]) -> str:
     """The docs table from ``--json`` lines: one row per run, grouped by load."""
     head = (
         "| load | fleet | configuration | mean JCT s | p95 JCT s | LS mean | BE mean "
-        "| wait mean s | frag % | util % | preempt | migr | CPU s |"
+        "| wait mean s | frag % | util % | preempt | migr (compact) | CPU s |"
     )
     rows = [head, "|" + "---|" * 13]
     for r in sorted(lines, key=lambda r: r["arrival_speedup"]):
@@ -164,7 +165,8 @@ def markdown(lines: list[dict]) -> str:
             f"| {r['jct_seconds']['mean']:.0f} | {r['jct_seconds']['p95']:.0f} "
             f"| {_cls(r, 'LS')} | {_cls(r, 'BE')} | {r['queueing_delay_seconds']['mean']:.0f} "
             f"| {r['mean_fragmentation_pct']:.2f} | {r['mean_gpu_utilisation_pct']:.1f} "
-            f"| {r['preemptions'] + r['quota_returns']} | {r['migrations']} "
+            f"| {r['preemptions'] + r['quota_returns']} | {r['migrations']}"
+            f"{' (' + str(r['compactions']) + ')' if r.get('compactions') else ''} "
             f"| {r.get('cpu_seconds') or r['wall_seconds']:.1f} |"
         )
     return "\n".join(rows)

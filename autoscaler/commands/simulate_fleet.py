@@ -68,7 +68,10 @@ FLEET_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "--migration/--no-migration",
         default=False,
         show_default=True,
-        help="Time mode: move running pods to defragment when a pod fits nowhere.",
+        help=(
+            "Time mode: move running pods to defragment when a pod fits nowhere, and"
+            " while none waits when that lowers fragmentation."
+        ),
     ),
     click.option(
         "--migration-cost",

@@ -39,6 +39,11 @@ class Attempts:
         self.failed: dict[int, tuple[tuple, int]] = {}
         self._cap_stamp: tuple[int, int] | None = None
         self._cap = (0, 0, 0, 0)
+        self._over_at = -1
+        # No migration and no borrowing: a retry can only start on free resources or by
+        # preempting, which ``_may_start_on`` rules out cheaply (most retries).
+        self.simple = not cfg.migration and not cfg.borrowing and cfg.scheduler != "priority"
+        self._over: tuple[str, ...] = ()
 
     def forget(self, j: TimeJob) -> None:
         """``j`` started: drop what was memoised about it."""
@@ -106,13 +111,19 @@ class Attempts:
         # Returning quota depends on every node: no memo then.
         memo_on = self.memo_on and not owed and not rp.plain_search
         if memo_on:
-            over = tuple(p for p in ledger.quota if ledger.over_quota(p))
+            if self._over_at != ledger.version:
+                self._over = tuple(p for p in ledger.quota if ledger.over_quota(p))
+                self._over_at = ledger.version
+            over = self._over
             own = ledger.within_own(j.partition, milli)
             table = rp.order.gittins.refits if rp.order.gittins is not None else 0
             key = (j.pver, table, own, over)
             memo = self.failed.get(j.idx)
             if memo is not None and memo[0] == key:
                 nodes = sorted(rp.index.changed_since(memo[1]))
+                if self.simple and not self._may_start_on(j, nodes, own):
+                    self.failed[j.idx] = (key, rp.index.mark)
+                    return False
         started = self._attempt(j, now, owed, nodes)
         if not started and memo_on:
             self.failed[j.idx] = (key, rp.index.mark)
@@ -148,6 +159,18 @@ class Attempts:
         if rp.cfg.migration and not owed:
             where = migrate_for(rp, j, now)
             return where is not None and rp.start(j, where, now)
+        return False
+
+    def _may_start_on(self, j: TimeJob, nodes: list[int], own: bool) -> bool:
+        """False only if ``j`` fits on none of ``nodes`` and (with preemption, inside its
+        own quota) none of them runs a job it outranks: ``_attempt`` would then fail."""
+        rp = self.replay
+        st, r, lists = rp.state, j.req, rp.index.nodes
+        first = -rp.order.primary(j)  # as ``find_victims`` compares index entries
+        preempts = rp.cfg.preempts and own
+        for n in nodes:
+            if fits(st, r, n, r.cpu, r.mem) or (preempts and lists[n] and lists[n][0][0] < first):
+                return True
         return False
 
     def _fits_any(self, j: TimeJob, nodes: list[int]) -> bool:

@@ -23,6 +23,8 @@ class QuotaLedger:
         self.held = dict.fromkeys(self.quota, 0)
         self.borrowing = borrowing
         self.total_quota = sum(self.quota.values())
+        self.total_held = 0  # sum of ``held``
+        self.version = 0  # bumped on every charge and refund
 
     def within_own(self, partition: str | None, gpu_milli: int) -> bool:
         """Whether ``partition`` may take ``gpu_milli`` more inside its own quota."""
@@ -35,7 +37,7 @@ class QuotaLedger:
         total, or by borrowing idle quota (always True for None)."""
         if partition is None:
             return True
-        fits_total = sum(self.held.values()) + gpu_milli <= self.total_quota
+        fits_total = self.total_held + gpu_milli <= self.total_quota
         if self.within_own(partition, gpu_milli):
             return fits_total or not self.borrowing
         return self.borrowing and fits_total
@@ -45,7 +47,7 @@ class QuotaLedger:
         ``gpu_milli`` inside its own quota (0 when none is needed or it is not owed)."""
         if partition is None or not self.borrowing or not self.within_own(partition, gpu_milli):
             return 0
-        return max(0, sum(self.held.values()) + gpu_milli - self.total_quota)
+        return max(0, self.total_held + gpu_milli - self.total_quota)
 
     def over_quota(self, partition: str | None) -> bool:
         """Whether ``partition`` holds borrowed quota now."""
@@ -58,6 +60,8 @@ class QuotaLedger:
         if not self.admits(partition, gpu_milli):
             raise ValueError(f"partition {partition}: GPU quota exceeded")
         self.held[partition] += gpu_milli
+        self.total_held += gpu_milli
+        self.version += 1
 
     def refund(self, partition: str | None, gpu_milli: int) -> None:
         """Give back what ``charge`` took. Raises ValueError below zero."""
@@ -66,3 +70,5 @@ class QuotaLedger:
         if self.held[partition] < gpu_milli:
             raise ValueError(f"partition {partition}: refund of more than is held")
         self.held[partition] -= gpu_milli
+        self.total_held -= gpu_milli
+        self.version += 1

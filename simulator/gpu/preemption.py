@@ -140,6 +140,16 @@ def find_victims(
     if order.scheduler == "priority":  # only BE (the largest key) is ever evicted
         mine = max(mine, QOS_PRIORITY["BE"] - 0.5)
     index, state, jobs = replay.index, replay.state, replay.jobs
+    if not over:  # only jobs ``j`` outranks: skip the nodes that hold none at once
+        first = -mine  # an entry's first element is minus its job's primary key
+        lists = index.nodes
+        nodes = [
+            n
+            for n in (range(len(lists)) if nodes is None else nodes)
+            if lists[n] and lists[n][0][0] < first
+        ]
+        if not nodes:
+            return None
     others = [p for p in ledger.quota if p not in over] if over else []
 
     def may_preempt(v: TimeJob) -> bool:

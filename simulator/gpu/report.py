@@ -112,6 +112,7 @@ def run_summary(r: TimeRun) -> dict[str, Any]:
         "preemptions": r.preemptions,
         "quota_returns": r.quota_returns,
         "migrations": r.migrations,
+        "compactions": r.compactions,
         "pause_seconds": _round(r.pause_seconds),
         "gittins_refits": r.gittins_refits,
         "reclaims": r.reclaims,

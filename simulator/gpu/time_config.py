@@ -80,6 +80,7 @@ class TimeRun:
     pause_seconds: float = 0.0
     gittins_refits: int = 0
     job_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    compactions: int = 0  # of ``migrations``: moves made to defragment while nothing waited
     reclaims: int = 0  # synergy: lent CPU/memory taken back so that another job fits
     cpu_seconds: float = 0.0  # CPU time of the run: wall time is unreliable on a busy host
 

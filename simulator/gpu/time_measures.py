@@ -97,6 +97,7 @@ class Recorder:
             unfinished=len(jobs) - len(finished),
             preemptions=int(counts["preemptions"]),
             migrations=int(counts["migrations"]),
+            compactions=int(counts.get("compactions", 0)),
             util_times=t,
             util_pct=u,
             mean_gpu_util_pct=tmean(u),

@@ -26,6 +26,7 @@ import numpy as np
 from autoscaler.simulator.event_queue import EventQueue
 from autoscaler.simulator.gpu.allocation import PROFILED_MODES, NodeShape, check_mode
 from autoscaler.simulator.gpu.attempt import Attempts
+from autoscaler.simulator.gpu.compaction import Compactor
 from autoscaler.simulator.gpu.fleet import Fleet
 from autoscaler.simulator.gpu.frag_replay import requests_for
 from autoscaler.simulator.gpu.fragmentation import typical_pods
@@ -114,13 +115,24 @@ class Replay:
         self.migration_memo = MigrationMemo(self, cfg.allocation == "request")
         self.attempts = Attempts(self)
         self.counts: dict[str, int | float] = dict.fromkeys(
-            ("preemptions", "migrations", "quota_returns", "pause_seconds", "gittins_refits"), 0
+            (
+                "preemptions",
+                "migrations",
+                "compactions",
+                "quota_returns",
+                "pause_seconds",
+                "gittins_refits",
+            ),
+            0,
         )
         self.retune_nodes: set[int] = set()
+        self.compactor = Compactor(self, typical) if cfg.migration else None
 
     # allocation (tuning.py) --------------------------------------------------------
     def need(self, j: TimeJob, node: int) -> tuple[int, int]:
         """CPU and memory ``j`` must hold on ``node``."""
+        if j.profile is None or not self.profiled:  # its request (``Tuner.floor``)
+            return j.req.cpu, j.req.mem
         g = self.tuner.floor(j, node)
         return g.cpu, g.mem
 
@@ -259,6 +271,8 @@ class Replay:
             if not acted:
                 continue  # only stale events: nothing changed, and none is sampled
             self._schedule(now)
+            if self.compactor is not None and self.queue.count == 0:
+                self.compactor.run(now)
             if self.tuner.lends:
                 for node in sorted(self.retune_nodes):
                     self.tuner.top_up(node, now)

@@ -212,3 +212,21 @@ def test_quota_ledger_refuses_past_quota_and_over_refunds() -> None:
         ledger.refund("a", 2000)
     ledger.refund("a", 1000)
     assert ledger.held["a"] == 0
+
+
+def test_quota_ledger_keeps_its_total_and_counts_changes() -> None:
+    from autoscaler.simulator.gpu.partitions import QuotaLedger
+
+    ledger = QuotaLedger((Partition("a", 2), Partition("b", 1)), borrowing=True)
+    ledger.charge("a", 1500)
+    ledger.charge("b", 1000)
+    ledger.charge("b", 500)  # borrowed from a's idle quota
+    assert ledger.total_held == sum(ledger.held.values()) == 3000
+    assert ledger.version == 3
+    assert not ledger.admits("b", 1)  # the quotas' sum is reached
+    assert ledger.reclaim_needed("a", 500) == 500
+    with pytest.raises(ValueError):
+        ledger.charge("a", 1000)
+    assert ledger.version == 3  # a refused charge is no change
+    ledger.refund("b", 500)
+    assert ledger.total_held == 2500 and ledger.version == 4
