@@ -102,9 +102,13 @@ class Attempts:
         rp = self.replay
         ledger, milli = rp.ledger, j.req.total_gpu_milli
         owed = 0
-        if not ledger.admits(j.partition, milli):
+        own = ledger.within_own(j.partition, milli)
+        # Over its own quota, with preemption: it may evict its own partition's jobs.
+        excess = ledger.own_excess(j.partition, milli) if rp.cfg.preempts and not own else 0
+        admitted = ledger.admits(j.partition, milli)
+        if not admitted:
             owed = ledger.reclaim_needed(j.partition, milli)
-            if owed <= 0:
+            if owed <= 0 and not excess:
                 return False
         nodes = None  # None: search every node
         key: tuple = ()
@@ -115,24 +119,28 @@ class Attempts:
                 self._over = tuple(p for p in ledger.quota if ledger.over_quota(p))
                 self._over_at = ledger.version
             over = self._over
-            own = ledger.within_own(j.partition, milli)
             table = rp.order.gittins.refits if rp.order.gittins is not None else 0
-            key = (j.pver, table, own, over)
+            key = (j.pver, table, own, over, excess, admitted)
             memo = self.failed.get(j.idx)
             if memo is not None and memo[0] == key:
                 nodes = sorted(rp.index.changed_since(memo[1]))
-                if self.simple and not self._may_start_on(j, nodes, own):
+                if self.simple and not self._may_start_on(j, nodes, own, excess > 0):
                     self.failed[j.idx] = (key, rp.index.mark)
                     return False
-        started = self._attempt(j, now, owed, nodes)
+        started = self._attempt(j, now, owed, nodes, admitted)
         if not started and memo_on:
             self.failed[j.idx] = (key, rp.index.mark)
         return started
 
-    def _attempt(self, j: TimeJob, now: float, owed: int, nodes: list[int] | None) -> bool:
+    def _attempt(
+        self, j: TimeJob, now: float, owed: int, nodes: list[int] | None, admitted: bool
+    ) -> bool:
+        """``admitted``: False when ``j`` may start only by evicting (quota it lent, or
+        its own partition's jobs when it is over its quota)."""
         rp = self.replay
         # With a memo, only the nodes changed since can take it.
-        where = self._placeable(j) if nodes is None or self._fits_any(j, nodes) else None
+        free = admitted or owed > 0
+        where = self._placeable(j) if free and (nodes is None or self._fits_any(j, nodes)) else None
         if where is not None:
             if not owed:
                 return rp.start(j, where, now)
@@ -156,20 +164,24 @@ class Attempts:
             cpu, mem = rp.need(j, node)
             assert fits(rp.state, j.req, node, cpu, mem)
             return rp.start(j, Placement(node, rp.gpus_on(j.req, node)), now)
-        if rp.cfg.migration and not owed:
+        if rp.cfg.migration and admitted:
             where = migrate_for(rp, j, now)
             return where is not None and rp.start(j, where, now)
         return False
 
-    def _may_start_on(self, j: TimeJob, nodes: list[int], own: bool) -> bool:
-        """False only if ``j`` fits on none of ``nodes`` and (with preemption, inside its
-        own quota) none of them runs a job it outranks: ``_attempt`` would then fail."""
+    def _may_start_on(self, j: TimeJob, nodes: list[int], own: bool, intra: bool) -> bool:
+        """False only if ``j`` fits on none of ``nodes`` and (with preemption) none of
+        them runs a job it outranks (inside its own quota) or a job of its own partition
+        it outranks (``intra``: over its quota): ``_attempt`` would then fail."""
         rp = self.replay
-        st, r, lists = rp.state, j.req, rp.index.nodes
-        first = -rp.order.primary(j)  # as ``find_victims`` compares index entries
+        st, r, lists, index = rp.state, j.req, rp.index.nodes, rp.index
+        mine = rp.order.primary(j)
+        first = -mine  # as ``find_victims`` compares index entries
         preempts = rp.cfg.preempts and own
         for n in nodes:
             if fits(st, r, n, r.cpu, r.mem) or (preempts and lists[n] and lists[n][0][0] < first):
+                return True
+            if intra and index.outranked_of_partition(n, j.partition, mine):
                 return True
         return False
 

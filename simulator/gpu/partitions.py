@@ -49,6 +49,17 @@ class QuotaLedger:
             return 0
         return max(0, self.total_held + gpu_milli - self.total_quota)
 
+    def own_excess(self, partition: str | None, gpu_milli: int) -> int:
+        """Milli ``partition`` must free of its own running jobs before it can take
+        ``gpu_milli`` inside its own quota (and, with borrowing, inside the quotas' sum,
+        so that it is then admitted); 0 when it is inside its own quota already."""
+        if partition is None or self.within_own(partition, gpu_milli):
+            return 0
+        excess = self.held[partition] + gpu_milli - self.quota[partition]
+        if self.borrowing:
+            excess = max(excess, self.total_held + gpu_milli - self.total_quota)
+        return excess
+
     def over_quota(self, partition: str | None) -> bool:
         """Whether ``partition`` holds borrowed quota now."""
         return partition is not None and self.held[partition] > self.quota[partition]

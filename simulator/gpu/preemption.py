@@ -120,7 +120,9 @@ def find_victims(
     """(node, jobs to evict there, in order) so that ``j`` fits and ``owed`` milli of
     quota comes back, or None: borrowed quota of other partitions first (when ``j`` is
     inside its own), then the jobs ``j`` outranks (with preemption); the node where the
-    least GPU goes. ``nodes``: search only those (default: all)."""
+    least GPU goes. With preemption, a ``j`` over its own quota may evict only jobs of
+    its own partition that it outranks, at least ``own_excess`` of them (so that it is
+    then inside its quota). ``nodes``: search only those (default: all)."""
     order, cfg = replay.order, replay.cfg
     if order.scheduler == "sjf":  # SRTF keys change as jobs run: scan them all
         if not (cfg.preempts or cfg.borrowing):
@@ -129,18 +131,30 @@ def find_victims(
     ledger = replay.ledger
     own = ledger.within_own(j.partition, j.req.total_gpu_milli)
     preempts = cfg.preempts and own  # a job that would borrow only takes idle GPUs
+    # Over its own quota: evict only its own partition's jobs, enough to get back inside.
+    intra = cfg.preempts and not own
+    if intra:
+        owed = max(owed, ledger.own_excess(j.partition, j.req.total_gpu_milli))
     over = (
         [p for p in ledger.quota if p != j.partition and ledger.over_quota(p)]
         if cfg.borrowing and own
         else []
     )
-    if not over and not preempts:
+    if not over and not preempts and not intra:
         return None
     mine = order.primary(j)
     if order.scheduler == "priority":  # only BE (the largest key) is ever evicted
         mine = max(mine, QOS_PRIORITY["BE"] - 0.5)
     index, state, jobs = replay.index, replay.state, replay.jobs
-    if not over:  # only jobs ``j`` outranks: skip the nodes that hold none at once
+    if intra:
+        nodes = [
+            n
+            for n in (range(len(index.nodes)) if nodes is None else nodes)
+            if index.outranked_of_partition(n, j.partition, mine)
+        ]
+        if not nodes:
+            return None
+    elif not over:  # only jobs ``j`` outranks: skip the nodes that hold none at once
         first = -mine  # an entry's first element is minus its job's primary key
         lists = index.nodes
         nodes = [
@@ -159,7 +173,12 @@ def find_victims(
     for node in range(len(index.nodes)) if nodes is None else nodes:
         if not index.nodes[node]:
             continue
-        if over:
+        if intra:
+            entries = index.outranked_of_partition(node, j.partition, mine)
+            tie = (1, entries[0])
+            victims = [jobs[e[4]] for e in entries]
+            total = _total(victims)
+        elif over:
             mine_first = [index.of_partition(node, p) for p in over]
             taken = _merged(mine_first)
             tail = _merged([index.outranked_of_partition(node, p, mine) for p in others])
@@ -248,6 +267,8 @@ def plain_choice(
         return None
     victims = victims_for(replay, j, now)
     own = replay.ledger.within_own(j.partition, j.req.total_gpu_milli)
+    if cfg.preempts and not own:  # see ``find_victims``: its own partition's jobs only
+        owed = max(owed, replay.ledger.own_excess(j.partition, j.req.total_gpu_milli))
     borrowed = {
         v.idx
         for v in victims
@@ -305,7 +326,8 @@ def _ranked(replay: Replay) -> list[tuple[float, TimeJob]]:
 
 def victims_for(replay: Replay, j: TimeJob, now: float) -> list[TimeJob]:
     """Running jobs ``j`` may evict, first evicted first: borrowed quota of other
-    partitions (when ``j`` is inside its own), then the jobs ``j`` outranks. A scan of
+    partitions (when ``j`` is inside its own), then the jobs ``j`` outranks (of its own
+    partition only when ``j`` is over its own quota). A scan of
     every running job, for ``sjf`` (whose keys change as jobs run) and as the reference
     ``find_victims`` is tested against."""
     order = replay.order
@@ -323,7 +345,12 @@ def victims_for(replay: Replay, j: TimeJob, now: float) -> list[TimeJob]:
     for key, v in ranked if reclaim else ranked[: _outranked(ranked, mine)]:
         if reclaim and v.partition != j.partition and replay.ledger.over_quota(v.partition):
             out.append((0, v))
-        elif replay.cfg.preempts and own and key > mine and order.outranks(j, v):
+        elif (
+            replay.cfg.preempts
+            and (own or v.partition == j.partition)  # over its quota: its own jobs only
+            and key > mine
+            and order.outranks(j, v)
+        ):
             out.append((1, v))
     out.sort(key=lambda kv: (kv[0], order.victim_rank(kv[1])))
     return [v for _, v in out]

@@ -139,7 +139,9 @@ def test_a_borrowing_job_never_preempts_the_lender() -> None:
     # B0 (b) from 650. At 700 X is in the second LAS queue and B1 (b) comes in the first;
     # B1 could run only on quota borrowed from a, so it must not evict X. (It used to:
     # X then took its quota back by evicting B0, which, now borrowing and outranking X,
-    # evicted X, and so on forever at t=700.) B1 waits for B0's GPU.
+    # evicted X, and so on forever at t=700.) B1 waits until B0 has run 600 GPU-s and
+    # falls to the second queue (t=1250): then B1, over b's quota, preempts B0, its own
+    # partition's job, never X.
     tenants = (Partition("a", 3), Partition("b", 1))
     two_nodes = fleet([1, 1], partitions=tenants)
     work = pods(
@@ -152,9 +154,10 @@ def test_a_borrowing_job_never_preempts_the_lender() -> None:
     )
     cfg = TimeConfig(scheduler="tiresias", preemption=True, borrowing=True)
     run = run_time(two_nodes, work, cfg)
-    assert run.preemptions == 0 and run.quota_returns == 0
-    assert [run.jct_of(i) for i in range(4)] == [5000.0, 1000.0, 10.0, 1050.0]
-    # Without borrowing B1 is not admitted until B0 leaves either: the same result.
+    assert run.preemptions == 1 and run.quota_returns == 0
+    # B1 runs 1250..1350; B0 resumes at 1350, restores 30 s, runs its last 400 s.
+    assert [run.jct_of(i) for i in range(4)] == [5000.0, 1130.0, 10.0, 650.0]
+    # Without borrowing B1 is not admitted until B0 is evicted either: the same result.
     strict = run_time(two_nodes, work, TimeConfig(scheduler="tiresias", preemption=True))
     assert strict.jct.tolist() == run.jct.tolist()
 
@@ -181,3 +184,43 @@ def test_a_lender_takes_back_only_what_was_borrowed() -> None:
     assert run.preemptions == 1 and run.quota_returns == 0
     # X waits for both (Y alone would not free a whole GPU), resumes at 810 + 30 s.
     assert [run.jct_of(i) for i in range(5)] == [5140.0, 100.0, 10.0, 100.0, 720.0]
+
+
+def _at_quota(first_s: int) -> list[tuple]:
+    # Quotas a=1, b=1 on one three-GPU node, dealt a, b, a: L (a, first_s) and O (b,
+    # 5000 s) run from 0; S (a, 100 s) comes at 300 with a GPU idle but a at its quota.
+    return [(0, first_s, 1, 1000, "LS"), (0, 5000, 1, 1000, "LS"), (300, 100, 1, 1000, "LS")]
+
+
+def test_a_job_over_its_quota_preempts_its_own_partitions_job() -> None:
+    tenants = (Partition("a", 1), Partition("b", 1))
+    three = fleet([3], partitions=tenants)
+    work = pods(_at_quota(5000))
+    pre = TimeConfig(scheduler="tiresias", preemption=True, preemption_cost_s=30)
+    runs = {
+        "fifo": run_time(three, work, TimeConfig(scheduler="fifo")),
+        "las": run_time(three, work, TimeConfig(scheduler="tiresias")),
+        "fifo+pre": run_time(three, work, TimeConfig(scheduler="fifo", preemption=True)),
+        "las+pre": run_time(three, work, pre),
+    }
+    for name in ("fifo", "las", "fifo+pre"):  # S waits for L to end at 5000
+        assert [runs[name].jct_of(i) for i in range(3)] == [5000.0, 5000.0, 4800.0], name
+        assert runs[name].preemptions == 0
+    run = runs["las+pre"]
+    # At 600 L falls to the second queue; S (first queue) evicts L, not b's O (which is
+    # in the same queue and started later, so first in the eviction order otherwise),
+    # runs 600..700; L resumes at 700, restores 30 s, runs its last 4400 s.
+    assert [run.jct_of(i) for i in range(3)] == [5130.0, 5000.0, 400.0]
+    assert run.preemptions == 1 and run.quota_returns == 0
+    assert (run.partition_held <= 1.0).all()  # a never passes its quota
+    assert run.jct_stat("mean") < min(runs[n].jct_stat("mean") for n in ("fifo", "las"))
+
+
+def test_a_job_over_its_quota_never_preempts_another_partition() -> None:
+    # L (a, 500 s) stays in the first queue, so S outranks only b's O (second queue
+    # from 600 on): S waits for L to end at 500 and evicts nobody.
+    tenants = (Partition("a", 1), Partition("b", 1))
+    cfg = TimeConfig(scheduler="tiresias", preemption=True)
+    run = run_time(fleet([3], partitions=tenants), pods(_at_quota(500)), cfg)
+    assert [run.jct_of(i) for i in range(3)] == [500.0, 5000.0, 300.0]
+    assert run.preemptions == 0

@@ -72,3 +72,16 @@ def test_preemption_happens_in_the_compared_runs() -> None:
     ref = _run(work, cfg, None, plain=True, gpus=(1, 2), tenants=())
     assert fast.preemptions == ref.preemptions >= 1
     assert fast.jct.tolist() == ref.jct.tolist()
+
+
+def test_preemption_inside_a_partition_is_chosen_alike() -> None:
+    # a (quota 1) at its quota: its short job evicts a's long job once it falls to the
+    # second LAS queue; the memo must retry it then (a's job changed priority there).
+    work = [(0, 2000, 1, 1000, "LS"), (0, 2000, 1, 1000, "LS"), (300, 100, 1, 1000, "LS")]
+    tenants = (Partition("a", 1), Partition("b", 1))
+    for borrowing in (False, True):
+        cfg = TimeConfig(scheduler="tiresias", preemption=True, borrowing=borrowing)
+        fast = _run(work, cfg, None, plain=False, gpus=(1, 2), tenants=tenants)
+        ref = _run(work, cfg, None, plain=True, gpus=(1, 2), tenants=tenants)
+        assert fast.preemptions == ref.preemptions == 1
+        assert fast.jct.tolist() == ref.jct.tolist()
