@@ -132,7 +132,7 @@ def find_victims(
     own = ledger.within_own(j.partition, j.req.total_gpu_milli)
     preempts = cfg.preempts and own  # a job that would borrow only takes idle GPUs
     # Over its own quota: evict only its own partition's jobs, enough to get back inside.
-    intra = cfg.preempts and not own
+    intra = cfg.preempts_in_partition and not own
     if intra:
         owed = max(owed, ledger.own_excess(j.partition, j.req.total_gpu_milli))
     over = (
@@ -267,7 +267,7 @@ def plain_choice(
         return None
     victims = victims_for(replay, j, now)
     own = replay.ledger.within_own(j.partition, j.req.total_gpu_milli)
-    if cfg.preempts and not own:  # see ``find_victims``: its own partition's jobs only
+    if cfg.preempts_in_partition and not own:  # as ``find_victims``: its own jobs only
         owed = max(owed, replay.ledger.own_excess(j.partition, j.req.total_gpu_milli))
     borrowed = {
         v.idx
@@ -347,7 +347,7 @@ def victims_for(replay: Replay, j: TimeJob, now: float) -> list[TimeJob]:
             out.append((0, v))
         elif (
             replay.cfg.preempts
-            and (own or v.partition == j.partition)  # over its quota: its own jobs only
+            and (own or (replay.cfg.preempts_in_partition and v.partition == j.partition))
             and key > mine
             and order.outranks(j, v)
         ):

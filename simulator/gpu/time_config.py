@@ -34,6 +34,14 @@ class TimeConfig:
         return self.scheduler == "priority" if self.preemption is None else self.preemption
 
     @property
+    def preempts_in_partition(self) -> bool:
+        """Whether a job over its partition's quota may evict that partition's own jobs
+        it outranks: for the schedulers whose preemption serves JCT (tiresias, gittins,
+        sjf), not for ``priority``, whose LS-over-BE rule starved BE and LS alike when
+        applied inside a partition too (x4: mean JCT 1.50x fifo, LS jobs 1.21x slower)."""
+        return self.preempts and self.scheduler != "priority"
+
+    @property
     def clairvoyant(self) -> bool:
         """Whether the scheduler reads the jobs' true durations (``sjf``)."""
         return self.scheduler in CLAIRVOYANT

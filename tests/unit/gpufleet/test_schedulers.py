@@ -224,3 +224,16 @@ def test_a_job_over_its_quota_never_preempts_another_partition() -> None:
     run = run_time(fleet([3], partitions=tenants), pods(_at_quota(500)), cfg)
     assert [run.jct_of(i) for i in range(3)] == [500.0, 5000.0, 300.0]
     assert run.preemptions == 0
+
+
+def test_priority_does_not_preempt_inside_a_partition_at_its_quota() -> None:
+    # As ``_at_quota`` with L a BE job: priority's LS-over-BE rule evicts only while the
+    # LS job is inside its quota, so S waits for L; tiresias's LAS rule evicts L.
+    tenants = (Partition("a", 1), Partition("b", 1))
+    three = fleet([3], partitions=tenants)
+    work = pods([(0, 5000, 1, 1000, "BE"), (0, 5000, 1, 1000, "LS"), (300, 100, 1, 1000, "LS")])
+    prio = run_time(three, work, TimeConfig(scheduler="priority"))
+    assert TimeConfig(scheduler="priority").preempts and prio.preemptions == 0
+    assert prio.jct_of(2) == 4800.0
+    las = run_time(three, work, TimeConfig(scheduler="tiresias", preemption=True))
+    assert las.preemptions == 1 and las.jct_of(2) == 400.0
