@@ -44,6 +44,8 @@ class Attempts:
         # preempting, which ``_may_start_on`` rules out cheaply (most retries).
         self.simple = not cfg.migration and not cfg.borrowing and cfg.scheduler != "priority"
         self._over: tuple[str, ...] = ()
+        self._preempts = cfg.preempts  # read once: a retry is the hot path
+        self._intra = cfg.preempts_in_partition
 
     def forget(self, j: TimeJob) -> None:
         """``j`` started: drop what was memoised about it."""
@@ -104,7 +106,7 @@ class Attempts:
         owed = 0
         own = ledger.within_own(j.partition, milli)
         # Over its own quota, with preemption: it may evict its own partition's jobs.
-        excess = ledger.own_excess(j.partition, milli) if rp.cfg.preempts and not own else 0
+        excess = ledger.own_excess(j.partition, milli) if self._intra and not own else 0
         admitted = ledger.admits(j.partition, milli)
         if not admitted:
             owed = ledger.reclaim_needed(j.partition, milli)
@@ -173,11 +175,13 @@ class Attempts:
         """False only if ``j`` fits on none of ``nodes`` and (with preemption) none of
         them runs a job it outranks (inside its own quota) or a job of its own partition
         it outranks (``intra``: over its quota): ``_attempt`` would then fail."""
+        if not nodes:  # nothing changed since the last try
+            return False
         rp = self.replay
         st, r, lists, index = rp.state, j.req, rp.index.nodes, rp.index
         mine = rp.order.primary(j)
         first = -mine  # as ``find_victims`` compares index entries
-        preempts = rp.cfg.preempts and own
+        preempts = self._preempts and own
         for n in nodes:
             if fits(st, r, n, r.cpu, r.mem) or (preempts and lists[n] and lists[n][0][0] < first):
                 return True
