@@ -7,37 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 from autoscaler.simulator.gpu.compaction import _node_frag, _shapes_per_model
-from autoscaler.simulator.gpu.fleet import Fleet
 from autoscaler.simulator.gpu.fragmentation import node_frag, typical_pods
 from autoscaler.simulator.gpu.pods import PodTable
 from autoscaler.simulator.gpu.time_replay import TimeConfig, run_time
-
-
-def fleet(gpus: list[int]) -> Fleet:
-    n = len(gpus)
-    return Fleet(
-        names=tuple(f"n{i}" for i in range(n)),
-        cpu_milli=np.full(n, 32_000, dtype=np.int64),
-        memory_mib=np.full(n, 128_000, dtype=np.int64),
-        gpus=np.array(gpus, dtype=np.int64),
-        gpu_model=("A",) * n,
-    )
+from tests.unit.gpufleet.test_time_replay import fleet
+from tests.unit.gpufleet.test_time_replay import pods as ls_pods
 
 
 def pods(rows: list[tuple[float, float, int, int]]) -> PodTable:
-    """rows: (arrival, duration, num_gpu, gpu_milli)."""
-    n = len(rows)
-    return PodTable(
-        names=tuple(f"p{i}" for i in range(n)),
-        cpu_milli=np.full(n, 1000, dtype=np.int64),
-        memory_mib=np.full(n, 1000, dtype=np.int64),
-        num_gpu=np.array([r[2] for r in rows], dtype=np.int64),
-        gpu_milli=np.array([r[3] for r in rows], dtype=np.int64),
-        gpu_spec=((),) * n,
-        qos=("LS",) * n,
-        creation=np.array([r[0] for r in rows], dtype=float),
-        duration=np.array([r[1] for r in rows], dtype=float),
-    )
+    """rows: (arrival, duration, num_gpu, gpu_milli), every pod LS."""
+    return ls_pods([(*r, "LS") for r in rows])
 
 
 def test_a_share_left_alone_moves_onto_the_other_share_and_pays_the_pause() -> None:

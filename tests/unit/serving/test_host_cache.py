@@ -3,7 +3,7 @@ idle replica switches. Measured latencies here: 2 s (fast mode) and 30 s (slow m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -11,22 +11,13 @@ import pytest
 from autoscaler.model import ScaleAction
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.host_cache import HostCache, LoadTimes
-from autoscaler.simulator.serving.requests import RequestTrace
+from tests.unit.serving.test_warm_set import T0, trace_of
 
-T0 = datetime(2024, 11, 15, tzinfo=UTC)
 LAT = np.array([2.0, 30.0])
 
 
 def _cluster(arrival, model, cache: HostCache, models=("A", "B", "C")) -> ServingCluster:
-    n = len(arrival)
-    trace = RequestTrace(
-        T0,
-        np.asarray(arrival, dtype=float),
-        np.asarray(model, dtype=np.int64),
-        np.ones(n),
-        np.ones(n, dtype=bool),
-        models,
-    )
+    trace = trace_of(arrival, model, models)
     of_model = np.zeros(len(models), dtype=np.int64)
     return ServingCluster(trace, ("pool",), of_model, LAT, horizon=300.0, host_cache=cache)
 

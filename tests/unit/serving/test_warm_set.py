@@ -89,16 +89,22 @@ def test_the_registry_builds_the_configured_policy() -> None:
     assert build_warm_set(WarmSetConfig()).kind == "lru"
 
 
-def _run(policy: WarmSetPolicy, arrival, model, replicas: int) -> ServingCluster:
+def trace_of(arrival, model, models=("A", "B", "C")) -> RequestTrace:
+    """Requests at ``arrival`` (s) for ``model`` (indices into ``models``), each 1 s of
+    GPU time with a known model."""
     n = len(arrival)
-    trace = RequestTrace(
+    return RequestTrace(
         T0,
         np.asarray(arrival, dtype=float),
         np.asarray(model, dtype=np.int64),
         np.ones(n),
         np.ones(n, dtype=bool),
-        ("A", "B", "C"),
+        models,
     )
+
+
+def _run(policy: WarmSetPolicy, arrival, model, replicas: int) -> ServingCluster:
+    trace = trace_of(arrival, model)
     c = ServingCluster(trace, ("pool",), np.zeros(3), np.array([10.0]), warm_set=policy)
     c.scale(ScaleAction("pool", "up", T0, 0, replicas, "test"))
     c.advance(200.0)
