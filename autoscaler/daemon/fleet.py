@@ -214,7 +214,9 @@ class FleetMember:
         with self._lock:
             if paused is not None:
                 self._paused = paused
-            if self._last_ok is not None and sent - self._last_ok >= self._trust:
+            gap = sent - self._last_ok if self._last_ok is not None else 0.0
+            lapsed = gap >= self._trust and bool(self._epochs)
+            if lapsed:
                 # Our view lapsed since the last beat: the others may have taken our
                 # groups and back; lease and reconcile them again, as after a partition.
                 self._epochs.clear()
@@ -227,6 +229,12 @@ class FleetMember:
                     self._epochs.pop(g, None)
                     self._active.discard(g)
             new = sorted(mine - set(self._epochs))
+        if lapsed:
+            self._note(
+                "warning",
+                f"no heartbeat for {gap:.1f}s, longer than this member trusts its view "
+                "of the ring; leasing and reconciling its groups again",
+            )
         if new:
             self._acquire(new)
 

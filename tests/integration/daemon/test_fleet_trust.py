@@ -43,6 +43,16 @@ class SlowLeaseStore:
         pass
 
 
+class EventLog:
+    """The part of the daemon's log a member writes to: ``event(level, message)``."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def event(self, level: str, message: str, **_fields: object) -> None:
+        self.events.append((level, message))
+
+
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
@@ -65,6 +75,7 @@ def member(redis: RedisServer, store: SlowLeaseStore, clock: list[float]) -> Fle
         lambda: GROUPS,
         member_id="m1",
         on_acquire=reconciled.append,
+        log=EventLog(),
         monotonic=lambda: clock[0],
     )
     m.reconciled = reconciled  # type: ignore[attr-defined]
@@ -102,5 +113,10 @@ def test_a_member_whose_view_lapsed_leases_and_reconciles_again(redis: RedisServ
         assert store.taken == [GROUPS, GROUPS], "leased again"
         assert m.reconciled == [GROUPS, GROUPS]  # type: ignore[attr-defined]
         assert m.epoch("g-1") == 2 and m.owns("g-2")
+        warned = [msg for level, msg in m.log.events if level == "warning"]
+        assert warned == [
+            "no heartbeat for 2.0s, longer than this member trusts its view of the ring; "
+            "leasing and reconciling its groups again"
+        ]
     finally:
         m.stop()
