@@ -106,20 +106,24 @@ def forecast_peaks(
     if step <= timedelta(0):
         return None
     offset = ctx.now - origin
-    return tuple(_peak(values, (offset + a) / step, (offset + b) / step) for a, b in windows)
+    # Python floats and one loop: the windows are a few samples each, and numpy's max on
+    # a slice (plus a generator and a call per window) cost more than the reading itself.
+    # The values are all finite (checked above), so the max is numpy's.
+    listed = values.tolist()
+    peaks = []
+    for a, b in windows:
+        lo = max(math.floor((offset + a) / step), 0)
+        hi = max(math.ceil((offset + b) / step) - 1, 0)
+        note = ""
+        if lo >= n:
+            note = _ENDS_BEFORE
+            lo = n - 1
+        elif hi >= n:
+            note = _ENDS_INSIDE
+        hi = min(max(hi, lo), n - 1)
+        peaks.append(WindowPeak(max(listed[lo : hi + 1]), note))
+    return tuple(peaks)
 
 
-def _peak(values: np.ndarray, start: float, end: float) -> WindowPeak:
-    """The max over the samples overlapping [start, end), in steps from the origin
-    (sample k covers [k, k + 1))."""
-    n = len(values)
-    lo = max(math.floor(start), 0)
-    hi = max(math.ceil(end) - 1, 0)
-    note = ""
-    if lo >= n:
-        note = "forecast ends before the window; using its last value"
-        lo = n - 1
-    elif hi >= n:
-        note = "forecast ends inside the window"
-    hi = min(max(hi, lo), n - 1)
-    return WindowPeak(float(values[lo : hi + 1].max()), note)
+_ENDS_BEFORE = "forecast ends before the window; using its last value"
+_ENDS_INSIDE = "forecast ends inside the window"
