@@ -60,6 +60,7 @@ __all__ = ["QosMemory", "QosPolicy", "QosState", "slo_capacity"]
 # its cap, the band shrank, and the next busy morning spent the budget several times
 # over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
 _FADE = 0.99
+_ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -225,13 +226,15 @@ class QosPolicy:
         lead = spec.boot_delay
         # The floor is also a share of one instance's capacity: at (nearly) zero load a
         # band relative to the mean vanishes, and the loop could buy no headroom at all.
-        scaled = {
-            "band_scale": h,
-            "band_floor": self.band_floor,
-            "band_min": self.band_floor * spec.capacity_per_instance,
-        }
         until = lead + cadence(ctx)
-        peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
+        peaks = forecast_peaks(
+            ctx,
+            self.quantile,
+            ((lead, until), (_ZERO, until)),
+            band_scale=h,
+            band_floor=self.band_floor,
+            band_min=self.band_floor * spec.capacity_per_instance,
+        )
         ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
@@ -250,8 +253,9 @@ class QosPolicy:
         up_need = table.required_one(ahead.value)
         floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
         in_need = table.required_one(floor_load / self.low_water)
-        since = ctx.now - self.scale_in_window
-        recent = (*(r for r in state.recent if r[0] > since), (ctx.now, in_need))
+        now = ctx.now
+        since = now - self.scale_in_window
+        recent = tuple([r for r in state.recent if r[0] > since] + [(now, in_need)])
         note = f" ({ahead.note})" if ahead.note else ""
         # The panic window (after Knative's): the newest sample alone needed more
         # instances than were serving it. A level forecast lags a burst by design, so
@@ -280,7 +284,7 @@ class QosPolicy:
         if panic:
             return current, f"panic window until {state.panic_until:%H:%M}: no scale-in", state
         window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence(ctx)
-        stable = max(n for _, n in recent)
+        stable = max([n for _, n in recent])
         if window_full and stable < current:
             return (
                 stable,
