@@ -43,6 +43,32 @@ def season_steps(raw: Any, step: timedelta) -> int | str | None:
     return season
 
 
+def sorted_quantiles(s: np.ndarray, quantiles: tuple[float, ...]) -> list[float]:
+    """``np.quantile(s, quantiles)`` (its linear method) of ``s`` sorted in ascending
+    order, computed as numpy 2 does it (``_quantile``, ``_lerp``) on Python floats (the
+    same IEEE operations), without numpy partitioning an array already in order and its
+    overhead per call, which cost more than the sort at every refit."""
+    n = len(s)
+    last = float(s[-1])
+    if math.isnan(last):  # a NaN sorts last, and numpy then answers NaN
+        return [last] * len(quantiles)
+    out = []
+    for q in quantiles:
+        virtual = (n - 1) * q
+        if virtual >= n - 1:
+            i = j = -1  # numpy's indexes above its bounds: the largest value
+        elif virtual < 0:
+            i = j = 0
+        else:
+            i = math.floor(virtual)
+            j = i + 1
+        a, b = float(s[i]), float(s[j])
+        gamma = virtual - i
+        diff = b - a
+        out.append(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+    return out
+
+
 class LevelForecaster(BaseForecaster):
     """A level forecast with empirical bands.
 
@@ -193,7 +219,7 @@ class LevelForecaster(BaseForecaster):
             if self.bands == "relative":
                 np.divide(rel, np.maximum(lv[:-kk], self._floor), out=rel)
             rel.sort()
-            out[:, k - 1] = np.quantile(rel, quantiles, overwrite_input=True)
+            out[:, k - 1] = sorted_quantiles(rel, quantiles)
         self._band_cache[key] = out
         return out
 

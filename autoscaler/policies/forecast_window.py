@@ -45,10 +45,16 @@ def _origin_and_step(forecast: Forecast, ctx: PolicyContext) -> tuple[datetime, 
     # The index's resolution is whatever pandas chose (pandas 3 keeps microseconds for
     # indexes built from datetimes); reading its integers as nanoseconds put the origin
     # in 1970 and every window past the forecast's end.
-    origin = _EPOCH + timedelta(microseconds=int(ticks[0]) / per_us)
-    if len(ticks) >= 2:
-        step = timedelta(microseconds=int(ticks[1] - ticks[0]) / per_us)
-    return origin, step
+    if len(ticks) < 2:
+        return _EPOCH + timedelta(microseconds=int(ticks[0]) / per_us), step
+    first, second = ticks[:2].tolist()
+    key = (second - first, per_us)
+    step = _steps.get(key) or _steps.setdefault(key, timedelta(microseconds=key[0] / per_us))
+    return _EPOCH + timedelta(microseconds=first / per_us), step
+
+
+# The forecasts' steps by (ticks, ticks per microsecond): one or two in a process.
+_steps: dict[tuple[int, float], timedelta] = {}
 
 
 def cadence(ctx: PolicyContext) -> timedelta:
@@ -94,32 +100,58 @@ def forecast_peaks(
     fc = ctx.forecast
     if fc is None or len(fc) == 0:
         return None
-    values = np.asarray(fc.mean if q is None else fc.quantile(q), dtype=float)
-    if band_scale is not None and q is not None:
-        mean = np.asarray(fc.mean, dtype=float)
-        floor = np.maximum(band_floor * np.abs(mean), band_min)
-        values = mean + band_scale * np.maximum(values - mean, floor)
-    n = len(values)
-    if n == 0 or not math.isfinite(float(values.sum())):
-        return None
+    raw = fc.mean if q is None else fc.quantile(q)
+    n = len(raw)
+    banded = band_scale is not None and q is not None
+    if n <= _SHORT and (not banded or math.isfinite(band_scale * band_floor * band_min)):
+        # A short forecast (a few steps): Python floats, the same IEEE operations as
+        # numpy's without a ufunc call each. A value that is not finite (or an input
+        # that is not) leaves one that is not: max() keeps a NaN in its first argument,
+        # where the band's difference stands.
+        listed = _floats(raw)
+        if banded:
+            listed = [
+                m + band_scale * max(v - m, max(band_floor * abs(m), band_min))
+                for m, v in zip(_floats(fc.mean), listed, strict=True)
+            ]
+        if n == 0 or not math.isfinite(sum(listed)):
+            return None
+    else:
+        values = np.asarray(raw, dtype=float)
+        if banded:
+            mean = np.asarray(fc.mean, dtype=float)
+            floor = np.maximum(band_floor * np.abs(mean), band_min)
+            values = mean + band_scale * np.maximum(values - mean, floor)
+        if n == 0 or not math.isfinite(float(values.sum())):
+            return None
+        listed = values.tolist()
     origin, step = _origin_and_step(fc, ctx)
     if step <= timedelta(0):
         return None
     offset = ctx.now - origin
-    return tuple(_peak(values, (offset + a) / step, (offset + b) / step) for a, b in windows)
+    # Python floats and one loop: the windows are a few samples each, and numpy's max on
+    # a slice (plus a generator and a call per window) cost more than the reading itself.
+    # The values are all finite (checked above), so the max is numpy's.
+    peaks = []
+    for a, b in windows:
+        lo = max(math.floor((offset + a) / step), 0)
+        hi = max(math.ceil((offset + b) / step) - 1, 0)
+        note = ""
+        if lo >= n:
+            note = _ENDS_BEFORE
+            lo = n - 1
+        elif hi >= n:
+            note = _ENDS_INSIDE
+        hi = min(max(hi, lo), n - 1)
+        peaks.append(WindowPeak(max(listed[lo : hi + 1]), note))
+    return tuple(peaks)
 
 
-def _peak(values: np.ndarray, start: float, end: float) -> WindowPeak:
-    """The max over the samples overlapping [start, end), in steps from the origin
-    (sample k covers [k, k + 1))."""
-    n = len(values)
-    lo = max(math.floor(start), 0)
-    hi = max(math.ceil(end) - 1, 0)
-    note = ""
-    if lo >= n:
-        note = "forecast ends before the window; using its last value"
-        lo = n - 1
-    elif hi >= n:
-        note = "forecast ends inside the window"
-    hi = min(max(hi, lo), n - 1)
-    return WindowPeak(float(values[lo : hi + 1].max()), note)
+def _floats(values: object) -> list[float]:
+    return np.asarray(values, dtype=float).tolist()
+
+
+# Forecasts up to this many steps are read as Python floats (``forecast_peaks``).
+_SHORT = 16
+_ENDS_BEFORE = "forecast ends before the window; using its last value"
+_ENDS_INSIDE = "forecast ends inside the window"

@@ -43,6 +43,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,7 @@ __all__ = ["QosMemory", "QosPolicy", "QosState", "slo_capacity"]
 # its cap, the band shrank, and the next busy morning spent the budget several times
 # over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
 _FADE = 0.99
+_ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,15 @@ class QosPolicy:
         """Count the SLO violations among the samples new since the last decision and
         run both loops on them: on the measured p95 when the group has a fresh one, else
         inferred from load through the M/M/c model."""
+        changes = self._observed(ctx, state, table)
+        return state.evolve(**changes) if changes else state
+
+    def _observed(self, ctx: PolicyContext, state: QosState, table: SloCapacity) -> dict[str, Any]:
+        """``observe``'s changes to ``state`` (none without a load sample): a decision
+        applies them with its own, building its next state once."""
         load = ctx.load
         if len(load) == 0:
-            return state
+            return {}
         if state.seen_until is None:
             new = load.values[-1:]
         else:
@@ -144,39 +152,47 @@ class QosPolicy:
             down = up * state.setpoint / (1.0 - state.setpoint)
             band *= math.exp(up * k - down * (n - k))
             band = min(max(band, self.min_band), self.max_band)
-        state = state.evolve(
-            band=band,
-            seen_until=load.end,
-            period_start=state.period_start or ctx.now,
-            period_violations=state.period_violations + k,
-            period_samples=state.period_samples + n,
-            violations=state.violations + k,
-            samples=state.samples + n,
-            latency_until=latency_until,
-            measured=state.measured + (n if measured is not None else 0),
-        )
-        if self.feedback and ctx.now - state.period_start >= self.slow_period:
-            state = self._slow_update(ctx.now, state)
-        return state
+        period_start = state.period_start or ctx.now
+        changes = {
+            "band": band,
+            "seen_until": load.end,
+            "period_start": period_start,
+            "period_violations": state.period_violations + k,
+            "period_samples": state.period_samples + n,
+            "violations": state.violations + k,
+            "samples": state.samples + n,
+            "latency_until": latency_until,
+            "measured": state.measured + (n if measured is not None else 0),
+        }
+        if self.feedback and ctx.now - period_start >= self.slow_period:
+            changes.update(
+                self._slow_update(
+                    ctx.now, state, changes["period_violations"], changes["period_samples"]
+                )
+            )
+        return changes
 
-    def _slow_update(self, now: datetime, state: QosState) -> QosState:
+    def _slow_update(
+        self, now: datetime, state: QosState, period_violations: int, period_samples: int
+    ) -> dict[str, Any]:
+        """The slow loop's changes, at the end of a period with these counts."""
         target = self.target_violation_pct / 100
         # The rate over the last few periods (older ones fade), so that a quiet night
         # and a busy day are judged together rather than pulling in turn.
-        v = _FADE * state.long_violations + state.period_violations
-        n = _FADE * state.long_samples + state.period_samples
+        v = _FADE * state.long_violations + period_violations
+        n = _FADE * state.long_samples + period_samples
         rate = v / max(n, 1.0)
         # A fourth root: a gentle correction, so one unlucky period does not swing it.
         ratio = (max(target, 1e-6) / max(rate, target / 4, 1e-6)) ** 0.25
         setpoint = self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0))
-        return state.evolve(
-            setpoint=setpoint,
-            period_start=now,
-            period_violations=0,
-            period_samples=0,
-            long_violations=v,
-            long_samples=n,
-        )
+        return {
+            "setpoint": setpoint,
+            "period_start": now,
+            "period_violations": 0,
+            "period_samples": 0,
+            "long_violations": v,
+            "long_samples": n,
+        }
 
     # ------------------------------------------------------------- decision
 
@@ -204,23 +220,25 @@ class QosPolicy:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
-        state = self.observe(ctx, state, table)
-        h = state.band
+        changes = self._observed(ctx, state, table)  # applied with the decision's own
+        h = changes.get("band", state.band)
         observed = ctx.load.last
         lead = spec.boot_delay
         # The floor is also a share of one instance's capacity: at (nearly) zero load a
         # band relative to the mean vanishes, and the loop could buy no headroom at all.
-        scaled = {
-            "band_scale": h,
-            "band_floor": self.band_floor,
-            "band_min": self.band_floor * spec.capacity_per_instance,
-        }
         until = lead + cadence(ctx)
-        peaks = forecast_peaks(ctx, self.quantile, ((lead, until), (timedelta(0), until)), **scaled)
+        peaks = forecast_peaks(
+            ctx,
+            self.quantile,
+            ((lead, until), (_ZERO, until)),
+            band_scale=h,
+            band_floor=self.band_floor,
+            band_min=self.band_floor * spec.capacity_per_instance,
+        )
         ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
-            state = state.evolve(last_ready=ctx.status.ready)
+            state = state.evolve(**changes, last_ready=ctx.status.ready)
             if math.isnan(observed):
                 return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
@@ -235,15 +253,18 @@ class QosPolicy:
         up_need = table.required_one(ahead.value)
         floor_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
         in_need = table.required_one(floor_load / self.low_water)
-        since = ctx.now - self.scale_in_window
-        recent = (*(r for r in state.recent if r[0] > since), (ctx.now, in_need))
+        now = ctx.now
+        since = now - self.scale_in_window
+        recent = tuple([r for r in state.recent if r[0] > since] + [(now, in_need)])
         note = f" ({ahead.note})" if ahead.note else ""
         # The panic window (after Knative's): the newest sample alone needed more
         # instances than were serving it. A level forecast lags a burst by design, so
         # the group is sized for the burst as seen, and holds for ``panic_window``.
         burst = self._burst_need(ctx, observed, table)
         panic_until = ctx.now + self.panic_window if burst is not None else state.panic_until
-        state = state.evolve(recent=recent, last_ready=ctx.status.ready, panic_until=panic_until)
+        state = state.evolve(
+            **changes, recent=recent, last_ready=ctx.status.ready, panic_until=panic_until
+        )
         panic = panic_until is not None and ctx.now < panic_until
         if burst is not None and burst > max(up_need, current):
             desired, clamp = _clamp(burst, spec.max_size)
@@ -263,7 +284,7 @@ class QosPolicy:
         if panic:
             return current, f"panic window until {state.panic_until:%H:%M}: no scale-in", state
         window_full = ctx.now - recent[0][0] >= self.scale_in_window - cadence(ctx)
-        stable = max(n for _, n in recent)
+        stable = max([n for _, n in recent])
         if window_full and stable < current:
             return (
                 stable,

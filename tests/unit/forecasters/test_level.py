@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autoscaler.forecasters.level import LevelForecaster
+from autoscaler.forecasters.level import LevelForecaster, sorted_quantiles
 from autoscaler.forecasters.registry import build_forecaster
 from autoscaler.model import ForecastError
 
@@ -162,3 +162,17 @@ def test_width_stretches_the_band_offsets_not_the_mean() -> None:
     # its 90 % band, half as wide again
     expected = 1.5 * 2 * 1.6449 * 20 * (1 + 0.2 / 1.8) ** 0.5
     assert (wide.quantile(0.95) - wide.quantile(0.05))[0] == pytest.approx(expected, rel=0.15)
+
+
+def test_sorted_quantiles_are_numpys() -> None:
+    rng = np.random.default_rng(3)
+    qs = (0.01, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99)
+    cases = [rng.normal(0, 1, n) for n in (1, 2, 3, 10, 101, 10_080)]
+    cases += [rng.integers(-3, 4, 500).astype(float), np.zeros(7), np.array([-0.0, 0.0, -0.0])]
+    cases += [np.array([1.0, np.nan, 2.0]), rng.exponential(5, 999) * 1e-12]
+    for values in cases:
+        s = np.sort(values)
+        expected = np.quantile(s, qs)
+        got = np.asarray(sorted_quantiles(s, qs))
+        assert np.array_equal(got, expected, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
