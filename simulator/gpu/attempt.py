@@ -18,6 +18,7 @@ keys change as jobs run).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from autoscaler.simulator.gpu.fleet import MILLI
@@ -104,10 +105,9 @@ class Attempts:
         rp = self.replay
         ledger, milli = rp.ledger, j.req.total_gpu_milli
         owed = 0
-        own = ledger.within_own(j.partition, milli)
+        own, admitted = ledger.standing(j.partition, milli)
         # Over its own quota, with preemption: it may evict its own partition's jobs.
         excess = ledger.own_excess(j.partition, milli) if self._intra and not own else 0
-        admitted = ledger.admits(j.partition, milli)
         if not admitted:
             owed = ledger.reclaim_needed(j.partition, milli)
             if owed <= 0 and not excess:
@@ -125,10 +125,11 @@ class Attempts:
             key = (j.pver, table, own, over, excess, admitted)
             memo = self.failed.get(j.idx)
             if memo is not None and memo[0] == key:
-                nodes = sorted(rp.index.changed_since(memo[1]))
-                if self.simple and not self._may_start_on(j, nodes, own, excess > 0):
+                changed = rp.index.changed_since(memo[1])
+                if self.simple and not self._may_start_on(j, changed, own, excess > 0):
                     self.failed[j.idx] = (key, rp.index.mark)
                     return False
+                nodes = sorted(changed)  # the search's order (ties go to the first)
         started = self._attempt(j, now, owed, nodes, admitted)
         if not started and memo_on:
             self.failed[j.idx] = (key, rp.index.mark)
@@ -171,7 +172,7 @@ class Attempts:
             return where is not None and rp.start(j, where, now)
         return False
 
-    def _may_start_on(self, j: TimeJob, nodes: list[int], own: bool, intra: bool) -> bool:
+    def _may_start_on(self, j: TimeJob, nodes: Collection[int], own: bool, intra: bool) -> bool:
         """False only if ``j`` fits on none of ``nodes`` and (with preemption) none of
         them runs a job it outranks (inside its own quota) or a job of its own partition
         it outranks (``intra``: over its quota): ``_attempt`` would then fail."""

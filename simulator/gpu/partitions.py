@@ -35,12 +35,17 @@ class QuotaLedger:
     def admits(self, partition: str | None, gpu_milli: int) -> bool:
         """Whether ``partition`` may take ``gpu_milli`` more now: inside its quota and the
         total, or by borrowing idle quota (always True for None)."""
+        return self.standing(partition, gpu_milli)[1]
+
+    def standing(self, partition: str | None, gpu_milli: int) -> tuple[bool, bool]:
+        """(``within_own``, ``admits``) for ``gpu_milli`` more, in one call (a retry's
+        hot path asks both)."""
         if partition is None:
-            return True
+            return True, True
         fits_total = self.total_held + gpu_milli <= self.total_quota
-        if self.within_own(partition, gpu_milli):
-            return fits_total or not self.borrowing
-        return self.borrowing and fits_total
+        if self.held[partition] + gpu_milli <= self.quota[partition]:
+            return True, fits_total or not self.borrowing
+        return False, self.borrowing and fits_total
 
     def reclaim_needed(self, partition: str | None, gpu_milli: int) -> int:
         """Milli that borrowers must give back before ``partition`` can take
