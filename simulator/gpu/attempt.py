@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 from autoscaler.simulator.gpu.fleet import MILLI
 from autoscaler.simulator.gpu.migration import migrate_for
 from autoscaler.simulator.gpu.placement import PodRequest
-from autoscaler.simulator.gpu.preemption import find_victims, fits, plain_choice, return_quota
+from autoscaler.simulator.gpu.preemption import (
+    find_victims,
+    fits,
+    plain_choice,
+    return_quota,
+    room_by_evicting,
+)
 from autoscaler.simulator.gpu.state import Placement
 from autoscaler.simulator.gpu.time_jobs import TimeJob
 
@@ -174,8 +180,9 @@ class Attempts:
 
     def _may_start_on(self, j: TimeJob, nodes: Collection[int], own: bool, intra: bool) -> bool:
         """False only if ``j`` fits on none of ``nodes`` and (with preemption) none of
-        them runs a job it outranks (inside its own quota) or a job of its own partition
-        it outranks (``intra``: over its quota): ``_attempt`` would then fail."""
+        them runs jobs it outranks whose eviction could make room (inside its own quota)
+        or a job of its own partition it outranks (``intra``: over its quota):
+        ``_attempt`` would then fail."""
         if not nodes:  # nothing changed since the last try
             return False
         rp = self.replay
@@ -184,7 +191,19 @@ class Attempts:
         first = -mine  # as ``find_victims`` compares index entries
         preempts = self._preempts and own
         for n in nodes:
-            if fits(st, r, n, r.cpu, r.mem) or (preempts and lists[n] and lists[n][0][0] < first):
+            if fits(st, r, n, r.cpu, r.mem):
+                return True
+            if (  # a job it outranks, and evicting all of them would make room
+                preempts
+                and lists[n]
+                and lists[n][0][0] < first
+                and room_by_evicting(
+                    (st.cpu_list[n], st.mem_list[n], sum(st.gpu_lists[n])),
+                    index.outranked_total(n, mine),
+                    (*rp.need(j, n), r.total_gpu_milli),
+                    0,
+                )
+            ):
                 return True
             if intra and index.outranked_of_partition(n, j.partition, mine):
                 return True

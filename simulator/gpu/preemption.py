@@ -74,11 +74,11 @@ def choose_victims(
     for node, victims in by_node.items():
         cpu, mem = need(node)
         assert gpu_free is not None
-        if (  # even evicting all of them would not do: skip the node
-            state.cpu_left[node] + sum(v.held.cpu for v in victims) < cpu
-            or state.mem_left[node] + sum(v.held.mem for v in victims) < mem
-            or gpu_free[node] + sum(v.req.total_gpu_milli for v in victims) < req.total_gpu_milli
-            or sum(v.req.total_gpu_milli for v in victims) < owed
+        if not room_by_evicting(
+            (int(state.cpu_left[node]), int(state.mem_left[node]), int(gpu_free[node])),
+            _total(victims),
+            (cpu, mem, req.total_gpu_milli),
+            owed,
         ):
             continue
         chosen = _greedy(state, req, node, cpu, mem, victims, owed)
@@ -198,11 +198,11 @@ def find_victims(
             total = index.outranked_total(node, mine)
             victims = [jobs[e[4]] for e in entries]
         cpu, mem = replay.need(j, node)
-        if (  # even evicting all of them would not do: skip the node
-            state.cpu_list[node] + total[0] < cpu
-            or state.mem_list[node] + total[1] < mem
-            or sum(state.gpu_lists[node]) + total[2] < j.req.total_gpu_milli
-            or total[2] < owed
+        if not room_by_evicting(
+            (state.cpu_list[node], state.mem_list[node], sum(state.gpu_lists[node])),
+            total,
+            (cpu, mem, j.req.total_gpu_milli),
+            owed,
         ):
             continue
         chosen = _greedy(state, j.req, node, cpu, mem, victims, owed)
@@ -212,6 +212,23 @@ def find_victims(
         if best is None or (cost, tie) < (best[0], best[1]):
             best = (cost, tie, node, chosen)
     return None if best is None else (best[2], best[3])
+
+
+def room_by_evicting(
+    free: tuple[int, int, int],
+    evictable: tuple[int, int, int],
+    need: tuple[int, int, int],
+    owed: int,
+) -> bool:
+    """Whether evicting everything in ``evictable`` (CPU, memory, GPU milli held on one
+    node) could leave room for ``need`` next to what is ``free`` there and give back
+    ``owed`` GPU milli: a necessary condition, checked before any search."""
+    return (
+        free[0] + evictable[0] >= need[0]
+        and free[1] + evictable[1] >= need[1]
+        and free[2] + evictable[2] >= need[2]
+        and evictable[2] >= owed
+    )
 
 
 def _merged(lists: list[list[Entry]]) -> list[Entry]:
