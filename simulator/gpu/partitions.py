@@ -43,7 +43,7 @@ class QuotaLedger:
         if partition is None:
             return True, True
         fits_total = self.total_held + gpu_milli <= self.total_quota
-        if self.held[partition] + gpu_milli <= self.quota[partition]:
+        if self.within_own(partition, gpu_milli):
             return True, fits_total or not self.borrowing
         return False, self.borrowing and fits_total
 
