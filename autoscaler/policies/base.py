@@ -18,8 +18,23 @@ def utilization(load: float | np.ndarray, status: GroupStatus, spec: GroupSpec) 
     return load_a / cap
 
 
-def instances_for(load: float, spec: GroupSpec, target_utilization: float) -> int:
-    """The fewest instances that carry ``load`` at ``target_utilization`` each."""
+def staffed(load: float, spec: GroupSpec, spare: float = 0.0) -> float:
+    """Instances' worth of ``load`` plus square-root headroom: n + ``spare`` x sqrt(n),
+    n = load / capacity (Halfin-Whitt staffing: the spare grows with the load's
+    counting noise, not in proportion to it). NaN, infinite and non-positive load: 0."""
+    if not math.isfinite(load) or load <= 0:
+        return 0.0
+    n = load / spec.capacity_per_instance
+    return n + spare * math.sqrt(n) if spare else n
+
+
+def instances_for(
+    load: float, spec: GroupSpec, target_utilization: float, spare: float = 0.0
+) -> int:
+    """The fewest instances that carry ``load`` (plus ``staffed``'s square-root spare)
+    at ``target_utilization`` each."""
     if not math.isfinite(load) or load <= 0:
         return 0
-    return math.ceil(load / (spec.capacity_per_instance * target_utilization) - 1e-9)
+    if not spare:  # the plain rule, in its own arithmetic (same counts to the last bit)
+        return math.ceil(load / (spec.capacity_per_instance * target_utilization) - 1e-9)
+    return math.ceil(staffed(load, spec, spare) / target_utilization - 1e-9)
