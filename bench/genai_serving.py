@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
+       [--extra-predictive T:Q:S[,T:Q:S...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def main() -> None:
     ap.add_argument(
         "--extra-predictive",
         default=None,
-        help="also run predictive_target at T:Q:S (target:quantile:stabilisation), a row of its own",
+        help="also run predictive_target at T:Q:S (target:quantile:stabilisation, the other "
+        "options at their defaults), a row of its own; several: comma-separated",
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
@@ -197,7 +198,8 @@ def main() -> None:
         return
     jobs: list[tuple[float, str, str | None]] = [(sp, n, None) for sp in speedups for n in names]
     if args.extra_predictive:
-        jobs += [(sp, "predictive_target", args.extra_predictive) for sp in speedups]
+        extras = args.extra_predictive.split(",")
+        jobs += [(sp, "predictive_target", x) for sp in speedups for x in extras]
     # the slowest first, so that a pool is not left waiting on one long replay at the end
     jobs.sort(key=lambda j: (j[0], j[1] not in ("qos", "predictive_target")))
     t0 = time.perf_counter()

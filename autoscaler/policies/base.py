@@ -19,20 +19,22 @@ def utilization(load: float | np.ndarray, status: GroupStatus, spec: GroupSpec) 
 
 
 def staffed(load: float, spec: GroupSpec, spare: float = 0.0) -> float:
-    """Instances' worth of ``load`` plus square-root headroom: n + ``spare`` x sqrt(n),
-    n = load / capacity (Halfin-Whitt staffing: the spare grows with the load's
-    counting noise, not in proportion to it). NaN, infinite and non-positive load: 0."""
+    """Instances' worth of ``load`` plus whole spare instances: n + floor(``spare`` x
+    sqrt(n)), n = load / capacity. The spare grows with the square root of the load (its
+    counting noise, Halfin-Whitt staffing), and whole: a load of one instance or less gets
+    none for ``spare`` < 1, so a lone request does not double its replicas. NaN, infinite
+    and non-positive load: 0."""
     if not math.isfinite(load) or load <= 0:
         return 0.0
     n = load / spec.capacity_per_instance
-    return n + spare * math.sqrt(n) if spare else n
+    return n + math.floor(spare * math.sqrt(n) + 1e-9) if spare else n
 
 
 def instances_for(
     load: float, spec: GroupSpec, target_utilization: float, spare: float = 0.0
 ) -> int:
-    """The fewest instances that carry ``load`` (plus ``staffed``'s square-root spare)
-    at ``target_utilization`` each."""
+    """The fewest instances that carry ``load`` (plus ``staffed``'s whole spare
+    instances) at ``target_utilization`` each."""
     if not math.isfinite(load) or load <= 0:
         return 0
     if not spare:  # the plain rule, in its own arithmetic (same counts to the last bit)

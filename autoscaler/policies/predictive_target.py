@@ -22,8 +22,8 @@ class PredictiveTargetPolicy:
     list of ``[epoch seconds, count]``), and never moves inside the ``tolerance`` dead band.
     Without a usable forecast it tracks the observed load, like the reactive policy.
 
-    ``spare`` (default 0: off) adds square-root headroom, n + spare x sqrt(n) instances'
-    worth for a load of n (``base.staffed``), before the target. ``react`` (default off)
+    ``spare`` (default 0: off) adds floor(spare x sqrt(n)) whole spare instances to a
+    load of n instances' worth (``base.staffed``), before the target. ``react`` (default off)
     scales out on the larger of the forecast and the last observed sample, so a load the
     smoothed forecast has not caught up with yet is served now (on GPU serving the
     forecast of requests in the system lags every arrival).

@@ -1,5 +1,5 @@
-"""predictive_target's square-root spare and its scale-out on the observed load, as a
-table of cases (the test group: one instance carries 100/s)."""
+"""predictive_target's whole spare instances (floor(spare x sqrt(n))) and its scale-out
+on the observed load, as a table of cases (the test group: one instance carries 100/s)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ SPARE_CASES = [
     # (id, forecast or None, observed, ready, target, tolerance, spare, react, want)
     ("no spare: the plain rule", [700.0] * 6, [700.0], 5, 0.7, 0.0, 0.0, False, 10),
     ("spare 1 on 9 instances' load: 9 + 3", [900.0] * 6, [900.0], 9, 1.0, 0.0, 1.0, False, 12),
+    ("spare 0.9 on 9: 9 + floor(2.7)", [900.0] * 6, [900.0], 9, 1.0, 0.0, 0.9, False, 11),
     ("spare 0.5 on 4: 4 + 1", [400.0] * 6, [400.0], 4, 1.0, 0.0, 0.5, False, 5),
     ("spare 1 on one instance's load: 2", [100.0] * 6, [100.0], 1, 1.0, 0.0, 1.0, False, 2),
+    ("spare 0.9 on a lone request: none", [100.0] * 6, [100.0], 1, 1.0, 0.0, 0.9, False, 1),
+    ("spare 0.9 on a part request: none", [30.0] * 6, [30.0], 1, 1.0, 0.0, 0.9, False, 1),
+    ("spare 0.9 on 2: 2 + 1", [200.0] * 6, [200.0], 2, 1.0, 0.0, 0.9, False, 3),
     ("spare then target: (4 + 2) / 0.75", [400.0] * 6, [400.0], 4, 0.75, 0.0, 1.0, False, 8),
     ("no load, no spare replica", [0.0] * 6, [0.0], 3, 1.0, 0.0, 1.0, False, 0),
     ("spare inside the dead band: hold", [900.0] * 6, [900.0], 11, 1.0, 0.1, 1.0, False, 11),
