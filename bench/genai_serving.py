@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S[,T:Q:S...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
+       [--extra-predictive T:Q:S[:SPARE:REACT:TOL][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -98,11 +98,18 @@ def _report(job: tuple[float, str, str | None], row: dict) -> None:
 
 
 def with_predictive(cfg: Config, setting: str) -> Config:
-    """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``."""
-    target, quantile, stab = setting.split(":")
-    pt = PredictiveTargetPolicyConfig.model_validate(
-        {"target": float(target), "quantile": float(quantile), "stabilization_down": stab}
-    )
+    """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``, or
+    with its spare, react (on/off) and tolerance too: ``T:Q:S:SPARE:REACT:TOL``; the
+    options not given at their defaults."""
+    fields = setting.split(":")
+    target, quantile, stab = fields[:3]
+    values: dict = {"target": float(target), "quantile": float(quantile)}
+    values["stabilization_down"] = stab
+    if len(fields) == 6:
+        values.update(spare=float(fields[3]), react=fields[4] == "on", tolerance=float(fields[5]))
+    elif len(fields) != 3:
+        raise SystemExit(f"--extra-predictive: {setting!r} is not T:Q:S or T:Q:S:SPARE:REACT:TOL")
+    pt = PredictiveTargetPolicyConfig.model_validate(values)
     group = cfg.groups[0]
     policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
     groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
@@ -157,8 +164,8 @@ def main() -> None:
     ap.add_argument(
         "--extra-predictive",
         default=None,
-        help="also run predictive_target at T:Q:S (target:quantile:stabilisation, the other "
-        "options at their defaults), a row of its own; several: comma-separated",
+        help="also run predictive_target at T:Q:S (target:quantile:stabilisation) or "
+        "T:Q:S:SPARE:REACT:TOL (react on/off), a row of its own; several: comma-separated",
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
