@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
+       [--extra-predictive T:Q:S[:SPARE:REACT:TOL][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -98,11 +98,18 @@ def _report(job: tuple[float, str, str | None], row: dict) -> None:
 
 
 def with_predictive(cfg: Config, setting: str) -> Config:
-    """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``."""
-    target, quantile, stab = setting.split(":")
-    pt = PredictiveTargetPolicyConfig.model_validate(
-        {"target": float(target), "quantile": float(quantile), "stabilization_down": stab}
-    )
+    """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``, or
+    with its spare, react (on/off) and tolerance too: ``T:Q:S:SPARE:REACT:TOL``; the
+    options not given at their defaults."""
+    fields = setting.split(":")
+    target, quantile, stab = fields[:3]
+    values: dict = {"target": float(target), "quantile": float(quantile)}
+    values["stabilization_down"] = stab
+    if len(fields) == 6:
+        values.update(spare=float(fields[3]), react=fields[4] == "on", tolerance=float(fields[5]))
+    elif len(fields) != 3:
+        raise SystemExit(f"--extra-predictive: {setting!r} is not T:Q:S or T:Q:S:SPARE:REACT:TOL")
+    pt = PredictiveTargetPolicyConfig.model_validate(values)
     group = cfg.groups[0]
     policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
     groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
@@ -157,7 +164,8 @@ def main() -> None:
     ap.add_argument(
         "--extra-predictive",
         default=None,
-        help="also run predictive_target at T:Q:S (target:quantile:stabilisation), a row of its own",
+        help="also run predictive_target at T:Q:S (target:quantile:stabilisation) or "
+        "T:Q:S:SPARE:REACT:TOL (react on/off), a row of its own; several: comma-separated",
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
@@ -197,7 +205,8 @@ def main() -> None:
         return
     jobs: list[tuple[float, str, str | None]] = [(sp, n, None) for sp in speedups for n in names]
     if args.extra_predictive:
-        jobs += [(sp, "predictive_target", args.extra_predictive) for sp in speedups]
+        extras = args.extra_predictive.split(",")
+        jobs += [(sp, "predictive_target", x) for sp in speedups for x in extras]
     # the slowest first, so that a pool is not left waiting on one long replay at the end
     jobs.sort(key=lambda j: (j[0], j[1] not in ("qos", "predictive_target")))
     t0 = time.perf_counter()

@@ -9,6 +9,11 @@ same warm set; if none, the most goodput per GPU-hour (and it is said so).
 
 Usage: python bench/genai_tuning.py [--speedup 20] [--days 0-7] [--warm-sets lru,popular]
        [--targets 0.7,0.85,1.0] [--quantiles 0.5,0.9] [--stabilisation 0s,20s,60s]
+       [--spares 0] [--react off] [--tolerances 0.1]
+
+``--spares`` (square-root headroom), ``--react`` (scale out on the observed load too:
+off, on or off,on) and ``--tolerances`` add predictive_target's options to the grid; their
+defaults are the policy's, so without them the grid is the earlier one.
 """
 
 from __future__ import annotations
@@ -59,6 +64,9 @@ def main() -> None:
     ap.add_argument("--targets", default="0.7,0.85,1.0")
     ap.add_argument("--quantiles", default="0.5,0.9")
     ap.add_argument("--stabilisation", default="0s,20s,60s")
+    ap.add_argument("--spares", default="0")
+    ap.add_argument("--react", default="off", help="off, on or off,on")
+    ap.add_argument("--tolerances", default="0.1")
     args = ap.parse_args()
     first, last = (int(x) for x in args.days.split("-"))
     cfg = load_config(args.config)
@@ -71,9 +79,12 @@ def main() -> None:
     targets = [float(x) for x in args.targets.split(",")]
     quantiles = [float(x) for x in args.quantiles.split(",")]
     stabs = args.stabilisation.split(",")
+    spares = [float(x) for x in args.spares.split(",")]
+    reacts = [x == "on" for x in args.react.split(",")]
+    tolerances = [float(x) for x in args.tolerances.split(",")]
     print(f"tuning days {first}-{last} at {args.speedup:g}x, pooled")
     print(
-        f"{'warm set':<15} {'policy':<28} {'GPU-h':>7} {'good/GPU-h':>10} {'vs kpa':>6} "
+        f"{'warm set':<15} {'policy':<48} {'GPU-h':>7} {'good/GPU-h':>10} {'vs kpa':>6} "
         f"{'p95 s':>6} {'cold':>5}"
     )
     t0 = time.perf_counter()
@@ -84,20 +95,31 @@ def main() -> None:
         scn = build_serving_scenario(base, trace, latencies, speedup=args.speedup)
         kpa = simulate_serving(scn, ["kpa"]).summary()["policies"]["kpa"]
         rows = [("kpa", kpa)]
-        for target, q, stab in itertools.product(targets, quantiles, stabs):
+        grid = itertools.product(targets, quantiles, stabs, spares, reacts, tolerances)
+        for target, q, stab, spare, react, tol in grid:
             pt = PredictiveTargetPolicyConfig.model_validate(
-                {"target": target, "quantile": q, "stabilization_down": stab}
+                {
+                    "target": target,
+                    "quantile": q,
+                    "stabilization_down": stab,
+                    "spare": spare,
+                    "react": react,
+                    "tolerance": tol,
+                }
             )
             scn = build_serving_scenario(
                 with_settings(cfg, warm, pt), trace, latencies, speedup=args.speedup
             )
             d = simulate_serving(scn, ["predictive_target"]).summary()["policies"]
-            rows.append((f"pt t={target} q={q} stab={stab}", d["predictive_target"]))
+            label = f"pt t={target} q={q} stab={stab}"
+            if args.spares != "0" or args.react != "off" or args.tolerances != "0.1":
+                label += f" spare={spare:g} react={'on' if react else 'off'} tol={tol:g}"
+            rows.append((label, d["predictive_target"]))
         for label, d in rows:
             ratio = d["slo_goodput_per_gpu_hour"] / kpa["slo_goodput_per_gpu_hour"]
             p95 = d["latency_seconds"]["p95"]
             print(
-                f"{wname:<15} {label:<28} {d['gpu_hours']:>7.1f} "
+                f"{wname:<15} {label:<48} {d['gpu_hours']:>7.1f} "
                 f"{d['slo_goodput_per_gpu_hour']:>10.2f} {ratio:>5.2f}x {p95:>6.1f} "
                 f"{d['cold_starts']:>5}",
                 flush=True,

@@ -105,6 +105,10 @@ class PredictiveTargetPolicyConfig(FrozenModel):
     tolerance: float = Field(0.1, ge=0, lt=1.0)
     quantile: float = Field(0.9, gt=0, lt=1)
     stabilization_down: Span = timedelta(minutes=5)
+    # whole spare instances: floor(spare x sqrt(n)) more for a load of n instances (0: off)
+    spare: float = Field(0.0, ge=0, le=10.0)
+    # scale out on the larger of the forecast and the last observed sample
+    react: bool = False
 
 
 class QosPolicyConfig(FrozenModel):

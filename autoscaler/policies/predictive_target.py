@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from autoscaler.model import Decision, PolicyContext
-from autoscaler.policies.base import instances_for
+from autoscaler.policies.base import instances_for, staffed
 from autoscaler.policies.forecast_window import cadence, forecast_peaks
 
 
@@ -21,12 +21,20 @@ class PredictiveTargetPolicy:
     recommendation made in the last ``stabilization_down`` (carried in memory as a JSON-ready
     list of ``[epoch seconds, count]``), and never moves inside the ``tolerance`` dead band.
     Without a usable forecast it tracks the observed load, like the reactive policy.
+
+    ``spare`` (default 0: off) adds floor(spare x sqrt(n)) whole spare instances to a
+    load of n instances' worth (``base.staffed``), before the target. ``react`` (default off)
+    scales out on the larger of the forecast and the last observed sample, so a load the
+    smoothed forecast has not caught up with yet is served now (on GPU serving the
+    forecast of requests in the system lags every arrival).
     """
 
     target: float = 0.7
     tolerance: float = 0.1
     quantile: float = 0.9
     stabilization_down: timedelta = timedelta(minutes=5)
+    spare: float = 0.0
+    react: bool = False
     name: str = "predictive_target"
 
     def decide(self, ctx: PolicyContext) -> Decision:
@@ -45,15 +53,20 @@ class PredictiveTargetPolicy:
             source = "no forecast; observed load"
         else:
             up_load = ahead.value
+            if self.react and not math.isnan(observed):
+                up_load = max(up_load, observed)
             keep_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
             source = f"q{self.quantile:g} forecast" + (f" ({ahead.note})" if ahead.note else "")
-        up = instances_for(up_load, spec, self.target)
-        keep = instances_for(keep_load, spec, self.target)
+        up = instances_for(up_load, spec, self.target, self.spare)
+        keep = instances_for(keep_load, spec, self.target, self.spare)
         now = ctx.now.timestamp()
         history = _recent(ctx.memory, now - self.stabilization_down.total_seconds())
         history.append([now, max(up, keep)])
         if current > 0:
-            ratio = up_load / (current * spec.capacity_per_instance * self.target)
+            if self.spare:
+                ratio = staffed(up_load, spec, self.spare) / (current * self.target)
+            else:
+                ratio = up_load / (current * spec.capacity_per_instance * self.target)
             if abs(ratio - 1.0) <= self.tolerance:
                 return Decision(current, f"{source}: within tolerance", self.name, history)
         if up > current:

@@ -80,3 +80,20 @@ def test_arrival_speedup_out_of_range_or_without_a_serving_config() -> None:
     assert res.stderr.strip() == "error: --arrival-speedup must be in (0, 1000], not 5000.0"
     res = run("simulate", "--arrival-speedup", "5")
     assert res.returncode == 2 and "applies to --fleet or a config with a serving:" in res.stderr
+
+
+def test_a_bad_predictive_target_spare_or_react_is_one_error_and_exit_2(tmp_path: Path) -> None:
+    for field, value, says in (
+        ("spare", -1, "spare"),
+        ("spare", 11, "spare"),
+        ("react", "x", "react"),
+    ):
+        data = yaml.safe_load((REPO / "etc" / "genai-serving.yaml").read_text())
+        pt = next(p for p in data["groups"][0]["policies"] if p["kind"] == "predictive_target")
+        pt[field] = value
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(data))
+        res = run("check-config", str(path))
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        errors = [ln for ln in res.stderr.splitlines() if says in ln]
+        assert len(errors) == 1, res.stderr

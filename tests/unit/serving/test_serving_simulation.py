@@ -79,6 +79,27 @@ def test_same_seed_same_summary_and_another_seed_differs(data) -> None:
     assert _strip(a)["policies"] != _strip(c)["policies"]
 
 
+def test_the_spare_setting_replays_the_same_and_holds_more_than_without(data) -> None:
+    # the config's predictive_target (spare 1.5, react): deterministic, and its spare
+    # replicas cost GPU-hours over the same setting without them
+    a = simulate_serving(_scenario(data), ["predictive_target"]).summary()
+    b = simulate_serving(_scenario(data), ["predictive_target"]).summary()
+    assert _strip(a) == _strip(b)
+    cfg = _config()
+    group = cfg.groups[0]
+    policies = [
+        p.model_copy(update={"spare": 0.0}) if p.kind == "predictive_target" else p
+        for p in group.policies
+    ]
+    lean_cfg = cfg.model_copy(update={"groups": [group.model_copy(update={"policies": policies})]})
+    trace, latencies = data
+    lean_scn = build_serving_scenario(lean_cfg, trace, latencies, speedup=20.0, seed=7)
+    lean = simulate_serving(lean_scn, ["predictive_target"]).summary()
+    spare, none = a["policies"]["predictive_target"], lean["policies"]["predictive_target"]
+    assert spare["gpu_hours"] > none["gpu_hours"]
+    assert spare["latency_seconds"]["p50"] <= none["latency_seconds"]["p50"]
+
+
 def test_skipping_idle_ticks_changes_nothing_for_reactive_policies(data) -> None:
     sparse = simulate_serving(_scenario(data, idle_tick="10m"), ["kpa", "target"]).summary()
     dense = simulate_serving(_scenario(data, idle_tick="2s"), ["kpa", "target"])
