@@ -12,9 +12,14 @@ point forecasts are the same.
 One-step predictions for given parameters are a linear filter of the series (the
 model in innovations form is a two-state linear system driven by ``y``), computed with
 ``scipy.signal.lfilter``: a likelihood costs microseconds, so four forms are estimated
-by L-BFGS-B in well under a second on a week of 5-minute data. The initial level is
-the mean of the first hour and the initial trend zero (on thousands of points their
-estimate hardly matters); they are still counted in the AICc's parameters.
+by L-BFGS-B in well under a second on a week of 5-minute data. The initial states
+enter the predictions linearly (as the filter's free response), so for each smoothing
+parameter set they are concentrated out by least squares (``initial="estimated"``,
+the default): two more filters per evaluation. Fixing them instead (``"first hour"``:
+the mean of the first 12 points and no trend, this module's earlier rule) is wrong
+where ``alpha`` is tiny, which automatic ETS picks for a series that is a mean plus
+noise: with ``alpha`` 1e-4 a week of 5-minute data still weighs the initial level by
+0.8, so the forecast was four-fifths the first hour's mean.
 """
 
 from __future__ import annotations
@@ -63,12 +68,44 @@ def one_step(y: np.ndarray, alpha: float, beta: float, phi: float, l0: float, b0
     c1 = -w[0] * g[0] * d[1, 1] + w[0] * d[0, 1] * g[1] + w[1] * d[1, 0] * g[0]
     c1 -= w[1] * g[1] * d[0, 0]
     forced = lfilter([0.0, c0, c1], a, y)
-    x0 = np.array([l0, b0])
+    return forced + _free(len(y), w, d, a, np.array([l0, b0]))
+
+
+def _free(n: int, w: np.ndarray, d: np.ndarray, a: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """The predictions' response to the initial state ``x0`` alone (no data)."""
+    from scipy.signal import lfilter
+
     s1, s2 = w @ x0, w @ d @ x0
-    impulse = np.zeros(len(y))
+    impulse = np.zeros(n)
     impulse[0] = 1.0
-    free = lfilter([s1, s2 + a[1] * s1], a, impulse)
-    return forced + free
+    return lfilter([s1, s2 + a[1] * s1], a, impulse)
+
+
+def one_step_estimated(
+    y: np.ndarray, alpha: float, beta: float, phi: float, error: str, damped: bool
+) -> tuple[np.ndarray, float, float]:
+    """``(yhat, l0, b0)``: ``one_step`` at the initial states that fit ``y`` best.
+
+    The predictions are ``forced + l0 * f_l + b0 * f_b`` (free responses to a unit
+    initial level and trend), so the best states are a least-squares fit of ``y -
+    forced``: plain for additive errors, weighted by ``1 / y`` for multiplicative ones
+    (their likelihood scores the relative error, ``e / yhat``; ``y`` stands in for
+    ``yhat``, which is what is being solved for). Without a trend only the level.
+    """
+    zero = one_step(y, alpha, beta, phi, 0.0, 0.0)
+    w = np.array([1.0, phi])
+    g = np.array([alpha, beta])
+    d = np.array([[1.0, phi], [0.0, phi]]) - np.outer(g, w)
+    a = np.array([1.0, -(d[0, 0] + d[1, 1]), d[0, 0] * d[1, 1] - d[0, 1] * d[1, 0]])
+    cols = [_free(len(y), w, d, a, np.array([1.0, 0.0]))]
+    if damped:
+        cols.append(_free(len(y), w, d, a, np.array([0.0, 1.0])))
+    x = np.column_stack(cols)
+    weight = 1.0 / y if error == "M" else np.ones(len(y))
+    coef, *_ = np.linalg.lstsq(x * weight[:, None], (y - zero) * weight, rcond=None)
+    l0 = float(coef[0])
+    b0 = float(coef[1]) if damped else 0.0
+    return zero + x @ coef, l0, b0
 
 
 def _neg_loglik(y: np.ndarray, yhat: np.ndarray, error: str) -> float:
@@ -84,11 +121,20 @@ def _neg_loglik(y: np.ndarray, yhat: np.ndarray, error: str) -> float:
     return 0.5 * n * math.log(max(sse / n, 1e-300)) + float(np.log(yhat).sum())
 
 
-def _fit_form(y: np.ndarray, error: str, damped: bool) -> EtsFit | None:
+INITIAL = ("estimated", "first hour")
+
+
+def _fit_form(y: np.ndarray, error: str, damped: bool, initial: str) -> EtsFit | None:
     from scipy.optimize import minimize
 
     n = len(y)
     l0, b0 = float(y[: min(12, n)].mean()), 0.0
+    estimated = initial == "estimated"
+
+    def predictions(alpha: float, beta: float, phi: float) -> tuple[np.ndarray, float, float]:
+        if estimated:
+            return one_step_estimated(y, alpha, beta, phi, error, damped)
+        return one_step(y, alpha, beta, phi, l0, b0), l0, b0
 
     def unpack(theta: np.ndarray) -> tuple[float, float, float]:
         alpha = float(theta[0])
@@ -98,7 +144,7 @@ def _fit_form(y: np.ndarray, error: str, damped: bool) -> EtsFit | None:
 
     def objective(theta: np.ndarray) -> float:
         alpha, beta, phi = unpack(theta)
-        value = _neg_loglik(y, one_step(y, alpha, beta, phi, l0, b0), error)
+        value = _neg_loglik(y, predictions(alpha, beta, phi)[0], error)
         return value if math.isfinite(value) else 1e300
 
     if damped:
@@ -115,19 +161,30 @@ def _fit_form(y: np.ndarray, error: str, damped: bool) -> EtsFit | None:
     if best is None:
         return None
     alpha, beta, phi = unpack(best.x)
+    _, l0, b0 = predictions(alpha, beta, phi)
     k = (3 if damped else 1) + (2 if damped else 1) + 1  # smoothing, initial states, variance
     aicc = 2 * best.fun + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n > k + 1 else math.inf)
     return EtsFit(error, damped, alpha, beta, phi, l0, b0, float(aicc))
 
 
-def select(y: np.ndarray, trend: bool | None = None, errors: tuple[str, ...] = ("A", "M")):
+def select(
+    y: np.ndarray,
+    trend: bool | None = None,
+    errors: tuple[str, ...] = ("A", "M"),
+    initial: str = "estimated",
+):
     """The form with the lowest AICc (``trend`` None: with and without a damped trend;
     True/False: only that). Multiplicative errors only for strictly positive ``y``.
+    ``initial``: how the initial states are set (``INITIAL``; see the module).
     Returns ``(best, all fits)``; raises ``ValueError`` when no form could be fitted."""
+    if initial not in INITIAL:
+        raise ValueError(f"initial must be one of {', '.join(INITIAL)}, not {initial!r}")
     y = np.asarray(y, dtype=float)
     dampings = (False, True) if trend is None else (bool(trend),)
     kinds = [e for e in errors if e == "A" or (e == "M" and float(y.min()) > 0)]
-    fits = [f for e in kinds for dmp in dampings if (f := _fit_form(y, e, dmp)) is not None]
+    fits = [
+        f for e in kinds for dmp in dampings if (f := _fit_form(y, e, dmp, initial)) is not None
+    ]
     if not fits:
         raise ValueError("no exponential smoothing form could be fitted")
     return min(fits, key=lambda f: f.aicc), fits
