@@ -52,10 +52,34 @@ def stable(ar: np.ndarray) -> bool:
     return bool(np.all(np.abs(roots) < 0.999))
 
 
+def invertible(ma: np.ndarray, sigma2: float) -> tuple[np.ndarray, float]:
+    """The invertible MA polynomial with the same autocovariances, and its variance.
+
+    Each inverse root ``r`` outside the unit circle is replaced by ``1 / conj(r)`` and
+    the innovation variance multiplied by ``|r|**2``: the same Gaussian process, so the
+    same likelihood and the same Kalman forecasts. Hannan-Rissanen often lands just
+    outside (an MA root near -1 after differencing, e.g. -1.02), where statsmodels'
+    maximum-likelihood polish cannot start (its parameter transform needs an invertible
+    start and returns NaN), so the polish was silently skipped.
+    """
+    ma = np.asarray(ma, dtype=float)
+    if not len(ma):
+        return ma, sigma2
+    roots = np.roots(np.r_[1.0, ma])
+    outside = np.abs(roots) > 1.0
+    if not outside.any():
+        return ma, sigma2
+    scale = float(np.prod(np.abs(roots[outside]) ** 2))
+    roots = np.where(outside, 1.0 / np.conj(roots), roots)
+    return np.real(np.poly(roots)[1:]), sigma2 * scale
+
+
 class ArimaForecaster(StateSpaceForecaster):
     """``orders``: candidate (p, q) pairs; ``d``: 0, 1 or None (chosen by KPSS);
     ``polish``: maximum-likelihood iterations after the selection (0 to skip);
-    ``arma_window``: points (or a duration) the parameters are estimated on."""
+    ``arma_window``: points (or a duration) the parameters are estimated on;
+    ``reflect``: start the polish from the invertible twin of a non-invertible MA
+    estimate (``invertible``) instead of skipping it."""
 
     name = "arima"
 
@@ -66,10 +90,19 @@ class ArimaForecaster(StateSpaceForecaster):
         d: int | None = None,
         polish: int = 5,
         arma_window: int | str | None = ARMA_WINDOW,
+        reflect: bool = True,
         **params: Any,
     ) -> None:
         orders = tuple((int(p), int(q)) for p, q in orders)
-        super().__init__(step, orders=orders, d=d, polish=polish, arma_window=arma_window, **params)
+        super().__init__(
+            step,
+            orders=orders,
+            d=d,
+            polish=polish,
+            arma_window=arma_window,
+            reflect=reflect,
+            **params,
+        )
         if d not in (None, 0, 1):
             raise ForecastError(f"arima: d must be 0, 1 or None, not {d!r}")
         if not orders or any(p < 0 or q < 0 or p + q == 0 for p, q in orders):
@@ -77,6 +110,7 @@ class ArimaForecaster(StateSpaceForecaster):
         self.orders = orders
         self.d = d
         self.polish = int(polish)
+        self.reflect = bool(reflect)
         self.order: tuple[int, int, int] | None = None
 
     def _fit_remainder(self, r: np.ndarray) -> Any:
@@ -96,7 +130,10 @@ class ArimaForecaster(StateSpaceForecaster):
                     errors.append(f"({p},{d},{q}): unstable estimate")
                     continue
                 model = SARIMAX(z, order=(p, d, q), trend="n")
-                start = np.r_[hr.ar_params, hr.ma_params, max(float(hr.sigma2), 1e-12)]
+                ma, sigma2 = hr.ma_params, max(float(hr.sigma2), 1e-12)
+                if self.reflect:
+                    ma, sigma2 = invertible(ma, sigma2)
+                start = np.r_[hr.ar_params, ma, sigma2]
                 res = model.filter(start, cov_type="none")
             except (ValueError, np.linalg.LinAlgError) as exc:
                 errors.append(f"({p},{d},{q}): {exc}")
