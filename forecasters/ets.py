@@ -33,7 +33,7 @@ class EtsForecaster(StateSpaceForecaster):
         step: timedelta,
         trend: bool | None = None,
         errors: tuple[str, ...] | list[str] = ("A", "M"),
-        initial: str = "estimated",
+        initial: str = "first hour",
         **params: Any,
     ) -> None:
         errors = tuple(str(e).upper() for e in errors)
