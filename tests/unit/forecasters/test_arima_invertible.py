@@ -46,3 +46,25 @@ def test_an_overdifferenced_series_is_polished_from_the_twin() -> None:
     polished = ArimaForecaster(STEP, **kw).fit(y)
     assert skipped.fitted_params[0] < -1  # the Hannan-Rissanen start, unpolished
     assert -1 < polished.fitted_params[0] < -0.99  # the likelihood's maximum is at -1
+
+
+@pytest.mark.parametrize("kind", ["arima", "ets"])
+def test_a_model_stored_before_the_new_settings_loads_and_forecasts(kind) -> None:
+    from autoscaler.forecasters.registry import build_forecaster
+    from autoscaler.forecasters.restricted_pickle import dump_model, load_model
+
+    rng = np.random.default_rng(2)
+    y = pd.Series(
+        50 + rng.normal(0, 1, 1000).cumsum() * 0.3,
+        index=pd.date_range(datetime(2024, 1, 1, tzinfo=UTC), periods=1000, freq=STEP),
+    )
+    model = build_forecaster(kind, STEP, fallback=True).fit(y.iloc[:900])
+    expected = build_forecaster(kind, STEP, fallback=True).fit(y.iloc[:900])
+    expected.update(y.iloc[900:])
+    old = model.primary
+    for name in ("reflect", "season_gain", "initial"):  # read at fit only
+        if hasattr(old, name):
+            delattr(old, name)
+    loaded = load_model(dump_model(model))
+    loaded.update(y.iloc[900:])
+    np.testing.assert_allclose(loaded.predict(6).mean, expected.predict(6).mean)
