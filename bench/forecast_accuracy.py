@@ -10,7 +10,9 @@ the same series and origins (``forecast_statsforecast``; arrays exchanged throug
 
 Honest selection: where a default has candidates (the level model's ``alpha``;
 whether ARIMA and ETS may model a season at all; whether ETS may use multiplicative
-errors; whether ARIMA polishes its estimates by maximum likelihood), the figure for a
+errors; whether ARIMA polishes its estimates by maximum likelihood, over which order grid
+and for how many iterations; how ETS sets its initial states; how much a daily profile
+must help to be kept), the figure for a
 series comes from the candidate that did best on the other series
 (leave-one-series-out, LOO); the in-sample figure takes the best candidate over all
 series. Both are printed. ``auto``'s candidate settings are the memory of its
@@ -111,7 +113,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "auto mem=24 polish=5": ("auto", {"memory": 24, "member_params": {"arima": {"polish": 5}}}),
 }
 # Comparisons kept for --models but left out of the default run (issue 12's ARMA window,
-# the one-fit calibration): no default is chosen among them here.
+# the one-fit calibration, auto's fit-time baseline, arima's season switch on the new
+# default): no default is chosen among them here.
 NOT_BY_DEFAULT = (
     "ets cal once",
     "auto narrow",
