@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from autoscaler.forecasters.ets_select import EtsFit, select
+from autoscaler.forecasters.ets_select import INITIAL, EtsFit, select
 from autoscaler.forecasters.statespace import StateSpaceForecaster
 from autoscaler.model import ForecastError
 
 
 class EtsForecaster(StateSpaceForecaster):
     """``trend``: None (default) chooses by AICc between a level only and a damped
-    additive trend; True or False forces one. ``errors``: the error forms tried."""
+    additive trend; True or False forces one. ``errors``: the error forms tried.
+    ``initial``: how the initial level and trend are set (``ets_select.INITIAL``)."""
 
     name = "ets"
 
@@ -32,12 +33,18 @@ class EtsForecaster(StateSpaceForecaster):
         step: timedelta,
         trend: bool | None = None,
         errors: tuple[str, ...] | list[str] = ("A", "M"),
+        initial: str = "first hour",
         **params: Any,
     ) -> None:
         errors = tuple(str(e).upper() for e in errors)
-        super().__init__(step, trend=trend, errors=errors, **params)
+        super().__init__(step, trend=trend, errors=errors, initial=initial, **params)
         if not errors or any(e not in ("A", "M") for e in errors):
             raise ForecastError(f"ets: errors must be a non-empty subset of A, M, not {errors}")
+        if initial not in INITIAL:
+            raise ForecastError(
+                f"ets: initial must be one of {', '.join(INITIAL)}, not {initial!r}"
+            )
+        self.initial = initial
         self.trend = None if trend is None else bool(trend)
         self.errors = errors
         self.form: EtsFit | None = None
@@ -48,7 +55,7 @@ class EtsForecaster(StateSpaceForecaster):
         # Multiplicative errors need a positive series; the remainder of a deseasonalised
         # series is shifted by the seasonal profile, so they are tried only without one.
         errors = self.errors if self._season.period == 0 else ("A",)
-        best, _ = select(r, self.trend, errors)
+        best, _ = select(r, self.trend, errors, self.initial)
         self.form = best
         params = [best.alpha]
         if best.damped:

@@ -22,6 +22,9 @@ import numpy as np
 # CloudWatch series (strengths around 0.3-0.5) removing it made 15-60 minute forecasts
 # worse than persistence, while the NASA trace (about 0.8) gains from it.
 MIN_STRENGTH = 0.6
+# A profile is kept when persistence on the deseasonalised held-out day errs by at most
+# this share of plain persistence's error (``profile_helps``).
+GAIN = 0.95
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ def strongest_period(
 FINEST_DAY = 288
 
 
-def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> SeasonalProfile:
+def fit_profile(
+    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN
+) -> SeasonalProfile:
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
 
     Finer than ``FINEST_DAY`` steps a day, the profile is estimated on block means
@@ -104,7 +109,7 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
     can pass for a strong daily pattern (STL's strength of AR(1) noise with
     coefficient 0.9 over four days is about 0.75). With under three days that check
     cannot be made, and no season is modelled: it is decided from the data, never
-    assumed.
+    assumed. ``gain``: the error ratio the profile must reach there (``profile_helps``).
     """
     n = len(values)
     if n < 3 * day:
@@ -112,14 +117,15 @@ def fit_profile(values: np.ndarray, day: int, *, weekly: bool = True) -> Seasona
     block = day // FINEST_DAY
     if block > 1 and day % block == 0:
         return _expanded(
-            fit_profile(_block_means(values, block), day // block, weekly=weekly), block, n
+            fit_profile(_block_means(values, block), day // block, weekly=weekly, gain=gain),
+            block,
+            n,
         )
     profile = decompose(values, day, weekly)
     if profile.period:
         held_out = decompose(values[:-day], day, weekly)
-        if not profile_helps(
-            values, held_out, n - day, leads=(min(3, day // 2), min(12, day // 2))
-        ):
+        leads = (min(3, day // 2), min(12, day // 2))
+        if not profile_helps(values, held_out, n - day, leads=leads, gain=gain):
             return SeasonalProfile(0, np.zeros(0), profile.strength)
     return profile
 
@@ -142,9 +148,14 @@ def _expanded(coarse: SeasonalProfile, block: int, n: int) -> SeasonalProfile:
 
 
 def profile_helps(
-    values: np.ndarray, profile: SeasonalProfile, start: int, leads: tuple[int, ...]
+    values: np.ndarray,
+    profile: SeasonalProfile,
+    start: int,
+    leads: tuple[int, ...],
+    gain: float = GAIN,
 ) -> bool:
-    """Whether persistence on the deseasonalised series beats plain persistence after ``start``.
+    """Whether persistence on the deseasonalised series beats plain persistence after
+    ``start``: its mean absolute error at most ``gain`` times plain persistence's.
 
     Averaged over ``leads`` (15 and 60 minutes at 5-minute steps: what the engine asks).
     """
@@ -157,7 +168,7 @@ def profile_helps(
         plain = np.abs(y[lead:] - y[:-lead]).mean()
         adjusted = np.abs((y[lead:] - s[lead:]) - (y[:-lead] - s[:-lead])).mean()
         ratios.append(adjusted / plain if plain > 0 else 1.0)
-    return bool(np.mean(ratios) < 0.95)
+    return bool(np.mean(ratios) < gain)
 
 
 def decompose(values: np.ndarray, day: int, weekly: bool) -> SeasonalProfile:

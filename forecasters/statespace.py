@@ -27,12 +27,16 @@ import numpy as np
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.compact_kalman import CompactStateSpace
 from autoscaler.forecasters.intervals import normal_bands
-from autoscaler.forecasters.season import NONE, SeasonalProfile, fit_profile
+from autoscaler.forecasters.season import GAIN, NONE, SeasonalProfile, fit_profile
 from autoscaler.forecasters.series_input import to_steps
 
 
 class StateSpaceForecaster(BaseForecaster):
-    """Subclasses implement ``_fit_remainder(r) -> statsmodels MLEResults``."""
+    """Subclasses implement ``_fit_remainder(r) -> statsmodels MLEResults``.
+
+    ``seasonal``: whether a season may be modelled (the data decide whether one is);
+    ``season_gain``: how much a profile must help on the held-out day to be kept
+    (``season.fit_profile``'s ``gain``)."""
 
     min_history = 30
 
@@ -42,16 +46,23 @@ class StateSpaceForecaster(BaseForecaster):
         fit_window: int | str = "7d",
         seasonal: bool = True,
         arma_window: int | str | None = None,
+        season_gain: float = GAIN,
         **params: Any,
     ) -> None:
         super().__init__(
-            step, fit_window=fit_window, seasonal=seasonal, arma_window=arma_window, **params
+            step,
+            fit_window=fit_window,
+            seasonal=seasonal,
+            arma_window=arma_window,
+            season_gain=season_gain,
+            **params,
         )
         self.fit_window = to_steps(fit_window, step, name="fit_window")
         self.arma_window = (
             None if arma_window is None else to_steps(arma_window, step, name="arma_window")
         )
         self.seasonal = bool(seasonal)
+        self.season_gain = float(season_gain)
         self._season: SeasonalProfile = NONE
         self._kalman: CompactStateSpace | None = None
         self.fitted_params = np.empty(0)  # the estimated parameters, kept for inspection
@@ -62,7 +73,9 @@ class StateSpaceForecaster(BaseForecaster):
 
     def _fit(self, values: np.ndarray) -> None:
         values = values[-self.fit_window :]
-        self._season = fit_profile(values, self.day) if self.seasonal else NONE
+        self._season = (
+            fit_profile(values, self.day, gain=self.season_gain) if self.seasonal else NONE
+        )
         r = values - self._season.at(np.arange(len(values)))
         if self.arma_window is not None:
             r = r[-max(self.min_history, self.arma_window) :]

@@ -96,6 +96,7 @@ def test_chunked_and_single_point_updates_give_the_same_choice() -> None:
 
 
 def test_member_params_reach_the_member_and_are_checked() -> None:
+    from autoscaler.forecasters.arima import POLISH
     from autoscaler.model import ForecastError
 
     y = series("arima", seed=3)
@@ -107,9 +108,9 @@ def test_member_params_reach_the_member_and_are_checked() -> None:
     # auto's default skips its arima member's polish; ensemble's and a plain arima's do not
     assert plain.models["arima"].polish == 0 and fast.models["arima"].polish == 0
     ens = build_forecaster("ensemble", STEP, members=members).fit(y)
-    assert ens.models["arima"].polish == 5 == build_forecaster("arima", STEP).polish
+    assert ens.models["arima"].polish == POLISH == build_forecaster("arima", STEP).polish
     slow = build_forecaster("auto", STEP, members=members, member_params={}).fit(y)
-    assert slow.models["arima"].polish == 5
+    assert slow.models["arima"].polish == POLISH
     # a default for a member the caller left out is dropped, not an error
     assert build_forecaster("auto", STEP, members=("naive", "level")).member_params == {}
     assert fast.models["level"].alpha == 1.0 and plain.models["level"].alpha == 0.2

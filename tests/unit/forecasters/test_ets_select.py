@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autoscaler.forecasters.ets_select import one_step, select
+from autoscaler.forecasters.ets_select import one_step, one_step_estimated, select
 from autoscaler.forecasters.registry import build_forecaster
 
 STEP = timedelta(minutes=5)
@@ -70,3 +70,32 @@ def test_the_forecaster_follows_the_chosen_form_through_updates() -> None:
     f = model.form
     expected = loop_one_step(np.r_[y, 0.0], f.alpha, 0.0, 0.0, f.level0, 0.0)[-1]
     assert model.predict(3).mean == pytest.approx(np.full(3, expected), rel=1e-6)
+
+
+def test_the_initial_states_are_the_least_squares_fit() -> None:
+    y = simulate(600, 0.4, 0.1, 0.9, "A", seed=5)
+    yhat, l0, b0 = one_step_estimated(y, 0.4, 0.1, 0.9, "A", damped=True)
+    np.testing.assert_allclose(yhat, one_step(y, 0.4, 0.1, 0.9, l0, b0), atol=1e-8)
+    sse = float(((y - yhat) ** 2).sum())
+    for dl, db in ((0.5, 0.0), (-0.5, 0.0), (0.0, 0.2), (0.0, -0.2)):
+        moved = one_step(y, 0.4, 0.1, 0.9, l0 + dl, b0 + db)
+        assert float(((y - moved) ** 2).sum()) > sse
+
+
+def test_a_mean_plus_noise_is_forecast_at_its_mean_not_its_first_hour() -> None:
+    # white noise around 50 whose first hour happens to sit 2 lower: nothing to follow,
+    # so the estimate takes a tiny alpha and the mean. With the level fixed at the first
+    # hour's mean (the rule this replaces) the fit must either keep it in the forecast,
+    # with weight (1 - alpha) ** n, or raise alpha to forget it and chase the noise
+    y = 50.0 + np.random.default_rng(6).normal(0, 1.0, 2016)
+    y[:12] -= 2.0
+    for initial in ("estimated", "first hour"):
+        best, _ = select(y, errors=("A",), initial=initial)
+        f = one_step(np.r_[y, 0.0], best.alpha, best.beta, best.phi, best.level0, best.trend0)
+        if initial == "estimated":
+            assert best.alpha < 0.01
+            assert abs(f[-1] - y[12:].mean()) < 0.1
+        else:
+            assert best.alpha > 0.02
+    with pytest.raises(ValueError, match="initial"):
+        select(y, initial="backcast")

@@ -79,3 +79,15 @@ def test_a_one_minute_profile_is_estimated_on_five_minute_means_in_place(nab_cpu
     hi, lo = seasonal[high[-day:]], seasonal[~high[-day:]]
     assert hi.min() > lo.max()  # every high minute above every low one: no misaligned edge
     assert 30 < hi.mean() - lo.mean() < 50
+
+
+def test_the_gain_a_profile_must_bring_is_a_parameter():
+    # a daily cycle under noise: the profile helps persistence on the held-out day, by
+    # a margin between the two gains asked for
+    rng = np.random.default_rng(8)
+    t = np.arange(4 * 288)
+    y = 10 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1, len(t)).cumsum() * 0.2 + 50
+    kept = fit_profile(y, 288)
+    assert kept.period == 288
+    refused = fit_profile(y, 288, gain=0.05)
+    assert refused.period == 0 and refused.strength == kept.strength
