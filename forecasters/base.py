@@ -35,7 +35,28 @@ def _pd_step(step: timedelta) -> pd.Timedelta:
 # zone, phase): a slice costs a fraction of ``pd.date_range`` at every decision. Ranges
 # are immutable; a race at worst builds one twice.
 _RANGE_LENGTH = 8192
-_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex]] = {}
+_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex, Any]] = {}
+
+
+def _slicer(times: pd.DatetimeIndex) -> Any:
+    """``f(i, j) == times[i:j]`` (values, dtype, freq, name), built from the range's
+    datetime64 array without pandas' general ``__getitem__`` (most of a decision's
+    index cost); None where this pandas builds it differently (its private
+    constructors changed), and then ``times[i:j]`` serves."""
+    try:
+        data = times._data
+        raw, cls, dtype, freq, name = data._ndarray, type(data), data.dtype, times.freq, times.name
+
+        def sliced(i: int, j: int) -> pd.DatetimeIndex:
+            index = pd.DatetimeIndex._simple_new(cls._simple_new(raw[i:j], dtype=dtype), name)
+            index._freq = freq
+            return index
+
+        probe, want = sliced(1, 4), times[1:4]
+    except (AttributeError, TypeError, ValueError, AssertionError):
+        return None
+    same = probe.equals(want) and probe.dtype == want.dtype and probe.freq == want.freq
+    return sliced if same and probe.name == want.name else None
 
 
 def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.DatetimeIndex:
@@ -49,13 +70,14 @@ def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.Datet
     if cached is not None:
         i = (first_ns - cached[0]) // step_ns
         if 0 <= i <= _RANGE_LENGTH - horizon:
-            return cached[1][i : i + horizon]
+            sliced = cached[2]
+            return cached[1][i : i + horizon] if sliced is None else sliced(i, i + horizon)
     times = future_index(last, step, _RANGE_LENGTH)
     if times.unit != last.unit:  # not representable at the timestamp's unit: as it comes
         return future_index(last, step, horizon)
     if len(_ranges) >= 64:
         _ranges.clear()
-    _ranges[key] = (first_ns, times)
+    _ranges[key] = (first_ns, times, _slicer(times))
     return times[:horizon]
 
 
