@@ -19,6 +19,7 @@ import pandas as pd
 
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, future_index, steps_per_day
+from autoscaler.forecasters.trailing import Trailing
 from autoscaler.model import Forecast, ForecastError
 
 # Models keep at most this much recent history for their own use (residual samples,
@@ -155,7 +156,7 @@ class BaseForecaster:
             new, filled, new_last = clean.values[1:], clean.filled, clean.last
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and bool(new.min() >= 0)
-        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
+        self._history = self._extended("_history", new, HISTORY_CAP)
         self._extent = None
         self._last = new_last
         try:
@@ -231,8 +232,10 @@ class BaseForecaster:
             raise ForecastError(f"{self.name}.update_values: values must be finite")
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and lo_new >= 0
-        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
-        self._last = last + len(new) * _pd_step(self.step)
+        self._history = self._extended("_history", new, HISTORY_CAP)
+        self._last = last + (
+            _pd_step(self.step) if len(new) == 1 else len(new) * _pd_step(self.step)
+        )
         try:
             self._update(new)
         except Exception as exc:
@@ -312,7 +315,22 @@ class BaseForecaster:
             return None
         return self._first, self._last
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The model's state without its ``Trailing`` buffers (rebuilt at the next
+        update from the plain windows, which are kept): stored models hold arrays only."""
+        return {k: v for k, v in self.__dict__.items() if not isinstance(v, Trailing)}
+
     # -- for subclasses ----------------------------------------------------------
+
+    def _extended(self, attr: str, new: np.ndarray, keep: int) -> np.ndarray:
+        """``np.concatenate([getattr(self, attr), new])[-keep:]``, without copying the
+        whole window at every update (``Trailing``; the buffer is kept beside it)."""
+        slot = f"{attr}_trailing"
+        trail = self.__dict__.get(slot)
+        if trail is None or trail.keep != keep:
+            trail = Trailing(keep)
+            setattr(self, slot, trail)
+        return trail.extend(getattr(self, attr), new)
 
     def _fit(self, values: np.ndarray) -> None:
         raise NotImplementedError

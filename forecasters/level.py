@@ -187,7 +187,7 @@ class LevelForecaster(BaseForecaster):
             self._noise += self.beta * (abs(e) - self._noise)
             self._level += self.alpha * e
         if self.season and len(new):
-            self._tail = np.concatenate([self._tail, new])[-(self.season + 2) :]
+            self._tail = self._extended("_tail", new, self.season + 2)
 
     def _history_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
         key = (horizon, quantiles)
