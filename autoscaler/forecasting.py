@@ -36,7 +36,7 @@ from autoscaler.forecasters.fallback import FallbackForecaster, StandIn
 from autoscaler.forecasters.intervals import check_quantiles
 from autoscaler.forecasters.trailing import Trailing
 from autoscaler.interfaces import Forecaster
-from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
+from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow, all_finite
 
 ForecasterFactory = Callable[[timedelta], Forecaster]
 
@@ -310,7 +310,7 @@ class RetrainingForecastProvider(StoredHistory):
                 st.standin_end = st.end
             return
         values = new
-        if not np.isfinite(new).all():
+        if not all_finite(new):
             before = st.history[: len(st.history) - len(new)]
             known = before[np.isfinite(before)]
             values = _held(new, float(known[-1]) if len(known) else 0.0)

@@ -23,7 +23,7 @@ import pandas as pd
 from autoscaler.forecasters.base import HISTORY_CAP
 from autoscaler.forecasters.baselines import NaiveForecaster, SeasonalNaiveForecaster
 from autoscaler.forecasters.intervals import check_quantiles
-from autoscaler.model import Forecast, ForecastError
+from autoscaler.model import Forecast, ForecastError, all_finite
 
 
 def _one_line(exc: BaseException) -> str:
@@ -153,7 +153,7 @@ class FallbackForecaster:
         last = self._last_seen
         if last is None and fast is not None:
             last = self._y.index[-1].to_pydatetime()
-        if fast is None or n == 0 or end != last + n * self.step or not np.isfinite(new).all():
+        if fast is None or n == 0 or end != last + n * self.step or not all_finite(new):
             index = pd.date_range(end=end, periods=n, freq=pd.Timedelta(self.step))
             return self.update(pd.Series(new, index=index, dtype=float))
         try:
