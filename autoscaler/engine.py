@@ -94,7 +94,8 @@ def _sanitize(window: MetricWindow) -> tuple[MetricWindow, bool, bool]:
     were found and whether every sample is finite (then the window has no gap: the
     caller need not look for one again)."""
     v = window.values
-    if len(v) and math.isfinite(v.max()) and v.min() >= 0:
+    # the ufuncs' reductions themselves: ndarray.max/min add a Python wrapper per call
+    if len(v) and math.isfinite(np.maximum.reduce(v)) and np.minimum.reduce(v) >= 0:
         return window, False, True  # no NaN (max would be NaN), no infinity, none negative
     bad = ~np.isfinite(v) | (v < 0)
     if not bad.any() or np.isnan(v[bad]).all():

@@ -57,7 +57,9 @@ def all_finite(values: np.ndarray) -> bool:
     n = len(values)
     if n == 1:
         return math.isfinite(values[0])
-    return bool(n) and math.isfinite(values.max()) and math.isfinite(values.min())
+    if n == 0:
+        return False
+    return math.isfinite(np.maximum.reduce(values)) and math.isfinite(np.minimum.reduce(values))
 
 
 @dataclass(frozen=True, slots=True)

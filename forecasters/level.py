@@ -182,7 +182,7 @@ class LevelForecaster(BaseForecaster):
         return strongest_period(errors, periods, floor=self.season_min_acf, jitter=1)
 
     def _update(self, new: np.ndarray) -> None:
-        for v in new:
+        for v in new.tolist():  # Python floats: the same IEEE operations, no numpy scalars
             e = v - self._level
             self._noise += self.beta * (abs(e) - self._noise)
             self._level += self.alpha * e
