@@ -278,13 +278,10 @@ class BaseForecaster:
         else:
             for i, q in enumerate(quantiles):
                 stacked[i] = bands[q]
-        # A finite sum means finite values (one reduction, no mask); a sum that is not
-        # (a NaN, or an overflow of finite values) looks at each value.
-        if not math.isfinite(np.add.reduce(stacked, None)):
-            finite = np.isfinite(stacked)
-            if not finite.all():
-                # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
-                stacked = np.where(finite, stacked, mean)
+        finite = np.isfinite(stacked)
+        if not np.logical_and.reduce(finite, None):  # .all() without its Python wrapper
+            # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
+            stacked = np.where(finite, stacked, mean)
         if self._nonnegative:
             mean = np.maximum(mean, 0.0)
             np.maximum(stacked, 0.0, out=stacked)
