@@ -32,6 +32,22 @@ def _pd_step(step: timedelta) -> pd.Timedelta:
     return pd.Timedelta(step)  # built once per step: it is added at every update
 
 
+@functools.lru_cache(maxsize=64)
+def _checked(quantiles: tuple[Any, ...]) -> tuple[float, ...]:
+    return check_quantiles(quantiles)
+
+
+def checked_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
+    """``check_quantiles(quantiles)``, remembered for a tuple (a provider asks with the
+    same one at every decision, and each wrapper of a model checks it again)."""
+    if type(quantiles) is tuple:
+        try:
+            return _checked(quantiles)
+        except TypeError:  # an unhashable member: checked (and refused) as it comes
+            pass
+    return check_quantiles(quantiles)
+
+
 # ``future_index`` for the forecasts, sliced from one long range per (step, unit, time
 # zone, phase): a slice costs a fraction of ``pd.date_range`` at every decision. Ranges
 # are immutable; a race at worst builds one twice.
@@ -204,7 +220,7 @@ class BaseForecaster:
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
-        mean, bands = self.predict_arrays(horizon, check_quantiles(quantiles))
+        mean, bands = self.predict_arrays(horizon, checked_quantiles(quantiles))
         return Forecast(
             index=_future_index(last, self.step, int(horizon)),
             mean=mean,

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.base import HISTORY_CAP
+from autoscaler.forecasters.base import HISTORY_CAP, checked_quantiles
 from autoscaler.forecasters.baselines import NaiveForecaster, SeasonalNaiveForecaster
-from autoscaler.forecasters.intervals import check_quantiles
 from autoscaler.model import Forecast, ForecastError, all_finite
 
 
@@ -182,7 +181,7 @@ class FallbackForecaster:
         if self.active is None:
             raise ForecastError(f"{self.name}: predict called before fit")
         # Bad arguments are the caller's error, not a reason to fall back.
-        check_quantiles(quantiles)
+        checked_quantiles(quantiles)
         if int(horizon) != horizon or horizon < 1:
             raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
         try:

@@ -45,3 +45,19 @@ def test_a_nan_band_value_collapses_onto_the_mean():
     _, bands = _fitted([[np.nan, 3.0], [4.0, np.nan]]).predict_arrays(2, (0.9, 0.95))
     np.testing.assert_array_equal(bands[0.9], [1.0, 3.0])
     np.testing.assert_array_equal(bands[0.95], [4.0, 3.0])  # then made monotone in q
+
+
+def test_remembered_quantile_checks_answer_and_refuse_as_check_quantiles():
+    import pytest
+
+    from autoscaler.forecasters.base import checked_quantiles
+    from autoscaler.forecasters.intervals import check_quantiles
+    from autoscaler.model import ForecastError
+
+    for qs in ((0.9, 0.5), (0.5, 0.5, 0.95), [0.1, 0.2], (np.float64(0.3),), ()):
+        assert checked_quantiles(qs) == check_quantiles(qs)
+        assert checked_quantiles(qs) == check_quantiles(qs)  # the remembered answer
+    for bad in ((0.5, 1.0), (float("nan"),), ([0.5],)):
+        for _ in range(2):  # refused every time, not remembered
+            with pytest.raises((ForecastError, TypeError)):
+                checked_quantiles(bad)
