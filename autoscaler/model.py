@@ -272,14 +272,14 @@ class WindowSeen:
         if finite or all_finite(values):  # no gap: the mean is the sum over the count, as numpy's
             mean = float(np.add.reduce(values)) / n
             return WindowSeen(window.end, window.step, n, 0, float(values[-1]), mean, model)
-        finite = values[np.isfinite(values)]
+        known = values[np.isfinite(values)]
         return WindowSeen(
             window.end,
             window.step,
             n,
-            n - len(finite),
+            n - len(known),
             window.last,
-            float(finite.mean()) if len(finite) else math.nan,
+            float(known.mean()) if len(known) else math.nan,
             model,
         )
 
