@@ -89,16 +89,19 @@ def action_id(group: str, now: datetime, target: int) -> str:
     return f"{group}-{stamp}-{target}"
 
 
-def _sanitize(window: MetricWindow) -> tuple[MetricWindow, bool]:
-    """Garbage (negative, infinite) samples become gaps; returns whether any were found."""
+def _sanitize(window: MetricWindow) -> tuple[MetricWindow, bool, bool]:
+    """Garbage (negative, infinite) samples become gaps; returns the window, whether any
+    were found and whether every sample is finite (then the window has no gap: the
+    caller need not look for one again)."""
     v = window.values
-    if len(v) and math.isfinite(v.max()) and v.min() >= 0:
-        return window, False  # no NaN (max would be NaN), no infinity, none negative
+    # the ufuncs' reductions themselves: ndarray.max/min add a Python wrapper per call
+    if len(v) and math.isfinite(np.maximum.reduce(v)) and np.minimum.reduce(v) >= 0:
+        return window, False, True  # no NaN (max would be NaN), no infinity, none negative
     bad = ~np.isfinite(v) | (v < 0)
     if not bad.any() or np.isnan(v[bad]).all():
-        return window, False
+        return window, False, False
     clean = np.where(bad, np.nan, v)
-    return MetricWindow(window.end, window.step, clean), True
+    return MetricWindow(window.end, window.step, clean), True, False
 
 
 @dataclass
@@ -165,20 +168,22 @@ class Engine:
 
         data_problem: str | None = None
         source_error: str | None = None
+        finite = False  # every sample of the window is finite (known without looking again)
         try:
             window = b.source.window(b.query, now, b.lookback, spec.interval)
         except SourceError as exc:
             window = MetricWindow(now, spec.interval, np.empty(0))
             data_problem, source_error = "source_error", str(exc)
         else:
-            window, garbage = _sanitize(window)
+            window, garbage, finite = _sanitize(window)
             if b.utilization_metric:
                 window = MetricWindow(
                     window.end,
                     window.step,
                     window.values * (status.ready * spec.capacity_per_instance),
                 )
-            age = window.last_valid_age()
+                finite = False  # a product may overflow: look again
+            age = timedelta(0) if finite else window.last_valid_age()
             if age is None:
                 data_problem = "missing_data"
             elif now - (window.end - age) > spec.stale_after:
@@ -296,7 +301,7 @@ class Engine:
             error,
             stage,
             forecast,
-            WindowSeen.of(window, forecast),
+            WindowSeen.of(window, forecast, finite=finite),
         )
 
     def _place(self, b: GroupBinding, n: int) -> tuple[Placement, ...]:

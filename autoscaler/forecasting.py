@@ -34,8 +34,9 @@ from autoscaler.fit_pool import FIT_SLOTS
 from autoscaler.forecast_store import HistoryReader, StoredHistory
 from autoscaler.forecasters.fallback import FallbackForecaster, StandIn
 from autoscaler.forecasters.intervals import check_quantiles
+from autoscaler.forecasters.trailing import Trailing
 from autoscaler.interfaces import Forecaster
-from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow
+from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow, all_finite
 
 ForecasterFactory = Callable[[timedelta], Forecaster]
 
@@ -59,6 +60,7 @@ class _GroupState:
     restored: bool = False  # the model store was asked for this group's model
     fitting: bool = False  # a refit of this group is running outside the lock
     served: bool = False  # a model of its own has served (fitted here or restored)
+    trail: Trailing | None = None  # extends ``history`` without copying it each tick
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,9 @@ class RetrainingForecastProvider(StoredHistory):
             st.history, st.end, st.fitted_at = window.values[-keep:].copy(), window.end, None
             return st, window.values[:0]
         new = window.values[-n_new:]
-        st.history = np.concatenate([st.history, new])[-keep:]
+        if st.trail is None or st.trail.keep != keep:
+            st.trail = Trailing(keep)
+        st.history = st.trail.extend(st.history, new)
         # Stay on the first window's grid: a live source's window ends at the tick's own
         # time, a little later or earlier each tick, and the models continue a grid.
         st.end = st.end + n_new * st.step
@@ -306,7 +310,7 @@ class RetrainingForecastProvider(StoredHistory):
                 st.standin_end = st.end
             return
         values = new
-        if not np.isfinite(new).all():
+        if not all_finite(new):
             before = st.history[: len(st.history) - len(new)]
             known = before[np.isfinite(before)]
             values = _held(new, float(known[-1]) if len(known) else 0.0)

@@ -50,10 +50,16 @@ def ensure_utc(t: datetime) -> datetime:
     return t.astimezone(UTC)
 
 
-def _all_finite(values: np.ndarray) -> bool:
+def all_finite(values: np.ndarray) -> bool:
     """Whether ``values`` is not empty and has no NaN or infinity: two reductions, cheaper
-    than a mask on a short window (max and min are NaN when any value is)."""
-    return bool(len(values)) and math.isfinite(values.max()) and math.isfinite(values.min())
+    than a mask on a short window (max and min are NaN when any value is); one sample
+    (a tick's new value) is checked as a scalar."""
+    n = len(values)
+    if n == 1:
+        return math.isfinite(values[0])
+    if n == 0:
+        return False
+    return math.isfinite(np.maximum.reduce(values)) and math.isfinite(np.minimum.reduce(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,7 @@ class MetricWindow:
 
     def last_valid_age(self) -> timedelta | None:
         """Age of the newest finite value relative to ``end``; None when there is none."""
-        if _all_finite(self.values):
+        if all_finite(self.values):
             return timedelta(0)
         finite = np.flatnonzero(np.isfinite(self.values))
         if finite.size == 0:
@@ -257,21 +263,23 @@ class WindowSeen:
     forecast_model: str | None = None
 
     @staticmethod
-    def of(window: MetricWindow, forecast: Forecast | None) -> WindowSeen:
+    def of(window: MetricWindow, forecast: Forecast | None, *, finite: bool = False) -> WindowSeen:
+        """The summary of ``window``; ``finite``: the caller knows that every sample is
+        finite and the window not empty (not checked again)."""
         values = window.values
         n = len(values)
         model = forecast.model if forecast is not None else None
-        if _all_finite(values):  # no gap: the mean is the sum over the count, as numpy's
+        if finite or all_finite(values):  # no gap: the mean is the sum over the count, as numpy's
             mean = float(np.add.reduce(values)) / n
             return WindowSeen(window.end, window.step, n, 0, float(values[-1]), mean, model)
-        finite = values[np.isfinite(values)]
+        known = values[np.isfinite(values)]
         return WindowSeen(
             window.end,
             window.step,
             n,
-            n - len(finite),
+            n - len(known),
             window.last,
-            float(finite.mean()) if len(finite) else math.nan,
+            float(known.mean()) if len(known) else math.nan,
             model,
         )
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, future_index, steps_per_day
+from autoscaler.forecasters.trailing import Trailing
 from autoscaler.model import Forecast, ForecastError
 
 # Models keep at most this much recent history for their own use (residual samples,
@@ -31,11 +32,48 @@ def _pd_step(step: timedelta) -> pd.Timedelta:
     return pd.Timedelta(step)  # built once per step: it is added at every update
 
 
+@functools.lru_cache(maxsize=64)
+def _checked(quantiles: tuple[Any, ...]) -> tuple[float, ...]:
+    return check_quantiles(quantiles)
+
+
+def checked_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
+    """``check_quantiles(quantiles)``, remembered for a tuple (a provider asks with the
+    same one at every decision, and each wrapper of a model checks it again)."""
+    if type(quantiles) is tuple:
+        try:
+            return _checked(quantiles)
+        except TypeError:  # an unhashable member: checked (and refused) as it comes
+            pass
+    return check_quantiles(quantiles)
+
+
 # ``future_index`` for the forecasts, sliced from one long range per (step, unit, time
 # zone, phase): a slice costs a fraction of ``pd.date_range`` at every decision. Ranges
 # are immutable; a race at worst builds one twice.
 _RANGE_LENGTH = 8192
-_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex]] = {}
+_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex, Any]] = {}
+
+
+def _slicer(times: pd.DatetimeIndex) -> Any:
+    """``f(i, j) == times[i:j]`` (values, dtype, freq, name), built from the range's
+    datetime64 array without pandas' general ``__getitem__`` (most of a decision's
+    index cost); None where this pandas builds it differently (its private
+    constructors changed), and then ``times[i:j]`` serves."""
+    try:
+        data = times._data
+        raw, cls, dtype, freq, name = data._ndarray, type(data), data.dtype, times.freq, times.name
+
+        def sliced(i: int, j: int) -> pd.DatetimeIndex:
+            index = pd.DatetimeIndex._simple_new(cls._simple_new(raw[i:j], dtype=dtype), name)
+            index._freq = freq
+            return index
+
+        probe, want = sliced(1, 4), times[1:4]
+    except (AttributeError, TypeError, ValueError, AssertionError):
+        return None
+    same = probe.equals(want) and probe.dtype == want.dtype and probe.freq == want.freq
+    return sliced if same and probe.name == want.name else None
 
 
 def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.DatetimeIndex:
@@ -49,13 +87,14 @@ def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.Datet
     if cached is not None:
         i = (first_ns - cached[0]) // step_ns
         if 0 <= i <= _RANGE_LENGTH - horizon:
-            return cached[1][i : i + horizon]
+            sliced = cached[2]
+            return cached[1][i : i + horizon] if sliced is None else sliced(i, i + horizon)
     times = future_index(last, step, _RANGE_LENGTH)
     if times.unit != last.unit:  # not representable at the timestamp's unit: as it comes
         return future_index(last, step, horizon)
     if len(_ranges) >= 64:
         _ranges.clear()
-    _ranges[key] = (first_ns, times)
+    _ranges[key] = (first_ns, times, _slicer(times))
     return times[:horizon]
 
 
@@ -133,7 +172,7 @@ class BaseForecaster:
             new, filled, new_last = clean.values[1:], clean.filled, clean.last
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and bool(new.min() >= 0)
-        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
+        self._history = self._extended("_history", new, HISTORY_CAP)
         self._extent = None
         self._last = new_last
         try:
@@ -181,7 +220,7 @@ class BaseForecaster:
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
-        mean, bands = self.predict_arrays(horizon, check_quantiles(quantiles))
+        mean, bands = self.predict_arrays(horizon, checked_quantiles(quantiles))
         return Forecast(
             index=_future_index(last, self.step, int(horizon)),
             mean=mean,
@@ -209,8 +248,10 @@ class BaseForecaster:
             raise ForecastError(f"{self.name}.update_values: values must be finite")
         saved = (self._history, self._last, self._nonnegative)
         self._nonnegative = self._nonnegative and lo_new >= 0
-        self._history = np.concatenate([self._history, new])[-HISTORY_CAP:]
-        self._last = last + len(new) * _pd_step(self.step)
+        self._history = self._extended("_history", new, HISTORY_CAP)
+        self._last = last + (
+            _pd_step(self.step) if len(new) == 1 else len(new) * _pd_step(self.step)
+        )
         try:
             self._update(new)
         except Exception as exc:
@@ -254,7 +295,7 @@ class BaseForecaster:
             for i, q in enumerate(quantiles):
                 stacked[i] = bands[q]
         finite = np.isfinite(stacked)
-        if not finite.all():
+        if not np.logical_and.reduce(finite, None):  # .all() without its Python wrapper
             # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
             stacked = np.where(finite, stacked, mean)
         if self._nonnegative:
@@ -290,7 +331,22 @@ class BaseForecaster:
             return None
         return self._first, self._last
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The model's state without its ``Trailing`` buffers (rebuilt at the next
+        update from the plain windows, which are kept): stored models hold arrays only."""
+        return {k: v for k, v in self.__dict__.items() if not isinstance(v, Trailing)}
+
     # -- for subclasses ----------------------------------------------------------
+
+    def _extended(self, attr: str, new: np.ndarray, keep: int) -> np.ndarray:
+        """``np.concatenate([getattr(self, attr), new])[-keep:]``, without copying the
+        whole window at every update (``Trailing``; the buffer is kept beside it)."""
+        slot = f"{attr}_trailing"
+        trail = self.__dict__.get(slot)
+        if trail is None or trail.keep != keep:
+            trail = Trailing(keep)
+            setattr(self, slot, trail)
+        return trail.extend(getattr(self, attr), new)
 
     def _fit(self, values: np.ndarray) -> None:
         raise NotImplementedError

@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.base import HISTORY_CAP
+from autoscaler.forecasters.base import HISTORY_CAP, checked_quantiles
 from autoscaler.forecasters.baselines import NaiveForecaster, SeasonalNaiveForecaster
-from autoscaler.forecasters.intervals import check_quantiles
-from autoscaler.model import Forecast, ForecastError
+from autoscaler.model import Forecast, ForecastError, all_finite
 
 
 def _one_line(exc: BaseException) -> str:
@@ -153,7 +152,7 @@ class FallbackForecaster:
         last = self._last_seen
         if last is None and fast is not None:
             last = self._y.index[-1].to_pydatetime()
-        if fast is None or n == 0 or end != last + n * self.step or not np.isfinite(new).all():
+        if fast is None or n == 0 or end != last + n * self.step or not all_finite(new):
             index = pd.date_range(end=end, periods=n, freq=pd.Timedelta(self.step))
             return self.update(pd.Series(new, index=index, dtype=float))
         try:
@@ -182,7 +181,7 @@ class FallbackForecaster:
         if self.active is None:
             raise ForecastError(f"{self.name}: predict called before fit")
         # Bad arguments are the caller's error, not a reason to fall back.
-        check_quantiles(quantiles)
+        checked_quantiles(quantiles)
         if int(horizon) != horizon or horizon < 1:
             raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
         try:

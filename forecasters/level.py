@@ -6,6 +6,7 @@ robust on load that a fitted model would chase.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import timedelta
 from typing import Any
@@ -67,6 +68,15 @@ def sorted_quantiles(s: np.ndarray, quantiles: tuple[float, ...]) -> list[float]
         diff = b - a
         out.append(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _decay_weights(beta: float, n: int) -> tuple[np.ndarray, float]:
+    """The noise's weights ``(1 - beta) ** (n - 1 - i)`` and their sum, read-only: every
+    refit on a full training window asks for the same ones (a week-long power)."""
+    weights = (1.0 - beta) ** np.arange(n)[::-1]
+    weights.flags.writeable = False
+    return weights, np.sum(weights)
 
 
 class LevelForecaster(BaseForecaster):
@@ -168,10 +178,8 @@ class LevelForecaster(BaseForecaster):
         self._level = float(self._levels[-1])
         errors = values[1:] - self._levels[:-1]
         self._noise_all = float(np.mean(np.abs(errors))) if len(errors) else 0.0
-        weights = (1.0 - self.beta) ** np.arange(len(errors))[::-1]
-        self._noise = (
-            float(np.sum(weights * np.abs(errors)) / np.sum(weights)) if len(errors) else 0.0
-        )
+        weights, total = _decay_weights(self.beta, len(errors))
+        self._noise = float(np.sum(weights * np.abs(errors)) / total) if len(errors) else 0.0
         if self.season_setting == "auto":
             self.season = self._detect_season(errors)
         keep = (self.season or 0) + 2
@@ -182,12 +190,12 @@ class LevelForecaster(BaseForecaster):
         return strongest_period(errors, periods, floor=self.season_min_acf, jitter=1)
 
     def _update(self, new: np.ndarray) -> None:
-        for v in new:
+        for v in new.tolist():  # Python floats: the same IEEE operations, no numpy scalars
             e = v - self._level
             self._noise += self.beta * (abs(e) - self._noise)
             self._level += self.alpha * e
         if self.season and len(new):
-            self._tail = np.concatenate([self._tail, new])[-(self.season + 2) :]
+            self._tail = self._extended("_tail", new, self.season + 2)
 
     def _history_bands(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
         key = (horizon, quantiles)

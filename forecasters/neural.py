@@ -116,7 +116,7 @@ class NeuralForecaster(BaseForecaster):
         self.epochs = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state["_net"] = None  # rebuilt from _weights; keeps pickles free of torch objects
         state["_offsets"] = {}  # a cache, rebuilt at the first forecast
         return state

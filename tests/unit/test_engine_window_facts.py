@@ -73,11 +73,16 @@ def test_window_seen_and_age_are_the_definitions_bit_for_bit() -> None:
 )
 def test_garbage_becomes_gaps(values: list[float], garbage: bool, clean: list[float]) -> None:
     w = MetricWindow(END, MIN, np.array(values, dtype=float))
-    got, found = _sanitize(w)
+    got, found, finite = _sanitize(w)
     assert found is garbage
     np.testing.assert_array_equal(got.values, np.array(clean, dtype=float))
     if not garbage:
         assert got is w
+    # "every sample finite" is what the window's own check says (it is then not redone)
+    assert finite is (len(got) > 0 and bool(np.isfinite(got.values).all()))
+    if finite:
+        assert got.last_valid_age() == timedelta(0)
+        assert WindowSeen.of(got, None, finite=True) == WindowSeen.of(got, None)
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,25 @@ def test_a_stored_model_keeps_the_points_of_the_array_path(nab_cpu):
     copy.update_values(y.to_numpy()[230:231], y.index[230].to_pydatetime())
     model.update_values(y.to_numpy()[230:231], y.index[230].to_pydatetime())
     _same(copy.predict(4, QS), model.predict(4, QS))
+
+
+def test_a_stored_model_holds_no_update_buffers_and_goes_on_as_the_original(nab_cpu):
+    """The windows the updates extend in place (``Trailing``) are not stored: the
+    restricted loader reads the model back, and it forecasts as the original does."""
+    from autoscaler.forecasters.restricted_pickle import dump_model, load_model
+    from autoscaler.forecasters.trailing import Trailing
+
+    y = nab_cpu
+    model = build_forecaster("level", STEP, fallback=True, season=12).fit(y.iloc[:200])
+    for i in range(200, 260):
+        model.update_values(y.to_numpy()[i : i + 1], y.index[i].to_pydatetime())
+    inner = model.primary
+    assert any(isinstance(v, Trailing) for v in vars(inner).values())  # in use
+    copy = load_model(dump_model(model))
+    assert not any(isinstance(v, Trailing) for v in vars(copy.primary).values())
+    np.testing.assert_array_equal(copy.primary._history, inner._history)
+    np.testing.assert_array_equal(copy.primary._tail, inner._tail)
+    for i in range(260, 300):
+        for m in (model, copy):
+            m.update_values(y.to_numpy()[i : i + 1], y.index[i].to_pydatetime())
+        _same(copy.predict(4, QS), model.predict(4, QS))

@@ -1,0 +1,63 @@
+"""``predict_arrays``' checks of the bands a model returns: finite bands pass as they are
+(also when their sum overflows), a NaN band value collapses onto the mean."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from autoscaler.forecasters.base import BaseForecaster
+
+MIN = timedelta(minutes=1)
+
+
+class _Fixed(BaseForecaster):
+    """Predicts a mean of 1.0 and the bands it is given (a fake model)."""
+
+    name = "fixed"
+
+    def __init__(self, bands: np.ndarray) -> None:
+        super().__init__(MIN)
+        self.bands = bands
+
+    def _fit(self, values: np.ndarray) -> None:
+        pass
+
+    def _predict(self, horizon, quantiles):
+        return np.ones(horizon), self.bands
+
+
+def _fitted(bands: np.ndarray) -> _Fixed:
+    y = pd.Series([1.0, 2.0, 1.5], index=pd.date_range("2024-01-01", periods=3, freq=MIN))
+    return _Fixed(np.array(bands, dtype=float)).fit(y)
+
+
+def test_finite_bands_whose_sum_overflows_are_kept_as_they_are():
+    big = [[1.0, 1e308], [1e308, 1e308]]
+    _, bands = _fitted(big).predict_arrays(2, (0.9, 0.95))
+    np.testing.assert_array_equal(bands[0.9], [1.0, 1e308])
+    np.testing.assert_array_equal(bands[0.95], [1e308, 1e308])
+
+
+def test_a_nan_band_value_collapses_onto_the_mean():
+    _, bands = _fitted([[np.nan, 3.0], [4.0, np.nan]]).predict_arrays(2, (0.9, 0.95))
+    np.testing.assert_array_equal(bands[0.9], [1.0, 3.0])
+    np.testing.assert_array_equal(bands[0.95], [4.0, 3.0])  # then made monotone in q
+
+
+def test_remembered_quantile_checks_answer_and_refuse_as_check_quantiles():
+    import pytest
+
+    from autoscaler.forecasters.base import checked_quantiles
+    from autoscaler.forecasters.intervals import check_quantiles
+    from autoscaler.model import ForecastError
+
+    for qs in ((0.9, 0.5), (0.5, 0.5, 0.95), [0.1, 0.2], (np.float64(0.3),), ()):
+        assert checked_quantiles(qs) == check_quantiles(qs)
+        assert checked_quantiles(qs) == check_quantiles(qs)  # the remembered answer
+    for bad in ((0.5, 1.0), (float("nan"),), ([0.5],)):
+        for _ in range(2):  # refused every time, not remembered
+            with pytest.raises((ForecastError, TypeError)):
+                checked_quantiles(bad)
