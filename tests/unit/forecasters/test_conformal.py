@@ -69,15 +69,20 @@ def test_a_band_too_narrow_or_too_wide_is_brought_to_90_percent(half_width: floa
     assert 0.87 <= coverage_online(model, y, 999) <= 0.93
 
 
-def test_a_band_without_width_is_not_scored() -> None:
+def test_a_band_without_width_is_not_stretched_by_its_misses() -> None:
     # A model that is certain (a band of zero width, as a model fitted on a few points
-    # can be) gives no score: dividing by its width made later bands 10^5 times wider.
+    # can be) gives no finite score: dividing by its width made later bands 10^5 times
+    # wider.
     y = noise_series([(3000, 5.0)])
     certain = ConformalForecaster(KnownMean(STEP, 0.0), STEP).fit(y.iloc[:1000])
     certain.update(y.iloc[1000:1500])
-    assert not certain.calibrated
+    # its outcomes count as misses (infinite scores), but no stretch is made of them
+    assert np.isinf(np.asarray(certain.pool.scores)).all()
+    assert certain.factors(12) == pytest.approx(np.ones(12))
     fc = certain.predict(12, (0.05, 0.95))
     assert np.allclose(fc.quantiles[0.95], fc.mean)
+    skipped = ConformalForecaster(KnownMean(STEP, 0.0), STEP, certain=False).fit(y.iloc[:1000])
+    assert not skipped.update(y.iloc[1000:1500]).calibrated  # left out: no scores at all
     sane = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1000])
     sane.update(y.iloc[1000:1500])
     assert sane.calibrated and 5.0 < sane.factors(12).min() <= sane.factors(12).max() < 15.0
