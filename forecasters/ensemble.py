@@ -28,6 +28,8 @@ errors. When the chosen candidate's recent error (a combination's: its weighted
 members', an upper bound) is over ``recent`` times its own usual error and over
 ``recent`` times the best member's, the series has left what the choice was fitted
 on, and the member that is right now is used instead, until that is no longer so.
+``recent_every`` (15 min, the horizon the policies plan for) and the hour's memory are
+set by reasoning; the ratio, 3, was chosen on the benchmark (docs/forecast-accuracy.md).
 
 The held-out forecasts of the fit are kept (``validation_forecasts``) so that the
 conformal calibration can start from them instead of holding out data again.
