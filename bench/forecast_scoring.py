@@ -37,6 +37,9 @@ class Run:
     fit_seconds: float
     step_ms: float  # median one-point update + predict (one tick), over the origins
     fell_back: bool
+    # a calibrated model's scores and forecasts (``ConformalForecaster.log``): its bands
+    # under another calibration are replayed from them (``forecast_calibration``)
+    calibration_log: list | None = None
 
 
 def plan_origins(n: int, k: int, hmax: int, min_train: int = 24) -> np.ndarray:
@@ -76,6 +79,7 @@ def run_model(
         fit_seconds=fit_s,
         step_ms=1000 * float(np.median(steps[1:] or steps)),
         fell_back=bool(getattr(model, "fell_back", False)),
+        calibration_log=None if getattr(model, "log", None) is None else list(model.log),
     )
 
 

@@ -25,16 +25,16 @@ fed to the inner model up to each checkpoint it contains, so a daemon updating o
 point a tick and a backtest updating a day at a time score the same forecasts. Once
 all its leads have been seen, a checkpoint's forecast is scored and its scores join
 the pool (the newest ``pool`` are kept), and adaptive conformal inference (Gibbs and
-Candès, 2021) moves the working ``alpha`` by ``gamma`` x (target miss - miss), so
-coverage follows changes in the noise. ``span``, ``every``, ``gamma`` and ``pool``
-are three days, an hour, the paper's order of magnitude and a few days of hourly
-forecasts: set by reasoning, not chosen on the benchmark's series.
+Candès, 2021) moves the working miss rate by ``gamma`` x (target miss - miss), so
+coverage follows changes in the noise (``aci.ScorePool``); with ``per_lead`` each lead
+of the forecast has its own miss rate. ``span``, ``every`` and ``pool`` are three
+days, an hour and a few days of hourly forecasts: set by reasoning, not chosen on the
+benchmark's series; ``per_lead``, ``gamma`` and ``certain``: ``CALIBRATION``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -42,16 +42,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoscaler.forecasters.aci import ScorePool
 from autoscaler.forecasters.intervals import check_quantiles, make_monotone
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import Forecast, ForecastError
 
-MIN_SCORES = 60  # fewer scored outcomes than this: the model's own bands are kept
 REF = (0.05, 0.95)  # the band whose half-widths are the unit of the scores
+# The calibration's defaults (``make_pool``): one miss rate, the paper's step, certain
+# leads counted. Chosen leave-one-series-out on the 33-series bench among one or a
+# per-lead rate, steps 0.005-0.05, certain leads counted or not, by the worst distance
+# of a model's mean coverage from 0.90 on either group (bench/forecast_calibration.py,
+# docs/forecast-accuracy.md)
+CALIBRATION: dict[str, Any] = {"per_lead": False, "gamma": 0.005, "certain": True}
 
 
 class ConformalForecaster:
-    """Wraps ``inner`` (a forecaster); ``name`` and ``min_history`` are the inner model's."""
+    """Wraps ``inner`` (a forecaster); ``name`` and ``min_history`` are the inner model's.
+
+    ``log``, when given, receives every scored forecast as ``(leads, scores)`` and every
+    forecast's horizon, in order, from the last fit on: what ``replay`` needs to give the
+    bands another ``ScorePool`` would have made (the benchmark's calibration choice)."""
 
     def __init__(
         self,
@@ -62,10 +72,13 @@ class ConformalForecaster:
         horizon: int | str = "1h",
         origins: int = 72,
         target: float = 0.9,
-        gamma: float = 0.005,
+        gamma: float | None = None,
         pool: int = 2000,
         every: int | str = "1h",
+        per_lead: bool | None = None,
+        certain: bool | None = None,
         refit: Callable[[], Any] | None = None,
+        log: list | None = None,
     ) -> None:
         if not 0 < target < 1:
             raise ForecastError(f"target coverage must be in (0, 1), not {target}")
@@ -78,15 +91,26 @@ class ConformalForecaster:
         self.horizon = to_steps(horizon, step, name="horizon")
         self.origins = max(1, int(origins))
         self.target = float(target)
-        self.gamma = float(gamma)
         self.every = max(1, to_steps(every, step, name="every"))
-        self.alpha = 1.0 - self.target
-        self._scores: deque[float] = deque(maxlen=int(pool))
+        self.pool = make_pool(
+            self.horizon, target=target, gamma=gamma, size=pool, per_lead=per_lead, certain=certain
+        )
+        self.log = log
         # checkpoint forecasts not yet fully seen: (mean, upper, lower half-width, actuals)
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]] = []
         self._pos = 0  # points seen since the end of the fit
         self._last: pd.Timestamp | None = None
         self.raw_band: tuple[np.ndarray, np.ndarray] | None = None  # the model's last own band
+
+    def __setstate__(self, state: dict) -> None:
+        if "pool" not in state:  # stored before ScorePool: one miss rate over every lead
+            pool = ScorePool(
+                target=state["target"], gamma=state["gamma"], size=1, leads=None, certain=False
+            )
+            pool.scores, pool.alphas = state.pop("_scores"), np.array([state.pop("alpha")])
+            state["pool"] = pool
+        state.setdefault("log", None)
+        self.__dict__.update(state)
 
     @property
     def fell_back(self) -> bool:
@@ -94,12 +118,19 @@ class ConformalForecaster:
 
     @property
     def calibrated(self) -> bool:
-        return len(self._scores) >= MIN_SCORES
+        return self.pool.calibrated
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """The working miss rate(s): one per lead with ``per_lead``, else one."""
+        return self.pool.alphas.copy()
 
     def fit(self, y: pd.Series) -> ConformalForecaster:
         """Fit the inner model and the score pool. Raises what the inner model raises."""
-        self._scores.clear()
-        self._pending, self.alpha, self._pos = [], 1.0 - self.target, 0
+        self.pool.clear()
+        if self.log is not None:
+            self.log.clear()
+        self._pending, self._pos = [], 0
         self._fit_pool(y)
         self._last = y.index[-1]
         self._checkpoint()
@@ -138,28 +169,28 @@ class ConformalForecaster:
             self.inner.update(y.iloc[last + 1 :])
 
     def _score(self, actual: np.ndarray, mean: np.ndarray, up: np.ndarray, down: np.ndarray):
-        """Adapt ``alpha`` to how this forecast's calibrated band did; pool its scores.
-        Leads where the model's band had no width are not scored: a score is a distance
-        in units of that width, and one such forecast would stretch every later band."""
+        """Adapt the miss rate(s) to how this forecast's calibrated band did; pool its
+        scores. Where the model's band had no width on the side the outcome fell, the
+        score is 0 (the outcome was the mean) or infinite (no stretch covers it): a
+        finite distance in units of no width would stretch every later band. A lead
+        without width on either side is "certain" (``aci.ScorePool``)."""
         floor = 1e-6 * (np.abs(mean) + 1.0)
-        ok = np.isfinite(actual) & (up > floor) & (down > floor)
+        ok = np.isfinite(actual)
         if not ok.any():
             return
-        err = actual[ok] - mean[ok]
-        s = np.where(err >= 0, err / up[ok], -err / down[ok])
-        if self.calibrated:
-            # one step of Gibbs and Candes' update per scored outcome, as they have it
-            misses = int(np.sum(s > self.factor()))
-            step = self.gamma * ((1 - self.target) * len(s) - misses)
-            self.alpha = float(np.clip(self.alpha + step, 0.0, 0.5))
-        self._scores.extend(s.tolist())
+        err, floor = actual[ok] - mean[ok], floor[ok]
+        width = np.where(err >= 0, up[ok], down[ok])
+        none = width <= floor  # no width on the outcome's side
+        s = np.where(none, np.where(np.abs(err) <= floor, 0.0, np.inf), np.abs(err) / width)
+        certain = (up[ok] <= floor) | (down[ok] <= floor)  # on either side
+        leads = np.flatnonzero(ok) + 1
+        if self.log is not None:
+            self.log.append((leads, s, certain))
+        self.pool.add(leads, s, certain)
 
-    def factor(self, alpha: float | None = None) -> float:
-        """The stretch of the model's band that covers ``1 - alpha`` of the pooled scores."""
-        a = self.alpha if alpha is None else alpha
-        if a <= 0:
-            return float(max(self._scores))
-        return float(np.quantile(np.asarray(self._scores), 1.0 - a))
+    def factors(self, horizon: int) -> np.ndarray | None:
+        """The stretch of the model's band at each lead; None while not calibrated."""
+        return self.pool.factors(horizon)
 
     def update(self, y: pd.Series) -> ConformalForecaster:
         """Update the inner model up to each checkpoint in ``y``, forecasting there, and
@@ -204,19 +235,73 @@ class ConformalForecaster:
         qs = check_quantiles(quantiles)
         fc = self.inner.predict(horizon, tuple(sorted({*qs, *REF})))
         self.raw_band = (fc.quantiles[REF[0]], fc.quantiles[REF[1]])
-        if not self.calibrated:
+        if self.log is not None:
+            self.log.append(horizon)
+        c = self.factors(horizon)
+        if c is None:
             return dataclasses.replace(fc, quantiles={q: fc.quantiles[q] for q in qs})
-        c = self.factor()
-        mean = fc.mean
-        bands = {q: mean + c * (fc.quantiles[q] - mean) for q in qs}
-        if bool((fc.mean >= 0).all()) and all(bool((fc.quantiles[q] >= 0).all()) for q in qs):
-            bands = {q: np.maximum(b, 0.0) for q, b in bands.items()}
-        note = f"bands x{c:.2f} (conformal, alpha {self.alpha:.3f})"
+        a = self.pool.alphas
+        note = f"bands x{_span(c)} (conformal, alpha {_span(a, 3)})"
         return dataclasses.replace(
             fc,
-            quantiles=make_monotone(bands, mean),
+            quantiles=stretch(fc.mean, {q: fc.quantiles[q] for q in qs}, c),
             note="; ".join(n for n in (fc.note, note) if n),
         )
+
+
+def make_pool(
+    horizon: int,
+    *,
+    target: float = 0.9,
+    size: int = 2000,
+    gamma: float | None = None,
+    per_lead: bool | None = None,
+    certain: bool | None = None,
+) -> ScorePool:
+    """The score pool of a ``ConformalForecaster`` with these settings (None: the
+    default in ``CALIBRATION``)."""
+    d = CALIBRATION
+    per_lead = d["per_lead"] if per_lead is None else per_lead
+    return ScorePool(
+        target=target,
+        gamma=d["gamma"] if gamma is None else gamma,
+        size=size,
+        leads=horizon if per_lead else None,
+        certain=d["certain"] if certain is None else certain,
+    )
+
+
+def stretch(
+    mean: np.ndarray, bands: dict[float, np.ndarray], factors: np.ndarray
+) -> dict[float, np.ndarray]:
+    """The model's bands with every offset from the mean times ``factors`` (per lead),
+    kept at or above zero where the model's were, and monotone."""
+    out = {q: mean + factors * (b - mean) for q, b in bands.items()}
+    if bool((mean >= 0).all()) and all(bool((b >= 0).all()) for b in bands.values()):
+        out = {q: np.maximum(b, 0.0) for q, b in out.items()}
+    return make_monotone(out, mean)
+
+
+def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
+    """The stretches ``pool`` would have given at each forecast in ``log`` (a
+    ``ConformalForecaster``'s, from its fit on): the same scores, another calibration."""
+    pool.clear()
+    out = []
+    for event in log:
+        if isinstance(event, tuple):
+            pool.add(*event)
+        else:
+            out.append(pool.factors(int(event)))
+    return out
+
+
+def _span(x: np.ndarray, digits: int = 2) -> str:
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return (
+        f"{lo:.{digits}f}"
+        if round(lo, digits) == round(hi, digits)
+        else (f"{lo:.{digits}f}-{hi:.{digits}f}")
+    )
 
 
 def _half_widths(fc: Forecast) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -75,6 +76,7 @@ def build_forecaster(
     *,
     fallback: bool = False,
     calibrated: bool | str = False,
+    conformal: Mapping[str, Any] | None = None,
     **params: Any,
 ) -> Any:
     """A new, unfitted forecaster of ``kind`` at ``step`` with ``params``.
@@ -84,7 +86,8 @@ def build_forecaster(
     ``calibrated`` (outside the fallback) its bands are conformal quantiles of its own
     recent errors (``ConformalForecaster``): scored on a copy fitted without the last
     days, the model itself fitted on all of ``y`` (two fits); ``calibrated="once"``
-    scores the model itself fitted without them and brings it forward (one fit).
+    scores the model itself fitted without them and brings it forward (one fit);
+    ``conformal`` holds ``ConformalForecaster``'s settings (the benchmark's variants).
     Raises ``ForecastError`` for an unknown kind or parameter, or a bad value.
     """
     cls = forecaster_class(kind)
@@ -110,5 +113,6 @@ def build_forecaster(
         def fresh() -> Any:
             return build_forecaster(kind, step, fallback=fallback, **params)
 
-        model = ConformalForecaster(model, step, refit=None if calibrated == "once" else fresh)
+        refit = None if calibrated == "once" else fresh
+        model = ConformalForecaster(model, step, refit=refit, **dict(conformal or {}))
     return model

@@ -83,6 +83,7 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _model_types() -> tuple[type, ...]:
+    from autoscaler.forecasters.aci import ScorePool
     from autoscaler.forecasters.base import BaseForecaster
     from autoscaler.forecasters.compact_kalman import CompactStateSpace
     from autoscaler.forecasters.conformal import ConformalForecaster
@@ -99,6 +100,7 @@ def _model_types() -> tuple[type, ...]:
         SeasonalProfile,
         EtsFit,
         Checkpoint,
+        ScorePool,
     )
 
 

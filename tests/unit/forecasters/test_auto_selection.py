@@ -107,6 +107,11 @@ def test_member_params_reach_the_member_and_are_checked() -> None:
     ).fit(y)
     # auto's default skips its arima member's polish; ensemble's and a plain arima's do not
     assert plain.models["arima"].polish == 0 and fast.models["arima"].polish == 0
+    # and keeps arima's earlier five orders, where a plain arima searches the wide grid
+    from autoscaler.forecasters.arima import DEFAULT_ORDERS, NARROW_ORDERS
+
+    assert plain.models["arima"].orders == NARROW_ORDERS != DEFAULT_ORDERS
+    assert build_forecaster("arima", STEP).orders == DEFAULT_ORDERS
     ens = build_forecaster("ensemble", STEP, members=members).fit(y)
     assert ens.models["arima"].polish == POLISH == build_forecaster("arima", STEP).polish
     slow = build_forecaster("auto", STEP, members=members, member_params={}).fit(y)
@@ -127,3 +132,51 @@ def test_member_params_reach_the_member_and_are_checked() -> None:
     ):
         with pytest.raises(ForecastError, match=message):
             build_forecaster("auto", STEP, members=members, member_params=bad)
+
+
+def _ar_about(mean: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    values, e = np.zeros(n), rng.normal(0, 1, n)
+    for i in range(1, n):
+        values[i] = 0.8 * values[i - 1] + e[i]
+    return mean + values
+
+
+def test_the_break_check_follows_the_member_that_is_right_after_a_drop() -> None:
+    # an AR(1) about 33 (arima's, about its mean), then the group is emptied: about 0,
+    # a step after a checkpoint, so that rolling validation learns it only from the next
+    # one, scored 35 steps after the drop (checkpoints every 24 steps on six days)
+    rng = np.random.default_rng(8)
+    fit, drop = 6 * 288, 121
+    values = np.r_[_ar_about(33, fit + drop, rng), np.abs(rng.normal(0, 0.3, 120))]
+    y = pd.Series(
+        values,
+        index=pd.date_range(datetime(2024, 1, 1, tzinfo=UTC), periods=len(values), freq=STEP),
+    )
+    members = ("naive", "level", "arima")
+    checked = build_forecaster("auto", STEP, members=members).fit(y.iloc[:fit])
+    unchecked = build_forecaster("auto", STEP, members=members, recent=0).fit(y.iloc[:fit])
+    choices: dict[str, list[str]] = {"checked": [], "unchecked": []}
+    for i in range(fit, len(values)):
+        for name, auto in (("checked", checked), ("unchecked", unchecked)):
+            auto.update(y.iloc[i : i + 1])
+            choices[name].append(auto.choice)
+    # before the drop both choose arima: the check stays quiet
+    assert choices["checked"][:drop] == choices["unchecked"][:drop] == ["arima 1.00"] * drop
+    # 15 steps after it the checked auto has turned to naive (its short forecasts made
+    # after the drop seen), the other still follows arima
+    assert choices["checked"][drop + 15 : drop + 30] == ["naive 1.00"] * 15
+    assert choices["unchecked"][drop + 15 : drop + 30] == ["arima 1.00"] * 15
+    assert checked.predict(3, (0.05, 0.95)).mean.max() < 2.0
+
+
+def test_the_break_check_is_for_auto_only_and_chunk_independent() -> None:
+    y = series("arima", seed=3)
+    assert build_forecaster("ensemble", STEP, members=("naive", "level"), recent=3).recent == 0
+    a = build_forecaster("auto", STEP, members=("naive", "level", "arima")).fit(y.iloc[:800])
+    b = build_forecaster("auto", STEP, members=("naive", "level", "arima")).fit(y.iloc[:800])
+    a.update(y.iloc[800:])
+    for i in range(800, N):
+        b.update(y.iloc[i : i + 1])
+    for k, (s, w) in a.recent_errors.items():
+        assert (s, w) == pytest.approx(b.recent_errors[k])
+    assert a.weights == b.weights and a.recent_errors.keys() == b.recent_errors.keys()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,8 +12,9 @@ import pandas as pd
 import pytest
 from forecast_data import FAST_PARAMS
 
+from autoscaler.forecasters.aci import ScorePool
 from autoscaler.forecasters.base import BaseForecaster
-from autoscaler.forecasters.conformal import ConformalForecaster
+from autoscaler.forecasters.conformal import ConformalForecaster, make_pool, replay, stretch
 from autoscaler.forecasters.registry import KNOWN_KINDS, NEEDS_TORCH, build_forecaster
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -63,30 +65,35 @@ def test_a_band_too_narrow_or_too_wide_is_brought_to_90_percent(half_width: floa
     y = noise_series([(3000, 5.0)])
     model = ConformalForecaster(KnownMean(STEP, half_width), STEP).fit(y.iloc[:1000])
     # 90% of N(0, 5) lies within 1.645 x 5 of the mean
-    assert model.factor() * half_width == pytest.approx(1.645 * 5.0, rel=0.15)
+    assert model.factors(12) * half_width == pytest.approx(np.full(12, 1.645 * 5.0), rel=0.15)
     assert 0.87 <= coverage_online(model, y, 999) <= 0.93
 
 
-def test_a_band_without_width_is_not_scored() -> None:
+def test_a_band_without_width_is_not_stretched_by_its_misses() -> None:
     # A model that is certain (a band of zero width, as a model fitted on a few points
-    # can be) gives no score: dividing by its width made later bands 10^5 times wider.
+    # can be) gives no finite score: dividing by its width made later bands 10^5 times
+    # wider.
     y = noise_series([(3000, 5.0)])
     certain = ConformalForecaster(KnownMean(STEP, 0.0), STEP).fit(y.iloc[:1000])
     certain.update(y.iloc[1000:1500])
-    assert not certain.calibrated
+    # its outcomes count as misses (infinite scores), but no stretch is made of them
+    assert np.isinf(np.asarray(certain.pool.scores)).all()
+    assert certain.factors(12) == pytest.approx(np.ones(12))
     fc = certain.predict(12, (0.05, 0.95))
     assert np.allclose(fc.quantiles[0.95], fc.mean)
+    skipped = ConformalForecaster(KnownMean(STEP, 0.0), STEP, certain=False).fit(y.iloc[:1000])
+    assert not skipped.update(y.iloc[1000:1500]).calibrated  # left out: no scores at all
     sane = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1000])
     sane.update(y.iloc[1000:1500])
-    assert sane.calibrated and 5.0 < sane.factor() < 15.0
+    assert sane.calibrated and 5.0 < sane.factors(12).min() <= sane.factors(12).max() < 15.0
 
 
 def test_coverage_recovers_after_the_noise_doubles() -> None:
     y = noise_series([(1500, 5.0), (4000, 10.0)], seed=1)
     model = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
-    calm = model.factor()
+    calm = model.factors(12)
     cov = coverage_online(model, y.iloc[:4500], 1499)
-    assert model.factor() == pytest.approx(2 * calm, rel=0.2)  # the pool now holds rough noise
+    assert model.factors(12) == pytest.approx(2 * calm, rel=0.2)  # the pool now holds rough noise
     assert 0.85 <= cov <= 0.93
     assert 0.87 <= coverage_online(model, y, 4499) <= 0.95
 
@@ -133,14 +140,14 @@ def test_chunked_updates_score_the_same_checkpoints_as_one_point_updates() -> No
     y = noise_series([(1500, 5.0), (2000, 10.0)], seed=3)
     chunked = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
     single = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
-    calm = chunked.factor()
+    calm = chunked.factors(12)
     chunked.update(y.iloc[1500:])
     for i in range(1500, len(y)):
         single.update(y.iloc[i : i + 1])
-    assert chunked.factor() == pytest.approx(single.factor())
+    assert chunked.factors(12) == pytest.approx(single.factors(12))
     assert chunked.alpha == pytest.approx(single.alpha)
     # a day-long chunk recalibrates as the daemon's ticks do: the band follows the noise
-    assert chunked.factor() == pytest.approx(2 * calm, rel=0.2)
+    assert chunked.factors(12) == pytest.approx(2 * calm, rel=0.2)
 
 
 def test_points_already_seen_are_not_scored_twice() -> None:
@@ -149,4 +156,115 @@ def test_points_already_seen_are_not_scored_twice() -> None:
     b = ConformalForecaster(KnownMean(STEP, 1.0), STEP).fit(y.iloc[:1500])
     a.update(y.iloc[1500:1650]).update(y.iloc[1400:])  # overlapping: the old points ignored
     b.update(y.iloc[1500:])
-    assert a.factor() == pytest.approx(b.factor()) and len(a._scores) == len(b._scores)
+    assert a.factors(12) == pytest.approx(b.factors(12))
+    assert len(a.pool.scores) == len(b.pool.scores)
+
+
+class LastValue(BaseForecaster):
+    """The last value, with a band of a fixed half-width at every lead (wrong in shape
+    on a random walk, whose error grows like the square root of the lead)."""
+
+    name = "last_value"
+
+    def _fit(self, values: np.ndarray) -> None:
+        pass
+
+    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        mean = np.full(horizon, self._history[-1])
+        z = {0.05: -1.0, 0.95: 1.0}
+        return mean, {q: mean + z.get(q, 0.0) for q in quantiles}
+
+
+def coverage_per_lead(model: ConformalForecaster, y: pd.Series, start: int) -> np.ndarray:
+    inside, pos = [], start
+    while pos + 12 < len(y):
+        fc = model.predict(12, (0.05, 0.95))
+        actual = y.to_numpy()[pos + 1 : pos + 13]
+        inside.append((actual >= fc.quantiles[0.05]) & (actual <= fc.quantiles[0.95]))
+        model.update(y.iloc[pos + 1 : pos + 13])
+        pos += 12
+    return np.mean(inside, axis=0)
+
+
+def test_per_lead_miss_rates_correct_a_band_of_the_wrong_shape() -> None:
+    rng = np.random.default_rng(6)
+    values = 1000 + np.cumsum(rng.normal(0, 1, 6000))
+    y = pd.Series(values, index=pd.date_range(START, periods=len(values), freq=STEP))
+    per_lead = ConformalForecaster(LastValue(STEP), STEP, per_lead=True, gamma=0.05)
+    pooled = ConformalForecaster(LastValue(STEP), STEP, per_lead=False, gamma=0.005)
+    cov = {}
+    for name, model in (("per_lead", per_lead), ("pooled", pooled)):
+        model.fit(y.iloc[:1500])
+        cov[name] = coverage_per_lead(model, y, 1499)
+    # one stretch for every lead: too wide at the first, too narrow at the last
+    assert cov["pooled"][0] > 0.97 and cov["pooled"][-1] < 0.85
+    # a miss rate per lead: each lead near 90%, the stretch growing with the lead
+    assert 0.84 <= cov["per_lead"][0] <= 0.96 and 0.84 <= cov["per_lead"][-1] <= 0.96
+    f = per_lead.factors(12)
+    assert f[-1] > 2.5 * f[0]
+
+
+def test_certain_leads_count_as_hits_or_misses_only_when_asked() -> None:
+    counted = ScorePool(leads=None, certain=True)
+    skipped = ScorePool(leads=None, certain=False)
+    leads = np.arange(1, 13)
+    for pool in (counted, skipped):
+        for _ in range(10):  # half of each forecast certain: exact (0) or missed (inf)
+            scores = np.r_[np.linspace(0.2, 2.0, 6), [0.0] * 4, [np.inf] * 2]
+            pool.add(leads, scores, certain=np.r_[[False] * 6, [True] * 6])
+    assert len(skipped.scores) == 60 and len(counted.scores) == 120
+    # counted, a sixth of the outcomes no stretch covers: the largest finite score
+    assert counted.factors(3) == pytest.approx(np.full(3, 2.0))
+    finite = np.tile(np.linspace(0.2, 2.0, 6), 10)
+    assert skipped.factors(3)[0] == pytest.approx(np.quantile(finite, 0.9))
+
+
+def test_a_model_stored_before_score_pools_predicts_as_it_did() -> None:
+    y = noise_series([(1500, 5.0)])
+    model = ConformalForecaster(KnownMean(STEP, 1.0), STEP, per_lead=False).fit(y.iloc[:1200])
+    state = dict(model.__dict__)
+    pool = state.pop("pool")
+    state.pop("log")
+    scores = deque(pool.scores, maxlen=pool.scores.maxlen)
+    state |= {"_scores": scores, "alpha": float(pool.alphas[0]), "gamma": pool.gamma}
+    old = ConformalForecaster.__new__(ConformalForecaster)
+    old.__setstate__(state)
+    for m in (model, old):
+        m.update(y.iloc[1200:1400])
+    np.testing.assert_allclose(
+        old.predict(12, (0.05, 0.95)).quantiles[0.95],
+        model.predict(12, (0.05, 0.95)).quantiles[0.95],
+    )
+
+
+def test_replayed_scores_give_the_bands_the_model_gave() -> None:
+    y = noise_series([(1500, 5.0), (1500, 9.0)], seed=7)
+    log: list = []
+    logged = ConformalForecaster(KnownMean(STEP, 1.0), STEP, log=log).fit(y.iloc[:1500])
+    other = ConformalForecaster(KnownMean(STEP, 1.0), STEP, per_lead=True, gamma=0.05)
+    other.fit(y.iloc[:1500])
+    bands = {"logged": [], "other": []}
+    for pos in range(1500, 2900, 100):
+        for name, m in (("logged", logged), ("other", other)):
+            m.update(y.iloc[pos : pos + 100])
+            bands[name].append(m.predict(12, (0.05, 0.95)).quantiles[0.95])
+    for name, pool in (
+        ("logged", make_pool(12)),
+        ("other", make_pool(12, per_lead=True, gamma=0.05)),
+    ):
+        factors = replay(log, pool)
+        for c, band in zip(factors, bands[name], strict=True):
+            raw = {0.95: np.full(12, 101.0)}
+            np.testing.assert_allclose(stretch(np.full(12, 100.0), raw, c)[0.95], band)
+
+
+@pytest.mark.parametrize("kind", [k for k in KNOWN_KINDS if k not in NEEDS_TORCH or HAS_TORCH])
+def test_every_calibrated_model_covers_90_percent_of_known_noise(kind: str) -> None:
+    # white noise about a level, as the daemon builds the model (fallback, conformal):
+    # every model's calibrated 90% band covers about 90% of it, online
+    y = noise_series([(1700, 5.0)], seed=9)
+    params = {k: v for k, v in FAST_PARAMS.get(kind, {}).items() if k != "eval_origins"}
+    model = build_forecaster(kind, STEP, fallback=True, calibrated=True, **params)
+    model.fit(y.iloc[:1100])
+    assert model.calibrated
+    assert 0.84 <= coverage_online(model, y, 1099) <= 0.96
