@@ -218,7 +218,7 @@ class BaseForecaster:
         if mean.shape != (horizon,):
             raise ForecastError(f"{self.name} produced an invalid forecast")
         bound = self._plausible_bound()
-        peak = float(np.abs(mean).max())
+        peak = float(np.maximum.reduce(np.abs(mean)))  # .max() without its Python wrapper
         if not math.isfinite(peak):  # NaN or infinite somewhere (NaN propagates in max)
             raise ForecastError(f"{self.name} produced an invalid forecast")
         if peak > bound:
