@@ -17,19 +17,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from autoscaler.forecasters.forecast_times import future_forecast
+from autoscaler.forecasters.forecast_times import pd_step as _pd_step
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
-from autoscaler.forecasters.series_input import clean_series, future_index, steps_per_day
+from autoscaler.forecasters.series_input import clean_series, steps_per_day
 from autoscaler.forecasters.trailing import Trailing
 from autoscaler.model import Forecast, ForecastError
 
 # Models keep at most this much recent history for their own use (residual samples,
 # windows); the fitted state itself does not grow with the series.
 HISTORY_CAP = 4 * 2016
-
-
-@functools.cache
-def _pd_step(step: timedelta) -> pd.Timedelta:
-    return pd.Timedelta(step)  # built once per step: it is added at every update
 
 
 @functools.lru_cache(maxsize=64)
@@ -46,56 +43,6 @@ def checked_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
         except TypeError:  # an unhashable member: checked (and refused) as it comes
             pass
     return check_quantiles(quantiles)
-
-
-# ``future_index`` for the forecasts, sliced from one long range per (step, unit, time
-# zone, phase): a slice costs a fraction of ``pd.date_range`` at every decision. Ranges
-# are immutable; a race at worst builds one twice.
-_RANGE_LENGTH = 8192
-_ranges: dict[tuple[Any, ...], tuple[int, pd.DatetimeIndex, Any]] = {}
-
-
-def _slicer(times: pd.DatetimeIndex) -> Any:
-    """``f(i, j) == times[i:j]`` (values, dtype, freq, name), built from the range's
-    datetime64 array without pandas' general ``__getitem__`` (most of a decision's
-    index cost); None where this pandas builds it differently (its private
-    constructors changed), and then ``times[i:j]`` serves."""
-    try:
-        data = times._data
-        raw, cls, dtype, freq, name = data._ndarray, type(data), data.dtype, times.freq, times.name
-
-        def sliced(i: int, j: int) -> pd.DatetimeIndex:
-            index = pd.DatetimeIndex._simple_new(cls._simple_new(raw[i:j], dtype=dtype), name)
-            index._freq = freq
-            return index
-
-        probe, want = sliced(1, 4), times[1:4]
-    except (AttributeError, TypeError, ValueError, AssertionError):
-        return None
-    same = probe.equals(want) and probe.dtype == want.dtype and probe.freq == want.freq
-    return sliced if same and probe.name == want.name else None
-
-
-def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.DatetimeIndex:
-    """``future_index(last, step, horizon)``: the same index."""
-    step_ns = _pd_step(step).value
-    first_ns = last.value + step_ns
-    if horizon > _RANGE_LENGTH // 2 or step_ns <= 0:
-        return future_index(last, step, horizon)
-    key = (step_ns, last.unit, last.tz, first_ns % step_ns)
-    cached = _ranges.get(key)
-    if cached is not None:
-        i = (first_ns - cached[0]) // step_ns
-        if 0 <= i <= _RANGE_LENGTH - horizon:
-            sliced = cached[2]
-            return cached[1][i : i + horizon] if sliced is None else sliced(i, i + horizon)
-    times = future_index(last, step, _RANGE_LENGTH)
-    if times.unit != last.unit:  # not representable at the timestamp's unit: as it comes
-        return future_index(last, step, horizon)
-    if len(_ranges) >= 64:
-        _ranges.clear()
-    _ranges[key] = (first_ns, times, _slicer(times))
-    return times[:horizon]
 
 
 class BaseForecaster:
@@ -221,13 +168,7 @@ class BaseForecaster:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
         mean, bands = self.predict_arrays(horizon, checked_quantiles(quantiles))
-        return Forecast(
-            index=_future_index(last, self.step, int(horizon)),
-            mean=mean,
-            quantiles=bands,
-            model=self.name,
-            note=self.note,
-        )
+        return future_forecast(last, self.step, int(horizon), mean, bands, self.name, self.note)
 
     # -- the array path (the engine's forecast provider, once per decision) ----------
 
@@ -277,7 +218,7 @@ class BaseForecaster:
         if mean.shape != (horizon,):
             raise ForecastError(f"{self.name} produced an invalid forecast")
         bound = self._plausible_bound()
-        peak = float(np.abs(mean).max())
+        peak = float(np.maximum.reduce(np.abs(mean)))  # .max() without its Python wrapper
         if not math.isfinite(peak):  # NaN or infinite somewhere (NaN propagates in max)
             raise ForecastError(f"{self.name} produced an invalid forecast")
         if peak > bound:

@@ -32,22 +32,29 @@ class WindowPeak:
 def _origin_and_step(forecast: Forecast, ctx: PolicyContext) -> tuple[datetime, timedelta]:
     """Time of ``forecast.mean[0]`` and the forecast's step (from its index when it has one)."""
     step = ctx.load.step
-    idx = forecast.index
-    if idx is None or len(idx) == 0:
-        return ctx.load.end + step, step
-    ticks = getattr(idx, "asi8", None)  # a DatetimeIndex: integer access is far cheaper
-    per_us = _TICKS_PER_US.get(getattr(idx, "unit", "ns")) if ticks is not None else None
-    if ticks is None or per_us is None:
-        origin = idx[0]
-        if len(idx) >= 2:
-            step = idx[1] - idx[0]
-        return origin, step
+    # A LazyForecast (forecasters.forecast_times) knows its index's first integers
+    # without building the index; for any other forecast they are read from the index.
+    head = getattr(forecast, "head_ticks", None)
+    grid = head() if head is not None else None
+    if grid is None:
+        idx = forecast.index
+        if idx is None or len(idx) == 0:
+            return ctx.load.end + step, step
+        ticks = getattr(idx, "asi8", None)  # a DatetimeIndex: integer access is far cheaper
+        if ticks is None or getattr(idx, "unit", "ns") not in _TICKS_PER_US:
+            origin = idx[0]
+            if len(idx) >= 2:
+                step = idx[1] - idx[0]
+            return origin, step
+        grid = ticks[:2].tolist(), getattr(idx, "unit", "ns")
     # The index's resolution is whatever pandas chose (pandas 3 keeps microseconds for
     # indexes built from datetimes); reading its integers as nanoseconds put the origin
     # in 1970 and every window past the forecast's end.
-    if len(ticks) < 2:
-        return _EPOCH + timedelta(microseconds=int(ticks[0]) / per_us), step
-    first, second = ticks[:2].tolist()
+    head_ticks, unit = grid
+    per_us = _TICKS_PER_US[unit]
+    if len(head_ticks) < 2:
+        return _EPOCH + timedelta(microseconds=head_ticks[0] / per_us), step
+    first, second = head_ticks
     key = (second - first, per_us)
     step = _steps.get(key) or _steps.setdefault(key, timedelta(microseconds=key[0] / per_us))
     return _EPOCH + timedelta(microseconds=first / per_us), step

@@ -9,7 +9,6 @@ trip, or once anyone changes the dict, the state is parsed from the dict.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,10 +38,29 @@ class QosState:
     panic_until: datetime | None = None  # no scale-in before this (a burst was seen)
 
     def evolve(self, **changes: Any) -> QosState:
-        """``dataclasses.replace`` without its generic field walk (twice per decision)."""
-        values = dict(zip(_FIELDS, _ALL(self), strict=True))
-        values.update(changes)
-        return QosState(**values)
+        """``dataclasses.replace``: this state with ``changes``; raises ``TypeError`` on
+        a name that is no field. One positional call, without replace's generic field
+        walk or a dict of every field (once per decision, most fields changed)."""
+        if not changes.keys() <= _FIELD_NAMES:
+            raise TypeError(f"not fields of QosState: {sorted(changes.keys() - _FIELD_NAMES)}")
+        get = changes.get
+        return QosState(
+            get("band", self.band),
+            get("setpoint", self.setpoint),
+            get("seen_until", self.seen_until),
+            get("last_ready", self.last_ready),
+            get("period_start", self.period_start),
+            get("period_violations", self.period_violations),
+            get("period_samples", self.period_samples),
+            get("long_violations", self.long_violations),
+            get("long_samples", self.long_samples),
+            get("recent", self.recent),
+            get("violations", self.violations),
+            get("samples", self.samples),
+            get("latency_until", self.latency_until),
+            get("measured", self.measured),
+            get("panic_until", self.panic_until),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
@@ -96,8 +114,7 @@ def _time(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(float(x), UTC)
 
 
-_FIELDS = tuple(QosState.__dataclass_fields__)
-_ALL = operator.attrgetter(*_FIELDS)
+_FIELD_NAMES = frozenset(QosState.__dataclass_fields__)
 
 
 class QosMemory(dict):

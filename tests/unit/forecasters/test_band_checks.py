@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.model import ForecastError
 
 MIN = timedelta(minutes=1)
 
@@ -61,3 +63,38 @@ def test_remembered_quantile_checks_answer_and_refuse_as_check_quantiles():
         for _ in range(2):  # refused every time, not remembered
             with pytest.raises((ForecastError, TypeError)):
                 checked_quantiles(bad)
+
+
+class _Mean(_Fixed):
+    """Predicts the mean it is given."""
+
+    name = "mean"
+
+    def __init__(self, mean: list[float]) -> None:
+        super().__init__(np.zeros((0, len(mean))))
+        self.mean = np.array(mean, dtype=float)
+
+    def _predict(self, horizon, quantiles):
+        return self.mean, np.zeros((len(quantiles), horizon))
+
+
+def _mean_fitted(mean: list[float]) -> _Mean:
+    y = pd.Series([1.0, 2.0, 1.5], index=pd.date_range("2024-01-01", periods=3, freq=MIN))
+    return _Mean(mean).fit(y)
+
+
+@pytest.mark.parametrize(
+    "mean",
+    [[1.0, np.nan], [np.nan, 1.0], [np.inf, 1.0], [1.0, -np.inf], [np.nan, np.inf]],
+)
+def test_a_mean_that_is_not_finite_anywhere_is_refused(mean):
+    with pytest.raises(ForecastError, match="invalid forecast"):
+        _mean_fitted(mean).predict_arrays(2, ())
+
+
+def test_a_mean_beyond_the_plausible_bound_is_refused_on_either_sign():
+    for mean in ([1.0, 1e6], [-1e6, 1.0]):
+        with pytest.raises(ForecastError, match="implausible"):
+            _mean_fitted(mean).predict_arrays(2, ())
+    mean, _ = _mean_fitted([1.0, 20.0]).predict_arrays(2, ())  # within 10x the range
+    np.testing.assert_array_equal(mean, [1.0, 20.0])

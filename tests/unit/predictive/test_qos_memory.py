@@ -4,8 +4,12 @@ the same process, and is parsed again after a round trip or once it is changed."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
+from datetime import timedelta
+
+import pytest
 
 from autoscaler.policies.qos import QosMemory, QosPolicy, QosState
 
@@ -58,3 +62,33 @@ def test_copies_are_plain_dicts() -> None:
     first, _ = _two_decisions(lambda m: m)
     for c in (copy.copy(first.memory), pickle.loads(pickle.dumps(first.memory))):
         assert type(c) is dict and c == first.memory
+
+
+def test_evolve_is_dataclasses_replace_for_every_field() -> None:
+    first, _ = _two_decisions(lambda m: m)
+    state = first.memory.state
+    other = QosState(
+        band=2.5,
+        setpoint=0.02,
+        seen_until=NOW + STEP,
+        last_ready=7,
+        period_start=NOW - timedelta(minutes=3),
+        period_violations=4,
+        period_samples=9,
+        long_violations=1.5,
+        long_samples=30.0,
+        recent=((NOW, 5),),
+        violations=11,
+        samples=99,
+        latency_until=NOW,
+        measured=3,
+        panic_until=NOW + 10 * STEP,
+    )
+    fields = [f.name for f in dataclasses.fields(QosState)]
+    for name in fields:  # one field at a time: that one changes, the others stay
+        value = getattr(other, name)
+        assert state.evolve(**{name: value}) == dataclasses.replace(state, **{name: value})
+    assert state.evolve(**{n: getattr(other, n) for n in fields}) == other
+    assert state.evolve() == state
+    with pytest.raises(TypeError, match="no_such_field"):
+        state.evolve(no_such_field=1)
