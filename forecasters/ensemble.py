@@ -215,21 +215,15 @@ class EnsembleForecaster(BaseForecaster):
         self._short.append(Checkpoint(forecasts, []))
 
     def _collect_short(self, chunk: np.ndarray) -> None:
-        h, done, still = self.recent_every, False, []
         decay = 0.5 ** (1.0 / RECENT_MEMORY)
-        for p in self._short:
-            p.actuals.extend(chunk[: h - len(p.actuals)].tolist())
-            if len(p.actuals) < h:
-                still.append(p)
-                continue
+        complete, self._short = _settle(self._short, chunk, self.recent_every)
+        for p in complete:
             actual = np.asarray(p.actuals)
             for kind, (mean,) in p.forecasts.items():
                 s, w = self.recent_errors.get(kind, (0.0, 0.0))
                 err = float(np.abs(actual - mean).mean())
                 self.recent_errors[kind] = (decay * s + err, decay * w + 1.0)
-            done = True
-        self._short = still
-        if done:
+        if complete:
             self._choose()
 
     def _checkpoint(self) -> None:
@@ -248,13 +242,8 @@ class EnsembleForecaster(BaseForecaster):
         self._pending.append(Checkpoint(forecasts, []))
 
     def _collect(self, chunk: np.ndarray) -> None:
-        h, done = self.eval_horizon, False
-        still = []
-        for p in self._pending:
-            p.actuals.extend(chunk[: h - len(p.actuals)].tolist())
-            if len(p.actuals) < h:
-                still.append(p)
-                continue
+        complete, self._pending = _settle(self._pending, chunk, self.eval_horizon)
+        for p in complete:
             actual = np.asarray(p.actuals)
             for kind, (mean, lo, hi) in p.forecasts.items():
                 if kind == "_own":
@@ -264,9 +253,7 @@ class EnsembleForecaster(BaseForecaster):
                 s, w = self._sums.get(kind, (0.0, 0.0))
                 err = float(np.abs(actual - mean).mean())
                 self._sums[kind] = (self.decay * s + err, self.decay * w + 1.0)
-            done = True
-        self._pending = still
-        if done:
+        if complete:
             self._choose()
 
     def _combination(self, scores: dict[str, float]) -> dict[str, float]:
@@ -388,6 +375,18 @@ def _member_params(
             )
         out[kind] = dict(params)
     return out
+
+
+def _settle(
+    pending: list[Checkpoint], chunk: np.ndarray, horizon: int
+) -> tuple[list[Checkpoint], list[Checkpoint]]:
+    """Extend each checkpoint's actuals from ``chunk`` up to ``horizon``: (the checkpoints
+    now complete, those still waiting), both in their order."""
+    complete, still = [], []
+    for p in pending:
+        p.actuals.extend(chunk[: horizon - len(p.actuals)].tolist())
+        (complete if len(p.actuals) >= horizon else still).append(p)
+    return complete, still
 
 
 def _weighted(forecasts: dict, weights: dict[str, float]) -> tuple[np.ndarray, ...]:
