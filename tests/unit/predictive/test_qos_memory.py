@@ -77,14 +77,17 @@ def test_evolve_is_dataclasses_replace_for_every_field() -> None:
         period_samples=9,
         long_violations=1.5,
         long_samples=30.0,
-        recent=((NOW, 5),),
+        recent=((NOW - STEP, 6),),
         violations=11,
         samples=99,
         latency_until=NOW,
         measured=3,
-        panic_until=NOW + 10 * STEP,
+        panic_until=NOW + 11 * STEP,
     )
     fields = [f.name for f in dataclasses.fields(QosState)]
+    # every field differs in ``other``: a field added to QosState but not to evolve's
+    # positional call (it would keep its default) fails here until ``other`` sets it
+    assert [n for n in fields if getattr(other, n) == getattr(state, n)] == []
     for name in fields:  # one field at a time: that one changes, the others stay
         value = getattr(other, name)
         assert state.evolve(**{name: value}) == dataclasses.replace(state, **{name: value})
