@@ -34,7 +34,7 @@ from autoscaler.fit_pool import FIT_SLOTS
 from autoscaler.forecast_store import HistoryReader, StoredHistory
 from autoscaler.forecasters.fallback import FallbackForecaster, StandIn
 from autoscaler.forecasters.intervals import check_quantiles
-from autoscaler.forecasters.trailing import Trailing
+from autoscaler.forecasters.trailing import Trailing, trailing_for
 from autoscaler.interfaces import Forecaster
 from autoscaler.model import Forecast, ForecastError, GroupSpec, MetricWindow, all_finite
 
@@ -260,8 +260,7 @@ class RetrainingForecastProvider(StoredHistory):
             st.history, st.end, st.fitted_at = window.values[-keep:].copy(), window.end, None
             return st, window.values[:0]
         new = window.values[-n_new:]
-        if st.trail is None or st.trail.keep != keep:
-            st.trail = Trailing(keep)
+        st.trail = trailing_for(st.trail, keep)
         st.history = st.trail.extend(st.history, new)
         # Stay on the first window's grid: a live source's window ends at the tick's own
         # time, a little later or earlier each tick, and the models continue a grid.

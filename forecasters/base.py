@@ -21,7 +21,7 @@ from autoscaler.forecasters.forecast_times import future_forecast
 from autoscaler.forecasters.forecast_times import pd_step as _pd_step
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, steps_per_day
-from autoscaler.forecasters.trailing import Trailing
+from autoscaler.forecasters.trailing import Trailing, trailing_for
 from autoscaler.model import Forecast, ForecastError
 
 # Models keep at most this much recent history for their own use (residual samples,
@@ -283,10 +283,8 @@ class BaseForecaster:
         """``np.concatenate([getattr(self, attr), new])[-keep:]``, without copying the
         whole window at every update (``Trailing``; the buffer is kept beside it)."""
         slot = f"{attr}_trailing"
-        trail = self.__dict__.get(slot)
-        if trail is None or trail.keep != keep:
-            trail = Trailing(keep)
-            setattr(self, slot, trail)
+        trail = trailing_for(self.__dict__.get(slot), keep)
+        setattr(self, slot, trail)
         return trail.extend(getattr(self, attr), new)
 
     def _fit(self, values: np.ndarray) -> None:

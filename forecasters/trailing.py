@@ -64,3 +64,9 @@ class Trailing:
         buf[: len(head)] = head
         buf[len(head) : used] = tail
         self._buf, self._start, self._stop = buf, 0, used
+
+
+def trailing_for(trail: Trailing | None, keep: int) -> Trailing:
+    """``trail`` when it keeps ``keep`` values, else a new ``Trailing(keep)`` (a window
+    whose length changed starts a new buffer)."""
+    return trail if trail is not None and trail.keep == keep else Trailing(keep)

@@ -77,3 +77,13 @@ def test_integer_input_comes_back_as_floats():
 def test_keep_must_be_positive():
     with pytest.raises(ValueError, match="keep"):
         Trailing(0)
+
+
+def test_trailing_for_keeps_a_buffer_of_the_same_length_only() -> None:
+    from autoscaler.forecasters.trailing import trailing_for
+
+    kept = Trailing(5)
+    assert trailing_for(kept, 5) is kept
+    fresh = trailing_for(kept, 6)
+    assert fresh is not kept and fresh.keep == 6
+    assert trailing_for(None, 3).keep == 3
