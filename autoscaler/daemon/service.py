@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any
 from autoscaler.config import Config
 from autoscaler.daemon.clock import real_seconds
 from autoscaler.daemon.groups import ForecastFactory, GroupRuntime, build_group
+from autoscaler.daemon.handoff import HandoffHolds
 from autoscaler.daemon.logs import LogSink
 from autoscaler.daemon.main_loop import MainLoop
 from autoscaler.daemon.metrics import DaemonMetrics
 from autoscaler.daemon.notify import SystemdNotifier
 from autoscaler.daemon.pausing import GroupPausing
 from autoscaler.daemon.readiness import DaemonViews
-from autoscaler.daemon.reconcile import reconcile
 from autoscaler.daemon.records import iso, outcome_record
 from autoscaler.daemon.reload import plan_reload, reload_notice
+from autoscaler.daemon.settling import ActionSettling
 from autoscaler.daemon.shared_state import FencedError, SharedStateStore
 from autoscaler.daemon.state import SqliteStateStore, StateError
 from autoscaler.daemon.views import group_mode
@@ -50,7 +51,7 @@ class Settings:
     source_timeout: timedelta | None
 
 
-class Daemon(DaemonViews, GroupPausing, MainLoop):
+class Daemon(DaemonViews, GroupPausing, ActionSettling, MainLoop):
     def __init__(
         self,
         config: Config,
@@ -75,6 +76,10 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
         self.notifier = notifier
         self.forecasts = forecasts
         self._monotonic = monotonic
+        # A taken-over group's interrupted action waits a membership timeout to be settled.
+        self.handoffs = HandoffHolds(
+            config.coordination.membership_timeout.total_seconds(), monotonic
+        )
         # In a fleet: which groups are ours now (None: all of them, one daemon).
         self.fleet = fleet
         self.groups: dict[str, GroupRuntime] = {}
@@ -142,22 +147,6 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
                 self.groups[g.name] = self._build(g, known=(latest.get(g.name), g.name in paused))
             except (WorldError, ValueError) as exc:
                 raise WorldError(f"group {g.name}: {exc}") from None
-
-    def reconcile(self, only: list[str] | None = None) -> None:
-        """Settle interrupted actions against the cloud before any new decision (in a
-        fleet: those of the groups in ``only``, just leased to this member)."""
-        if self.config.coordination.enabled and only is None:
-            return  # each group is reconciled by whoever leases it
-        now = self.clock.now()
-        self.world.advance(now)
-        targets = {n: (rt.binding.spec, rt.cloud.cloud) for n, rt in self.groups.items()}
-        for s in reconcile(self.store, targets, now, only=only):
-            self.log.event(
-                "warning" if s.how in ("failed", "superseded", "abandoned") else "info",
-                f"reconciled interrupted action {s.action.action_id}: {s.how}",
-                group=s.action.group,
-                detail=s.detail,
-            )
 
     def evaluate_soon(self, names: list[str]) -> None:
         """Run the evaluation of ``names`` now instead of at their next interval (in a
@@ -228,6 +217,8 @@ class Daemon(DaemonViews, GroupPausing, MainLoop):
             try:
                 if self.fleet is not None:  # a pause may come through another member
                     self.follow_pause(rt, name in self.fleet.paused())
+                    if self._held(name):
+                        return
                 self._evaluate_locked(rt)
             finally:
                 rt.last_progress = self._monotonic()

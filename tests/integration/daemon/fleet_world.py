@@ -121,12 +121,13 @@ class SharedDbCloud:
         self._hang_if("hang-after")
 
     def _hang_if(self, name: str) -> None:
-        """While ``<name>-<member>`` exists, this member's ``scale`` never returns
-        (before or after applying): it is caught in the middle of an action."""
+        """While ``<name>-<member>`` exists, this member's ``scale`` does not return
+        (before or after applying): it is caught in the middle of an action, and goes
+        on within 50 ms of the file's removal."""
         if (self.dir / f"{name}-{self.member}").exists():
             (self.dir / f"hung-{self.member}").touch()
-            while True:
-                time.sleep(1)
+            while (self.dir / f"{name}-{self.member}").exists():
+                time.sleep(0.05)
 
 
 class SineSource:

@@ -234,3 +234,63 @@ def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
         assert [(m, json.loads(r).get("reconciled")) for m, r in by if "reconciled" in r] == [
             ("m2", settled)
         ]
+
+
+def test_an_owner_cut_off_inside_a_call_is_not_sent_again_by_its_successor(
+    tmp_path: Path, redis: RedisServer, postgres: PostgresServer
+) -> None:
+    """m1 is inside ``scale`` (its fence passed) when it is cut off redis; m2 takes its
+    groups, and m1's call lands after that. m2 waits out the handoff grace before it
+    settles, so it finds the action applied and does not send it again."""
+    state_url = postgres.create_database("handoff")
+    cloud = tmp_path / "cloud"
+    cloud.mkdir()
+    proxy = CuttableProxy(redis.port)  # m1's only road to redis
+    t0 = time.time()
+    members: dict[str, DaemonProcess] = {}
+    try:
+        for m in ("m1", "m2"):
+            backend = proxy.url if m == "m1" else redis.url
+            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url, GROUPS)
+            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+        wait_until(
+            lambda: (
+                set(dict(query(state_url, "SELECT grp, owner FROM leases")).values())
+                == {"m1", "m2"}
+            ),
+            30,
+            "both members leasing",
+        )
+        (cloud / "hang-before-m1").touch()
+        wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
+        proxy.cut()
+
+        rows = query(state_url, "SELECT action_id, grp, member FROM actions WHERE outcome IS NULL")
+        hung = [a for a, _g, m in rows if m == "m1"]
+        assert hung, "m1 is inside scale with its intent journalled"
+        hung_groups = {g for _a, g, m in rows if m == "m1"}
+        wait_until(
+            lambda: all(
+                o == "m2"
+                for g, o in query(state_url, "SELECT grp, owner FROM leases")
+                if g in hung_groups
+            ),
+            6 * MEMBERSHIP_TIMEOUT,
+            "m2 to take the groups m1 was acting on",
+        )
+        (cloud / "hang-before-m1").unlink()  # m1's calls land now, after the takeover
+        for aid in hung:
+            members["m2"].wait_for_line(
+                lambda x, aid=aid: f"reconciled interrupted action {aid}: already_applied" in x,
+                20,
+            )
+    finally:
+        for d in members.values():
+            d.kill()
+        proxy.close()
+    log = calls(cloud)
+    assert [c for c in log if c["duplicate"]] == [], "an action was sent again"
+    applied = [c["id"] for c in log]
+    assert all(applied.count(aid) == 1 for aid in hung)
+    outcome = dict(query(state_url, "SELECT action_id, outcome FROM actions"))
+    assert all(outcome[aid] == "done" for aid in hung), outcome
