@@ -12,6 +12,7 @@ from fleet_world import CALL_COLUMNS, CLOUD_DB, open_cloud
 
 HERE = Path(__file__).resolve().parent
 SPEEDUP = 10.0
+GROUPS = [f"g-{i}" for i in range(30)]
 INTERVAL = 3.0  # real seconds: 30 s of simulated time at SPEEDUP
 HEARTBEAT = 0.5
 MEMBERSHIP_TIMEOUT = 2.0
@@ -28,6 +29,22 @@ def start_member(cfg: Path, state: Path, cloud: Path, member: str, t0: float) ->
         },
         command=with_world("fleet_world:build"),
     )
+
+
+def start_members(
+    tmp_path: Path,
+    backends: dict[str, str],
+    state_url: str,
+    cloud: Path,
+    t0: float,
+    members: dict[str, DaemonProcess],
+) -> None:
+    """Start one member per ``backends`` entry (member -> coordination URL) on the
+    shared cloud, into ``members`` as each starts (so a failed start still stops the
+    others)."""
+    for m, backend in backends.items():
+        cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url, GROUPS)
+        members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
 
 
 def fleet_config(

@@ -13,19 +13,17 @@ from pathlib import Path
 import pytest
 from daemon_process import DaemonProcess, wait_until
 from fleet_members import (
+    GROUPS,
     HEARTBEAT,
     INTERVAL,
     MEMBERSHIP_TIMEOUT,
     assert_one_action_per_decision,
     calls,
-    fleet_config,
     query,
-    start_member,
+    start_members,
 )
 from fleet_servers import PostgresServer, RedisServer
 from tcp_proxy import CuttableProxy
-
-GROUPS = [f"g-{i}" for i in range(30)]
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,10 +54,8 @@ def test_three_members_share_thirty_groups_through_every_failure(
     t0 = time.time()
     members: dict[str, DaemonProcess] = {}
     try:
-        for m in ("m1", "m2", "m3"):
-            backend = proxy.url if m == "m3" else redis.url
-            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url, GROUPS)
-            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+        backends = {"m1": redis.url, "m2": redis.url, "m3": proxy.url}
+        start_members(tmp_path, backends, state_url, cloud, t0, members)
 
         def owners() -> dict[str, str]:
             return dict(query(state_url, "SELECT grp, owner FROM leases"))
@@ -201,9 +197,7 @@ def test_the_next_owner_settles_an_action_its_dead_owner_left_in_flight(
     t0 = time.time()
     members: dict[str, DaemonProcess] = {}
     try:
-        for m in ("m1", "m2"):
-            cfg = fleet_config(tmp_path / f"{m}.yaml", m, redis.url, state_url, GROUPS)
-            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+        start_members(tmp_path, {"m1": redis.url, "m2": redis.url}, state_url, cloud, t0, members)
         wait_until(lambda: (cloud / "hung-m1").exists(), 30, "m1 caught inside scale")
         members["m1"].proc.kill()
         members["m1"].proc.wait(10)
@@ -249,10 +243,7 @@ def test_an_owner_cut_off_inside_a_call_is_not_sent_again_by_its_successor(
     t0 = time.time()
     members: dict[str, DaemonProcess] = {}
     try:
-        for m in ("m1", "m2"):
-            backend = proxy.url if m == "m1" else redis.url
-            cfg = fleet_config(tmp_path / f"{m}.yaml", m, backend, state_url, GROUPS)
-            members[m] = start_member(cfg, tmp_path / m, cloud, m, t0)
+        start_members(tmp_path, {"m1": proxy.url, "m2": redis.url}, state_url, cloud, t0, members)
         wait_until(
             lambda: (
                 set(dict(query(state_url, "SELECT grp, owner FROM leases")).values())
