@@ -235,10 +235,13 @@ class BaseForecaster:
         else:
             for i, q in enumerate(quantiles):
                 stacked[i] = bands[q]
-        finite = np.isfinite(stacked)
-        if not np.logical_and.reduce(finite, None):  # .all() without its Python wrapper
-            # A degenerate interval (NaN spread) collapses onto the mean rather than failing.
-            stacked = np.where(finite, stacked, mean)
+        # One reduction says whether every value is finite (a NaN or an infinity makes
+        # the sum so; an overflow of finite ones too, and then the mask says it is fine).
+        if not math.isfinite(float(np.add.reduce(stacked, None))):
+            finite = np.isfinite(stacked)
+            if not np.logical_and.reduce(finite, None):  # .all() without its wrapper
+                # A degenerate interval (NaN spread) collapses onto the mean, not a failure.
+                stacked = np.where(finite, stacked, mean)
         if self._nonnegative:
             mean = np.maximum(mean, 0.0)
             np.maximum(stacked, 0.0, out=stacked)

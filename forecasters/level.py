@@ -6,6 +6,7 @@ robust on load that a fitted model would chase.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from datetime import timedelta
@@ -237,18 +238,21 @@ class LevelForecaster(BaseForecaster):
         p = self.season
         if not p or len(self._tail) < p + 2:
             return None
-        out = np.full(horizon, np.nan)
+        out = np.empty(horizon)
+        out.fill(np.nan)  # np.full without its Python wrapper (a forecast per decision)
         last = len(self._tail) - 1  # index of the newest observation
+        tail = self._tail
         for k in range(1, min(horizon, p) + 1):
             centre = last + k - p
             lo, hi = max(centre - 1, 0), min(centre + 1, last)
-            if lo <= hi:
-                out[k - 1] = self._tail[lo : hi + 1].max()
+            if lo <= hi:  # the ufunc's reduction: what ndarray.max calls, without its wrapper
+                out[k - 1] = np.maximum.reduce(tail[lo : hi + 1])
         return out
 
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
         qs = quantiles
-        mean = np.full(horizon, self._level)
+        mean = np.empty(horizon)
+        mean.fill(self._level)  # np.full without its Python wrapper
         bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
         if self.bands == "relative":
             scale = max(self._level, self._floor)
@@ -259,8 +263,11 @@ class LevelForecaster(BaseForecaster):
         scale *= self.width
         recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
         # all quantiles at once, one row each (the base class takes the rows as they are)
-        values = np.maximum(self._level + scale * bands, 0.0)
+        values = self._level + scale * bands
+        np.maximum(values, 0.0, out=values)
         if recur is not None:
-            upper = [i for i, q in enumerate(qs) if q > 0.5]
-            values[upper] = np.fmax(values[upper], recur)
+            # the quantiles are sorted (the base class checks them): those above 0.5
+            # are the last rows, a view to raise in place
+            upper = values[bisect.bisect_right(qs, 0.5) :]
+            np.fmax(upper, recur, out=upper)
         return mean, values

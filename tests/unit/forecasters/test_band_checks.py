@@ -98,3 +98,13 @@ def test_a_mean_beyond_the_plausible_bound_is_refused_on_either_sign():
             _mean_fitted(mean).predict_arrays(2, ())
     mean, _ = _mean_fitted([1.0, 20.0]).predict_arrays(2, ())  # within 10x the range
     np.testing.assert_array_equal(mean, [1.0, 20.0])
+
+
+def test_an_infinite_band_value_collapses_onto_the_mean_as_a_nan_does():
+    for bad in (np.inf, -np.inf):
+        _, bands = _fitted([[bad, 3.0], [4.0, 5.0]]).predict_arrays(2, (0.9, 0.95))
+        np.testing.assert_array_equal(bands[0.9], [1.0, 3.0])
+        np.testing.assert_array_equal(bands[0.95], [4.0, 5.0])
+    _, bands = _fitted([[np.inf, 3.0], [-np.inf, 5.0]]).predict_arrays(2, (0.9, 0.95))
+    np.testing.assert_array_equal(bands[0.9], [1.0, 3.0])  # their sum is NaN: caught too
+    np.testing.assert_array_equal(bands[0.95], [1.0, 5.0])

@@ -176,3 +176,19 @@ def test_sorted_quantiles_are_numpys() -> None:
         got = np.asarray(sorted_quantiles(s, qs))
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_the_recurrence_raises_only_the_quantiles_above_the_median() -> None:
+    y = _spiky(288)
+    f = LevelForecaster(FIVE).fit(y)
+    qs = (0.1, 0.5, 0.9, 0.95)
+    fc = f.predict(6, qs)
+    # the rows at or below 0.5 are the level's bands alone: the spike one season ago
+    # (phases 3 and 4) does not reach them, and does reach the upper ones
+    for q in (0.1, 0.5):
+        assert fc.quantile(q)[3] < 300.0
+    for q in (0.9, 0.95):
+        assert fc.quantile(q)[3] >= 600.0 and fc.quantile(q)[4] >= 600.0
+    # each row is what it is when asked alone (no row is raised by another's recurrence)
+    for q in qs:
+        np.testing.assert_array_equal(fc.quantile(q), f.predict(6, (q,)).quantile(q))
