@@ -148,7 +148,8 @@ class ServingCluster:
             conc[k0] += c * (t - t0)
             return
         conc[k0] += c * ((k0 + 1) * w - t0)
-        conc[k0 + 1 : k1] += c * w
+        if k1 > k0 + 1:  # whole bins between (most flushes end in the next bin: no slice)
+            conc[k0 + 1 : k1] += c * w
         if k1 < len(conc):
             conc[k1] += c * (t - k1 * w)
 

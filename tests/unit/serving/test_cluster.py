@@ -161,3 +161,22 @@ def test_a_request_waits_for_a_busy_warm_replica_finishing_within_wait_for_warm(
     assert _latency(c) == [10.0, 0.0, 0.0, 3.0]
     assert c.groups[0].cold_starts == cold
     assert c.groups[0].idle.get(1, []) == ([] if cold == 5 else [c.ids["g-1"]])
+
+
+def test_concurrency_bins_hold_each_requests_seconds_in_system() -> None:
+    # flushes inside one bin, into the next bin and across many bins (2 s bins): each
+    # bin holds the overlap of every request's [arrival, finish) with it, in request-s
+    arrival = [0.5, 0.7, 1.9, 2.1, 3.99, 4.0, 9.3, 30.0]
+    execs = [0.1, 1.5, 0.05, 7.0, 0.01, 2.2, 13.4, 0.3]
+    c = _cluster(_trace(arrival, execs), horizon=80.0)
+    _scale(c, 0.0, 0, 3)
+    c.advance(80.0)
+    finish = c.started + np.asarray(execs)
+    edges = np.arange(len(c.groups[0].concurrency) + 1) * 2.0
+    lo, hi = edges[:-1], edges[1:]
+    want = sum(
+        np.clip(np.minimum(hi, f) - np.maximum(lo, a), 0.0, None)
+        for a, f in zip(arrival, finish, strict=True)
+    )
+    assert np.allclose(c.groups[0].concurrency, want)
+    assert c.groups[0].concurrency[5] > 0  # a whole bin between two flushes is counted
