@@ -206,3 +206,16 @@ def test_the_per_horizon_choice_takes_the_first_leads_from_their_own_best() -> N
     # the ensemble has no choice to split; a split of the whole horizon is none
     assert build_forecaster("ensemble", STEP, members=members, split=3).split == 0
     assert build_forecaster("auto", STEP, members=members, split=12).split == 0
+
+
+def test_a_margin_keeps_the_combination_unless_a_member_beats_it_by_that_much() -> None:
+    y = series("level", seed=1)  # noise about a constant: level beats the last value
+    members = ("naive", "level")
+    plain = build_forecaster("auto", STEP, members=members).fit(y)
+    assert plain.weights == {"level": 1.0}
+    ratio = plain.scores["level"] / plain.combo_score
+    assert 0.7 < ratio < 1  # level beats the combination, by less than the margin below
+    kept = build_forecaster("auto", STEP, members=members, margin=(1 - ratio) * 1.5).fit(y)
+    assert set(kept.weights) == {"naive", "level"}, kept.choice
+    beaten = build_forecaster("auto", STEP, members=members, margin=(1 - ratio) / 2).fit(y)
+    assert beaten.weights == {"level": 1.0}
