@@ -16,7 +16,8 @@ must help to be kept), the figure for a
 series comes from the candidate that did best on the other series
 (leave-one-series-out, LOO); the in-sample figure takes the best candidate over all
 series. Both are printed. ``auto``'s candidate settings are the memory of its
-rolling validation (a half-life of 24 or 72 checkpoints); its members and the rest of
+rolling validation (a half-life of 24 or 72 checkpoints), its break check and its
+per-horizon choice (``split``); its members and the rest of
 its settings are fixed by reasoning (``forecasters/ensemble.py``). "upd+pred ms" is one tick as the daemon has it:
 a one-point ``update`` and a ``predict``, timed at each origin.
 
@@ -121,6 +122,14 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "auto recent=0": ("auto", {"recent": 0.0}),
     "auto recent=2": ("auto", {"recent": 2.0}),
     "auto recent=5": ("auto", {"recent": 5.0}),
+    # issue 13: auto's per-horizon choice, the first 3 leads (15 min) chosen by the members'
+    # errors over their first 3 steps (candidates fixed before any run of them)
+    "auto split=3": ("auto", {"split": 3}),
+    "auto split=3 mem=24": ("auto", {"split": 3, "memory": 24}),
+    # issue 13: a single member chosen only where it scores 5 or 10 % under the
+    # combination (combinations hold up better out of sample; fixed before any run)
+    "auto margin=0.05": ("auto", {"margin": 0.05}),
+    "auto margin=0.1": ("auto", {"margin": 0.1}),
 }
 # Comparisons kept for --models but left out of the default run (issue 12's ARMA window,
 # the one-fit calibration, auto's fit-time baseline, arima's season switch on the new
@@ -186,6 +195,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "auto mem=24 polish=5",
         "auto recent=5",
         "auto recent=2",
+        "auto split=3",
+        "auto split=3 mem=24",
+        "auto margin=0.05",
+        "auto margin=0.1",
     ),
 }
 # Candidates that move only the bands, picked by how near their mean coverage comes to

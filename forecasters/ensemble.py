@@ -19,6 +19,11 @@ about one fit per member.
   with the weights it had at each checkpoint) or a single member; re-chosen at every
   scored checkpoint.
 
+``auto``'s per-horizon choice (``split``, steps; 0: off): the member best over an
+hour need not be best over the first minutes, so with ``split`` the same checkpoint
+forecasts are also scored over their first ``split`` steps, and the first ``split``
+leads of a forecast come from the choice by those scores (the rest from the hour's).
+
 ``auto``'s break check (``recent``, a ratio; 0: off): rolling validation learns a
 level shift only a few hours later, when checkpoints made after it have been scored,
 while the models fitted before it (ARIMA about its old mean) are wrong from the first
@@ -48,6 +53,7 @@ import pandas as pd
 
 from autoscaler.forecasters.arima import NARROW_ORDERS
 from autoscaler.forecasters.base import BaseForecaster
+from autoscaler.forecasters.combine import blend, describe, settle, weighted
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import Forecast, ForecastError
 
@@ -81,6 +87,11 @@ class EnsembleForecaster(BaseForecaster):
     recent = 0.0  # the break check (auto); a model stored before it has none
     recent_every = 3
     default_recent = 0.0
+    split = 0  # the per-horizon choice (auto); a model stored before it has none
+    default_split = 0
+    margin = 0.0  # how much better than the combination a single member must score
+    default_margin = 0.0
+    weights_short: Mapping[str, float] = MappingProxyType({})
 
     def __init__(
         self,
@@ -94,15 +105,21 @@ class EnsembleForecaster(BaseForecaster):
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
         recent: float | None = None,
         recent_every: int | str = 3,
+        split: int | str | None = None,
+        margin: float | None = None,
         build: Callable[..., Any] | None = None,
         **params: Any,
     ) -> None:
         members = tuple(members)
         memory = self.default_memory if memory is None else memory
         recent = self.default_recent if recent is None else float(recent)
+        split = self.default_split if split is None else split
+        margin = self.default_margin if margin is None else float(margin)
         if member_params is None:  # the kind's default, for the members it has
             member_params = {k: v for k, v in self.default_member_params.items() if k in members}
-        member_params = _member_params(member_params, members, self.name)
+        from autoscaler.forecasters.registry import checked_member_params
+
+        member_params = checked_member_params(member_params, members, self.name)
         super().__init__(
             step,
             members=members,
@@ -114,6 +131,8 @@ class EnsembleForecaster(BaseForecaster):
             member_params=member_params,
             recent=recent,
             recent_every=recent_every,
+            split=split,
+            margin=margin,
             **params,
         )
         if not members or any(m in ("ensemble", "auto") for m in members):
@@ -131,6 +150,10 @@ class EnsembleForecaster(BaseForecaster):
         self.member_params = member_params
         self.recent = recent if self.select_best else 0.0
         self.recent_every = max(1, to_steps(recent_every, step, name="recent_every"))
+        split = to_steps(split, step, name="split") if split else 0
+        self.split = split if self.select_best and 0 < split < self.eval_horizon else 0
+        self.margin = min(max(margin, 0.0), 0.5)
+        self._sums_short: dict[str, tuple[float, float]] = {}  # as _sums, the first leads
         self.recent_errors: dict[str, tuple[float, float]] = {}  # member -> (sum, weight)
         self._short: list[Checkpoint] = []  # the break check's short forecasts, unseen
         self._build = build
@@ -166,6 +189,7 @@ class EnsembleForecaster(BaseForecaster):
         if not self.models:
             raise ForecastError(f"{self.name}: no member could be fitted ({'; '.join(failures)})")
         self._sums, self._pending, self.validation_forecasts = {}, [], []
+        self._sums_short = {}
         self.recent_errors, self._short = {}, []
         self._pos = cut
         self._choose()
@@ -216,7 +240,7 @@ class EnsembleForecaster(BaseForecaster):
 
     def _collect_short(self, chunk: np.ndarray) -> None:
         decay = 0.5 ** (1.0 / RECENT_MEMORY)
-        complete, self._short = _settle(self._short, chunk, self.recent_every)
+        complete, self._short = settle(self._short, chunk, self.recent_every)
         for p in complete:
             actual = np.asarray(p.actuals)
             for kind, (mean,) in p.forecasts.items():
@@ -236,13 +260,13 @@ class EnsembleForecaster(BaseForecaster):
             forecasts[kind] = (mean, bands[BAND[0]], bands[BAND[1]])
         combo = self._combination(self.scores)
         if combo and all(k in forecasts for k in combo):
-            forecasts[COMBO] = _weighted(forecasts, combo)
+            forecasts[COMBO] = weighted(forecasts, combo)
         if self.weights and all(k in forecasts for k in self.weights):
-            forecasts["_own"] = _weighted(forecasts, self.weights)
+            forecasts["_own"] = weighted(forecasts, self.weights)
         self._pending.append(Checkpoint(forecasts, []))
 
     def _collect(self, chunk: np.ndarray) -> None:
-        complete, self._pending = _settle(self._pending, chunk, self.eval_horizon)
+        complete, self._pending = settle(self._pending, chunk, self.eval_horizon)
         for p in complete:
             actual = np.asarray(p.actuals)
             for kind, (mean, lo, hi) in p.forecasts.items():
@@ -251,8 +275,12 @@ class EnsembleForecaster(BaseForecaster):
                         self.validation_forecasts.append((actual, mean, lo, hi))
                     continue
                 s, w = self._sums.get(kind, (0.0, 0.0))
-                err = float(np.abs(actual - mean).mean())
-                self._sums[kind] = (self.decay * s + err, self.decay * w + 1.0)
+                err = np.abs(actual - mean)
+                self._sums[kind] = (self.decay * s + float(err.mean()), self.decay * w + 1.0)
+                if self.split:
+                    s, w = self._sums_short.get(kind, (0.0, 0.0))
+                    short = float(err[: self.split].mean())
+                    self._sums_short[kind] = (self.decay * s + short, self.decay * w + 1.0)
         if complete:
             self._choose()
 
@@ -269,19 +297,34 @@ class EnsembleForecaster(BaseForecaster):
         self.scores = scores
         member_scores = {k: v for k, v in scores.items() if k in self.models}
         combo = self._combination(member_scores)
-        chosen = combo
-        if self.select_best and member_scores:
-            low = min(member_scores.values())
-            # Within TIE of the best, the simplest (first listed) member: a random walk is
-            # not ARIMA's by a hair of validation error.
-            best = next(k for k in self.members if member_scores.get(k, np.inf) <= low * (1 + TIE))
-            if member_scores[best] < self.combo_score:
-                chosen = {best: 1.0}
-            chosen = self._break_check(chosen, scores)
-        self.weights = chosen
-        self.choice = ", ".join(f"{k} {w:.2f}" for k, w in chosen.items())
+        self.weights = self._pick(combo, scores, self.combo_score)
+        self.choice = describe(self.weights)
+        if self.split:  # the first leads by their own scores (the same combination)
+            short = {k: s / w for k, (s, w) in self._sums_short.items() if w > 0}
+            self.weights_short = self._pick(combo, short, short.pop(COMBO, np.inf))
+            if self.weights_short != self.weights:
+                self.choice += f"; leads 1-{self.split}: {describe(self.weights_short)}"
 
-    def _break_check(self, chosen: dict[str, float], scores: dict[str, float]) -> dict[str, float]:
+    def _pick(
+        self, combo: dict[str, float], scores: dict[str, float], combo_score: float
+    ) -> dict[str, float]:
+        """``combo`` (ensemble), or auto's pick by ``scores``: the best member or the
+        combination (scored ``combo_score``), through the break check."""
+        member_scores = {k: v for k, v in scores.items() if k in self.models}
+        if not (self.select_best and member_scores):
+            return combo
+        chosen = combo
+        low = min(member_scores.values())
+        # Within TIE of the best, the simplest (first listed) member: a random walk is
+        # not ARIMA's by a hair of validation error.
+        best = next(k for k in self.members if member_scores.get(k, np.inf) <= low * (1 + TIE))
+        if member_scores[best] < combo_score * (1 - self.margin):
+            chosen = {best: 1.0}
+        return self._break_check(chosen, scores, combo_score)
+
+    def _break_check(
+        self, chosen: dict[str, float], scores: dict[str, float], combo_score: float
+    ) -> dict[str, float]:
         """``chosen``, or the member with the lowest recent error where the chosen one's
         recent error is over ``recent`` times both its usual error and that member's."""
         if self.recent <= 0:
@@ -292,7 +335,7 @@ class EnsembleForecaster(BaseForecaster):
         if not recent or any(k not in recent for k in chosen):
             return chosen
         mine = sum(w * recent[k] for k, w in chosen.items())
-        usual = scores[next(iter(chosen))] if len(chosen) == 1 else self.combo_score
+        usual = scores[next(iter(chosen))] if len(chosen) == 1 else combo_score
         low = min(recent.values())
         if not (mine > self.recent * usual and mine > self.recent * low):
             return chosen
@@ -309,20 +352,24 @@ class EnsembleForecaster(BaseForecaster):
             self._choose()
 
     def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        short = dict(self.weights_short) if self.split else {}
         fcs, failed = {}, []
-        for k in self.weights:
+        for k in {**self.weights, **short}:
             try:
                 fcs[k] = self.models[k].predict_arrays(horizon, quantiles)
             except ForecastError as exc:  # the others still make a forecast
                 failed.append(f"{k}: {exc}")
-        if not fcs:
+        mean, bands = blend(fcs, self.weights, quantiles)
+        if mean is None:
             raise ForecastError(
                 f"{self.name}: every member failed to predict ({'; '.join(failed)})"
             )
-        total = sum(self.weights[k] for k in fcs)
-        weights = {k: self.weights[k] / total for k in fcs}
-        mean = sum(w * fcs[k][0] for k, w in weights.items())
-        bands = {q: sum(w * fcs[k][1][q] for k, w in weights.items()) for q in quantiles}
+        if short and short != self.weights:
+            first, first_bands = blend(fcs, short, quantiles)
+            if first is not None:
+                n = min(horizon, self.split)
+                mean = np.concatenate([first[:n], mean[n:]])
+                bands = {q: np.concatenate([first_bands[q][:n], b[n:]]) for q, b in bands.items()}
         return mean, bands
 
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
@@ -347,50 +394,6 @@ class AutoForecaster(EnsembleForecaster):
     # The break check at 3 times the usual error: the in-sample pick among off, 2, 3 and
     # 5 on the 33-series bench; it changes one series there (docs/forecast-accuracy.md)
     default_recent = 3.0
-
-
-def _member_params(
-    raw: Mapping[str, Mapping[str, Any]] | None, members: tuple[str, ...], name: str
-) -> dict[str, dict[str, Any]]:
-    """``member_params`` as plain dicts, each naming a member and only parameters its
-    kind accepts (a kind that cannot be imported here is left to fail at fit)."""
-    from autoscaler.forecasters.registry import accepted_params, forecaster_class
-
-    out: dict[str, dict[str, Any]] = {}
-    for kind, params in (raw or {}).items():
-        if kind not in members or not isinstance(params, Mapping):
-            raise ForecastError(
-                f"{name}: member_params maps members ({', '.join(members)}) to their "
-                f"parameters, not {kind!r}: {params!r}"
-            )
-        try:
-            known = accepted_params(forecaster_class(kind))
-        except ForecastError:
-            known = set(params)
-        unknown = sorted(set(params) - known - {"seed"})
-        if unknown or "seed" in params:
-            raise ForecastError(
-                f"{name}: member_params for {kind}: unknown parameter(s) "
-                f"{', '.join(unknown or ['seed'])}"
-            )
-        out[kind] = dict(params)
-    return out
-
-
-def _settle(
-    pending: list[Checkpoint], chunk: np.ndarray, horizon: int
-) -> tuple[list[Checkpoint], list[Checkpoint]]:
-    """Extend each checkpoint's actuals from ``chunk`` up to ``horizon``: (the checkpoints
-    now complete, those still waiting), both in their order."""
-    complete, still = [], []
-    for p in pending:
-        p.actuals.extend(chunk[: horizon - len(p.actuals)].tolist())
-        (complete if len(p.actuals) >= horizon else still).append(p)
-    return complete, still
-
-
-def _weighted(forecasts: dict, weights: dict[str, float]) -> tuple[np.ndarray, ...]:
-    return tuple(sum(w * forecasts[k][j] for k, w in weights.items()) for j in range(3))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -70,6 +70,32 @@ def _accepted_params(cls: type) -> frozenset[str]:
     return frozenset(names)
 
 
+def checked_member_params(
+    raw: Mapping[str, Mapping[str, Any]] | None, members: tuple[str, ...], name: str
+) -> dict[str, dict[str, Any]]:
+    """``member_params`` as plain dicts, each naming a member and only parameters its
+    kind accepts (a kind that cannot be imported here is left to fail at fit)."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind, params in (raw or {}).items():
+        if kind not in members or not isinstance(params, Mapping):
+            raise ForecastError(
+                f"{name}: member_params maps members ({', '.join(members)}) to their "
+                f"parameters, not {kind!r}: {params!r}"
+            )
+        try:
+            known = accepted_params(forecaster_class(kind))
+        except ForecastError:
+            known = set(params)
+        unknown = sorted(set(params) - known - {"seed"})
+        if unknown or "seed" in params:
+            raise ForecastError(
+                f"{name}: member_params for {kind}: unknown parameter(s) "
+                f"{', '.join(unknown or ['seed'])}"
+            )
+        out[kind] = dict(params)
+    return out
+
+
 def build_forecaster(
     kind: str,
     step: timedelta,

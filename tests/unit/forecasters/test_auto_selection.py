@@ -180,3 +180,42 @@ def test_the_break_check_is_for_auto_only_and_chunk_independent() -> None:
     for k, (s, w) in a.recent_errors.items():
         assert (s, w) == pytest.approx(b.recent_errors[k])
     assert a.weights == b.weights and a.recent_errors.keys() == b.recent_errors.keys()
+
+
+def test_the_per_horizon_choice_takes_the_first_leads_from_their_own_best() -> None:
+    # an AR(1) about a constant: over the first steps the last value (naive) is best,
+    # over the hour the level the series returns to helps (alone or in the combination)
+    rng = np.random.default_rng(4)
+    values, e = np.zeros(N), rng.normal(0, 1, N)
+    for i in range(1, N):
+        values[i] = 0.9 * values[i - 1] + e[i]
+    y = pd.Series(
+        100 + values,
+        index=pd.date_range(datetime(2024, 1, 1, tzinfo=UTC), periods=N, freq=STEP),
+    )
+    members = ("naive", "level")
+    split = build_forecaster("auto", STEP, members=members, split=3).fit(y)
+    whole = build_forecaster("auto", STEP, members=members, split=0).fit(y)
+    assert split.weights == whole.weights and "naive" not in whole.choice.split(",")[0]
+    assert split.weights_short == {"naive": 1.0}, split.scores
+    assert "leads 1-3: naive" in split.choice and "leads" not in whole.choice
+    a, b = split.predict(12, (0.05, 0.95)), whole.predict(12, (0.05, 0.95))
+    assert a.mean[:3] == pytest.approx([y.iloc[-1]] * 3)
+    assert a.mean[3:] == pytest.approx(b.mean[3:]) and a.mean[0] != pytest.approx(b.mean[0])
+    assert (a.quantiles[0.05] <= a.mean).all() and (a.mean <= a.quantiles[0.95]).all()
+    # the ensemble has no choice to split; a split of the whole horizon is none
+    assert build_forecaster("ensemble", STEP, members=members, split=3).split == 0
+    assert build_forecaster("auto", STEP, members=members, split=12).split == 0
+
+
+def test_a_margin_keeps_the_combination_unless_a_member_beats_it_by_that_much() -> None:
+    y = series("level", seed=1)  # noise about a constant: level beats the last value
+    members = ("naive", "level")
+    plain = build_forecaster("auto", STEP, members=members).fit(y)
+    assert plain.weights == {"level": 1.0}
+    ratio = plain.scores["level"] / plain.combo_score
+    assert 0.7 < ratio < 1  # level beats the combination, by less than the margin below
+    kept = build_forecaster("auto", STEP, members=members, margin=(1 - ratio) * 1.5).fit(y)
+    assert set(kept.weights) == {"naive", "level"}, kept.choice
+    beaten = build_forecaster("auto", STEP, members=members, margin=(1 - ratio) / 2).fit(y)
+    assert beaten.weights == {"level": 1.0}
