@@ -20,6 +20,13 @@ def blend(fcs: dict, weights: Mapping[str, float], quantiles: tuple[float, ...])
     return mean, {q: sum(w * fcs[k][1][q] for k, w in share.items()) for q in quantiles}
 
 
+def averaged(sums: Mapping[str, tuple[float, float]], apart: str) -> tuple[dict, float]:
+    """Each scored candidate's decayed mean error from its (sum, weight), and the one
+    named ``apart`` (the combination) taken out of them: inf where it is not scored."""
+    scores = {k: s / w for k, (s, w) in sums.items() if w > 0}
+    return scores, scores.pop(apart, np.inf)
+
+
 def describe(weights: Mapping[str, float]) -> str:
     return ", ".join(f"{k} {w:.2f}" for k, w in weights.items())
 

@@ -53,7 +53,7 @@ import pandas as pd
 
 from autoscaler.forecasters.arima import NARROW_ORDERS
 from autoscaler.forecasters.base import BaseForecaster
-from autoscaler.forecasters.combine import blend, describe, settle, weighted
+from autoscaler.forecasters.combine import averaged, blend, describe, settle, weighted
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import Forecast, ForecastError
 
@@ -292,16 +292,15 @@ class EnsembleForecaster(BaseForecaster):
         return dict(zip(ranked, inv / inv.sum(), strict=True))
 
     def _choose(self) -> None:
-        scores = {k: s / w for k, (s, w) in self._sums.items() if w > 0}
-        self.combo_score = scores.pop(COMBO, np.inf)
+        scores, self.combo_score = averaged(self._sums, COMBO)
         self.scores = scores
         member_scores = {k: v for k, v in scores.items() if k in self.models}
         combo = self._combination(member_scores)
         self.weights = self._pick(combo, scores, self.combo_score)
         self.choice = describe(self.weights)
         if self.split:  # the first leads by their own scores (the same combination)
-            short = {k: s / w for k, (s, w) in self._sums_short.items() if w > 0}
-            self.weights_short = self._pick(combo, short, short.pop(COMBO, np.inf))
+            short, short_combo = averaged(self._sums_short, COMBO)
+            self.weights_short = self._pick(combo, short, short_combo)
             if self.weights_short != self.weights:
                 self.choice += f"; leads 1-{self.split}: {describe(self.weights_short)}"
 
