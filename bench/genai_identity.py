@@ -7,6 +7,7 @@ Usage: python bench/genai_identity.py BEFORE_DIR AFTER_DIR   (exit 1 on a differ
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -46,7 +47,14 @@ def compare(before: Path, after: Path) -> list[str]:
 
 
 def main() -> None:
-    lines = compare(Path(sys.argv[1]), Path(sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before", type=Path, help="--out folder of the first run")
+    parser.add_argument("after", type=Path, help="--out folder of the second run")
+    args = parser.parse_args()
+    for folder in (args.before, args.after):
+        if not folder.is_dir():
+            parser.error(f"{folder}: not a folder")  # one line, exit 2
+    lines = compare(args.before, args.after)
     print("\n".join(lines) or "no summary-*.json in the first folder")
     sys.exit(0 if lines and all("identical" in x for x in lines) else 1)
 
