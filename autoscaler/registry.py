@@ -39,7 +39,7 @@ from autoscaler.engine import GroupBinding
 from autoscaler.forecasting import HistoryReader, RetrainingForecastProvider
 from autoscaler.interfaces import CloudAdapter, Forecaster, MetricSource, ScalingPolicy
 from autoscaler.latency_metric import latency_query
-from autoscaler.model import GroupSpec
+from autoscaler.model import ForecastError, GroupSpec
 from autoscaler.placement.hosts import Flavor, Host
 from autoscaler.placement.migration_plan import MigrationCaps
 from autoscaler.placement.policies import (
@@ -130,6 +130,8 @@ def build_forecaster(model: str, step: timedelta, params: dict) -> Forecaster:
     (the forecast provider then falls back)."""
     from autoscaler.forecasters.registry import build_forecaster as build_model
 
+    if "fallback" in params:
+        raise ForecastError("fallback is not a parameter: the fallback chain is always on")
     params = {"calibrated": default_calibration(model), **params}
     return build_model(model, step, fallback=True, **params)
 

@@ -54,6 +54,7 @@ import pandas as pd
 from autoscaler.forecasters.arima import NARROW_ORDERS
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.combine import averaged, blend, describe, settle, weighted
+from autoscaler.forecasters.ensemble_settings import resolved_settings
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import Forecast, ForecastError
 
@@ -111,10 +112,10 @@ class EnsembleForecaster(BaseForecaster):
         **params: Any,
     ) -> None:
         members = tuple(members)
-        memory = self.default_memory if memory is None else memory
-        recent = self.default_recent if recent is None else float(recent)
-        split = self.default_split if split is None else split
-        margin = self.default_margin if margin is None else float(margin)
+        horizon = to_steps(eval_horizon, step, name="eval_horizon")
+        memory, recent, split, margin = resolved_settings(
+            self, step, horizon, top, eval_origins, memory, recent, split, margin
+        )
         if member_params is None:  # the kind's default, for the members it has
             member_params = {k: v for k, v in self.default_member_params.items() if k in members}
         from autoscaler.forecasters.registry import checked_member_params
@@ -142,17 +143,16 @@ class EnsembleForecaster(BaseForecaster):
         if build is None:
             raise ForecastError(f"{self.name}: build it with registry.build_forecaster")
         self.members = members
-        self.top = max(1, int(top))
-        self.eval_horizon = to_steps(eval_horizon, step, name="eval_horizon")
-        self.eval_origins = max(1, int(eval_origins))
+        self.eval_horizon = horizon
+        self.top = top
+        self.eval_origins = eval_origins
         self.eval_span = to_steps(eval_span, step, name="eval_span")
-        self.decay = 0.5 ** (1.0 / max(1, int(memory)))
+        self.decay = 0.5 ** (1.0 / memory)
         self.member_params = member_params
         self.recent = recent if self.select_best else 0.0
-        self.recent_every = max(1, to_steps(recent_every, step, name="recent_every"))
-        split = to_steps(split, step, name="split") if split else 0
-        self.split = split if self.select_best and 0 < split < self.eval_horizon else 0
-        self.margin = min(max(margin, 0.0), 0.5)
+        self.recent_every = to_steps(recent_every, step, name="recent_every")
+        self.split = split
+        self.margin = margin
         self._sums_short: dict[str, tuple[float, float]] = {}  # as _sums, the first leads
         self.recent_errors: dict[str, tuple[float, float]] = {}  # member -> (sum, weight)
         self._short: list[Checkpoint] = []  # the break check's short forecasts, unseen

@@ -116,12 +116,15 @@ def build_forecaster(
     ``conformal`` holds ``ConformalForecaster``'s settings (the benchmark's variants).
     Raises ``ForecastError`` for an unknown kind or parameter, or a bad value.
     """
+    if calibrated not in (True, False, "once"):
+        raise ForecastError(f"calibrated must be true, false or once, not {calibrated!r}")
     cls = forecaster_class(kind)
-    unknown = sorted(set(params) - accepted_params(cls))
+    # ``build`` is how the registry hands itself to ensembles, not a setting
+    unknown = sorted((set(params) - accepted_params(cls)) | ({"build"} & set(params)))
     if unknown:
         raise ForecastError(
             f"forecaster {kind!r}: unknown parameter(s) {', '.join(unknown)} "
-            f"(accepted: {', '.join(sorted(accepted_params(cls)))})"
+            f"(accepted: {', '.join(sorted(accepted_params(cls) - {'build'}))})"
         )
     if kind in ("ensemble", "auto"):
         params.setdefault("build", build_forecaster)
@@ -140,5 +143,8 @@ def build_forecaster(
             return build_forecaster(kind, step, fallback=fallback, **params)
 
         refit = None if calibrated == "once" else fresh
-        model = ConformalForecaster(model, step, refit=refit, **dict(conformal or {}))
+        try:
+            model = ConformalForecaster(model, step, refit=refit, **dict(conformal or {}))
+        except (TypeError, ValueError) as exc:
+            raise ForecastError(f"forecaster {kind!r}: conformal: {exc}") from None
     return model

@@ -196,6 +196,20 @@ class GroupConfig(FrozenModel):
             raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
         return self
 
+    @model_validator(mode="after")
+    def _forecaster_params(self) -> GroupConfig:
+        # Built once here (unfitted, at the group's interval): a parameter the model
+        # rejects used to pass the load and make every refit fall back without a word.
+        if self.forecaster.params:
+            from autoscaler.model import ForecastError
+            from autoscaler.registry import build_forecaster
+
+            try:
+                build_forecaster(self.forecaster.model, self.interval, dict(self.forecaster.params))
+            except (ForecastError, TypeError) as exc:
+                raise ValueError(f"forecaster.params: {exc}") from None
+        return self
+
     def spec(self) -> GroupSpec:
         """The engine's view of this group."""
         return GroupSpec(

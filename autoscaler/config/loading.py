@@ -45,6 +45,18 @@ def _clean_message(msg: str) -> str:
     return msg
 
 
+def _narrowed(
+    loc: tuple[Any, ...], msg: str, lines: dict[tuple[Any, ...], int]
+) -> tuple[tuple[Any, ...], str]:
+    """A model's own check may name the field it is about ("forecaster.params: ..."):
+    when the file sets that field, the error points at its line and path."""
+    head, sep, rest = msg.partition(": ")
+    parts = tuple(head.split("."))
+    if sep and all(p.isidentifier() for p in parts) and (*loc, *parts) in lines:
+        return (*loc, *parts), rest
+    return loc, msg
+
+
 def _yaml_lines(text: str, where: str) -> dict[tuple[Any, ...], int]:
     """Map every key/index path in a YAML document to its 1-based line number."""
     lines: dict[tuple[Any, ...], int] = {}
@@ -89,7 +101,7 @@ def _format_errors(
     out: list[tuple[int, str]] = []
     merged = [*errors, *({"loc": loc, "msg": msg, "type": "reference"} for loc, msg in extra or [])]
     for err in merged:
-        loc = _user_loc(err["loc"])
+        loc, narrowed = _narrowed(_user_loc(err["loc"]), _clean_message(err["msg"]), lines)
         line = None
         for n in range(len(loc), -1, -1):
             if loc[:n] in lines:
@@ -97,7 +109,7 @@ def _format_errors(
                 break
         prefix = f"{where}:{line}: " if line else f"{where}: "
         path = loc_to_path(loc)
-        msg = _clean_message(err["msg"])
+        msg = narrowed
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "union_tag_invalid":

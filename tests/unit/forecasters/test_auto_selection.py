@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from autoscaler.forecasters.registry import build_forecaster
+from autoscaler.model import ForecastError
 
 STEP = timedelta(minutes=5)
 N = 4 * 288  # four days at 5 minutes
@@ -171,7 +172,9 @@ def test_the_break_check_follows_the_member_that_is_right_after_a_drop() -> None
 
 def test_the_break_check_is_for_auto_only_and_chunk_independent() -> None:
     y = series("arima", seed=3)
-    assert build_forecaster("ensemble", STEP, members=("naive", "level"), recent=3).recent == 0
+    assert build_forecaster("ensemble", STEP, members=("naive", "level")).recent == 0
+    with pytest.raises(ForecastError, match="recent apply to auto only"):
+        build_forecaster("ensemble", STEP, members=("naive", "level"), recent=3)
     a = build_forecaster("auto", STEP, members=("naive", "level", "arima")).fit(y.iloc[:800])
     b = build_forecaster("auto", STEP, members=("naive", "level", "arima")).fit(y.iloc[:800])
     a.update(y.iloc[800:])
@@ -204,8 +207,11 @@ def test_the_per_horizon_choice_takes_the_first_leads_from_their_own_best() -> N
     assert a.mean[3:] == pytest.approx(b.mean[3:]) and a.mean[0] != pytest.approx(b.mean[0])
     assert (a.quantiles[0.05] <= a.mean).all() and (a.mean <= a.quantiles[0.95]).all()
     # the ensemble has no choice to split; a split of the whole horizon is none
-    assert build_forecaster("ensemble", STEP, members=members, split=3).split == 0
-    assert build_forecaster("auto", STEP, members=members, split=12).split == 0
+    # the choice is auto's, and over fewer leads than the validation's horizon
+    with pytest.raises(ForecastError, match="split apply to auto only"):
+        build_forecaster("ensemble", STEP, members=members, split=3)
+    with pytest.raises(ForecastError, match="must be shorter than eval_horizon"):
+        build_forecaster("auto", STEP, members=members, split=12)
 
 
 def test_a_margin_keeps_the_combination_unless_a_member_beats_it_by_that_much() -> None:

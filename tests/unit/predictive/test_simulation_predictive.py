@@ -141,6 +141,16 @@ def test_forecaster_section_drives_the_provider(nasa_day: Trace) -> None:
         ({"retrain": "0s"}, "retrain: must be positive"),
         ({"horizon": "soon"}, "horizon"),
         ({"model": "crystal_ball"}, "unknown forecast model 'crystal_ball'"),
+        # parameters the model rejects: these passed the load and made every refit
+        # fall back to seasonal naive without a word
+        ({"model": "ets", "params": {"bogus": 1}}, r"forecaster.params: .*unknown parameter"),
+        ({"model": "level", "params": {"alpha": 5}}, r"forecaster.params: .*alpha must be in"),
+        ({"model": "auto", "params": {"top": 0}}, "auto: top must be a whole number >= 1"),
+        ({"model": "auto", "params": {"split": "5h"}}, "split .* shorter than eval_horizon"),
+        ({"model": "ets", "params": {"calibrated": "maybe"}}, "calibrated must be true, fal"),
+        ({"model": "ets", "params": {"fallback": False}}, "fallback is not a parameter"),
+        ({"model": "auto", "params": {"build": "x"}}, r"unknown parameter\(s\) build"),
+        ({"model": "ets", "params": {"conformal": {"x": 1}}}, "conformal: .*'x'"),
     ],
 )
 def test_forecaster_section_errors(forecaster: dict, message: str) -> None:
@@ -148,6 +158,24 @@ def test_forecaster_section_errors(forecaster: dict, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         parse_config({"groups": [{"name": "g", "forecaster": forecaster}]})
+
+
+def test_a_rejected_forecaster_parameter_names_its_line(tmp_path) -> None:
+    from autoscaler.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "groups:\n  - name: g\n    forecaster:\n      model: auto\n"
+        "      params:\n        margin: 3\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.errors == [
+        f"{path}:5: groups[0].forecaster.params: auto: margin must lie between 0 and 0.5, not 3.0"
+    ]
+    path.write_text(path.read_text().replace("margin: 3", "margin: 0.1\n        memory: 24"))
+    cfg = load_config(path)  # parameters the model accepts load as written
+    assert cfg.groups[0].forecaster.params == {"margin": 0.1, "memory": 24}
 
 
 def _decisions_with_horizon(trace: Trace, horizon: timedelta, boot: timedelta) -> list[tuple]:
