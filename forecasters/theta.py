@@ -14,7 +14,11 @@ the ``n``-th point is ``level + b / 2 * (k - 1 + 1 / alpha - (1 - alpha) ** n / 
   ``AutoTheta`` does the same). The season is then a classical additive decomposition
   (the mean deviation from a centred moving average at each phase), subtracted before
   smoothing and added back by position. Additive, not the method's multiplicative
-  one: load series reach zero.
+  one: load series reach zero. With ``season_gain`` (a ratio; None: off) the season
+  must also pass the check the state-space models make (``season.profile_helps``):
+  a profile fitted without the last day, subtracted, must bring persistence's error
+  on that day 3 and 12 steps ahead (15 and 60 minutes at 5-minute steps) to at most ``season_gain`` times plain
+  persistence's.
 * Bands: the empirical quantiles of the one-step errors over the fitted history,
   widened by SES's variance growth ``sqrt(1 + (k - 1) * alpha ** 2)`` at lead ``k``.
 
@@ -33,6 +37,7 @@ from scipy.signal import lfilter
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.level import season_steps
+from autoscaler.forecasters.season import SeasonalProfile, profile_helps
 
 # SES's candidate weights: fine near 0 (slow levels), coarse near 1 (persistence).
 ALPHAS = tuple(float(a) for a in np.round(np.geomspace(0.01, 1.0, 24), 4))
@@ -85,9 +90,16 @@ class ThetaForecaster(BaseForecaster):
     name = "theta"
     min_history = 4
 
-    def __init__(self, step: timedelta, season: int | str | None = "auto", **params: Any) -> None:
-        super().__init__(step, season=season, **params)
+    def __init__(
+        self,
+        step: timedelta,
+        season: int | str | None = "auto",
+        season_gain: float | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(step, season=season, season_gain=season_gain, **params)
         self.season_setting = season_steps(season, step)
+        self.season_gain = None if season_gain is None else float(season_gain)
         self.period = 0  # the modelled season (0: none)
         self.profile = np.zeros(0)
         self.alpha = 1.0
@@ -103,7 +115,7 @@ class ThetaForecaster(BaseForecaster):
         if period == "auto":
             period = self.day if seasonal_by_test(values, self.day) else 0
         period = int(period or 0)
-        if period and n >= 2 * period + 1:
+        if period and n >= 2 * period + 1 and self._profile_kept(values, period):
             self.period, self.profile = period, additive_profile(values, period)
             x = values - self.profile[np.arange(n) % period]
         else:
@@ -123,6 +135,18 @@ class ThetaForecaster(BaseForecaster):
         self._level = float(levels[-1])
         self._count = n
         self._pos = n
+
+    def _profile_kept(self, values: np.ndarray, period: int) -> bool:
+        """Without ``season_gain``, always; with it, whether a profile fitted without the
+        last period helps persistence over that period (``profile_helps``)."""
+        if self.season_gain is None:
+            return True
+        n = len(values)
+        if n < 3 * period:  # two periods to fit the held-out profile on, one to check
+            return False
+        held_out = SeasonalProfile(period, additive_profile(values[:-period], period), 1.0)
+        leads = (min(3, period // 2), min(12, period // 2))
+        return profile_helps(values, held_out, n - period, leads=leads, gain=self.season_gain)
 
     def _update(self, new: np.ndarray) -> None:
         a, level, pos = self.alpha, self._level, self._pos

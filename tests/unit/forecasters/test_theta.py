@@ -47,6 +47,17 @@ def test_a_daily_shape_is_found_and_forecast_by_position() -> None:
     assert err < 2.0 and err < np.abs(flat.predict(12).mean - y[-12:]).mean() / 3
 
 
+def test_the_held_out_check_drops_a_season_the_last_day_does_not_have() -> None:
+    rng = np.random.default_rng(5)
+    t = np.arange(7 * DAY)
+    y = 200 + 50 * np.sin(2 * np.pi * t / DAY) * (t < 6 * DAY) + rng.normal(0, 1, len(t))
+    tested = build_forecaster("theta", STEP).fit(as_series(y))
+    checked = build_forecaster("theta", STEP, season_gain=0.95).fit(as_series(y))
+    assert tested.period == DAY and checked.period == 0
+    kept = build_forecaster("theta", STEP, season_gain=0.95)
+    assert kept.fit(as_series(200 + 50 * np.sin(2 * np.pi * t / DAY))).period == DAY
+
+
 def test_the_season_test_rejects_noise_and_short_history() -> None:
     rng = np.random.default_rng(3)
     assert not seasonal_by_test(rng.normal(0, 1, 4 * DAY), DAY)
