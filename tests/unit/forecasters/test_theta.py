@@ -40,10 +40,10 @@ def test_a_daily_shape_is_found_and_forecast_by_position() -> None:
     t = np.arange(4 * DAY + 12)
     shape = 50 * np.sin(2 * np.pi * t / DAY)
     y = 200 + shape + rng.normal(0, 1, len(t))
-    model = build_forecaster("theta", STEP).fit(as_series(y[:-12]))
+    model = build_forecaster("theta", STEP, season="auto").fit(as_series(y[:-12]))
     assert model.period == DAY
     err = np.abs(model.predict(12).mean - y[-12:]).mean()
-    flat = build_forecaster("theta", STEP, season=None).fit(as_series(y[:-12]))
+    flat = build_forecaster("theta", STEP).fit(as_series(y[:-12]))
     assert err < 2.0 and err < np.abs(flat.predict(12).mean - y[-12:]).mean() / 3
 
 
@@ -51,10 +51,11 @@ def test_the_held_out_check_drops_a_season_the_last_day_does_not_have() -> None:
     rng = np.random.default_rng(5)
     t = np.arange(7 * DAY)
     y = 200 + 50 * np.sin(2 * np.pi * t / DAY) * (t < 6 * DAY) + rng.normal(0, 1, len(t))
-    tested = build_forecaster("theta", STEP).fit(as_series(y))
-    checked = build_forecaster("theta", STEP, season_gain=0.95).fit(as_series(y))
+    tested = build_forecaster("theta", STEP, season="auto").fit(as_series(y))
+    checked = build_forecaster("theta", STEP, season="auto", season_gain=0.95)
+    checked.fit(as_series(y))
     assert tested.period == DAY and checked.period == 0
-    kept = build_forecaster("theta", STEP, season_gain=0.95)
+    kept = build_forecaster("theta", STEP, season="auto", season_gain=0.95)
     assert kept.fit(as_series(200 + 50 * np.sin(2 * np.pi * t / DAY))).period == DAY
 
 
@@ -78,7 +79,7 @@ def test_update_moves_the_level_and_the_phase() -> None:
     rng = np.random.default_rng(4)
     t = np.arange(4 * DAY + 50)
     y = 100 + 30 * np.sin(2 * np.pi * t / DAY) + rng.normal(0, 1, len(t))
-    fitted = build_forecaster("theta", STEP).fit(as_series(y[: 4 * DAY]))
+    fitted = build_forecaster("theta", STEP, season="auto").fit(as_series(y[: 4 * DAY]))
     fitted.update(as_series(y)[4 * DAY : 4 * DAY + 38])
     fc = fitted.predict(12, (0.05, 0.95))
     assert np.abs(fc.mean - y[-12:]).mean() < 3.0
