@@ -12,12 +12,13 @@ Honest selection: where a default has candidates (the level model's ``alpha``;
 whether ARIMA and ETS may model a season at all; whether ETS may use multiplicative
 errors; whether ARIMA polishes its estimates by maximum likelihood, over which order grid
 and for how many iterations; how ETS sets its initial states; how much a daily profile
-must help to be kept), the figure for a
+must help to be kept; whether theta models a daily season), the figure for a
 series comes from the candidate that did best on the other series
 (leave-one-series-out, LOO); the in-sample figure takes the best candidate over all
 series. Both are printed. ``auto``'s candidate settings are the memory of its
-rolling validation (a half-life of 24 or 72 checkpoints), its break check and its
-per-horizon choice (``split``); its members and the rest of
+rolling validation (a half-life of 24 or 72 checkpoints), its break check, its
+per-horizon choice (``split``), the leads and days it validates on, and a theta member;
+its members and the rest of
 its settings are fixed by reasoning (``forecasters/ensemble.py``). "upd+pred ms" is one tick as the daemon has it:
 a one-point ``update`` and a ``predict``, timed at each origin.
 
