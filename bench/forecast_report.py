@@ -10,7 +10,7 @@ from forecast_corpus import GROUPS, CorpusSeries
 from forecast_scoring import Run, geomean, loo_pick, loo_pick_coverage, score
 
 HORIZONS = {"15m": 3, "1h": 12}
-SINGLES = ("seasonal_naive", "linear", "level", "ets", "arima", "mlp", "lstm")
+SINGLES = ("seasonal_naive", "linear", "level", "theta", "ets", "arima", "mlp", "lstm")
 
 
 def _fmt(x: float, w: int = 7) -> str:

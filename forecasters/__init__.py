@@ -6,6 +6,7 @@ a model's module (statsmodels, torch) only when that kind is built.
 * ``base``: the shared skeleton (input cleaning, non-negative output, monotone quantiles)
 * ``level``: smoothed persistence with noise-following bands (the daemon's default)
 * ``baselines``: naive, seasonal_naive, linear
+* ``theta``: the Theta method (SES plus half the fitted drift)
 * ``season``, ``statespace``, ``arima``, ``ets``: STL/MSTL + ARIMA / damped ETS
 * ``neural``: mlp, lstm (torch, optional ``ml`` extra)
 * ``ensemble``: ensemble and auto, weighted or chosen by rolling-origin error

@@ -20,6 +20,7 @@ _KINDS: dict[str, str] = {
     "naive": "autoscaler.forecasters.baselines:NaiveForecaster",
     "seasonal_naive": "autoscaler.forecasters.baselines:SeasonalNaiveForecaster",
     "linear": "autoscaler.forecasters.baselines:LinearForecaster",
+    "theta": "autoscaler.forecasters.theta:ThetaForecaster",
     "ets": "autoscaler.forecasters.ets:EtsForecaster",
     "arima": "autoscaler.forecasters.arima:ArimaForecaster",
     "mlp": "autoscaler.forecasters.neural:MlpForecaster",

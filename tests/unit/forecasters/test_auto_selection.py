@@ -38,6 +38,8 @@ def series(kind: str, seed: int = 0) -> pd.Series:
     elif kind == "ets":  # a local level: a random walk seen through noise of the same size
         # (the best smoothing is about 0.6: level's 0.2 lags, the last value is too noisy)
         values = 100 + np.cumsum(rng.normal(0, 2, N)) + rng.normal(0, 2, N)
+    elif kind == "theta":  # a drifting local level seen through noise: smoothing plus drift
+        values = 100 + 0.3 * t + np.cumsum(rng.normal(0, 0.5, N)) + rng.normal(0, 4, N)
     elif kind == "mlp":  # a sawtooth of 25 steps (no hour, no day), a curve within each tooth
         values = 100 + 40 * ((t % 25) / 25.0) ** 3 + rng.normal(0, 0.5, N)
     else:
@@ -55,6 +57,7 @@ CASES = {
     "level": tuple(m for m in MEMBERS if m != "arima"),
     "ets": ("naive", "seasonal_naive", "level", "linear", "ets"),
     "mlp": (*MEMBERS, "mlp"),
+    "theta": (*MEMBERS, "theta"),
 }
 
 
