@@ -54,24 +54,31 @@ def checked_short(
     """``predict_arrays``'s checks and shaping of ``mean`` (one float per step) and
     ``rows`` (one list per quantile of the sorted, checked ``quantiles``): the same
     arrays, the same errors. Raises ``ForecastError``."""
-    for m in mean:
-        if not math.isfinite(m):  # NaN or infinite somewhere
-            raise ForecastError(f"{name} produced an invalid forecast")
-    if max([abs(m) for m in mean]) > bound:
+    if not math.isfinite(sum(mean)):  # a sum of finite values may overflow: look closer
+        for m in mean:
+            if not math.isfinite(m):  # NaN or infinite somewhere
+                raise ForecastError(f"{name} produced an invalid forecast")
+    if max(map(abs, mean)) > bound:
         # A numerically unstable model, not a forecast: let the caller fall back.
         raise ForecastError(f"{name} produced an implausible forecast (beyond {bound:.4g})")
-    # A degenerate interval (NaN spread) collapses onto the mean, not a failure.
-    out = [[v if math.isfinite(v) else m for v, m in zip(row, mean, strict=True)] for row in rows]
-    if nonnegative:
-        mean = [m if m > 0.0 else 0.0 for m in mean]  # np.maximum(m, 0.0); m is finite
-        out = [[v if v > 0.0 else 0.0 for v in row] for row in out]
-    # monotone_rows: under the mean below 0.5, over it above, then a running max
+    held = [m if m > 0.0 else 0.0 for m in mean] if nonnegative else mean  # np.maximum
+    # monotone_rows: under the (held) mean below 0.5, over it above, then a running max
     below, above = bisect_left(quantiles, 0.5), bisect_right(quantiles, 0.5)
-    for i in range(below):
-        out[i] = [v if v < m else m for v, m in zip(out[i], mean, strict=True)]
-    for i in range(above, len(out)):
-        out[i] = [v if v > m else m for v, m in zip(out[i], mean, strict=True)]
-    for i in range(1, len(out)):
-        out[i] = [p if p > v else v for p, v in zip(out[i - 1], out[i], strict=True)]
+    out: list[list[float]] = []
+    for i, row in enumerate(rows):
+        if not math.isfinite(sum(row)):
+            # A degenerate interval (NaN spread) collapses onto the mean, not a failure.
+            row = [v if math.isfinite(v) else m for v, m in zip(row, mean, strict=True)]
+        # (each rule's list is built only when it changes something: every value is
+        # finite now, and a value strictly past the bound is kept as it is)
+        if nonnegative and not min(row) > 0.0:
+            row = [v if v > 0.0 else 0.0 for v in row]
+        if i < below and not max(row) < min(held):
+            row = [v if v < m else m for v, m in zip(row, held, strict=True)]
+        elif i >= above and not min(row) > max(held):
+            row = [v if v > m else m for v, m in zip(row, held, strict=True)]
+        if out:
+            row = [p if p > v else v for p, v in zip(out[-1], row, strict=True)]
+        out.append(row)
     stacked = np.array(out, dtype=float)
-    return np.array(mean, dtype=float), dict(zip(quantiles, stacked, strict=True))
+    return np.array(held, dtype=float), dict(zip(quantiles, stacked, strict=True))
