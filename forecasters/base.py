@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.forecast_times import future_forecast
+from autoscaler.forecasters.forecast_times import future_forecast, short_forecast
 from autoscaler.forecasters.forecast_times import pd_step as _pd_step
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, steps_per_day
-from autoscaler.forecasters.short_path import SHORT, checked_short
+from autoscaler.forecasters.short_path import SHORT, checked_short, short_arrays
 from autoscaler.forecasters.trailing import Trailing, trailing_for
 from autoscaler.model import Forecast, ForecastError
 
@@ -185,7 +185,11 @@ class BaseForecaster:
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
-        mean, bands = self.predict_arrays(horizon, checked_quantiles(quantiles))
+        qs = checked_quantiles(quantiles)
+        short = self._short(horizon, qs)
+        if short is not None:  # arrays built only if someone reads them (a policy does not)
+            return short_forecast(last, self.step, short, qs, self.name, self.note)
+        mean, bands = self.predict_arrays(horizon, qs)
         return future_forecast(last, self.step, int(horizon), mean, bands, self.name, self.note)
 
     # -- the array path (the engine's forecast provider, once per decision) ----------
@@ -227,14 +231,10 @@ class BaseForecaster:
     ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         """``predict``'s mean and monotone quantile bands, without the index or the note.
         ``quantiles`` must be sorted and checked (``check_quantiles``)."""
-        self._require_fitted()
-        if int(horizon) != horizon or horizon < 1:
-            raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
+        short = self._short(horizon, quantiles)
+        if short is not None:
+            return short_arrays(*short, quantiles)
         horizon = int(horizon)
-        if quantiles and horizon <= self.short_horizon:  # a decision's: checked on floats
-            floats = self._predict_floats(horizon, quantiles)
-            bound = self._plausible_bound()
-            return checked_short(self.name, *floats, quantiles, self._nonnegative, bound)
         mean, bands = self._predict(horizon, quantiles)
         mean = np.asarray(mean, dtype=float)
         if mean.shape != (horizon,):
@@ -262,6 +262,22 @@ class BaseForecaster:
             mean = np.maximum(mean, 0.0)
             np.maximum(stacked, 0.0, out=stacked)
         return mean, monotone_rows(stacked, quantiles, mean)
+
+    def _short(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[list[float], list[list[float]]] | None:
+        """Checks the arguments (raises ``ForecastError``); for a short forecast (a
+        decision's: up to ``short_horizon`` steps, with quantiles), its values checked on
+        Python floats (``short_path``); None for any other, which takes the arrays."""
+        self._require_fitted()
+        if int(horizon) != horizon or horizon < 1:
+            raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
+        horizon = int(horizon)
+        if not quantiles or horizon > self.short_horizon:
+            return None
+        floats = self._predict_floats(horizon, quantiles)
+        bound = self._plausible_bound()
+        return checked_short(self.name, *floats, quantiles, self._nonnegative, bound)
 
     def _predict_floats(
         self, horizon: int, quantiles: tuple[float, ...]

@@ -50,10 +50,11 @@ def checked_short(
     quantiles: tuple[float, ...],
     nonnegative: bool,
     bound: float,
-) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+) -> tuple[list[float], list[list[float]]]:
     """``predict_arrays``'s checks and shaping of ``mean`` (one float per step) and
-    ``rows`` (one list per quantile of the sorted, checked ``quantiles``): the same
-    arrays, the same errors. Raises ``ForecastError``."""
+    ``rows`` (one list per quantile of the sorted, checked ``quantiles``): the values
+    of its arrays (``short_arrays`` builds them), the same errors. Raises
+    ``ForecastError``."""
     if not math.isfinite(sum(mean)):  # a sum of finite values may overflow: look closer
         for m in mean:
             if not math.isfinite(m):  # NaN or infinite somewhere
@@ -80,5 +81,13 @@ def checked_short(
         if out:
             row = [p if p > v else v for p, v in zip(out[-1], row, strict=True)]
         out.append(row)
-    stacked = np.array(out, dtype=float)
-    return np.array(held, dtype=float), dict(zip(quantiles, stacked, strict=True))
+    return held, out
+
+
+def short_arrays(
+    mean: list[float], rows: list[list[float]], quantiles: tuple[float, ...]
+) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """``checked_short``'s floats as ``predict_arrays`` returns them: the mean, and the
+    bands by quantile (rows of one array)."""
+    stacked = np.array(rows, dtype=float)
+    return np.array(mean, dtype=float), dict(zip(quantiles, stacked, strict=True))

@@ -119,3 +119,31 @@ def test_an_unusable_mean_is_refused_as_by_the_array_path(mean, message):
     assert short == full and message in short
     with pytest.raises(ForecastError, match="invalid forecast"):
         _given([1.0, 2.0, 3.0], np.ones((1, 2))).predict_arrays(2, (0.9,))  # misshapen
+
+
+def test_a_short_forecast_builds_its_arrays_only_when_read_and_they_are_the_array_paths():
+    import dataclasses
+    import pickle
+
+    from autoscaler.model import Forecast
+
+    rng = np.random.default_rng(5)
+    index = pd.date_range("2024-01-01", periods=200, freq=MIN)
+    y = pd.Series(np.maximum(rng.normal(5, 2, 200), 0), index)
+    model = LevelForecaster(MIN).fit(y)
+    qs = (0.5, 0.9, 0.95)
+    fc = model.predict(4, qs)
+    unbuilt = Forecast.__dict__["mean"]  # the slot itself, without the lazy build
+    mean, q95 = fc.short_floats(0.95)
+    assert len(fc) == 4 and fc.short_floats(0.93)[1] == q95
+    assert fc.short_floats(None) == (mean, mean)
+    with pytest.raises(AttributeError):
+        unbuilt.__get__(fc, type(fc))
+    want_mean, want = model.predict_arrays(4, qs)
+    copy = dataclasses.replace(fc, note="x")  # reads (builds) every field
+    assert _bits(unbuilt.__get__(fc, type(fc))) == _bits(want_mean) == _bits(np.array(mean))
+    assert _bits(fc.quantile(0.95)) == _bits(want[0.95]) == _bits(np.array(q95))
+    assert list(fc.quantiles) == list(qs) and copy.note == "x"
+    assert _bits(copy.quantiles[0.5]) == _bits(want[0.5])
+    again = pickle.loads(pickle.dumps(fc))
+    assert _bits(again.quantiles[0.9]) == _bits(want[0.9]) and len(again) == 4
