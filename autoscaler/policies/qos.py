@@ -60,6 +60,11 @@ __all__ = ["QosMemory", "QosPolicy", "QosState", "slo_capacity"]
 # over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
 _FADE = 0.99
 _ZERO = timedelta(0)
+# Positions of the fields a decision sets in ``_observed``'s list (QosState's order).
+_AT = {name: i for i, name in enumerate(QosState.__dataclass_fields__)}
+_BAND, _LAST_READY, _RECENT, _PANIC_UNTIL = (
+    _AT[n] for n in ("band", "last_ready", "recent", "panic_until")
+)
 
 
 @dataclass(frozen=True)
@@ -107,20 +112,18 @@ class QosPolicy:
         """Count the SLO violations among the samples new since the last decision and
         run both loops on them: on the measured p95 when the group has a fresh one, else
         inferred from load through the M/M/c model."""
-        return self._observed(ctx, state, table)
+        fields = self._observed(ctx, state, table)
+        return state if fields is None else QosState(*fields)
 
     def _observed(
-        self,
-        ctx: PolicyContext,
-        state: QosState,
-        table: SloCapacity,
-        last_ready: int | None = None,
-    ) -> QosState:
-        """``observe``, with ``last_ready`` (when not None) set in the same construction
-        of the next state (``state`` itself without a load sample)."""
+        self, ctx: PolicyContext, state: QosState, table: SloCapacity
+    ) -> list[object] | None:
+        """``observe``'s next state as the list of its field values, in order (None
+        without a load sample): a decision sets its own fields in it, then builds the
+        state once."""
         load = ctx.load
         if len(load) == 0:
-            return state if last_ready is None else state.evolve(last_ready=last_ready)
+            return None
         if state.seen_until is None:
             new = load.values[-1:]
         else:
@@ -169,12 +172,11 @@ class QosPolicy:
                 state, period_violations, period_samples
             )
             period_start, period_violations, period_samples = ctx.now, 0, 0
-        # one positional construction (a decision's; ``evolve`` took a dict of them)
-        return QosState(
+        return [
             band,
             setpoint,
             load.end,
-            state.last_ready if last_ready is None else last_ready,
+            state.last_ready,
             period_start,
             period_violations,
             period_samples,
@@ -186,7 +188,7 @@ class QosPolicy:
             latency_until,
             state.measured + (n if measured is not None else 0),
             state.panic_until,
-        )
+        ]
 
     def _slow_update(
         self, state: QosState, period_violations: int, period_samples: int
@@ -229,8 +231,9 @@ class QosPolicy:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
-        state = self._observed(ctx, state, table, ctx.status.ready)
-        h = state.band
+        fields = self._observed(ctx, state, table) or state.values()
+        fields[_LAST_READY] = ctx.status.ready
+        h = fields[_BAND]
         observed = ctx.load.last
         lead = spec.boot_delay
         # The floor is also a share of one instance's capacity: at (nearly) zero load a
@@ -247,6 +250,7 @@ class QosPolicy:
         ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
+            state = QosState(*fields)
             if math.isnan(observed):
                 return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
@@ -270,7 +274,8 @@ class QosPolicy:
         # the group is sized for the burst as seen, and holds for ``panic_window``.
         burst = self._burst_need(ctx, observed, table)
         panic_until = ctx.now + self.panic_window if burst is not None else state.panic_until
-        state = state.evolve(recent=recent, panic_until=panic_until)
+        fields[_RECENT], fields[_PANIC_UNTIL] = recent, panic_until
+        state = QosState(*fields)  # the decision's next state, built once
         panic = panic_until is not None and ctx.now < panic_until
         if burst is not None and burst > max(up_need, current):
             desired, clamp = _clamp(burst, spec.max_size)
