@@ -186,7 +186,7 @@ class BaseForecaster:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
         qs = checked_quantiles(quantiles)
-        short = self._short(horizon, qs)
+        short = self._checked_floats(horizon, qs)
         if short is not None:  # arrays built only if someone reads them (a policy does not)
             return short_forecast(last, self.step, short, qs, self.name, self.note)
         mean, bands = self.predict_arrays(horizon, qs)
@@ -231,7 +231,7 @@ class BaseForecaster:
     ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         """``predict``'s mean and monotone quantile bands, without the index or the note.
         ``quantiles`` must be sorted and checked (``check_quantiles``)."""
-        short = self._short(horizon, quantiles)
+        short = self._checked_floats(horizon, quantiles)
         if short is not None:
             return short_arrays(*short, quantiles)
         horizon = int(horizon)
@@ -263,7 +263,7 @@ class BaseForecaster:
             np.maximum(stacked, 0.0, out=stacked)
         return mean, monotone_rows(stacked, quantiles, mean)
 
-    def _short(
+    def _checked_floats(
         self, horizon: int, quantiles: tuple[float, ...]
     ) -> tuple[list[float], list[list[float]]] | None:
         """Checks the arguments (raises ``ForecastError``); for a short forecast (a
