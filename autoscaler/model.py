@@ -118,12 +118,18 @@ class Forecast:
 
         Falls back to the mean when no quantiles are stored.
         """
-        if q in self.quantiles:
-            return self.quantiles[q]
-        if not self.quantiles:
-            return self.mean
-        nearest = min(self.quantiles, key=lambda k: abs(k - q))
-        return self.quantiles[nearest]
+        return pick_quantile(self.quantiles, q, self.mean)
+
+
+def pick_quantile(quantiles: Mapping[float, Any], q: float, mean: Any) -> Any:
+    """``quantiles[q]``; the nearest stored quantile if ``q`` is absent (the first of two
+    as near); ``mean`` when none is stored."""
+    if q in quantiles:
+        return quantiles[q]
+    if not quantiles:
+        return mean
+    nearest = min(quantiles, key=lambda k: abs(k - q))
+    return quantiles[nearest]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from autoscaler.forecasters.forecast_times import future_forecast
+from autoscaler.forecasters.forecast_times import future_forecast, short_forecast
 from autoscaler.forecasters.forecast_times import pd_step as _pd_step
 from autoscaler.forecasters.intervals import check_quantiles, monotone_rows
 from autoscaler.forecasters.series_input import clean_series, steps_per_day
+from autoscaler.forecasters.short_path import SHORT, checked_short, short_arrays
 from autoscaler.forecasters.trailing import Trailing, trailing_for
 from autoscaler.model import Forecast, ForecastError
 
@@ -45,6 +46,20 @@ def checked_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
     return check_quantiles(quantiles)
 
 
+def _stacked(
+    bands: dict[float, np.ndarray] | np.ndarray, quantiles: tuple[float, ...], horizon: int
+) -> np.ndarray:
+    """A model's bands as one (quantiles x horizon) array (the checks then run once, not
+    per quantile); ``bands`` is a dict by quantile or already one row per quantile."""
+    stacked = np.empty((len(quantiles), horizon))
+    if isinstance(bands, np.ndarray):
+        stacked[:] = bands
+    else:
+        for i, q in enumerate(quantiles):
+            stacked[i] = bands[q]
+    return stacked
+
+
 class BaseForecaster:
     """Common behaviour; see ``autoscaler.interfaces.Forecaster`` for the contract.
 
@@ -53,6 +68,9 @@ class BaseForecaster:
 
     name: ClassVar[str] = "base"
     min_history: int = 2
+    # Forecasts of up to this many steps (with quantiles) are checked on Python floats
+    # (``short_path``); the same arrays as the array path's, which serves longer ones.
+    short_horizon: int = SHORT
 
     def __init__(self, step: timedelta, seed: int = 0, **params: Any) -> None:
         if step <= timedelta(0):
@@ -167,7 +185,11 @@ class BaseForecaster:
     def predict(self, horizon: int, quantiles: Sequence[float] = ()) -> Forecast:
         """Forecast ``horizon`` steps after the last observation, with ``quantiles``."""
         last = self._require_fitted()
-        mean, bands = self.predict_arrays(horizon, checked_quantiles(quantiles))
+        qs = checked_quantiles(quantiles)
+        short = self._checked_floats(horizon, qs)
+        if short is not None:  # arrays built only if someone reads them (a policy does not)
+            return short_forecast(last, self.step, short, qs, self.name, self.note)
+        mean, bands = self.predict_arrays(horizon, qs)
         return future_forecast(last, self.step, int(horizon), mean, bands, self.name, self.note)
 
     # -- the array path (the engine's forecast provider, once per decision) ----------
@@ -209,9 +231,9 @@ class BaseForecaster:
     ) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         """``predict``'s mean and monotone quantile bands, without the index or the note.
         ``quantiles`` must be sorted and checked (``check_quantiles``)."""
-        self._require_fitted()
-        if int(horizon) != horizon or horizon < 1:
-            raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
+        short = self._checked_floats(horizon, quantiles)
+        if short is not None:
+            return short_arrays(*short, quantiles)
         horizon = int(horizon)
         mean, bands = self._predict(horizon, quantiles)
         mean = np.asarray(mean, dtype=float)
@@ -228,13 +250,7 @@ class BaseForecaster:
             )
         if not quantiles:
             return (np.maximum(mean, 0.0) if self._nonnegative else mean), {}
-        # one (quantiles x horizon) array: the checks below run once, not per quantile
-        stacked = np.empty((len(quantiles), horizon))
-        if isinstance(bands, np.ndarray):  # already one row per quantile, in order
-            stacked[:] = bands
-        else:
-            for i, q in enumerate(quantiles):
-                stacked[i] = bands[q]
+        stacked = _stacked(bands, quantiles, horizon)
         # One reduction says whether every value is finite (a NaN or an infinity makes
         # the sum so; an overflow of finite ones too, and then the mask says it is fine).
         if not math.isfinite(float(np.add.reduce(stacked, None))):
@@ -246,6 +262,34 @@ class BaseForecaster:
             mean = np.maximum(mean, 0.0)
             np.maximum(stacked, 0.0, out=stacked)
         return mean, monotone_rows(stacked, quantiles, mean)
+
+    def _checked_floats(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[list[float], list[list[float]]] | None:
+        """Checks the arguments (raises ``ForecastError``); for a short forecast (a
+        decision's: up to ``short_horizon`` steps, with quantiles), its values checked on
+        Python floats (``short_path``); None for any other, which takes the arrays."""
+        self._require_fitted()
+        if int(horizon) != horizon or horizon < 1:
+            raise ForecastError(f"horizon must be a positive number of steps, not {horizon!r}")
+        horizon = int(horizon)
+        if not quantiles or horizon > self.short_horizon:
+            return None
+        floats = self._predict_floats(horizon, quantiles)
+        bound = self._plausible_bound()
+        return checked_short(self.name, *floats, quantiles, self._nonnegative, bound)
+
+    def _predict_floats(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[list[float], list[list[float]]]:
+        """``_predict`` as Python floats: the mean, and one list per quantile (in order).
+        A model may compute them so directly (the level model does); this default
+        converts ``_predict``'s arrays. Raises ``ForecastError`` on a misshapen mean."""
+        mean, bands = self._predict(horizon, quantiles)
+        mean = np.asarray(mean, dtype=float)
+        if mean.shape != (horizon,):
+            raise ForecastError(f"{self.name} produced an invalid forecast")
+        return mean.tolist(), _stacked(bands, quantiles, horizon).tolist()
 
     def _plausible_bound(self) -> float:
         """The largest plausible forecast, from the range of the recent history. The

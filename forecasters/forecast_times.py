@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from autoscaler.forecasters.series_input import future_index
-from autoscaler.model import Forecast
+from autoscaler.forecasters.short_path import short_arrays
+from autoscaler.model import Forecast, pick_quantile
 
-__all__ = ["LazyForecast", "future_forecast", "pd_step"]
+__all__ = ["LazyForecast", "future_forecast", "pd_step", "short_forecast"]
 
 
 @functools.cache
@@ -106,21 +107,26 @@ def _future_index(last: pd.Timestamp, step: timedelta, horizon: int) -> pd.Datet
 
 class LazyForecast(Forecast):
     """A ``Forecast`` whose ``index`` (``future_index`` of the model's last timestamp)
-    is sliced from its cached range when first read. A copy made by
-    ``dataclasses.replace`` or a pickle round trip is a forecast with its index built."""
+    is sliced from its cached range when first read; a short one (``short_forecast``)
+    also keeps its values as Python floats and builds ``mean`` and ``quantiles`` from
+    them when first read (``short_floats`` answers without them). A copy made by
+    ``dataclasses.replace`` or a pickle round trip is a forecast with all of them built."""
 
-    __slots__ = ("_range", "_span")
+    __slots__ = ("_floats", "_range", "_span")
 
     @classmethod
     def of(
         cls,
         entry: _Range,
         span: tuple[int, int],
-        mean: np.ndarray,
-        quantiles: Mapping[float, np.ndarray],
+        mean: np.ndarray | None,
+        quantiles: Mapping[float, np.ndarray] | None,
         model: str,
         note: str,
+        floats: tuple[list[float], list[list[float]], tuple[float, ...]] | None = None,
     ) -> LazyForecast:
+        """``mean`` and ``quantiles`` None: built from ``floats`` (the mean, one row per
+        quantile, the quantiles) when first read."""
         self = object.__new__(cls)
         # object.__setattr__, as the frozen dataclass's own __init__ sets its fields
         for name, value in (
@@ -130,12 +136,24 @@ class LazyForecast(Forecast):
             ("note", note),
             ("_range", entry),
             ("_span", span),
+            ("_floats", floats),
         ):
-            object.__setattr__(self, name, value)
+            if value is not None:
+                object.__setattr__(self, name, value)
         return self
 
     def __getattr__(self, name: str) -> Any:
-        # Called only for an unset slot: ``index`` before its first read.
+        # Called only for an unset slot: ``index``, ``mean`` or ``quantiles`` before
+        # their first read.
+        if name in ("mean", "quantiles"):
+            try:
+                mean, rows, qs = self._floats
+            except AttributeError:
+                raise AttributeError(name) from None
+            built_mean, built = short_arrays(mean, rows, qs)
+            object.__setattr__(self, "mean", built_mean)
+            object.__setattr__(self, "quantiles", built)
+            return built_mean if name == "mean" else built
         if name != "index":
             raise AttributeError(name)
         try:
@@ -145,6 +163,23 @@ class LazyForecast(Forecast):
         index = entry.index(i, j)
         object.__setattr__(self, "index", index)
         return index
+
+    def __len__(self) -> int:
+        try:
+            return len(self._floats[0])
+        except AttributeError:
+            return len(self.mean)
+
+    def short_floats(self, q: float | None) -> tuple[list[float], list[float]] | None:
+        """The mean and the forecast at ``q`` (``quantile(q)``'s choice; None: the mean)
+        as lists of floats, not to be changed; None when this copy keeps no floats."""
+        try:
+            mean, rows, qs = self._floats
+        except AttributeError:
+            return None
+        if q is None:
+            return mean, mean
+        return mean, pick_quantile(dict(zip(qs, rows, strict=True)), q, mean)
 
     def head_ticks(self) -> tuple[list[int], str] | None:
         """The first (up to) two timestamps of ``index`` as integers at its unit, and
@@ -173,3 +208,24 @@ def future_forecast(
         return Forecast(index=index, mean=mean, quantiles=quantiles, model=model, note=note)
     entry, i = at
     return LazyForecast.of(entry, (i, i + horizon), mean, quantiles, model, note)
+
+
+def short_forecast(
+    last: pd.Timestamp,
+    step: timedelta,
+    values: tuple[list[float], list[list[float]]],
+    quantiles: tuple[float, ...],
+    model: str,
+    note: str,
+) -> Forecast:
+    """``future_forecast`` of a short forecast's checked floats (``short_path``: the
+    mean, one row per quantile): its arrays are built only when read."""
+    mean, rows = values
+    horizon = len(mean)
+    at = _range_at(last, step, horizon)
+    if at is None:
+        built_mean, built = short_arrays(mean, rows, quantiles)
+        return future_forecast(last, step, horizon, built_mean, built, model, note)
+    entry, i = at
+    floats = (mean, rows, quantiles)
+    return LazyForecast.of(entry, (i, i + horizon), None, None, model, note, floats)

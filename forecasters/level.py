@@ -18,6 +18,7 @@ import pandas as pd
 from autoscaler.durations import format_duration, parse_duration
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.season import strongest_period
+from autoscaler.forecasters.short_path import np_fmax, np_maximum
 
 BANDS = ("absolute", "relative", "local")
 
@@ -249,18 +250,54 @@ class LevelForecaster(BaseForecaster):
                 out[k - 1] = np.maximum.reduce(tail[lo : hi + 1])
         return out
 
-    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
-        qs = quantiles
-        mean = np.empty(horizon)
-        mean.fill(self._level)  # np.full without its Python wrapper
-        bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
+    def _scale(self) -> float:
+        """What the bands' offsets are multiplied by (see ``bands`` and ``width``)."""
         if self.bands == "relative":
             scale = max(self._level, self._floor)
         elif self.bands == "local" and self._noise_all > 0:
             scale = self._noise / self._noise_all
         else:
             scale = 1.0
-        scale *= self.width
+        return scale * self.width
+
+    def _predict_floats(
+        self, horizon: int, quantiles: tuple[float, ...]
+    ) -> tuple[list[float], list[list[float]]]:
+        """``_predict`` on Python floats, the same IEEE operations in the same order
+        (a decision's forecast is a few steps; numpy's cost per call was most of it)."""
+        level, scale = self._level, self._scale()
+        rows = [
+            [np_maximum(level + scale * b, 0.0) for b in row]
+            for row in self._history_bands(horizon, quantiles).tolist()
+        ]
+        p = self.season
+        if quantiles[-1] > 0.5 and p and len(self._tail) >= p + 2:
+            # the recurrence (``_recurrence``): the largest load one season before each
+            # step within one step of its phase, raising the rows above the median
+            last = len(self._tail) - 1
+            first = max(last - p, 0)  # the lowest index any step reads
+            seen = self._tail[first : last + 1].tolist()
+            recur = []
+            for k in range(1, min(horizon, p) + 1):
+                centre = last + k - p
+                lo, hi = max(centre - 1, 0), min(centre + 1, last)
+                peak = math.nan
+                if lo <= hi:
+                    peak = seen[lo - first]
+                    for v in seen[lo - first + 1 : hi - first + 1]:
+                        peak = np_maximum(peak, v)
+                recur.append(peak)
+            for row in rows[bisect.bisect_right(quantiles, 0.5) :]:
+                for k, r in enumerate(recur):
+                    row[k] = np_fmax(row[k], r)
+        return [level] * horizon, rows
+
+    def _predict(self, horizon: int, quantiles: tuple[float, ...]):
+        qs = quantiles
+        mean = np.empty(horizon)
+        mean.fill(self._level)  # np.full without its Python wrapper
+        bands = self._history_bands(horizon, qs) if qs else np.zeros((0, horizon))
+        scale = self._scale()
         recur = self._recurrence(horizon) if qs and qs[-1] > 0.5 else None
         # all quantiles at once, one row each (the base class takes the rows as they are)
         values = self._level + scale * bands

@@ -107,7 +107,11 @@ def forecast_peaks(
     fc = ctx.forecast
     if fc is None or len(fc) == 0:
         return None
-    raw = fc.mean if q is None else fc.quantile(q)
+    # A short forecast that keeps its floats (forecasters.forecast_times) hands them
+    # over as they are; any other is read from its arrays.
+    short = getattr(fc, "short_floats", None)
+    floats = short(q) if short is not None else None
+    raw = floats[1] if floats is not None else (fc.mean if q is None else fc.quantile(q))
     n = len(raw)
     banded = band_scale is not None and q is not None
     if n <= _SHORT and (not banded or math.isfinite(band_scale * band_floor * band_min)):
@@ -115,11 +119,12 @@ def forecast_peaks(
         # numpy's without a ufunc call each. A value that is not finite (or an input
         # that is not) leaves one that is not: max() keeps a NaN in its first argument,
         # where the band's difference stands.
-        listed = _floats(raw)
+        listed = raw if floats is not None else _floats(raw)
         if banded:
+            mean = floats[0] if floats is not None else _floats(fc.mean)
             listed = [
                 m + band_scale * max(v - m, max(band_floor * abs(m), band_min))
-                for m, v in zip(_floats(fc.mean), listed, strict=True)
+                for m, v in zip(mean, listed, strict=True)
             ]
         if n == 0 or not math.isfinite(sum(listed)):
             return None

@@ -43,7 +43,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -61,6 +60,11 @@ __all__ = ["QosMemory", "QosPolicy", "QosState", "slo_capacity"]
 # over (on NAB realTweets KO the setpoint swung between its two bounds twice a week).
 _FADE = 0.99
 _ZERO = timedelta(0)
+# Positions of the fields a decision sets in ``_observed``'s list (QosState's order).
+_AT = {name: i for i, name in enumerate(QosState.__dataclass_fields__)}
+_BAND, _LAST_READY, _RECENT, _PANIC_UNTIL = (
+    _AT[n] for n in ("band", "last_ready", "recent", "panic_until")
+)
 
 
 @dataclass(frozen=True)
@@ -108,15 +112,18 @@ class QosPolicy:
         """Count the SLO violations among the samples new since the last decision and
         run both loops on them: on the measured p95 when the group has a fresh one, else
         inferred from load through the M/M/c model."""
-        changes = self._observed(ctx, state, table)
-        return state.evolve(**changes) if changes else state
+        fields = self._observed(ctx, state, table)
+        return state if fields is None else QosState(*fields)
 
-    def _observed(self, ctx: PolicyContext, state: QosState, table: SloCapacity) -> dict[str, Any]:
-        """``observe``'s changes to ``state`` (none without a load sample): a decision
-        applies them with its own, building its next state once."""
+    def _observed(
+        self, ctx: PolicyContext, state: QosState, table: SloCapacity
+    ) -> list[object] | None:
+        """``observe``'s next state as the list of its field values, in order (None
+        without a load sample): a decision sets its own fields in it, then builds the
+        state once."""
         load = ctx.load
         if len(load) == 0:
-            return {}
+            return None
         if state.seen_until is None:
             new = load.values[-1:]
         else:
@@ -153,29 +160,41 @@ class QosPolicy:
             band *= math.exp(up * k - down * (n - k))
             band = min(max(band, self.min_band), self.max_band)
         period_start = state.period_start or ctx.now
-        changes = {
-            "band": band,
-            "seen_until": load.end,
-            "period_start": period_start,
-            "period_violations": state.period_violations + k,
-            "period_samples": state.period_samples + n,
-            "violations": state.violations + k,
-            "samples": state.samples + n,
-            "latency_until": latency_until,
-            "measured": state.measured + (n if measured is not None else 0),
-        }
+        period_violations = state.period_violations + k
+        period_samples = state.period_samples + n
+        setpoint, long_violations, long_samples = (
+            state.setpoint,
+            state.long_violations,
+            state.long_samples,
+        )
         if self.feedback and ctx.now - period_start >= self.slow_period:
-            changes.update(
-                self._slow_update(
-                    ctx.now, state, changes["period_violations"], changes["period_samples"]
-                )
+            setpoint, long_violations, long_samples = self._slow_update(
+                state, period_violations, period_samples
             )
-        return changes
+            period_start, period_violations, period_samples = ctx.now, 0, 0
+        return [
+            band,
+            setpoint,
+            load.end,
+            state.last_ready,
+            period_start,
+            period_violations,
+            period_samples,
+            long_violations,
+            long_samples,
+            state.recent,
+            state.violations + k,
+            state.samples + n,
+            latency_until,
+            state.measured + (n if measured is not None else 0),
+            state.panic_until,
+        ]
 
     def _slow_update(
-        self, now: datetime, state: QosState, period_violations: int, period_samples: int
-    ) -> dict[str, Any]:
-        """The slow loop's changes, at the end of a period with these counts."""
+        self, state: QosState, period_violations: int, period_samples: int
+    ) -> tuple[float, float, float]:
+        """The slow loop at the end of a period with these counts: the new setpoint
+        and the faded violation and sample sums (the period then starts afresh)."""
         target = self.target_violation_pct / 100
         # The rate over the last few periods (older ones fade), so that a quiet night
         # and a busy day are judged together rather than pulling in turn.
@@ -184,15 +203,7 @@ class QosPolicy:
         rate = v / max(n, 1.0)
         # A fourth root: a gentle correction, so one unlucky period does not swing it.
         ratio = (max(target, 1e-6) / max(rate, target / 4, 1e-6)) ** 0.25
-        setpoint = self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0))
-        return {
-            "setpoint": setpoint,
-            "period_start": now,
-            "period_violations": 0,
-            "period_samples": 0,
-            "long_violations": v,
-            "long_samples": n,
-        }
+        return self._clamp_setpoint(state.setpoint * min(max(ratio, 0.5), 2.0)), v, n
 
     # ------------------------------------------------------------- decision
 
@@ -220,8 +231,9 @@ class QosPolicy:
         spec = ctx.spec
         current = ctx.status.total
         table = slo_capacity(spec.capacity_per_instance, spec.slo_p95_seconds, spec.max_size)
-        changes = self._observed(ctx, state, table)  # applied with the decision's own
-        h = changes.get("band", state.band)
+        fields = self._observed(ctx, state, table) or state.values()
+        fields[_LAST_READY] = ctx.status.ready
+        h = fields[_BAND]
         observed = ctx.load.last
         lead = spec.boot_delay
         # The floor is also a share of one instance's capacity: at (nearly) zero load a
@@ -238,7 +250,7 @@ class QosPolicy:
         ahead, whole = (None, None) if peaks is None else peaks
 
         if ahead is None or whole is None:
-            state = state.evolve(**changes, last_ready=ctx.status.ready)
+            state = QosState(*fields)
             if math.isnan(observed):
                 return current, "no forecast and no sample; hold", state
             planned = observed * (1.0 + h * self.band_floor)
@@ -262,9 +274,8 @@ class QosPolicy:
         # the group is sized for the burst as seen, and holds for ``panic_window``.
         burst = self._burst_need(ctx, observed, table)
         panic_until = ctx.now + self.panic_window if burst is not None else state.panic_until
-        state = state.evolve(
-            **changes, recent=recent, last_ready=ctx.status.ready, panic_until=panic_until
-        )
+        fields[_RECENT], fields[_PANIC_UNTIL] = recent, panic_until
+        state = QosState(*fields)  # the decision's next state, built once
         panic = panic_until is not None and ctx.now < panic_until
         if burst is not None and burst > max(up_need, current):
             desired, clamp = _clamp(burst, spec.max_size)

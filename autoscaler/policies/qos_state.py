@@ -62,6 +62,10 @@ class QosState:
             get("panic_until", self.panic_until),
         )
 
+    def values(self) -> list[Any]:
+        """The field values in order: ``QosState(*state.values()) == state``."""
+        return [getattr(self, name) for name in _FIELD_ORDER]
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times as epoch seconds), so a daemon can persist it."""
         return {
@@ -114,7 +118,8 @@ def _time(x: float | None) -> datetime | None:
     return None if x is None else datetime.fromtimestamp(float(x), UTC)
 
 
-_FIELD_NAMES = frozenset(QosState.__dataclass_fields__)
+_FIELD_ORDER = tuple(QosState.__dataclass_fields__)
+_FIELD_NAMES = frozenset(_FIELD_ORDER)
 
 
 class QosMemory(dict):

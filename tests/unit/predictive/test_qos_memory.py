@@ -95,3 +95,10 @@ def test_evolve_is_dataclasses_replace_for_every_field() -> None:
     assert state.evolve() == state
     with pytest.raises(TypeError, match="no_such_field"):
         state.evolve(no_such_field=1)
+
+
+def test_values_are_the_fields_in_order() -> None:
+    first, _ = _two_decisions(lambda m: m)
+    state = first.memory.state
+    assert state.values() == [getattr(state, f.name) for f in dataclasses.fields(QosState)]
+    assert QosState(*state.values()) == state
