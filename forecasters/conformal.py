@@ -309,7 +309,8 @@ def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
     ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
     A log written before scores were marked as the fit's has three-item events: those
-    before its first forecast are the fit's (the fit scores before anything is asked)."""
+    before its first forecast are the fit's (the bench's runs forecast at the fit's end,
+    before any update)."""
     pool.clear()
     out = []
     for event in log:
