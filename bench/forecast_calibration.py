@@ -27,18 +27,25 @@ from autoscaler.forecasters.conformal import make_pool, replay, stretch
 
 HORIZON = 12  # the conformal wrapper's default horizon (1 h at 5 minutes)
 TIE = 0.002  # coverage distances closer than this are a tie
-# name -> make_pool settings. The first is the default before this choice (one miss
-# rate, as Gibbs and Candes have it; certain leads left out, as commit 00cb22e had it),
-# then the others, the slower-moving first.
+# name -> make_pool settings. The first is the current default (one miss rate, the
+# paper's step, certain leads counted and pooled: feat8's choice); then the ideas of
+# feat10 (fit-time scores ageing out; certain leads moving the miss rate only), each
+# alone and together, the slower-moving first; last, feat8's other LOO pick. Fixed
+# before any of their coverage was looked at.
 CANDIDATES: dict[str, dict] = {
-    "pooled g=0.005": {"per_lead": False, "gamma": 0.005, "certain": False},
     "pooled g=0.005 certain": {"per_lead": False, "gamma": 0.005, "certain": True},
-    "pooled g=0.02": {"per_lead": False, "gamma": 0.02, "certain": False},
-    "pooled g=0.02 certain": {"per_lead": False, "gamma": 0.02, "certain": True},
-    "per-lead g=0.02": {"per_lead": True, "gamma": 0.02, "certain": False},
-    "per-lead g=0.02 certain": {"per_lead": True, "gamma": 0.02, "certain": True},
-    "per-lead g=0.05": {"per_lead": True, "gamma": 0.05, "certain": False},
+    "pooled certain age=1": {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 1},
+    "pooled certain age=3": {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 3},
+    "pooled rate": {"per_lead": False, "gamma": 0.005, "certain": "rate"},
+    "pooled rate age=1": {"per_lead": False, "gamma": 0.005, "certain": "rate", "age_out": 1},
+    "pooled rate age=3": {"per_lead": False, "gamma": 0.005, "certain": "rate", "age_out": 3},
     "per-lead g=0.05 certain": {"per_lead": True, "gamma": 0.05, "certain": True},
+    "per-lead g=0.05 rate age=3": {
+        "per_lead": True,
+        "gamma": 0.05,
+        "certain": "rate",
+        "age_out": 3,
+    },
 }
 
 

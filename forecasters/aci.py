@@ -11,7 +11,14 @@ A lead where the model's band had no width on a side is "certain"; where the out
 fell on that side its score is 0 when it was the mean and infinite when not: no
 stretch covers it. With ``certain`` such outcomes count like the others (they are forecasts
 the band is judged on too; a stretch is never taken from an infinite score, the
-largest finite one is used instead); without it they are left out.
+largest finite one is used instead); without it they are left out; with ``"rate"``
+they move the miss rate (a certain miss is a miss) but are not pooled, so no stretch is
+a quantile over their zeros and infinities.
+
+Scores from the fit (``add(..., fit=True)``: held-out forecasts before the model went
+online) can age out: with ``age_out`` k, every online score pooled drops k of the
+oldest fit-time ones (never below ``MIN_SCORES`` in all), so after a calm or a noisy
+spell the online outcomes set the stretch sooner than the pool's size would have them.
 
 With ``leads`` the miss rate is kept per lead (lead ``h`` is moved by lead ``h``'s
 outcomes only, and lead ``leads`` stands for every later one): a model whose own band
@@ -38,14 +45,24 @@ class ScorePool:
         gamma: float = 0.005,
         size: int = 2000,
         leads: int | None,
-        certain: bool = False,
+        certain: bool | str = False,
+        age_out: float = 0.0,
     ) -> None:
         self.target = float(target)
         self.gamma = float(gamma)
         self.leads = None if leads is None else max(1, int(leads))
-        self.certain = bool(certain)
+        if certain not in (True, False, "rate"):
+            raise ValueError(f"certain must be True, False or 'rate', not {certain!r}")
+        self.certain = certain
+        self.age_out = max(0.0, float(age_out))
         self.scores: deque[float] = deque(maxlen=int(size))
+        self.fit_left = 0  # how many of the oldest pooled scores are the fit's
         self.alphas = np.full(self.leads or 1, 1.0 - self.target)
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("age_out", 0.0)  # stored before ageing: fit scores stay
+        state.setdefault("fit_left", 0)
+        self.__dict__.update(state)
 
     @property
     def calibrated(self) -> bool:
@@ -53,6 +70,7 @@ class ScorePool:
 
     def clear(self) -> None:
         self.scores.clear()
+        self.fit_left = 0
         self.alphas[:] = 1.0 - self.target
 
     def _slots(self, leads: np.ndarray) -> np.ndarray:
@@ -61,12 +79,21 @@ class ScorePool:
             return np.zeros(len(leads), dtype=int)
         return np.clip(np.asarray(leads, dtype=int) - 1, 0, self.leads - 1)
 
-    def add(self, leads: np.ndarray, scores: np.ndarray, certain: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        leads: np.ndarray,
+        scores: np.ndarray,
+        certain: np.ndarray | None = None,
+        fit: bool = False,
+    ) -> None:
         """One forecast's scored outcomes (``scores[i]`` at lead ``leads[i]``; where
-        ``certain[i]``, the band had no width there): adapt the miss rates to how the
-        current stretch did on them, then pool them."""
-        if certain is not None and not self.certain:
-            leads, scores = leads[~certain], scores[~certain]
+        ``certain[i]``, the band had no width there; ``fit``: a held-out forecast of the
+        fit): adapt the miss rates to how the current stretch did on them, then pool them."""
+        pooled = np.ones(len(scores), dtype=bool)
+        if certain is not None and self.certain is not True:
+            pooled = ~np.asarray(certain, dtype=bool)
+            if self.certain is False:
+                leads, scores, pooled = leads[pooled], scores[pooled], pooled[pooled]
         if not len(scores):
             return
         if self.calibrated:
@@ -77,7 +104,21 @@ class ScorePool:
                 slots, weights=(1 - self.target) - missed, minlength=len(self.alphas)
             )
             self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, 0.5)
-        self.scores.extend(np.asarray(scores, dtype=float).tolist())
+        self._pool(np.asarray(scores, dtype=float)[pooled], fit)
+
+    def _pool(self, new: np.ndarray, fit: bool) -> None:
+        """Append ``new``; the deque drops the oldest (the fit's first) past its size."""
+        cap = self.scores.maxlen
+        evicted = 0 if cap is None else max(0, len(self.scores) + len(new) - cap)
+        self.fit_left = max(0, self.fit_left - evicted)
+        self.scores.extend(new.tolist())
+        if fit:
+            self.fit_left = min(self.fit_left + len(new), len(self.scores))
+            return
+        drop = min(self.fit_left, int(self.age_out * len(new)), len(self.scores) - MIN_SCORES)
+        for _ in range(max(0, drop)):
+            self.scores.popleft()
+        self.fit_left -= max(0, drop)
 
     def factors_at(self, slots: np.ndarray) -> np.ndarray:
         """The stretch for each miss-rate slot in ``slots`` (the pool's 1 - alpha quantile)."""

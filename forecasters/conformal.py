@@ -49,17 +49,24 @@ from autoscaler.model import Forecast, ForecastError
 
 REF = (0.05, 0.95)  # the band whose half-widths are the unit of the scores
 # The calibration's defaults (``make_pool``): one miss rate, the paper's step, certain
-# leads counted. Chosen leave-one-series-out on the 33-series bench among one or a
-# per-lead rate, steps 0.005-0.05, certain leads counted or not, by the worst distance
-# of a model's mean coverage from 0.90 on either group (bench/forecast_calibration.py,
-# docs/forecast-accuracy.md)
-CALIBRATION: dict[str, Any] = {"per_lead": False, "gamma": 0.005, "certain": True}
+# leads counted, fit-time scores kept. Chosen leave-one-series-out on the 33-series bench
+# among one or a per-lead rate, steps 0.005-0.05, certain leads counted or not (feat8),
+# then against fit-time scores ageing out and certain leads in the miss rate only
+# (feat10: LOO kept this), by the worst distance of a model's mean coverage from 0.90
+# on either group (bench/forecast_calibration.py, docs/forecast-accuracy.md)
+CALIBRATION: dict[str, Any] = {
+    "per_lead": False,
+    "gamma": 0.005,
+    "certain": True,
+    "age_out": 0.0,
+}
 
 
 class ConformalForecaster:
     """Wraps ``inner`` (a forecaster); ``name`` and ``min_history`` are the inner model's.
 
-    ``log``, when given, receives every scored forecast as ``(leads, scores)`` and every
+    ``log``, when given, receives every scored forecast as ``(leads, scores, certain,
+    fit)`` and every
     forecast's horizon, in order, from the last fit on: what ``replay`` needs to give the
     bands another ``ScorePool`` would have made (the benchmark's calibration choice)."""
 
@@ -76,7 +83,8 @@ class ConformalForecaster:
         pool: int = 2000,
         every: int | str = "1h",
         per_lead: bool | None = None,
-        certain: bool | None = None,
+        certain: bool | str | None = None,
+        age_out: float | None = None,
         refit: Callable[[], Any] | None = None,
         log: list | None = None,
     ) -> None:
@@ -93,7 +101,13 @@ class ConformalForecaster:
         self.target = float(target)
         self.every = max(1, to_steps(every, step, name="every"))
         self.pool = make_pool(
-            self.horizon, target=target, gamma=gamma, size=pool, per_lead=per_lead, certain=certain
+            self.horizon,
+            target=target,
+            gamma=gamma,
+            size=pool,
+            per_lead=per_lead,
+            certain=certain,
+            age_out=age_out,
         )
         self.log = log
         # checkpoint forecasts not yet fully seen: (mean, upper, lower half-width, actuals)
@@ -146,7 +160,7 @@ class ConformalForecaster:
             for actual, mean, lo, hi in self.inner.validation_forecasts or []:
                 floor = 1e-6 * (np.abs(mean) + 1.0)
                 up, down = np.maximum(hi - mean, floor), np.maximum(mean - lo, floor)
-                self._score(actual, mean, up, down)
+                self._score(actual, mean, up, down, fit=True)
             return
         if span <= h or first + 1 < self.min_history:
             self.inner.fit(y)
@@ -162,13 +176,21 @@ class ConformalForecaster:
             fc = scorer.predict(h, REF)
             up, down = _half_widths(fc)
             actual = values[o + 1 : o + 1 + h]
-            self._score(actual, fc.mean[: len(actual)], up[: len(actual)], down[: len(actual)])
+            n_a = len(actual)
+            self._score(actual, fc.mean[:n_a], up[:n_a], down[:n_a], fit=True)
         if scorer is not self.inner:
             self.inner.fit(y)
         elif last < n - 1:
             self.inner.update(y.iloc[last + 1 :])
 
-    def _score(self, actual: np.ndarray, mean: np.ndarray, up: np.ndarray, down: np.ndarray):
+    def _score(
+        self,
+        actual: np.ndarray,
+        mean: np.ndarray,
+        up: np.ndarray,
+        down: np.ndarray,
+        fit: bool = False,
+    ) -> None:
         """Adapt the miss rate(s) to how this forecast's calibrated band did; pool its
         scores. Where the model's band had no width on the side the outcome fell, the
         score is 0 (the outcome was the mean) or infinite (no stretch covers it): a
@@ -185,8 +207,8 @@ class ConformalForecaster:
         certain = (up[ok] <= floor) | (down[ok] <= floor)  # on either side
         leads = np.flatnonzero(ok) + 1
         if self.log is not None:
-            self.log.append((leads, s, certain))
-        self.pool.add(leads, s, certain)
+            self.log.append((leads, s, certain, fit))
+        self.pool.add(leads, s, certain, fit)
 
     def factors(self, horizon: int) -> np.ndarray | None:
         """The stretch of the model's band at each lead; None while not calibrated."""
@@ -256,7 +278,8 @@ def make_pool(
     size: int = 2000,
     gamma: float | None = None,
     per_lead: bool | None = None,
-    certain: bool | None = None,
+    certain: bool | str | None = None,
+    age_out: float | None = None,
 ) -> ScorePool:
     """The score pool of a ``ConformalForecaster`` with these settings (None: the
     default in ``CALIBRATION``)."""
@@ -268,6 +291,7 @@ def make_pool(
         size=size,
         leads=horizon if per_lead else None,
         certain=d["certain"] if certain is None else certain,
+        age_out=d["age_out"] if age_out is None else age_out,
     )
 
 
@@ -284,12 +308,16 @@ def stretch(
 
 def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
-    ``ConformalForecaster``'s, from its fit on): the same scores, another calibration."""
+    ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
+    A log written before scores were marked as the fit's has three-item events: those
+    before its first forecast are the fit's (the bench's runs forecast at the fit's end,
+    before any update)."""
     pool.clear()
     out = []
     for event in log:
         if isinstance(event, tuple):
-            pool.add(*event)
+            leads, scores, certain, *fit = event
+            pool.add(leads, scores, certain, bool(fit[0]) if fit else not out)
         else:
             out.append(pool.factors(int(event)))
     return out

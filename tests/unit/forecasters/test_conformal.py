@@ -268,3 +268,84 @@ def test_every_calibrated_model_covers_90_percent_of_known_noise(kind: str) -> N
     model.fit(y.iloc[:1100])
     assert model.calibrated
     assert 0.84 <= coverage_online(model, y, 1099) <= 0.96
+
+
+def calm_after_noise_stretch(age_out: float) -> tuple[float, float]:
+    """(half-width of the calibrated 90 % band after a day online, coverage over the
+    next two days) when the fit saw a noisy stretch (N(0, 10)) and online it is calm
+    (N(0, 2))."""
+    y = noise_series([(1000, 10.0), (900, 2.0)], seed=11)
+    model = ConformalForecaster(KnownMean(STEP, 1.0), STEP, age_out=age_out).fit(y.iloc[:1000])
+    model.update(y.iloc[1000:1300])  # 25 checkpoints scored online
+    half = float(model.factors(12)[0])  # KnownMean's own half-width is 1
+    return half, coverage_online(model, y, 1299)
+
+
+def test_a_calm_stretch_after_a_noisy_fit_tightens_the_band_sooner_with_age_out() -> None:
+    kept, cov_kept = calm_after_noise_stretch(0.0)
+    aged, cov_aged = calm_after_noise_stretch(3.0)
+    # 90 % of N(0, 2) lies within 3.29 of the mean: the fit's noisy scores, kept,
+    # leave the band about three times that and over-covering; aged out, it comes near
+    # (under it: the miss rate rose while the band over-covered)
+    assert aged == pytest.approx(1.645 * 2.0, rel=0.3)
+    assert kept > 2.5 * aged and cov_kept > 0.95
+    assert 0.85 <= cov_aged <= 0.95
+
+
+def test_age_out_drops_only_fit_scores_and_never_below_the_minimum() -> None:
+    pool = ScorePool(leads=None, age_out=2.0, size=100)
+    leads = np.arange(1, 13)
+    for _ in range(6):
+        pool.add(leads, np.full(12, 5.0), fit=True)  # 72 fit scores
+    pool.add(leads, np.full(12, 1.0))  # online: 84 pooled, 24 of the fit's dropped
+    assert (len(pool.scores), pool.fit_left) == (60, 48)
+    pool.add(leads, np.full(12, 1.0))  # 2 x 12 due, but no fewer than 60 are kept
+    assert (len(pool.scores), pool.fit_left) == (60, 36)
+    assert list(pool.scores)[-24:] == [1.0] * 24 and list(pool.scores)[:36] == [5.0] * 36
+
+
+def test_certain_leads_with_rate_move_the_miss_rate_but_are_not_pooled() -> None:
+    rate = ScorePool(leads=None, certain="rate")
+    skipped = ScorePool(leads=None, certain=False)
+    leads = np.arange(1, 13)
+    finite = np.linspace(0.2, 2.0, 6)
+    for _ in range(20):  # a sixth of every forecast's outcomes are certain misses
+        for pool in (rate, skipped):
+            scores = np.r_[finite, [0.0] * 4, [np.inf] * 2]
+            pool.add(leads, scores, certain=np.r_[[False] * 6, [True] * 6])
+    assert len(rate.scores) == len(skipped.scores) == 120
+    assert np.isfinite(np.asarray(rate.scores)).all()
+    # the certain misses (more than the 10 % allowed) lower the miss rate; the stretch
+    # is its quantile over the finite scores alone
+    assert rate.alphas[0] < skipped.alphas[0]
+    pooled = np.asarray(rate.scores)
+    assert rate.factors(1)[0] == pytest.approx(np.quantile(pooled, 1 - rate.alphas[0]))
+    with pytest.raises(ValueError):
+        ScorePool(leads=None, certain="sometimes")
+
+
+def test_a_log_without_fit_marks_replays_as_one_with_them() -> None:
+    y = noise_series([(1500, 5.0), (1500, 2.0)], seed=3)
+    log: list = []
+    model = ConformalForecaster(KnownMean(STEP, 1.0), STEP, log=log).fit(y.iloc[:1500])
+    model.predict(12, (0.05, 0.95))  # as the bench's runs have it: a forecast at the fit
+    for pos in range(1500, 2900, 100):
+        model.update(y.iloc[pos : pos + 100])
+        model.predict(12, (0.05, 0.95))
+    assert any(e[3] for e in log if isinstance(e, tuple))
+    old = [e[:3] if isinstance(e, tuple) else e for e in log]  # as feat8's runs stored it
+    a = replay(log, make_pool(12, age_out=3.0))
+    b = replay(old, make_pool(12, age_out=3.0))
+    for x, z in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, z)
+
+
+def test_a_pool_stored_before_age_out_keeps_its_fit_scores() -> None:
+    pool = ScorePool(leads=None)
+    pool.add(np.arange(1, 61), np.linspace(0, 3, 60))
+    state = dict(pool.__dict__)
+    del state["age_out"], state["fit_left"]
+    old = ScorePool.__new__(ScorePool)
+    old.__setstate__(state)
+    old.add(np.arange(1, 13), np.ones(12))
+    assert len(old.scores) == 72
