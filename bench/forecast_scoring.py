@@ -125,7 +125,10 @@ def loo_pick(
 
     def best(names: Sequence[str]) -> str:
         gm = {v: geomean([rel[s][v] for s in names]) for v in variants}
-        low = min(gm.values())
+        finite = [g for g in gm.values() if math.isfinite(g)]
+        if not finite:  # no other series (``--only`` one), or none scored: the default
+            return variants[0]
+        low = min(finite)
         return next(v for v in variants if gm[v] <= low * (1 + tie))
 
     series = list(rel)
