@@ -309,15 +309,16 @@ def stretch(
 def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
     ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
-    A log written before scores were marked as the fit's has three-item events: those
-    before its first forecast are the fit's (the bench's runs forecast at the fit's end,
+    A log written before scores were marked as the fit's has two- or three-item events
+    (no ``certain`` in the oldest): those before its first forecast are the fit's (the bench's runs forecast at the fit's end,
     before any update)."""
     pool.clear()
     out = []
     for event in log:
         if isinstance(event, tuple):
-            leads, scores, certain, *fit = event
-            pool.add(leads, scores, certain, bool(fit[0]) if fit else not out)
+            leads, scores, *rest = event  # (leads, scores[, certain[, fit]])
+            certain = rest[0] if rest else None
+            pool.add(leads, scores, certain, bool(rest[1]) if len(rest) > 1 else not out)
         else:
             out.append(pool.factors(int(event)))
     return out

@@ -334,10 +334,15 @@ def test_a_log_without_fit_marks_replays_as_one_with_them() -> None:
         model.predict(12, (0.05, 0.95))
     assert any(e[3] for e in log if isinstance(e, tuple))
     old = [e[:3] if isinstance(e, tuple) else e for e in log]  # as feat8's runs stored it
+    # the oldest logs have no certain leads either (this model's band always has width)
+    oldest = [e[:2] if isinstance(e, tuple) else e for e in log]
+    assert not any(e[2].any() for e in log if isinstance(e, tuple))
     a = replay(log, make_pool(12, age_out=3.0))
     b = replay(old, make_pool(12, age_out=3.0))
-    for x, z in zip(a, b, strict=True):
+    c = replay(oldest, make_pool(12, age_out=3.0))
+    for x, z, w in zip(a, b, c, strict=True):
         np.testing.assert_array_equal(x, z)
+        np.testing.assert_array_equal(x, w)
 
 
 def test_a_pool_stored_before_age_out_keeps_its_fit_scores() -> None:
