@@ -25,7 +25,7 @@ import pandas as pd
 from autoscaler.durations import format_duration
 from autoscaler.input_errors import InputError
 from autoscaler.input_files import MAX_TRACE_BYTES, InputFileError, read_text_file
-from autoscaler.limits import MAX_TRACE_VALUE
+from autoscaler.limits import MAX_TRACE_VALUE, STAMP_RANGE
 
 TIMESTAMP_COLUMNS = ("timestamp", "time", "datetime", "date", "ts")
 BUNDLED_TRACE = "nasa_http_1995_week.csv"
@@ -232,6 +232,14 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
     if bad.size:
         i = int(bad[0])
         raise TraceError(f"{p}:{i + 2}: unparsable timestamp {df[ts_col].iloc[i][:40]!r}")
+    # a year such as 1 parses (pandas 3 picks a coarser unit) but has no nanosecond form
+    bad = np.flatnonzero(((stamps < STAMP_RANGE[0]) | (stamps > STAMP_RANGE[1])).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise TraceError(
+            f"{p}:{i + 2}: timestamp {df[ts_col].iloc[i][:40]!r} is outside "
+            f"{STAMP_RANGE[0]:%Y-%m-%d} to {STAMP_RANGE[1]:%Y-%m-%d}"
+        )
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))

@@ -87,6 +87,22 @@ def test_unparsable_timestamp_with_line(tmp_path: Path) -> None:
         load_trace(p)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "stamp"),
+    [
+        # the fuzzer's case: "1;" parses as the year 1, which has no nanosecond form
+        ("TIMESTAMP,\n1;,0\n", 2, "1;"),
+        ("timestamp,value\n2020-01-01 00:00:00,1\n3000-01-01 00:00:00,2\n", 3, "3000-01-01"),
+    ],
+)
+def test_a_timestamp_out_of_range_is_an_error_with_line(
+    tmp_path: Path, text: str, line: int, stamp: str
+) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(TraceError, match=rf"t\.csv:{line}: timestamp '{stamp}.*' is outside 1677"):
+        load_trace(p)
+
+
 def test_unsorted_timestamps(tmp_path: Path) -> None:
     p = write(tmp_path, "timestamp,value\n2020-01-01 00:01:00,1\n2020-01-01 00:00:00,2\n")
     with pytest.raises(TraceError, match=r"t\.csv:3: timestamps not sorted"):
