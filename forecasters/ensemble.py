@@ -9,9 +9,9 @@ positions of the series, so a daemon updating one point a tick and a backtest up
 a day at a time score the same forecasts.
 
 At fit time the last ``eval_span`` of the series is held out: the members are fitted
-once on the data before it and brought through it with ``update`` (no refit), which
-scores them at its checkpoints; online, ``update`` keeps scoring. The whole fit costs
-about one fit per member.
+once on the data before it and brought through it with ``update``, which scores them at
+its checkpoints; online, ``update`` keeps scoring. With ``refit`` (off by default) they
+are then fitted again on the whole series, at about twice the cost.
 
 * ``ensemble``: the ``top`` best members, weighted by inverse score; means and
   quantiles are averaged with those weights (averaging quantiles keeps them monotone).
@@ -54,7 +54,8 @@ import pandas as pd
 from autoscaler.forecasters.arima import NARROW_ORDERS
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.combine import averaged, blend, describe, settle, weighted
-from autoscaler.forecasters.ensemble_settings import resolved_settings
+from autoscaler.forecasters.ensemble_members import first_line, fit_members
+from autoscaler.forecasters.ensemble_settings import checked_flag, resolved_settings
 from autoscaler.forecasters.series_input import to_steps
 from autoscaler.model import Forecast, ForecastError
 
@@ -92,6 +93,7 @@ class EnsembleForecaster(BaseForecaster):
     default_split = 0
     margin = 0.0  # how much better than the combination a single member must score
     default_margin = 0.0
+    refit = False  # members refitted on the whole window after the validation
     weights_short: Mapping[str, float] = MappingProxyType({})
 
     def __init__(
@@ -108,6 +110,7 @@ class EnsembleForecaster(BaseForecaster):
         recent_every: int | str = 3,
         split: int | str | None = None,
         margin: float | None = None,
+        refit: bool = False,
         build: Callable[..., Any] | None = None,
         **params: Any,
     ) -> None:
@@ -134,6 +137,7 @@ class EnsembleForecaster(BaseForecaster):
             recent_every=recent_every,
             split=split,
             margin=margin,
+            refit=refit,
             **params,
         )
         if not members or any(m in ("ensemble", "auto") for m in members):
@@ -153,6 +157,7 @@ class EnsembleForecaster(BaseForecaster):
         self.recent_every = to_steps(recent_every, step, name="recent_every")
         self.split = split
         self.margin = margin
+        self.refit = checked_flag(self.name, "refit", refit)
         self._sums_short: dict[str, tuple[float, float]] = {}  # as _sums, the first leads
         self.recent_errors: dict[str, tuple[float, float]] = {}  # member -> (sum, weight)
         self._short: list[Checkpoint] = []  # the break check's short forecasts, unseen
@@ -172,6 +177,9 @@ class EnsembleForecaster(BaseForecaster):
     def _series(self, values: np.ndarray, start: pd.Timestamp) -> pd.Series:
         return pd.Series(values, index=pd.date_range(start, periods=len(values), freq=self.step))
 
+    def _fit_members(self, kinds: Any, y: pd.Series) -> tuple[dict[str, Any], list[str]]:
+        return fit_members(self._build, kinds, self.step, self.member_params, self.seed, y)
+
     def _fit(self, values: np.ndarray) -> None:
         n, h = len(values), self.eval_horizon
         assert self._first is not None
@@ -179,17 +187,10 @@ class EnsembleForecaster(BaseForecaster):
         cut = n - span if span > h else n
         self._every = max(1, span // self.eval_origins) if span > h else max(1, h)
         y = self._series(values[:cut], self._first)
-        self.models, failures = {}, []
-        for kind in self.members:
-            try:
-                params = self.member_params.get(kind, {})
-                self.models[kind] = self._build(kind, self.step, seed=self.seed, **params).fit(y)
-            except Exception as exc:  # a member that fails is left out, not fatal
-                failures.append(f"{kind}: {_first_line(exc)}")
+        self.models, failures = self._fit_members(self.members, y)
         if not self.models:
             raise ForecastError(f"{self.name}: no member could be fitted ({'; '.join(failures)})")
-        self._sums, self._pending, self.validation_forecasts = {}, [], []
-        self._sums_short = {}
+        self._sums, self._sums_short, self._pending, self.validation_forecasts = {}, {}, [], []
         self.recent_errors, self._short = {}, []
         self._pos = cut
         self._choose()
@@ -197,6 +198,9 @@ class EnsembleForecaster(BaseForecaster):
         self._checkpoint()
         self._advance(values[cut:], failures)
         self._recording = False
+        if self.refit and cut < n:
+            # the validation chose; the members then learn from the days it held out
+            self.models.update(self._fit_members(self.models, self._series(values, y.index[0]))[0])
         if failures:
             self._notes.append(f"left out {'; '.join(failures)}")
 
@@ -215,7 +219,7 @@ class EnsembleForecaster(BaseForecaster):
                 try:
                     self.models[kind].update_values(chunk)
                 except Exception as exc:  # a member that cannot go on is dropped
-                    failures.append(f"{kind}: {_first_line(exc)}")
+                    failures.append(f"{kind}: {first_line(exc)}")
                     del self.models[kind]
             if not self.models:
                 raise ForecastError(f"{self.name}: every member failed ({'; '.join(failures)})")
@@ -393,7 +397,3 @@ class AutoForecaster(EnsembleForecaster):
     # The break check at 3 times the usual error: the in-sample pick among off, 2, 3 and
     # 5 on the 33-series bench; it changes one series there (docs/forecast-accuracy.md)
     default_recent = 3.0
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

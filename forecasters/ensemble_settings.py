@@ -57,3 +57,11 @@ def resolved_settings(
             f"{name}: split ({split} steps) must be shorter than eval_horizon ({eval_horizon})"
         )
     return memory, recent, split, margin
+
+
+def checked_flag(name: str, field: str, value: Any) -> bool:
+    """``value`` when it is a bool; otherwise ``ForecastError`` naming ``field`` (a
+    string such as "no" would otherwise read as true)."""
+    if not isinstance(value, bool):
+        raise ForecastError(f"{name}: {field} must be true or false, not {value!r}")
+    return value
