@@ -226,7 +226,7 @@ def _spec(scn: ServingScenario, name: str, metric: str) -> GroupSpec:
     1 / (mean GPU time) requests a second and the SLO the M/M/c model checks is on the
     response time, so it is the wait SLO plus an exponential service's 95th percentile."""
     spec = replace(scn.template.spec(), name=name)
-    if metric == "arrival_rate":
+    if metric in ("arrival_rate", "little_rate"):
         spec = replace(
             spec,
             capacity_per_instance=1.0 / scn.mean_exec,
@@ -239,12 +239,21 @@ def _spec(scn: ServingScenario, name: str, metric: str) -> GroupSpec:
     return spec
 
 
+def _metric(scn: ServingScenario, name: str) -> str:
+    """The serving metric policy ``name`` reads (``ServingSource.METRICS``)."""
+    if name not in _ARRIVAL_RATE_POLICIES:
+        return "concurrency"
+    return "little_rate" if scn.serving.qos_rate == "little" else "arrival_rate"
+
+
 def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
     """Replay the scenario through the engine with one policy (or ``oracle``)."""
     cluster = scn.new_cluster()
-    metric = "arrival_rate" if name in _ARRIVAL_RATE_POLICIES else "concurrency"
+    metric = _metric(scn, name)
     interval = scn.bin_seconds
     n_bins = len(cluster.arrivals[0])
+    # the arrival rate's trailing window in whole intervals (0s: each interval's own)
+    rate_bins = max(1, round(scn.serving.rate_window.total_seconds() / interval))
     store = MemoryStateStore()
     engines: list[Engine] = []
     wake: list[np.ndarray] = []  # per group: times it must be evaluated even when idle
@@ -274,7 +283,9 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
         binding = build_binding(
             scn.config or Config(),
             scn.template,
-            source=ServingSource(cluster, gname, metric),
+            source=ServingSource(
+                cluster, gname, metric, rate_bins=rate_bins, mean_service=scn.mean_exec
+            ),
             cloud=cluster,
             policy_configs=cfgs,
             policies=ready_made,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from autoscaler.config.base import FrozenModel, Span, Window
 
@@ -67,6 +67,21 @@ class ServingConfig(FrozenModel):
     # a request whose model has a busy replica finishing within this waits for it rather
     # than switching an idle replica to its model (a cold start); 0s: never waits
     wait_for_warm: Span = timedelta(0)
+    # the arrival rate qos reads: arrivals over this trailing window, rounded to whole
+    # intervals of the group; 0s: each interval's own (one request in a 2 s bin reads as
+    # 0.5 a second). Tried on the tuning days, not adopted (docs/genai-serving.md)
+    rate_window: Span = timedelta(0)
+    # the rate qos sizes on: arrivals (per interval, or over rate_window), or little:
+    # requests in the group over the mean GPU time (Little's law; docs/genai-serving.md)
+    qos_rate: Literal["arrivals", "little"] = "arrivals"
     plot_day: int | None = Field(
         None, ge=0, le=100_000
     )  # day of the replay to plot (default: busiest)
+
+    @model_validator(mode="after")
+    def _rate_window_needs_arrivals(self) -> ServingConfig:
+        # little reads the concurrency, already a mean over each interval: a window would
+        # be ignored, and a setting that does nothing must not pass silently
+        if self.qos_rate == "little" and self.rate_window > timedelta(0):
+            raise ValueError("rate_window applies to qos_rate: arrivals only, not little")
+        return self

@@ -153,3 +153,16 @@ def test_the_host_cache_from_the_config_draws_fast_loads_and_stays_deterministic
     assert 0 < kpa["host_cache_loads"] < kpa["cold_starts"]
     assert plain["policies"]["kpa"]["host_cache_loads"] == 0
     assert _strip(first) == _strip(again)
+
+
+def test_the_rate_settings_reach_qos_only(data) -> None:
+    # qos reads the arrival rate: a trailing window or Little's law change its replay;
+    # kpa reads the concurrency, which neither setting touches
+    def run(**serving: object) -> dict:
+        return _strip(simulate_serving(_scenario(data, **serving), ["kpa", "qos"]).summary())
+
+    plain = run()
+    for setting in ({"rate_window": "60s"}, {"qos_rate": "little"}):
+        other = run(**setting)
+        assert other["policies"]["kpa"] == plain["policies"]["kpa"], setting
+        assert other["policies"]["qos"]["gpu_hours"] != plain["policies"]["qos"]["gpu_hours"]
