@@ -201,6 +201,11 @@ def _read_headerless(p: Path, text: str, step: timedelta, start: datetime) -> pd
     return pd.Series(values, index=index)
 
 
+# The span of a nanosecond timestamp (about 1677-09-22 .. 2262-04-11).
+_FIRST_STAMP = pd.Timestamp.min.ceil("s").tz_localize("UTC")
+_LAST_STAMP = pd.Timestamp.max.floor("s").tz_localize("UTC")
+
+
 def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series, str]:
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -232,6 +237,15 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
     if bad.size:
         i = int(bad[0])
         raise TraceError(f"{p}:{i + 2}: unparsable timestamp {df[ts_col].iloc[i][:40]!r}")
+    # pandas may parse a year like 0001 or 9999 at a coarser unit; the nanosecond
+    # arithmetic below cannot hold it (it raised OutOfBoundsDatetime with a traceback).
+    bad = np.flatnonzero(((stamps < _FIRST_STAMP) | (stamps > _LAST_STAMP)).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise TraceError(
+            f"{p}:{i + 2}: timestamp {df[ts_col].iloc[i][:40]!r} is outside "
+            f"{_FIRST_STAMP:%Y-%m-%d} .. {_LAST_STAMP:%Y-%m-%d}"
+        )
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))

@@ -87,6 +87,13 @@ def test_unparsable_timestamp_with_line(tmp_path: Path) -> None:
         load_trace(p)
 
 
+def test_timestamp_outside_the_nanosecond_span_with_line(tmp_path: Path) -> None:
+    # Year 1 parsed, then raised OutOfBoundsDatetime (a traceback) in the ns arithmetic.
+    p = write(tmp_path, "timestamp,value\n0001-01-01T00:00:00Z,1\n0001-01-01T00:01:00Z,2\n")
+    with pytest.raises(TraceError, match=r"t\.csv:2: timestamp '0001-01-01T00:00:00Z' is outside"):
+        load_trace(p)
+
+
 def test_unsorted_timestamps(tmp_path: Path) -> None:
     p = write(tmp_path, "timestamp,value\n2020-01-01 00:01:00,1\n2020-01-01 00:00:00,2\n")
     with pytest.raises(TraceError, match=r"t\.csv:3: timestamps not sorted"):
