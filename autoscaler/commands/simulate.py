@@ -203,6 +203,7 @@ def simulate(
         try:
             series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
             index = scn.trace.series.index
+            d.mkdir(parents=True, exist_ok=True)
             write_summary(d / "summary.json", summary)
             write_decisions(
                 d / "decisions.csv",
