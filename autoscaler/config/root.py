@@ -19,7 +19,12 @@ from autoscaler.config.cloud import (
     SimulationConfig,
 )
 from autoscaler.config.coordination import CoordinationConfig
-from autoscaler.config.cross_checks import placement_problems, reference_problems, victims_problems
+from autoscaler.config.cross_checks import (
+    cloud_map_problems,
+    placement_problems,
+    reference_problems,
+    victims_problems,
+)
 from autoscaler.config.groups import GroupConfig
 from autoscaler.config.serving import ServingConfig
 
@@ -47,6 +52,9 @@ class Config(FrozenModel):
             self.cloud.kind,
         )
         problems += victims_problems([g.victims for g in self.groups], self.cloud.kind)
+        problems += cloud_map_problems(
+            [g.name for g in self.groups], {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
+        )
         if problems:
             raise ValueError("; ".join(f"{loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
