@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
+from autoscaler.config.policy_checks import policy_problem
 from autoscaler.decisions import DecisionRow, decision_row
 from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
@@ -221,6 +222,13 @@ def policy_config(scn: Scenario, name: str) -> PolicyConfig:
     if name not in POLICY_DEFAULTS:
         known = ", ".join(sorted(POLICY_DEFAULTS))
         raise ScenarioError(f"unknown policy {name!r} (known: {known})")
+    # The defaults meet the group's settings only here (a listed policy was checked at load).
+    problem = policy_problem(scn.group, POLICY_DEFAULTS[name])
+    if problem is not None:
+        raise ScenarioError(
+            f"policy {name} (its defaults; list it under the group's policies to change "
+            f"them): {problem[0]}: {problem[1]}"
+        )
     return POLICY_DEFAULTS[name]
 
 

@@ -197,6 +197,16 @@ class GroupConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _policies_fit_the_group(self) -> GroupConfig:
+        from autoscaler.config.policy_checks import policy_problem
+
+        for i, cfg in enumerate(self.policies):
+            problem = policy_problem(self, cfg)
+            if problem is not None:
+                raise ValueError(f"policies.{i}.{problem[0]}: {problem[1]}")
+        return self
+
+    @model_validator(mode="after")
     def _forecaster_params(self) -> GroupConfig:
         # Built once here (unfitted, at the group's interval): a parameter the model
         # rejects used to pass the load and make every refit fall back without a word.
