@@ -14,10 +14,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
+from pydantic import ValidationError
 
-from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
+from autoscaler.config import (
+    BootDelayConfig,
+    Config,
+    GroupConfig,
+    PolicyConfig,
+    default_group,
+)
 from autoscaler.config.policy_checks import policy_problem
 from autoscaler.decisions import DecisionRow, decision_row
+from autoscaler.durations import format_duration
 from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
@@ -185,9 +193,7 @@ def build_scenario(
     else:
         gcfg = cfg.groups[0] if cfg.groups else default_group()
     if boot_delay is not None:
-        gcfg = gcfg.model_copy(
-            update={"boot_delay": gcfg.boot_delay.model_copy(update={"median": boot_delay})}
-        )
+        gcfg = gcfg.model_copy(update={"boot_delay": boot_override(gcfg, boot_delay)})
     try:
         load, factor = scaled_load(
             trace.values, cfg, gcfg, peak_instances=peak_instances, scale=scale
@@ -212,6 +218,19 @@ def build_scenario(
         placement=placement,
         config=cfg,
     )
+
+
+def boot_override(
+    gcfg: GroupConfig, median: timedelta, option: str = "--boot-delay"
+) -> BootDelayConfig:
+    """The group's boot delay with ``median`` from --boot-delay, checked as the config's
+    is (copied unchecked, 0s on a lognormal delay made every boot fail, and a median
+    above ``high`` was clipped while the header printed it)."""
+    try:
+        return BootDelayConfig.model_validate({**gcfg.boot_delay.model_dump(), "median": median})
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"{option} {format_duration(median)}: {msg}") from None
 
 
 def policy_config(scn: Scenario, name: str) -> PolicyConfig:

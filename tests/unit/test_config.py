@@ -102,3 +102,17 @@ def test_policies_plan_with_a_high_quantile_of_the_boot_delay(boot: dict, lead_s
 
     group = GroupConfig.model_validate({"name": "g", "boot_delay": boot})
     assert group.spec().boot_delay.total_seconds() == pytest.approx(lead_s, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("boot", "message"),
+    [
+        # every simulated boot raised (log 0) and the engine caught it: no scaling at all
+        ({"distribution": "lognormal", "median": "0s"}, "needs a positive median"),
+        ({"distribution": "lognormal", "median": "10m", "high": "5m"}, "10m is not within - .. 5m"),
+        ({"distribution": "fixed", "median": "2m", "low": "1m"}, "low and high apply to"),
+    ],
+)
+def test_a_boot_delay_whose_settings_would_be_ignored_is_an_error(boot: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"groups": [{"name": "g", "boot_delay": boot}]})

@@ -122,6 +122,25 @@ def test_determinism_same_seed_same_summary(nasa_day: Trace) -> None:
     assert strip(a) != strip(c)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (timedelta(0), r"--boot-delay 0s: median: a lognormal boot delay needs a positive"),
+        (timedelta(minutes=10), r"--boot-delay 10m: median: 10m is not within 1m \.\. 5m"),
+    ],
+)
+def test_boot_delay_override_is_checked_as_the_config_is(
+    nasa_day: Trace, override: timedelta, message: str
+) -> None:
+    # Copied unchecked, 0s made every boot fail silently; 10m was clipped to high (5m).
+    boot = {"distribution": "lognormal", "median": "2m", "low": "1m", "high": "5m"}
+    cfg = parse_config({"groups": [{"name": "web", "boot_delay": boot}]})
+    with pytest.raises(ScenarioError, match=message):
+        build_scenario(nasa_day, cfg, boot_delay=override)
+    scn = build_scenario(nasa_day, cfg, boot_delay=timedelta(minutes=3))
+    assert scn.boot.median == timedelta(minutes=3)
+
+
 @pytest.mark.parametrize("boot", ["2m", "10m"])
 def test_oracle_is_never_beaten_at_zero_violations(nasa_day: Trace, boot: str) -> None:
     cfg = parse_config({"groups": [{"name": "web", "max_size": 40, "boot_delay": boot}]})
