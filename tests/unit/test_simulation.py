@@ -194,3 +194,24 @@ def test_real_nab_asg_trace_runs(shared_data: Path) -> None:
     )
     assert res.runs["oracle"].score.slo_violation_pct == 0.0
     assert res.summary()["policies"]["target"]["instance_hours_vs_oracle"] > 1.0
+
+
+def test_simulate_refuses_a_run_whose_ticks_failed_in_the_engine(tmp_path: Path) -> None:
+    # The engine keeps going when a tick raises; the simulation then scored a group that
+    # never acted (a lognormal boot delay of 0s: every boot raised, exit 0).
+    from dataclasses import replace
+
+    from autoscaler.commands.simulate import engine_failures
+
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    scn = build_scenario(load_trace(trace), parse_config({"groups": [{"name": "web"}]}))
+    good = simulate(scn, ["target"]).runs["target"].decisions
+    assert engine_failures({"target": good}) is None
+    broken = replace(scn, boot=BootDelay("lognormal", timedelta(0)))
+    bad = simulate(broken, ["target"]).runs["target"].decisions
+    message = engine_failures({"target": good, "qos": bad})
+    assert message is not None and message.startswith("policy qos: ")
+    assert "ticks failed in the engine (first at 2024-01-01T00:" in message
+    assert "ValueError: math domain error" in message
