@@ -16,13 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from pydantic import ValidationError
 
-from autoscaler.config import (
-    BootDelayConfig,
-    Config,
-    GroupConfig,
-    PolicyConfig,
-    default_group,
-)
+from autoscaler.config import BootDelayConfig, Config, GroupConfig, PolicyConfig, default_group
 from autoscaler.config.policy_checks import policy_problem
 from autoscaler.decisions import DecisionRow, decision_row
 from autoscaler.durations import format_duration
@@ -194,6 +188,12 @@ def build_scenario(
         gcfg = cfg.groups[0] if cfg.groups else default_group()
     if boot_delay is not None:
         gcfg = gcfg.model_copy(update={"boot_delay": boot_override(gcfg, boot_delay)})
+    if gcfg.interval > trace.step and gcfg.interval % trace.step:  # ticks fall on steps
+        every = format_duration(max(1, round(gcfg.interval / trace.step)) * trace.step)
+        raise ScenarioError(
+            f"group {gcfg.name}: interval {format_duration(gcfg.interval)} is not a whole number "
+            f"of {format_duration(trace.step)} steps (it would be evaluated every {every})"
+        )
     try:
         load, factor = scaled_load(
             trace.values, cfg, gcfg, peak_instances=peak_instances, scale=scale
@@ -223,9 +223,8 @@ def build_scenario(
 def boot_override(
     gcfg: GroupConfig, median: timedelta, option: str = "--boot-delay"
 ) -> BootDelayConfig:
-    """The group's boot delay with ``median`` from --boot-delay, checked as the config's
-    is (copied unchecked, 0s on a lognormal delay made every boot fail, and a median
-    above ``high`` was clipped while the header printed it)."""
+    """The group's boot delay with ``median`` from ``option``, checked as the config's is
+    (copied unchecked, a lognormal 0s made every boot fail; above ``high``, it was clipped)."""
     try:
         return BootDelayConfig.model_validate({**gcfg.boot_delay.model_dump(), "median": median})
     except ValidationError as exc:

@@ -215,3 +215,21 @@ def test_simulate_refuses_a_run_whose_ticks_failed_in_the_engine(tmp_path: Path)
     assert message is not None and message.startswith("policy qos: ")
     assert "ticks failed in the engine (first at 2024-01-01T00:" in message
     assert "ValueError: math domain error" in message
+
+
+@pytest.mark.parametrize(
+    ("interval", "ok"), [("90s", False), ("150s", False), ("2m", True), ("30s", True)]
+)
+def test_an_interval_between_whole_steps_is_an_error(
+    tmp_path: Path, interval: str, ok: bool
+) -> None:
+    # Ticks fall on trace steps: 90s and 150s were both evaluated every 2m, silently.
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    cfg = parse_config({"groups": [{"name": "web", "interval": interval}]})
+    if ok:
+        assert build_scenario(load_trace(trace), cfg).spec.interval == cfg.groups[0].interval
+        return
+    with pytest.raises(ScenarioError, match=rf"interval {interval} is not a whole number of 1m"):
+        build_scenario(load_trace(trace), cfg)
