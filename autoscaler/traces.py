@@ -232,6 +232,16 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
     if df.empty:
         raise TraceError(f"{p}: no data rows")
 
+    # utc=True reads a stamp without a zone as UTC: in a file that also has zoned ones,
+    # that silently shifted them by the writer's offset.
+    zoned = df[ts_col].str.strip().str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if zoned.any() and not zoned.all():
+        i = int(np.flatnonzero(zoned != zoned[0])[0])
+        raise TraceError(
+            f"{p}:{i + 2}: timestamp {df[ts_col].iloc[i][:40]!r} "
+            f"{'has a' if zoned[i] else 'has no'} time zone and line 2's "
+            f"{'has none' if zoned[i] else 'has one'}; give every timestamp one, or none (UTC)"
+        )
     stamps = pd.to_datetime(df[ts_col], errors="coerce", utc=True, format="mixed")
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if bad.size:
