@@ -129,6 +129,20 @@ def test_the_cli_writes_csv_and_json_and_bad_grids_are_one_line_exit_2(
         load_grid(bad)
 
 
+def test_a_bad_out_fails_before_any_cell_runs(grid: Path, tmp_path: Path) -> None:
+    # It failed only when the results were written, after the whole sweep had run.
+    from click.testing import CliRunner
+
+    from autoscaler.cli import cli
+
+    taken = tmp_path / "taken"
+    taken.write_text("keep\n")
+    res = CliRunner().invoke(cli, ["sweep", str(grid), "--engine", "serial", "--out", str(taken)])
+    assert res.exit_code == 2
+    assert f"--out {taken}: cannot create the folder" in res.output
+    assert "cell(s)" not in res.output and taken.read_text() == "keep\n"
+
+
 def test_grid_settings_the_config_group_contradicts_fail_before_any_cell(tmp_path: Path) -> None:
     # A cell raising ScenarioError was a traceback after the other cells had run.
     (tmp_path / "cfg.yaml").write_text(
