@@ -20,7 +20,7 @@ from autoscaler.config.cloud import (
 )
 from autoscaler.config.coordination import CoordinationConfig
 from autoscaler.config.cross_checks import (
-    cloud_map_problems,
+    named_group_problems,
     placement_problems,
     reference_problems,
     victims_problems,
@@ -52,9 +52,10 @@ class Config(FrozenModel):
             self.cloud.kind,
         )
         problems += victims_problems([g.victims for g in self.groups], self.cloud.kind)
-        problems += cloud_map_problems(
-            [g.name for g in self.groups], {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
-        )
+        maps: dict[str, object] = {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
+        if self.serving is not None:
+            maps["serving"] = self.serving.group
+        problems += named_group_problems([g.name for g in self.groups], maps)
         if problems:
             raise ValueError("; ".join(f"{loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
