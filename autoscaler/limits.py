@@ -8,7 +8,7 @@ enough to stop what would hang or exhaust memory (a 1 ms step over a week, a gro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 MAX_DURATION = timedelta(days=3650)  # any duration string
 MIN_STEP = timedelta(seconds=1)  # simulation step, tick interval
@@ -25,8 +25,6 @@ MAX_SEED = 2**32 - 1
 MAX_SPEEDUP = 100_000.0  # simulated seconds per real second in the daemon
 MAX_HORIZON_STEPS = 100_000  # steps one forecast may cover
 MAX_TRACE_VALUE = 1e15  # one trace sample, before scaling
-# a trace's timestamps: the span of a nanosecond timestamp, to the whole day
-STAMP_RANGE = (datetime(1677, 9, 22, tzinfo=UTC), datetime(2262, 4, 11, tzinfo=UTC))
 MAX_NODE_CPU_MILLI = 10_000_000  # one GPU-fleet node or pod: 10,000 cores
 MAX_NODE_MEMORY_MIB = 1024**3  # one GPU-fleet node or pod: 1 PiB
 MAX_POD_SECONDS = 1e10  # a pod list's creation/deletion times (about 317 years)

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
+from pydantic import ValidationError
 
-from autoscaler.config import Config, GroupConfig, PolicyConfig, default_group
+from autoscaler.config import BootDelayConfig, Config, GroupConfig, PolicyConfig, default_group
+from autoscaler.config.policy_checks import policy_problem
 from autoscaler.decisions import DecisionRow, decision_row
+from autoscaler.durations import format_duration
 from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
@@ -184,8 +187,12 @@ def build_scenario(
     else:
         gcfg = cfg.groups[0] if cfg.groups else default_group()
     if boot_delay is not None:
-        gcfg = gcfg.model_copy(
-            update={"boot_delay": gcfg.boot_delay.model_copy(update={"median": boot_delay})}
+        gcfg = gcfg.model_copy(update={"boot_delay": boot_override(gcfg, boot_delay)})
+    if gcfg.interval > trace.step and gcfg.interval % trace.step:  # ticks fall on steps
+        every = format_duration(max(1, round(gcfg.interval / trace.step)) * trace.step)
+        raise ScenarioError(
+            f"group {gcfg.name}: interval {format_duration(gcfg.interval)} is not a whole number "
+            f"of {format_duration(trace.step)} steps (it would be evaluated every {every})"
         )
     try:
         load, factor = scaled_load(
@@ -213,6 +220,18 @@ def build_scenario(
     )
 
 
+def boot_override(
+    gcfg: GroupConfig, median: timedelta, option: str = "--boot-delay"
+) -> BootDelayConfig:
+    """The group's boot delay with ``median`` from ``option``, checked as the config's is
+    (copied unchecked, a lognormal 0s made every boot fail; above ``high``, it was clipped)."""
+    try:
+        return BootDelayConfig.model_validate({**gcfg.boot_delay.model_dump(), "median": median})
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"{option} {format_duration(median)}: {msg}") from None
+
+
 def policy_config(scn: Scenario, name: str) -> PolicyConfig:
     """The group's own configuration of policy ``name``, else its defaults."""
     for p in scn.group.policies:
@@ -221,6 +240,13 @@ def policy_config(scn: Scenario, name: str) -> PolicyConfig:
     if name not in POLICY_DEFAULTS:
         known = ", ".join(sorted(POLICY_DEFAULTS))
         raise ScenarioError(f"unknown policy {name!r} (known: {known})")
+    # The defaults meet the group's settings only here (a listed policy was checked at load).
+    problem = policy_problem(scn.group, POLICY_DEFAULTS[name])
+    if problem is not None:
+        raise ScenarioError(
+            f"policy {name} (its defaults; list it under the group's policies to change "
+            f"them): {problem[0]}: {problem[1]}"
+        )
     return POLICY_DEFAULTS[name]
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from autoscaler.durations import format_duration
 from autoscaler.input_errors import InputError
 from autoscaler.input_files import MAX_TRACE_BYTES, InputFileError, read_text_file
-from autoscaler.limits import MAX_TRACE_VALUE, STAMP_RANGE
+from autoscaler.limits import MAX_TRACE_VALUE
 
 TIMESTAMP_COLUMNS = ("timestamp", "time", "datetime", "date", "ts")
 BUNDLED_TRACE = "nasa_http_1995_week.csv"
@@ -201,6 +201,11 @@ def _read_headerless(p: Path, text: str, step: timedelta, start: datetime) -> pd
     return pd.Series(values, index=index)
 
 
+# The span of a nanosecond timestamp (about 1677-09-22 .. 2262-04-11).
+_FIRST_STAMP = pd.Timestamp.min.ceil("s").tz_localize("UTC")
+_LAST_STAMP = pd.Timestamp.max.floor("s").tz_localize("UTC")
+
+
 def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series, str]:
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -227,18 +232,29 @@ def _read_timestamped(p: Path, text: str, column: str | None) -> tuple[pd.Series
     if df.empty:
         raise TraceError(f"{p}: no data rows")
 
+    # utc=True reads a stamp without a zone as UTC: in a file that also has zoned ones,
+    # that silently shifted them by the writer's offset.
+    zoned = df[ts_col].str.strip().str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if zoned.any() and not zoned.all():
+        i = int(np.flatnonzero(zoned != zoned[0])[0])
+        raise TraceError(
+            f"{p}:{i + 2}: timestamp {df[ts_col].iloc[i][:40]!r} "
+            f"{'has a' if zoned[i] else 'has no'} time zone and line 2's "
+            f"{'has none' if zoned[i] else 'has one'}; give every timestamp one, or none (UTC)"
+        )
     stamps = pd.to_datetime(df[ts_col], errors="coerce", utc=True, format="mixed")
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if bad.size:
         i = int(bad[0])
         raise TraceError(f"{p}:{i + 2}: unparsable timestamp {df[ts_col].iloc[i][:40]!r}")
-    # a year such as 1 parses (pandas 3 picks a coarser unit) but has no nanosecond form
-    bad = np.flatnonzero(((stamps < STAMP_RANGE[0]) | (stamps > STAMP_RANGE[1])).to_numpy())
+    # pandas may parse a year like 0001 or 9999 at a coarser unit; the nanosecond
+    # arithmetic below cannot hold it (it raised OutOfBoundsDatetime with a traceback).
+    bad = np.flatnonzero(((stamps < _FIRST_STAMP) | (stamps > _LAST_STAMP)).to_numpy())
     if bad.size:
         i = int(bad[0])
         raise TraceError(
             f"{p}:{i + 2}: timestamp {df[ts_col].iloc[i][:40]!r} is outside "
-            f"{STAMP_RANGE[0]:%Y-%m-%d} to {STAMP_RANGE[1]:%Y-%m-%d}"
+            f"{_FIRST_STAMP:%Y-%m-%d} .. {_LAST_STAMP:%Y-%m-%d}"
         )
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)

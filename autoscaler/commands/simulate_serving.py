@@ -55,6 +55,7 @@ def run_serving(
     click.echo(format_table(summary["policies"]))
     if d is None:
         return
+    d.mkdir(parents=True, exist_ok=True)
     (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     day = (
         scn.serving.plot_day if scn.serving.plot_day is not None else busiest_day(scn.trace.arrival)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from autoscaler.commands.output_dir import prepare_output
 from autoscaler.errors import UserError
 
 
@@ -43,6 +44,8 @@ def sweep(grid_path: str, engine: str, workers: int | None, address: str | None,
     if address and engine != "ray":
         raise UserError(f"--address joins a Ray cluster; it does not apply to --engine {engine}")
     cells = load_grid(Path(grid_path))
+    # before the cells run: a bad --out failed only once the whole sweep had run
+    prepare_output(out, ["sweep.csv", "sweep.json", "frontier.csv"])
     t0 = time.perf_counter()
     used, rows = run_cells(cells, engine, workers=workers, address=address)
     took = time.perf_counter() - t0

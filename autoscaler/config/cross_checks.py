@@ -62,6 +62,38 @@ def victims_problems(
     ]
 
 
+def named_group_problems(
+    names: list[object], maps: Mapping[str, object]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Keys of ``cloud.heat`` / ``cloud.senlin`` (in ``maps``, by section) that name no
+    group: a misspelt key was ignored, and the group it meant then acted on the stack or
+    cluster named after itself (the adapters' default). ``maps["serving"]``, when given,
+    is ``serving.group``, which must name a group too."""
+    known = [n for n in names if isinstance(n, str)]
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for section, entries in maps.items():
+        if section == "serving":  # serving.group: the template group, checked by simulate only
+            if isinstance(entries, str) and entries not in known:
+                problems.append(
+                    (
+                        ("serving", "group"),
+                        f"no group {entries!r} (groups: {', '.join(known) or 'none'})",
+                    )
+                )
+            continue
+        if not isinstance(entries, Mapping):
+            continue
+        for key in entries:
+            if key not in known:
+                problems.append(
+                    (
+                        ("cloud", section, key),
+                        f"no group named {key!r} (groups: {', '.join(known) or 'none'})",
+                    )
+                )
+    return problems
+
+
 def placement_problems(
     groups: list[tuple[object, object]],
     flavors: Mapping[str, FlavorConfig],
@@ -122,6 +154,11 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], 
     cloud = data.get("cloud")
     kind = cloud.get("kind", "simulated") if isinstance(cloud, dict) else "simulated"
     problems += victims_problems([g.get("victims") for g in groups], kind)
+    maps = {k: cloud.get(k) for k in ("heat", "senlin")} if isinstance(cloud, dict) else {}
+    serving = data.get("serving")
+    if isinstance(serving, dict):
+        maps["serving"] = serving.get("group")
+    problems += named_group_problems([g.get("name") for g in groups], maps)
     try:  # placement checks need valid hosts and flavors; their own errors come anyway
         hosts = [HostGroupConfig.model_validate(h) for h in data.get("hosts") or []]
         valid = {str(k): FlavorConfig.model_validate(v or {}) for k, v in flavors.items()}

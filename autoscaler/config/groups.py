@@ -14,6 +14,7 @@ from pydantic import (
 
 from autoscaler.config.base import BootDuration, FrozenModel, Interval, Span, Timeout, Window
 from autoscaler.config.policies import PolicyConfig, TargetPolicyConfig
+from autoscaler.durations import format_duration
 from autoscaler.limits import MAX_CAPACITY, MAX_GROUP_SIZE
 from autoscaler.model import GroupSpec
 
@@ -59,6 +60,21 @@ class BootDelayConfig(FrozenModel):
             raise ValueError("a uniform boot delay needs low and high")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError("low must not exceed high")
+        if self.distribution == "fixed" and (self.low is not None or self.high is not None):
+            # ignored before: a fixed delay is its median
+            raise ValueError("low and high apply to a uniform or lognormal boot delay")
+        if self.distribution == "lognormal":
+            # A zero median made every simulated boot raise (log 0), which the engine
+            # caught at each tick: the group never scaled, and the run reported it.
+            if self.median <= timedelta(0):
+                raise ValueError("median: a lognormal boot delay needs a positive median")
+            if (self.low is not None and self.median < self.low) or (
+                self.high is not None and self.median > self.high
+            ):
+                low, high = (format_duration(d) if d else "-" for d in (self.low, self.high))
+                raise ValueError(
+                    f"median: {format_duration(self.median)} is not within {low} .. {high}"
+                )
         return self
 
 
@@ -194,6 +210,16 @@ class GroupConfig(FrozenModel):
     def _sizes(self) -> GroupConfig:
         if self.min_size > self.max_size:
             raise ValueError(f"min_size ({self.min_size}) exceeds max_size ({self.max_size})")
+        return self
+
+    @model_validator(mode="after")
+    def _policies_fit_the_group(self) -> GroupConfig:
+        from autoscaler.config.policy_checks import policy_problem
+
+        for i, cfg in enumerate(self.policies):
+            problem = policy_problem(self, cfg)
+            if problem is not None:
+                raise ValueError(f"policies.{i}.{problem[0]}: {problem[1]}")
         return self
 
     @model_validator(mode="after")

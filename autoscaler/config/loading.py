@@ -49,10 +49,13 @@ def _narrowed(
     loc: tuple[Any, ...], msg: str, lines: dict[tuple[Any, ...], int]
 ) -> tuple[tuple[Any, ...], str]:
     """A model's own check may name the field it is about ("forecaster.params: ..."):
-    when the file sets that field, the error points at its line and path."""
+    when the file sets that field's section, the error names its path and points at its
+    line (or its nearest enclosing one, for a field left at its default)."""
     head, sep, rest = msg.partition(": ")
-    parts = tuple(head.split("."))
-    if sep and all(p.isidentifier() for p in parts) and (*loc, *parts) in lines:
+    # "policies.0.quantile": a digit is a list index
+    parts = tuple(int(p) if p.isdigit() else p for p in head.split("."))
+    named = all(isinstance(p, int) or p.isidentifier() for p in parts)
+    if sep and named and (*loc, parts[0]) in lines:
         return (*loc, *parts), rest
     return loc, msg
 

@@ -19,7 +19,12 @@ from autoscaler.config.cloud import (
     SimulationConfig,
 )
 from autoscaler.config.coordination import CoordinationConfig
-from autoscaler.config.cross_checks import placement_problems, reference_problems, victims_problems
+from autoscaler.config.cross_checks import (
+    named_group_problems,
+    placement_problems,
+    reference_problems,
+    victims_problems,
+)
 from autoscaler.config.groups import GroupConfig
 from autoscaler.config.serving import ServingConfig
 
@@ -47,6 +52,10 @@ class Config(FrozenModel):
             self.cloud.kind,
         )
         problems += victims_problems([g.victims for g in self.groups], self.cloud.kind)
+        maps: dict[str, object] = {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
+        if self.serving is not None:
+            maps["serving"] = self.serving.group
+        problems += named_group_problems([g.name for g in self.groups], maps)
         if problems:
             raise ValueError("; ".join(f"{loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self

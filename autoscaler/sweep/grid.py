@@ -80,6 +80,34 @@ class Cell:
     peak_instances: int | None
 
 
+def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
+    """The grid's boot delays and default-configured policies against the config's group,
+    checked as ``simulate`` checks them, before any cell runs (a cell raising it was a
+    traceback at the end of the sweep)."""
+    from autoscaler.config import GroupConfig, load_config
+    from autoscaler.config.policy_checks import policy_problem
+    from autoscaler.registry import POLICY_DEFAULTS
+    from autoscaler.simulation import ScenarioError, boot_override
+
+    cfg = load_config(config)
+    group = cfg.groups[0] if cfg.groups else GroupConfig(name="web")
+    problems = []
+    for i, boot in enumerate(grid.boot_delays):
+        try:
+            boot_override(group, boot, f"boot_delays[{i}]:")
+        except ScenarioError as exc:
+            problems.append(f"{path}: {exc}")
+    listed = {p.kind for p in group.policies}
+    for i, name in enumerate(grid.policies):
+        for part in name.split("+"):
+            problem = None
+            if part in POLICY_DEFAULTS and part not in listed:
+                problem = policy_problem(group, POLICY_DEFAULTS[part])
+            if problem is not None:
+                problems.append(f"{path}: policies[{i}]: {part} (its defaults): {problem[1]}")
+    return problems
+
+
 def load_grid(path: Path) -> list[Cell]:
     """Read and validate a grid file. Raises ``ConfigError`` (one line per problem)."""
     try:
@@ -121,6 +149,8 @@ def load_grid(path: Path) -> list[Cell]:
             problems.append(
                 f"{path}: policies[{i}]: unknown policy {unknown[0]!r} (known: {known})"
             )
+    if config is not None and not problems:
+        problems += _group_problems(path, grid, config)
     if problems:
         raise ConfigError(problems)
     product = itertools.product(traces, grid.policies, grid.boot_delays, grid.budgets, grid.seeds)

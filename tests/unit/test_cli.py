@@ -100,6 +100,36 @@ def test_user_errors_are_one_line_exit_2_no_traceback(args: list[str], message: 
     assert len(res.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--policy", "target"],
+        ["forecast", "--model", "naive", "--horizon", "3"],
+        ["backtest", "--models", "naive", "--horizon", "3"],
+    ],
+)
+def test_a_bad_trace_leaves_no_out_folder_behind(command: list[str], tmp_path: Path) -> None:
+    # The --out check created the folder before the trace was read, and left it empty.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\n2024-01-01T00:00:00Z,x\n")
+    out = tmp_path / "new" / "out"
+    res = CliRunner().invoke(cli, [*command, "--trace", str(bad), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "not a number: 'x'" in res.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_simulate_writes_into_a_new_nested_out_folder(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    out = tmp_path / "a" / "b"
+    args = ["simulate", "--trace", str(trace), "--policy", "target", "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "summary.json").exists() and (out / "decisions.csv").exists()
+
+
 def test_bad_step_value() -> None:
     res = run("simulate", "--step", "5 minutes")
     assert (

@@ -102,3 +102,24 @@ def test_policies_plan_with_a_high_quantile_of_the_boot_delay(boot: dict, lead_s
 
     group = GroupConfig.model_validate({"name": "g", "boot_delay": boot})
     assert group.spec().boot_delay.total_seconds() == pytest.approx(lead_s, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("boot", "message"),
+    [
+        # every simulated boot raised (log 0) and the engine caught it: no scaling at all
+        ({"distribution": "lognormal", "median": "0s"}, "needs a positive median"),
+        ({"distribution": "lognormal", "median": "10m", "high": "5m"}, "10m is not within - .. 5m"),
+        ({"distribution": "fixed", "median": "2m", "low": "1m"}, "low and high apply to"),
+    ],
+)
+def test_a_boot_delay_whose_settings_would_be_ignored_is_an_error(boot: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"groups": [{"name": "g", "boot_delay": boot}]})
+
+
+def test_serving_group_must_name_a_group() -> None:
+    # check-config said OK; only simulate found that the template group did not exist.
+    with pytest.raises(ConfigError, match=r"serving\.group: no group 'wbe' \(groups: web\)"):
+        parse_config({"serving": {"group": "wbe"}, "groups": [{"name": "web"}]})
+    assert parse_config({"serving": {"group": "web"}, "groups": [{"name": "web"}]}).serving

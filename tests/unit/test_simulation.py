@@ -122,6 +122,25 @@ def test_determinism_same_seed_same_summary(nasa_day: Trace) -> None:
     assert strip(a) != strip(c)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (timedelta(0), r"--boot-delay 0s: median: a lognormal boot delay needs a positive"),
+        (timedelta(minutes=10), r"--boot-delay 10m: median: 10m is not within 1m \.\. 5m"),
+    ],
+)
+def test_boot_delay_override_is_checked_as_the_config_is(
+    nasa_day: Trace, override: timedelta, message: str
+) -> None:
+    # Copied unchecked, 0s made every boot fail silently; 10m was clipped to high (5m).
+    boot = {"distribution": "lognormal", "median": "2m", "low": "1m", "high": "5m"}
+    cfg = parse_config({"groups": [{"name": "web", "boot_delay": boot}]})
+    with pytest.raises(ScenarioError, match=message):
+        build_scenario(nasa_day, cfg, boot_delay=override)
+    scn = build_scenario(nasa_day, cfg, boot_delay=timedelta(minutes=3))
+    assert scn.boot.median == timedelta(minutes=3)
+
+
 @pytest.mark.parametrize("boot", ["2m", "10m"])
 def test_oracle_is_never_beaten_at_zero_violations(nasa_day: Trace, boot: str) -> None:
     cfg = parse_config({"groups": [{"name": "web", "max_size": 40, "boot_delay": boot}]})
@@ -175,3 +194,42 @@ def test_real_nab_asg_trace_runs(shared_data: Path) -> None:
     )
     assert res.runs["oracle"].score.slo_violation_pct == 0.0
     assert res.summary()["policies"]["target"]["instance_hours_vs_oracle"] > 1.0
+
+
+def test_simulate_refuses_a_run_whose_ticks_failed_in_the_engine(tmp_path: Path) -> None:
+    # The engine keeps going when a tick raises; the simulation then scored a group that
+    # never acted (a lognormal boot delay of 0s: every boot raised, exit 0).
+    from dataclasses import replace
+
+    from autoscaler.commands.simulate import engine_failures
+
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    scn = build_scenario(load_trace(trace), parse_config({"groups": [{"name": "web"}]}))
+    good = simulate(scn, ["target"]).runs["target"].decisions
+    assert engine_failures({"target": good}) is None
+    broken = replace(scn, boot=BootDelay("lognormal", timedelta(0)))
+    bad = simulate(broken, ["target"]).runs["target"].decisions
+    message = engine_failures({"target": good, "qos": bad})
+    assert message is not None and message.startswith("policy qos: ")
+    assert "ticks failed in the engine (first at 2024-01-01T00:" in message
+    assert "ValueError: math domain error" in message
+
+
+@pytest.mark.parametrize(
+    ("interval", "ok"), [("90s", False), ("150s", False), ("2m", True), ("30s", True)]
+)
+def test_an_interval_between_whole_steps_is_an_error(
+    tmp_path: Path, interval: str, ok: bool
+) -> None:
+    # Ticks fall on trace steps: 90s and 150s were both evaluated every 2m, silently.
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    cfg = parse_config({"groups": [{"name": "web", "interval": interval}]})
+    if ok:
+        assert build_scenario(load_trace(trace), cfg).spec.interval == cfg.groups[0].interval
+        return
+    with pytest.raises(ScenarioError, match=rf"interval {interval} is not a whole number of 1m"):
+        build_scenario(load_trace(trace), cfg)

@@ -129,6 +129,39 @@ def test_the_cli_writes_csv_and_json_and_bad_grids_are_one_line_exit_2(
         load_grid(bad)
 
 
+def test_a_bad_out_fails_before_any_cell_runs(grid: Path, tmp_path: Path) -> None:
+    # It failed only when the results were written, after the whole sweep had run.
+    from click.testing import CliRunner
+
+    from autoscaler.cli import cli
+
+    taken = tmp_path / "taken"
+    taken.write_text("keep\n")
+    res = CliRunner().invoke(cli, ["sweep", str(grid), "--engine", "serial", "--out", str(taken)])
+    assert res.exit_code == 2
+    assert f"--out {taken}: cannot create the folder" in res.output
+    assert "cell(s)" not in res.output and taken.read_text() == "keep\n"
+
+
+def test_grid_settings_the_config_group_contradicts_fail_before_any_cell(tmp_path: Path) -> None:
+    # A cell raising ScenarioError was a traceback after the other cells had run.
+    (tmp_path / "cfg.yaml").write_text(
+        "groups:\n  - name: web\n    forecaster: {quantiles: [0.5]}\n"
+        "    boot_delay: {distribution: lognormal, median: 2m, low: 1m, high: 5m}\n"
+    )
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("config: cfg.yaml\npolicies: [target, qos]\nboot_delays: [3m, 10m]\n")
+    with pytest.raises(ConfigError) as info:
+        load_grid(grid)
+    assert info.value.errors == [
+        f"{grid}: boot_delays[1]: 10m: median: 10m is not within 1m .. 5m",
+        f"{grid}: policies[1]: qos (its defaults): 0.95 is not among forecaster.quantiles "
+        "(0.5); add it there (the policy would read another quantile or the mean)",
+    ]
+    grid.write_text("config: cfg.yaml\npolicies: [target]\nboot_delays: [3m]\n")
+    assert len(load_grid(grid)) == 1
+
+
 @pytest.mark.parametrize(
     ("cells", "workers", "sizes"),
     [

@@ -87,20 +87,50 @@ def test_unparsable_timestamp_with_line(tmp_path: Path) -> None:
         load_trace(p)
 
 
+def test_timestamp_outside_the_nanosecond_span_with_line(tmp_path: Path) -> None:
+    # Year 1 parsed, then raised OutOfBoundsDatetime (a traceback) in the ns arithmetic.
+    p = write(tmp_path, "timestamp,value\n0001-01-01T00:00:00Z,1\n0001-01-01T00:01:00Z,2\n")
+    with pytest.raises(TraceError, match=r"t\.csv:2: timestamp '0001-01-01T00:00:00Z' is outside"):
+        load_trace(p)
+
+
 @pytest.mark.parametrize(
     ("text", "line", "stamp"),
     [
-        # the fuzzer's case: "1;" parses as the year 1, which has no nanosecond form
+        # bench/fuzz.py's case: "1;" parses as the year 1, which has no nanosecond form
         ("TIMESTAMP,\n1;,0\n", 2, "1;"),
         ("timestamp,value\n2020-01-01 00:00:00,1\n3000-01-01 00:00:00,2\n", 3, "3000-01-01"),
     ],
 )
-def test_a_timestamp_out_of_range_is_an_error_with_line(
-    tmp_path: Path, text: str, line: int, stamp: str
-) -> None:
+def test_more_timestamps_outside_the_span(tmp_path: Path, text: str, line: int, stamp: str) -> None:
     p = write(tmp_path, text)
     with pytest.raises(TraceError, match=rf"t\.csv:{line}: timestamp '{stamp}.*' is outside 1677"):
         load_trace(p)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("2020-01-01T00:00:00Z,1\n2020-01-01T01:01:00,2\n",
+         r"t\.csv:3: timestamp '2020-01-01T01:01:00' has no time zone and line 2's has one"),
+        ("2020-01-01 00:00:00,1\n2020-01-01 02:01:00+02:00,2\n",
+         r"t\.csv:3: timestamp '2020-01-01 02:01:00\+02:00' has a time zone and line 2's has none"),
+    ],
+)  # fmt: skip
+def test_timestamps_with_and_without_a_zone_are_an_error(
+    tmp_path: Path, rows: str, message: str
+) -> None:
+    # The naive stamp was read as UTC, an hour (two) off from its neighbour, silently.
+    with pytest.raises(TraceError, match=message):
+        load_trace(write(tmp_path, "timestamp,value\n" + rows))
+
+
+def test_zoned_and_naive_files_and_dates_still_load(tmp_path: Path) -> None:
+    for rows in (
+        "2020-01-01,1\n2020-01-02,2\n",
+        "2020-01-01T00:00:00+01:00,1\n2020-01-01T00:01:00-0100,2\n",
+    ):
+        assert len(load_trace(write(tmp_path, "timestamp,value\n" + rows), fill="zero")) >= 2
 
 
 def test_unsorted_timestamps(tmp_path: Path) -> None:

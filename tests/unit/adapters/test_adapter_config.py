@@ -65,6 +65,9 @@ def test_a_full_adapter_config_validates(tmp_path: Path) -> None:
         ("statistic: sum", "statistic: p95", r"groups\[1\]\.metric\.monasca\.statistic"),
         ("mode: signal", "mode: poke", r":6: cloud\.heat\.web\.mode: Input should be"),
         ("  kind: heat", "  kind: nova", r"cloud: kind nova needs a nova section"),
+        # A misspelt key was ignored: group web then acted on a stack named "web".
+        ("    web: {stack", "    Web: {stack",
+         r":6: cloud\.heat\.Web: no group named 'Web' \(groups: web, api\)"),
         ("  - name: api\n", "    victims: least_loaded\n  - name: api\n",
          r":17: groups\[0\]\.victims: victims least_loaded needs a cloud that reports each "
          r"instance's load; the heat adapter does not"),
