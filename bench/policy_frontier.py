@@ -178,6 +178,11 @@ def main() -> int:
     if unknown:
         print(f"error: --traces: unknown trace(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
+    try:  # checked before the runs: a missing folder failed only at the plots, at the end
+        args.png_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: --png-dir {args.png_dir}: {exc.strerror}", file=sys.stderr)
+        return 2
     todo = cells(traces, boots, budgets)
     per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
