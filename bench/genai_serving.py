@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from autoscaler.config import Config, PredictiveTargetPolicyConfig, ServingConfig, load_config
+from autoscaler.config.policy_checks import policy_problem
 from autoscaler.model import ScaleAction
 from autoscaler.serving_simulation import (
     DEFAULT_SERVING_POLICIES,
@@ -109,8 +111,18 @@ def with_predictive(cfg: Config, setting: str) -> Config:
         values.update(spare=float(fields[3]), react=fields[4] == "on", tolerance=float(fields[5]))
     elif len(fields) != 3:
         raise SystemExit(f"--extra-predictive: {setting!r} is not T:Q:S or T:Q:S:SPARE:REACT:TOL")
-    pt = PredictiveTargetPolicyConfig.model_validate(values)
+    return with_predictive_config(cfg, PredictiveTargetPolicyConfig.model_validate(values))
+
+
+def with_predictive_config(cfg: Config, pt: PredictiveTargetPolicyConfig) -> Config:
+    """``cfg`` with its first group's predictive_target replaced by ``pt``. Raises
+    ``SystemExit(2)`` (after one line) when the group contradicts ``pt`` (a quantile its forecast
+    does not hold): ``model_copy`` skips the config's own checks."""
     group = cfg.groups[0]
+    problem = policy_problem(group, pt)
+    if problem is not None:
+        print(f"error: predictive_target {problem[0]}: {problem[1]}", file=sys.stderr)
+        raise SystemExit(2)
     policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
     groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
     return cfg.model_copy(update={"groups": groups})

@@ -24,6 +24,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from genai_serving import with_predictive_config
+
 from autoscaler.config import (
     Config,
     PredictiveTargetPolicyConfig,
@@ -47,12 +49,9 @@ WARM_SETS = {
 
 
 def with_settings(cfg: Config, warm: WarmSetConfig, pt: PredictiveTargetPolicyConfig) -> Config:
-    group = cfg.groups[0]
-    policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
-    groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
+    cfg = with_predictive_config(cfg, pt)
     assert cfg.serving is not None
-    serving = cfg.serving.model_copy(update={"warm_set": warm})
-    return cfg.model_copy(update={"groups": groups, "serving": serving})
+    return cfg.model_copy(update={"serving": cfg.serving.model_copy(update={"warm_set": warm})})
 
 
 def main() -> None:
