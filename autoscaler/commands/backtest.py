@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from autoscaler.commands.options import SEED
-from autoscaler.commands.output_dir import prepare_output
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.commands.trace_input import parse_horizon, read_trace, trace_options
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError
@@ -137,9 +137,11 @@ def backtest(
         }
         d = Path(out)
         try:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-            _plot(trace, factories, result, h, train, summary["models"], d / "backtest.png", units)
+            with staged_output(d) as stage:
+                text = json.dumps(summary, indent=2) + "\n"
+                (stage / "summary.json").write_text(text, encoding="utf-8")
+                plot = stage / "backtest.png"
+                _plot(trace, factories, result, h, train, summary["models"], plot, units)
         except OSError as exc:
             raise UserError(f"--out {out}: {exc}") from None
         click.echo(f"wrote {d / 'summary.json'} and {d / 'backtest.png'}")

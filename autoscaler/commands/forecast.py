@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from autoscaler.commands.options import SEED
-from autoscaler.commands.output_dir import prepare_output
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.commands.trace_input import (
     parse_horizon,
     parse_quantiles,
@@ -79,18 +79,18 @@ def forecast(
     if out is not None:
         d = Path(out)
         try:
-            d.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(d / "forecast.csv", index_label="timestamp")
-            plot_forecast(
-                trace.series,
-                fc,
-                d / "forecast.png",
-                h,
-                step=trace.step,
-                requested=kind,
-                units=units,
-                trace_name=trace.name,
-            )
+            with staged_output(d) as stage:
+                frame.to_csv(stage / "forecast.csv", index_label="timestamp")
+                plot_forecast(
+                    trace.series,
+                    fc,
+                    stage / "forecast.png",
+                    h,
+                    step=trace.step,
+                    requested=kind,
+                    units=units,
+                    trace_name=trace.name,
+                )
         except OSError as exc:
             raise UserError(f"--out {out}: {exc}") from None
         click.echo(f"wrote {d / 'forecast.csv'} and {d / 'forecast.png'}")

@@ -1,10 +1,13 @@
-"""``--out DIR``: checked before any work, so that a bad folder fails fast and whole."""
+"""``--out DIR``: checked before any work, so that a bad folder fails fast and whole, and
+written whole or not at all."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from autoscaler.errors import UserError
@@ -48,3 +51,29 @@ def _probe(out: str, d: Path, names: Sequence[str]) -> Path:
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
     return d
+
+
+@contextmanager
+def staged_output(d: Path) -> Iterator[Path]:
+    """A fresh folder inside ``d`` to write a command's files into. When the block ends
+    normally each file replaces its namesake in ``d`` by a rename (atomic per file);
+    when it raises, the files are dropped and the folders made for ``d`` removed, so a
+    write that fails halfway (a full disk, a plot that raises) leaves ``d`` as it was
+    instead of some files new and some old. Raises ``OSError`` as the writes do."""
+    created = [a for a in (d, *d.parents) if not a.exists()]
+    d.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=d, prefix=".staging-"))
+    done = False
+    try:
+        yield stage
+        for f in sorted(stage.iterdir()):
+            os.replace(f, d / f.name)
+        done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if not done:
+            for folder in created:  # deepest first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break

@@ -12,7 +12,7 @@ import click
 from click.core import ParameterSource
 
 from autoscaler.commands.options import INSTANCES, SEED, DurationType, FiniteFloat
-from autoscaler.commands.output_dir import prepare_output
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.commands.simulate_fleet import PLACEMENTS, fleet_options, run_fleet
 from autoscaler.commands.simulate_vms import VM_OPTION_NAMES, VM_PLACEMENTS, VMS_OPTIONS, run_vms
 from autoscaler.errors import UserError
@@ -158,7 +158,7 @@ def simulate(
     if speedup is not None:
         raise UserError("--arrival-speedup applies to --fleet or a config with a serving: section")
     if out:
-        prepare_output(out, ["summary.json", "timeseries.csv", "simulation.png"])
+        prepare_output(out, ["summary.json", "timeseries.csv", "decisions.csv", "simulation.png"])
     sim_step = step if step is not None else config.simulation.step
     path = trace_path or config.simulation.trace
     trace = load_trace(
@@ -211,30 +211,32 @@ def simulate(
         try:
             series = {n: (r.ready, r.booting, r.score.violations) for n, r in result.runs.items()}
             index = scn.trace.series.index
-            d.mkdir(parents=True, exist_ok=True)
-            write_summary(d / "summary.json", summary)
-            write_decisions(
-                d / "decisions.csv",
-                ((n, row) for n, r in result.runs.items() for row in r.decisions),
-            )
-            hosts = {n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None}
-            write_timeseries(
-                d / "timeseries.csv",
-                index,
-                scn.load,
-                scn.spec.capacity_per_instance,
-                series,
-                hosts or None,
-            )
-            plot_simulation(
-                d / "simulation.png",
-                index,
-                result.required,
-                {n: PlottedRun(*s) for n, s in series.items()},
-                step_seconds=scn.step.total_seconds(),
-                price_per_hour=scn.price_per_hour,
-                title=f"{scn.trace.name}: instances needed for the SLO against instances provisioned",
-            )
+            with staged_output(d) as stage:
+                write_summary(stage / "summary.json", summary)
+                write_decisions(
+                    stage / "decisions.csv",
+                    ((n, row) for n, r in result.runs.items() for row in r.decisions),
+                )
+                hosts = {
+                    n: r.hosts_used for n, r in result.runs.items() if r.hosts_used is not None
+                }
+                write_timeseries(
+                    stage / "timeseries.csv",
+                    index,
+                    scn.load,
+                    scn.spec.capacity_per_instance,
+                    series,
+                    hosts or None,
+                )
+                plot_simulation(
+                    stage / "simulation.png",
+                    index,
+                    result.required,
+                    {n: PlottedRun(*s) for n, s in series.items()},
+                    step_seconds=scn.step.total_seconds(),
+                    price_per_hour=scn.price_per_hour,
+                    title=f"{scn.trace.name}: instances needed for the SLO against instances provisioned",
+                )
             click.echo(
                 f"wrote {d / 'summary.json'}, {d / 'timeseries.csv'}, {d / 'decisions.csv'}, "
                 f"{d / 'simulation.png'}"

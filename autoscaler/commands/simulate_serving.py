@@ -7,7 +7,7 @@ import json
 
 import click
 
-from autoscaler.commands.output_dir import prepare_output
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.config import Config
 from autoscaler.errors import UserError
 
@@ -55,17 +55,21 @@ def run_serving(
     click.echo(format_table(summary["policies"]))
     if d is None:
         return
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     day = (
         scn.serving.plot_day if scn.serving.plot_day is not None else busiest_day(scn.trace.arrival)
     )
-    plot_day(
-        d / "serving_day.png",
-        day,
-        scn.trace.arrival,
-        {n: (r.cluster.replica_log, r.latency) for n, r in result.runs.items()},
-        scn.serving.slo.total_seconds(),
-        f"GenAI serving, {sv['layout']} layout: day {day}",
-    )
+    try:
+        with staged_output(d) as stage:
+            text = json.dumps(summary, indent=2) + "\n"
+            (stage / "summary.json").write_text(text, encoding="utf-8")
+            plot_day(
+                stage / "serving_day.png",
+                day,
+                scn.trace.arrival,
+                {n: (r.cluster.replica_log, r.latency) for n, r in result.runs.items()},
+                scn.serving.slo.total_seconds(),
+                f"GenAI serving, {sv['layout']} layout: day {day}",
+            )
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     click.echo(f"wrote {d / 'summary.json'}, {d / 'serving_day.png'}")

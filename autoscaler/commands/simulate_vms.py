@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from autoscaler.commands.options import FiniteFloat
+from autoscaler.commands.output_dir import staged_output
 from autoscaler.errors import UserError, require_known
 from autoscaler.limits import MAX_HOSTS
 
@@ -181,28 +182,28 @@ def run_vms(
     if out:
         d = Path(out)
         try:
-            d.mkdir(parents=True, exist_ok=True)
-            summary = {
-                "vms": len(traces.names),
-                "steps": n_steps,
-                "step_minutes": traces.step.total_seconds() / 60,
-                "hosts": len(hosts),
-                "flavor": flavor.name,
-                "contention_threshold": threshold,
-                "consolidate_below": below,
-                "consolidate_max_moves": pc.consolidate_max_moves if below is not None else 0,
-                "seed": 0 if seed is None else seed,
-                "policies": {r["policy"]: r for r in results},
-            }
-            (d / "vms_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            plot_vm_replay(
-                d / "vms.png",
-                {n: PlottedPlacement(*t) for n, t in timelines.items()},
-                step_seconds=traces.step.total_seconds(),
-                threshold=threshold,
-                hosts=len(hosts),
-                title=f"{len(traces.names)} VMs from {Path(vms_dir).name} on {len(hosts)} hosts",
-            )
+            with staged_output(d) as stage:
+                summary = {
+                    "vms": len(traces.names),
+                    "steps": n_steps,
+                    "step_minutes": traces.step.total_seconds() / 60,
+                    "hosts": len(hosts),
+                    "flavor": flavor.name,
+                    "contention_threshold": threshold,
+                    "consolidate_below": below,
+                    "consolidate_max_moves": pc.consolidate_max_moves if below is not None else 0,
+                    "seed": 0 if seed is None else seed,
+                    "policies": {r["policy"]: r for r in results},
+                }
+                (stage / "vms_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+                plot_vm_replay(
+                    stage / "vms.png",
+                    {n: PlottedPlacement(*t) for n, t in timelines.items()},
+                    step_seconds=traces.step.total_seconds(),
+                    threshold=threshold,
+                    hosts=len(hosts),
+                    title=f"{len(traces.names)} VMs from {Path(vms_dir).name} on {len(hosts)} hosts",
+                )
         except OSError as exc:
             raise UserError(f"{d}: cannot write the summary: {exc.strerror}") from None
         click.echo(f"wrote {d / 'vms_summary.json'} and {d / 'vms.png'}")

@@ -128,6 +128,22 @@ def test_simulate_writes_into_a_new_nested_out_folder(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "summary.json").exists() and (out / "decisions.csv").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_simulate_refuses_an_out_whose_decisions_csv_is_a_folder(tmp_path: Path) -> None:
+    # decisions.csv was not checked before the run: summary.json was written, then the
+    # write of decisions.csv failed, leaving half the output
+    trace = tmp_path / "t.csv"
+    rows = "".join(f"2024-01-01T00:{m:02d}:00Z,{10 + m % 7}\n" for m in range(30))
+    trace.write_text("timestamp,value\n" + rows)
+    out = tmp_path / "out"
+    (out / "decisions.csv").mkdir(parents=True)
+    args = ["simulate", "--trace", str(trace), "--policy", "target", "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2
+    assert "decisions.csv is a directory" in res.output
+    assert [p.name for p in out.iterdir()] == ["decisions.csv"]
 
 
 def test_bad_step_value() -> None:
