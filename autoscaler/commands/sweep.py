@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from autoscaler.commands.output_dir import prepare_output
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.errors import UserError
 
 
@@ -49,18 +49,20 @@ def sweep(grid_path: str, engine: str, workers: int | None, address: str | None,
     t0 = time.perf_counter()
     used, rows = run_cells(cells, engine, workers=workers, address=address)
     took = time.perf_counter() - t0
+    front = frontier_rows(rows)  # judged when the grid has target@U and qos@B cells
+    d = Path(out)
     try:
-        csv_path, json_path = write_tables(rows, Path(out))
+        with staged_output(d) as stage:
+            write_tables(rows, stage)
+            if front:
+                (stage / "frontier.csv").write_text(to_csv(front))
     except OSError as exc:
         raise UserError(f"{out}: cannot write the results: {exc.strerror or exc}") from None
-    click.echo(f"{len(rows)} cell(s) on {used} in {took:.1f}s: {csv_path}, {json_path}")
-    front = frontier_rows(rows)
-    if front:  # the grid has target@U cells and qos@B cells: judge qos on the frontier
-        try:
-            path = Path(out) / "frontier.csv"
-            path.write_text(to_csv(front))
-        except OSError as exc:
-            raise UserError(f"{out}: cannot write the frontier: {exc.strerror or exc}") from None
+    click.echo(
+        f"{len(rows)} cell(s) on {used} in {took:.1f}s: {d / 'sweep.csv'}, {d / 'sweep.json'}"
+    )
+    if front:
+        path = d / "frontier.csv"
         click.echo(f"qos against the target frontier at its own violation rate: {path}")
         for r in front:
             click.echo(

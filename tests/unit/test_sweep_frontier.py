@@ -93,6 +93,8 @@ def test_sweep_writes_the_frontier(tmp_path: Path) -> None:
         cli, ["sweep", str(tmp_path / "grid.yaml"), "--engine", "serial", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    # written through a staging folder, which is gone
+    assert sorted(p.name for p in out.iterdir()) == ["frontier.csv", "sweep.csv", "sweep.json"]
     with (out / "sweep.csv").open() as f:
         cells = {r["policy"]: r for r in csv.DictReader(f)}
     hours = {p: float(cells[p]["instance_hours"]) for p in cells}
