@@ -11,12 +11,14 @@ exit code 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from autoscaler.commands.output_dir import prepare_output, staged_output
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError, require_known
 from autoscaler.simulator.gpu.placement import POLICY_NAMES
@@ -149,12 +151,11 @@ def run_fleet(trace: str | None, out: str | None, seed: int | None, **fleet_opts
         check_pods_fit(pods, fleet, trace)
     except FleetInputError as exc:
         raise UserError(str(exc)) from None
-    out_dir = Path(out) if out else None
-    if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"{out_dir}: cannot create output folder: {exc.strerror}") from None
+    # checked before the run, written at its end (a folder made first was left empty
+    # when the run then failed)
+    out_dir = (
+        prepare_output(out, ["summary.json", "allocation.png", "jct_cdf.png"]) if out else None
+    )
     mode = fleet_opts.get("mode", "fragmentation")
     if mode == "fragmentation":
         _fragmentation(fleet, pods, seed, fleet_opts, out_dir)
@@ -190,8 +191,9 @@ def _fragmentation(
     )
     click.echo(fragmentation_table(runs))
     if out is not None:
-        (out / "summary.json").write_text(json.dumps(fragmentation_summary(runs), indent=2))
-        plot_allocation(runs, out / "allocation.png")
+        with _written(out) as stage:
+            (stage / "summary.json").write_text(json.dumps(fragmentation_summary(runs), indent=2))
+            plot_allocation(runs, stage / "allocation.png")
         click.echo(f"wrote {out / 'summary.json'} and {out / 'allocation.png'}")
 
 
@@ -235,8 +237,9 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
     )
     click.echo(time_table(runs))
     if out is not None:
-        (out / "summary.json").write_text(json.dumps(time_summary(runs), indent=2))
-        plot_time(runs, out / "allocation.png", out / "jct_cdf.png")
+        with _written(out) as stage:
+            (stage / "summary.json").write_text(json.dumps(time_summary(runs), indent=2))
+            plot_time(runs, stage / "allocation.png", stage / "jct_cdf.png")
         click.echo(f"wrote {out / 'summary.json'}, {out / 'allocation.png'}, {out / 'jct_cdf.png'}")
 
 
@@ -252,3 +255,13 @@ def _profiles(opts: dict[str, Any]) -> Any:
         return load_profiles(path)
     except ProfileError as exc:
         raise UserError(f"--synergy-profiles: {exc}") from None
+
+
+@contextmanager
+def _written(out: Path) -> Iterator[Path]:
+    """``staged_output(out)``, its write errors one line (``UserError``)."""
+    try:
+        with staged_output(out) as stage:
+            yield stage
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None

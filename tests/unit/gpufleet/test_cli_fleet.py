@@ -50,6 +50,7 @@ def test_fragmentation_mode_table_summary_and_plot(small, tmp_path: Path) -> Non
     res = invoke(args)
     assert res.exit_code == 0, res.output
     assert "fgd" in res.output and "alloc@130%" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["allocation.png", "summary.json"]  # staged
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["placements"]) == {"best_fit", "fgd", "random"}
     fgd = summary["placements"]["fgd"]
