@@ -216,6 +216,11 @@ class GroupConfig(FrozenModel):
     def _policies_fit_the_group(self) -> GroupConfig:
         from autoscaler.config.policy_checks import policy_problem
 
+        if not self.policies:  # the daemon held such a group forever, without a word
+            raise ValueError(
+                "policies: the list is empty; a group needs at least one policy "
+                "(leave the key out for the default, target)"
+            )
         for i, cfg in enumerate(self.policies):
             problem = policy_problem(self, cfg)
             if problem is not None:

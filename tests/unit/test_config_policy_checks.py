@@ -79,3 +79,13 @@ def test_simulate_checks_a_policy_run_at_its_defaults(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"policy qos \(its defaults.*quantile: 0\.95 is not"):
         simulate(scn, ["qos"])
     assert simulate(scn, ["target"]).runs["target"].score is not None
+
+
+def test_an_empty_policy_list_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # the daemon held such a group at every tick; leaving the key out gives target
+    p = tmp_path / "c.yaml"
+    p.write_text(GROUP.replace("    policies:\n", "    policies: []\n"))
+    with pytest.raises(ConfigError, match=r"c\.yaml:6: groups\[0\]\.policies: the list is empty"):
+        load_config(p)
+    p.write_text(GROUP.replace("    policies:\n", ""))
+    assert [q.kind for q in load_config(p).groups[0].policies] == ["target"]
