@@ -30,11 +30,7 @@ def prepare_output(out: str, names: Sequence[str]) -> Path:
     except OSError as exc:
         raise UserError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
     finally:
-        for folder in created:  # deepest first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        _remove_made(created)
 
 
 def _probe(out: str, d: Path, names: Sequence[str]) -> Path:
@@ -72,8 +68,13 @@ def staged_output(d: Path) -> Iterator[Path]:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         if not done:
-            for folder in created:  # deepest first
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+            _remove_made(created)
+
+
+def _remove_made(created: Sequence[Path]) -> None:
+    """Remove the folders made for ``--out`` (``created``, deepest first) while empty."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
