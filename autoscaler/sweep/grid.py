@@ -84,13 +84,13 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
     """The grid's boot delays and default-configured policies against the config's group,
     checked as ``simulate`` checks them, before any cell runs (a cell raising it was a
     traceback at the end of the sweep)."""
-    from autoscaler.config import GroupConfig, load_config
+    from autoscaler.config import default_group, load_config
     from autoscaler.config.policy_checks import policy_problem
     from autoscaler.registry import POLICY_DEFAULTS
     from autoscaler.simulation import ScenarioError, boot_override
 
     cfg = load_config(config)
-    group = cfg.groups[0] if cfg.groups else GroupConfig(name="web")
+    group = cfg.groups[0] if cfg.groups else default_group()  # as build_scenario's
     problems = []
     for i, boot in enumerate(grid.boot_delays):
         try:
@@ -100,9 +100,9 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
     listed = {p.kind for p in group.policies}
     for i, name in enumerate(grid.policies):
         for part in name.split("+"):
-            problem = None
-            if part in POLICY_DEFAULTS and part not in listed:
-                problem = policy_problem(group, POLICY_DEFAULTS[part])
+            if part not in POLICY_DEFAULTS or part in listed:
+                continue
+            problem = policy_problem(group, POLICY_DEFAULTS[part])
             if problem is not None:
                 problems.append(f"{path}: policies[{i}]: {part} (its defaults): {problem[1]}")
     return problems
