@@ -63,34 +63,24 @@ def victims_problems(
 
 
 def named_group_problems(
-    names: list[object], maps: Mapping[str, object]
+    names: list[object], maps: Mapping[str, object], serving_group: object = None
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Keys of ``cloud.heat`` / ``cloud.senlin`` (in ``maps``, by section) that name no
     group: a misspelt key was ignored, and the group it meant then acted on the stack or
-    cluster named after itself (the adapters' default). ``maps["serving"]``, when given,
-    is ``serving.group``, which must name a group too."""
+    cluster named after itself (the adapters' default). ``serving_group``
+    (``serving.group``, when given) must name a group too."""
     known = [n for n in names if isinstance(n, str)]
+    listed = ", ".join(known) or "none"
     problems: list[tuple[tuple[Any, ...], str]] = []
     for section, entries in maps.items():
-        if section == "serving":  # serving.group: the template group, checked by simulate only
-            if isinstance(entries, str) and entries not in known:
-                problems.append(
-                    (
-                        ("serving", "group"),
-                        f"no group {entries!r} (groups: {', '.join(known) or 'none'})",
-                    )
-                )
-            continue
-        if not isinstance(entries, Mapping):
-            continue
-        for key in entries:
-            if key not in known:
-                problems.append(
-                    (
-                        ("cloud", section, key),
-                        f"no group named {key!r} (groups: {', '.join(known) or 'none'})",
-                    )
-                )
+        if isinstance(entries, Mapping):
+            problems += [
+                (("cloud", section, key), f"no group named {key!r} (groups: {listed})")
+                for key in entries
+                if key not in known
+            ]
+    if isinstance(serving_group, str) and serving_group not in known:
+        problems.append((("serving", "group"), f"no group {serving_group!r} (groups: {listed})"))
     return problems
 
 
@@ -156,9 +146,8 @@ def raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], 
     problems += victims_problems([g.get("victims") for g in groups], kind)
     maps = {k: cloud.get(k) for k in ("heat", "senlin")} if isinstance(cloud, dict) else {}
     serving = data.get("serving")
-    if isinstance(serving, dict):
-        maps["serving"] = serving.get("group")
-    problems += named_group_problems([g.get("name") for g in groups], maps)
+    served = serving.get("group") if isinstance(serving, dict) else None
+    problems += named_group_problems([g.get("name") for g in groups], maps, served)
     try:  # placement checks need valid hosts and flavors; their own errors come anyway
         hosts = [HostGroupConfig.model_validate(h) for h in data.get("hosts") or []]
         valid = {str(k): FlavorConfig.model_validate(v or {}) for k, v in flavors.items()}

@@ -52,10 +52,9 @@ class Config(FrozenModel):
             self.cloud.kind,
         )
         problems += victims_problems([g.victims for g in self.groups], self.cloud.kind)
-        maps: dict[str, object] = {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
-        if self.serving is not None:
-            maps["serving"] = self.serving.group
-        problems += named_group_problems([g.name for g in self.groups], maps)
+        served = self.serving.group if self.serving is not None else None
+        maps = {"heat": self.cloud.heat, "senlin": self.cloud.senlin}
+        problems += named_group_problems([g.name for g in self.groups], maps, served)
         if problems:
             raise ValueError("; ".join(f"{loc_to_path(loc)}: {msg}" for loc, msg in problems))
         return self
