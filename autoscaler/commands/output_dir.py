@@ -78,3 +78,14 @@ def _remove_made(created: Sequence[Path]) -> None:
             folder.rmdir()
         except OSError:
             break
+
+
+@contextmanager
+def written_output(out: str | Path) -> Iterator[Path]:
+    """``staged_output(out)`` with its write errors as one line naming ``--out``
+    (``UserError``)."""
+    try:
+        with staged_output(Path(out)) as stage:
+            yield stage
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None

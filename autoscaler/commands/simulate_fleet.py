@@ -11,14 +11,13 @@ exit code 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from autoscaler.commands.output_dir import prepare_output, staged_output
+from autoscaler.commands.output_dir import prepare_output, written_output
 from autoscaler.durations import parse_duration
 from autoscaler.errors import UserError, require_known
 from autoscaler.simulator.gpu.placement import POLICY_NAMES
@@ -191,7 +190,7 @@ def _fragmentation(
     )
     click.echo(fragmentation_table(runs))
     if out is not None:
-        with _written(out) as stage:
+        with written_output(out) as stage:
             (stage / "summary.json").write_text(json.dumps(fragmentation_summary(runs), indent=2))
             plot_allocation(runs, stage / "allocation.png")
         click.echo(f"wrote {out / 'summary.json'} and {out / 'allocation.png'}")
@@ -237,7 +236,7 @@ def _time(fleet: Any, pods: Any, seed: int, opts: dict[str, Any], out: Path | No
     )
     click.echo(time_table(runs))
     if out is not None:
-        with _written(out) as stage:
+        with written_output(out) as stage:
             (stage / "summary.json").write_text(json.dumps(time_summary(runs), indent=2))
             plot_time(runs, stage / "allocation.png", stage / "jct_cdf.png")
         click.echo(f"wrote {out / 'summary.json'}, {out / 'allocation.png'}, {out / 'jct_cdf.png'}")
@@ -255,13 +254,3 @@ def _profiles(opts: dict[str, Any]) -> Any:
         return load_profiles(path)
     except ProfileError as exc:
         raise UserError(f"--synergy-profiles: {exc}") from None
-
-
-@contextmanager
-def _written(out: Path) -> Iterator[Path]:
-    """``staged_output(out)``, its write errors one line (``UserError``)."""
-    try:
-        with staged_output(out) as stage:
-            yield stage
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from autoscaler.commands.output_dir import prepare_output, staged_output
+from autoscaler.commands.output_dir import prepare_output, written_output
 from autoscaler.config import Config
 from autoscaler.errors import UserError
 
@@ -53,23 +53,20 @@ def run_serving(
         f"{sv['groups']} group(s) ({sv['layout']}), SLO p95 wait + cold start <= {sv['slo_p95_seconds']:g} s"
     )
     click.echo(format_table(summary["policies"]))
-    if d is None:
+    if d is None or out is None:
         return
     day = (
         scn.serving.plot_day if scn.serving.plot_day is not None else busiest_day(scn.trace.arrival)
     )
-    try:
-        with staged_output(d) as stage:
-            text = json.dumps(summary, indent=2) + "\n"
-            (stage / "summary.json").write_text(text, encoding="utf-8")
-            plot_day(
-                stage / "serving_day.png",
-                day,
-                scn.trace.arrival,
-                {n: (r.cluster.replica_log, r.latency) for n, r in result.runs.items()},
-                scn.serving.slo.total_seconds(),
-                f"GenAI serving, {sv['layout']} layout: day {day}",
-            )
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+    with written_output(out) as stage:
+        text = json.dumps(summary, indent=2) + "\n"
+        (stage / "summary.json").write_text(text, encoding="utf-8")
+        plot_day(
+            stage / "serving_day.png",
+            day,
+            scn.trace.arrival,
+            {n: (r.cluster.replica_log, r.latency) for n, r in result.runs.items()},
+            scn.serving.slo.total_seconds(),
+            f"GenAI serving, {sv['layout']} layout: day {day}",
+        )
     click.echo(f"wrote {d / 'summary.json'}, {d / 'serving_day.png'}")
