@@ -13,7 +13,7 @@ import heapq
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -22,18 +22,16 @@ from autoscaler.config import Config, GroupConfig, PolicyConfig, ServingConfig
 from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
-from autoscaler.model import Decision, GroupSpec, PolicyContext
+from autoscaler.model import Decision, PolicyContext
 from autoscaler.policies.oracle import OraclePolicy, oracle_plan, unrestrained
 from autoscaler.registry import POLICY_DEFAULTS, build_binding, build_warm_set
+from autoscaler.serving_wiring import serving_wiring
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.host_cache import HostCache
 from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace
-from autoscaler.simulator.serving.source import ServingSource
 
 DEFAULT_SERVING_POLICIES = ("kpa", "target", "predictive_target", "qos", "oracle")
-# qos sizes with the M/M/c model on the arrival rate; the others read concurrency
-_ARRIVAL_RATE_POLICIES = frozenset({"qos"})
 DAY = 86400.0
 
 
@@ -221,44 +219,18 @@ def _policy_config(scn: ServingScenario, name: str) -> PolicyConfig:
     return POLICY_DEFAULTS[name]
 
 
-def _spec(scn: ServingScenario, name: str, metric: str) -> GroupSpec:
-    """The template's spec for group ``name``; on the arrival rate, one replica serves
-    1 / (mean GPU time) requests a second and the SLO the M/M/c model checks is on the
-    response time, so it is the wait SLO plus an exponential service's 95th percentile."""
-    spec = replace(scn.template.spec(), name=name)
-    if metric in ("arrival_rate", "little_rate"):
-        spec = replace(
-            spec,
-            capacity_per_instance=1.0 / scn.mean_exec,
-            slo_p95_seconds=scn.serving.slo.total_seconds() + scn.mean_exec * math.log(20),
-        )
-    else:
-        spec = replace(
-            spec, capacity_per_instance=1.0, slo_p95_seconds=scn.serving.slo.total_seconds()
-        )
-    return spec
-
-
-def _metric(scn: ServingScenario, name: str) -> str:
-    """The serving metric policy ``name`` reads (``ServingSource.METRICS``)."""
-    if name not in _ARRIVAL_RATE_POLICIES:
-        return "concurrency"
-    return "little_rate" if scn.serving.qos_rate == "little" else "arrival_rate"
-
-
 def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
     """Replay the scenario through the engine with one policy (or ``oracle``)."""
     cluster = scn.new_cluster()
-    metric = _metric(scn, name)
     interval = scn.bin_seconds
     n_bins = len(cluster.arrivals[0])
-    # the arrival rate's trailing window in whole intervals (0s: each interval's own)
-    rate_bins = max(1, round(scn.serving.rate_window.total_seconds() / interval))
+    kinds = name.split("+")
     store = MemoryStateStore()
     engines: list[Engine] = []
     wake: list[np.ndarray] = []  # per group: times it must be evaluated even when idle
     for gi, gname in enumerate(scn.group_names):
-        spec = _spec(scn, gname, metric)
+        wiring = serving_wiring(scn.template, scn.serving, gname, kinds, scn.mean_exec)
+        spec = wiring.spec
         members = cluster.req_group == gi
         arrivals = scn.trace.arrival[members]
         times = (np.floor(arrivals / interval) + 1) * interval
@@ -277,15 +249,13 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
             spec = unrestrained(spec)
             cfgs = []
         else:
-            cfgs = [_policy_config(scn, part) for part in name.split("+")]
+            cfgs = [_policy_config(scn, part) for part in kinds]
             ready_made = None
         # the registry's one builder, as the daemon's serving world uses it
         binding = build_binding(
             scn.config or Config(),
             scn.template,
-            source=ServingSource(
-                cluster, gname, metric, rate_bins=rate_bins, mean_service=scn.mean_exec
-            ),
+            source=wiring.source(cluster, gname),
             cloud=cluster,
             policy_configs=cfgs,
             policies=ready_made,

@@ -90,11 +90,14 @@ def build_group(
         models = ModelStore(Path(db_path).parent / MODELS_DIR)
     source = ObservedSource(world.source_for(cfg), source_timeout, on_call=on_source_call)
     cloud = ObservedCloud(world.cloud_for(cfg), on_call=on_cloud_call)
+    # a world whose metric changes what an instance serves (the serving cloud) says so
+    spec_for = getattr(world, "spec_for", None)
     binding = build_binding(
         config,
         cfg,
         source=source,
         cloud=cloud,
+        spec=spec_for(cfg) if spec_for is not None else None,
         refit_inline=inline,
         model_store=models,
         record_plan=record_plan,

@@ -259,7 +259,7 @@ class Daemon(DaemonViews, GroupPausing, ActionSettling, MainLoop):
         self.metrics.observe(
             outcome,
             time.perf_counter() - t0,
-            rt.config.capacity_per_instance,
+            rt.binding.spec.capacity_per_instance,  # what the policies plan with
             load=_newest_load(outcome),
         )
         self.metrics.set_model_age(name, rt.retrainer.model_age(now))

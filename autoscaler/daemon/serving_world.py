@@ -17,6 +17,8 @@ from autoscaler.config import Config, GroupConfig
 from autoscaler.daemon.clock import SimulatedClock
 from autoscaler.daemon.world import LockedCloud, WorldError
 from autoscaler.interfaces import CloudAdapter, MetricSource
+from autoscaler.model import GroupSpec
+from autoscaler.serving_wiring import ServingWiring, serving_wiring
 
 
 class ServingWorld:
@@ -69,11 +71,20 @@ class ServingWorld:
         self._known(group)
         return self._cloud
 
-    def source_for(self, group: GroupConfig) -> MetricSource:
-        from autoscaler.simulator.serving.source import ServingSource
-
+    def _wiring(self, group: GroupConfig) -> ServingWiring:
         self._known(group)
-        return ServingSource(self.cluster, group.name, "concurrency")
+        kinds = [p.kind for p in group.policies]
+        scn = self.scenario
+        return serving_wiring(group, scn.serving, group.name, kinds, scn.mean_exec)
+
+    def source_for(self, group: GroupConfig) -> MetricSource:
+        """The metric ``simulate`` gives these policies (``serving_wiring``)."""
+        return self._wiring(group).source(self.cluster, group.name)
+
+    def spec_for(self, group: GroupConfig) -> GroupSpec:
+        """The spec ``simulate`` plans these policies with: on concurrency one replica is
+        one request; on the arrival rate it serves 1 / (mean GPU time) a second."""
+        return self._wiring(group).spec
 
     def tick_time(self, group: str, interval: timedelta) -> datetime:
         """The simulated clock's time: requests arrive in continuous time, so ticks
