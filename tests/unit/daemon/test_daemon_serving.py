@@ -45,6 +45,7 @@ class _Monotonic:
     ("policy", "serving"),
     [
         ("kpa", {}),
+        ("predictive_target", {}),
         # qos reads the arrival rate (and plans with its own spec) in both
         ("qos", {}),
         ("qos", {"rate_window": "30s"}),
