@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from autoscaler.config import BootDelayConfig, Config, GroupConfig, PolicyConfig, default_group
-from autoscaler.config.policy_checks import policy_problem
+from autoscaler.config.policy_checks import chosen_policy
 from autoscaler.decisions import DecisionRow, decision_row
 from autoscaler.durations import format_duration
 from autoscaler.engine import Engine
@@ -233,21 +233,14 @@ def boot_override(
 
 
 def policy_config(scn: Scenario, name: str) -> PolicyConfig:
-    """The group's own configuration of policy ``name``, else its defaults."""
-    for p in scn.group.policies:
-        if p.kind == name:
-            return p
-    if name not in POLICY_DEFAULTS:
-        known = ", ".join(sorted(POLICY_DEFAULTS))
-        raise ScenarioError(f"unknown policy {name!r} (known: {known})")
-    # The defaults meet the group's settings only here (a listed policy was checked at load).
-    problem = policy_problem(scn.group, POLICY_DEFAULTS[name])
-    if problem is not None:
-        raise ScenarioError(
-            f"policy {name} (its defaults; list it under the group's policies to change "
-            f"them): {problem[0]}: {problem[1]}"
-        )
-    return POLICY_DEFAULTS[name]
+    """The group's own configuration of policy ``name``, else its defaults. Raises
+    ``ScenarioError`` for an unknown one, or one the group contradicts."""
+    # a trace step longer than the interval spaces the samples wider: one tick a step
+    step = scn.step if scn.step > scn.group.interval else None
+    try:
+        return chosen_policy(scn.group, name, POLICY_DEFAULTS, step)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _boot_steps(scn: Scenario) -> int:

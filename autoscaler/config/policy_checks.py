@@ -3,6 +3,8 @@ field but make the policy read something else than it says, or never act."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from autoscaler.config.policies import (
@@ -19,8 +21,12 @@ if TYPE_CHECKING:
     from autoscaler.config.groups import GroupConfig
 
 
-def policy_problem(group: GroupConfig, cfg: PolicyConfig) -> tuple[str, str] | None:
+def policy_problem(
+    group: GroupConfig, cfg: PolicyConfig, step: timedelta | None = None
+) -> tuple[str, str] | None:
     """The first (field of ``cfg``, message) that ``group`` contradicts, or None.
+    ``step``: the spacing of the group's samples when it is not its ``interval`` (a
+    simulation whose trace step is longer: it is evaluated once a step).
 
     - qos / predictive_target read their ``quantile`` from the group's forecast, which
       holds only ``forecaster.quantiles``: another one was silently replaced by the
@@ -41,10 +47,12 @@ def policy_problem(group: GroupConfig, cfg: PolicyConfig) -> tuple[str, str] | N
                 "add it there (the policy would read another quantile or the mean)",
             )
     lookback = group.metric.lookback
-    if isinstance(cfg, ThresholdPolicyConfig) and cfg.periods * group.interval > lookback:
+    every = group.interval if step is None else step
+    what = "interval" if step is None else "step"
+    if isinstance(cfg, ThresholdPolicyConfig) and cfg.periods * every > lookback:
         return (
             "periods",
-            f"{cfg.periods} periods of the {format_duration(group.interval)} interval do not "
+            f"{cfg.periods} periods of the {format_duration(every)} {what} do not "
             f"fit in metric.lookback ({format_duration(lookback)}); the policy would never act",
         )
     if (
@@ -65,3 +73,29 @@ def policy_problem(group: GroupConfig, cfg: PolicyConfig) -> tuple[str, str] | N
                     f"{entry.min} exceeds the group's max_size ({group.max_size})",
                 )
     return None
+
+
+def chosen_policy(
+    group: GroupConfig,
+    name: str,
+    defaults: Mapping[str, PolicyConfig],
+    step: timedelta | None = None,
+) -> PolicyConfig:
+    """``group``'s own configuration of policy ``name``, else ``defaults[name]``, as a
+    simulation runs it (``step``: see ``policy_problem``). A listed policy was checked at
+    load on the group's interval, so it is checked again only on another ``step``.
+    Raises ``ValueError`` (one line) for an unknown name or a contradicted policy."""
+    listed = next((p for p in group.policies if p.kind == name), None)
+    if listed is None and name not in defaults:
+        raise ValueError(f"unknown policy {name!r} (known: {', '.join(sorted(defaults))})")
+    cfg = listed or defaults[name]
+    if listed is None or step is not None:
+        problem = policy_problem(group, cfg, step)
+        if problem is not None:
+            whose = (
+                ""
+                if listed
+                else " (its defaults; list it under the group's policies to change them)"
+            )
+            raise ValueError(f"policy {name}{whose}: {problem[0]}: {problem[1]}")
+    return cfg

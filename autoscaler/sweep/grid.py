@@ -85,7 +85,7 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
     checked as ``simulate`` checks them, before any cell runs (a cell raising it was a
     traceback at the end of the sweep)."""
     from autoscaler.config import default_group, load_config
-    from autoscaler.config.policy_checks import policy_problem
+    from autoscaler.config.policy_checks import chosen_policy
     from autoscaler.registry import POLICY_DEFAULTS
     from autoscaler.simulation import ScenarioError, boot_override
 
@@ -97,14 +97,16 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
             boot_override(group, boot, f"boot_delays[{i}]:")
         except ScenarioError as exc:
             problems.append(f"{path}: {exc}")
-    listed = {p.kind for p in group.policies}
+    # the traces are resampled to simulation.step, the spacing of the samples a cell sees
+    step = cfg.simulation.step if cfg.simulation.step > group.interval else None
     for i, name in enumerate(grid.policies):
         for part in name.split("+"):
-            if part not in POLICY_DEFAULTS or part in listed:
-                continue
-            problem = policy_problem(group, POLICY_DEFAULTS[part])
-            if problem is not None:
-                problems.append(f"{path}: policies[{i}]: {part} (its defaults): {problem[1]}")
+            if part not in POLICY_DEFAULTS:
+                continue  # the grid's own check names it
+            try:
+                chosen_policy(group, part, POLICY_DEFAULTS, step)
+            except ValueError as exc:
+                problems.append(f"{path}: policies[{i}]: {exc}")
     return problems
 
 

@@ -3,10 +3,13 @@ validated before and then read another quantile, a shorter window, or never acte
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from autoscaler.cli import cli
 from autoscaler.config import ConfigError, load_config
 from autoscaler.simulation import ScenarioError, build_scenario, simulate
 from autoscaler.traces import load_trace
@@ -89,3 +92,63 @@ def test_an_empty_policy_list_is_an_error_at_its_line(tmp_path: Path) -> None:
         load_config(p)
     p.write_text(GROUP.replace("    policies:\n", ""))
     assert [q.kind for q in load_config(p).groups[0].policies] == ["target"]
+
+
+def _half_hourly(tmp_path: Path, days: int = 3) -> Path:
+    trace = tmp_path / "half_hourly.csv"
+    rows = "".join(
+        f"2024-01-{1 + i // 48:02d}T{(i % 48) // 2:02d}:{30 * (i % 2):02d}:00Z,{100 + i % 48}\n"
+        for i in range(48 * days)
+    )
+    trace.write_text("timestamp,value\n" + rows)
+    return trace
+
+
+def test_a_trace_step_longer_than_the_interval_is_checked_as_the_spacing(tmp_path: Path) -> None:
+    # --step 30m on the default group (1m interval, 1h lookback): threshold's 3 periods
+    # were checked against the 1m interval, passed, and the policy never acted (0 actions,
+    # 73 % violations on NAB's NYC taxi trace) without a word
+    p = tmp_path / "c.yaml"
+    p.write_text(GROUP.replace("lookback: 10m", "lookback: 1h") + "      - kind: threshold\n")
+    cfg = load_config(p)
+    scn = build_scenario(load_trace(_half_hourly(tmp_path)), cfg)
+    assert scn.step == timedelta(minutes=30)
+    with pytest.raises(
+        ScenarioError,
+        match=r"^policy threshold: periods: 3 periods of the 30m step do not fit in "
+        r"metric\.lookback \(1h\); the policy would never act$",
+    ):
+        simulate(scn, ["threshold"])
+    # its defaults are checked the same way; a policy that fits runs
+    bare = build_scenario(load_trace(_half_hourly(tmp_path)))
+    with pytest.raises(ScenarioError, match=r"policy threshold \(its defaults.*30m step"):
+        simulate(bare, ["threshold"])
+    assert simulate(bare, ["target"]).runs["target"].score is not None
+
+
+def test_simulate_refuses_the_never_acting_threshold_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--trace",
+            str(_half_hourly(tmp_path)),
+            "--step",
+            "30m",
+            "--policy",
+            "threshold",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 2
+    assert (
+        res.output.strip()
+        .splitlines()[-1]
+        .startswith(
+            "error: policy threshold (its defaults; list it under the group's policies to change "
+            "them): periods: 3 periods of the 30m step do not fit in metric.lookback (1h)"
+        )
+    )
+    assert "Traceback" not in res.output and not out.exists()

@@ -155,11 +155,27 @@ def test_grid_settings_the_config_group_contradicts_fail_before_any_cell(tmp_pat
         load_grid(grid)
     assert info.value.errors == [
         f"{grid}: boot_delays[1]: 10m: median: 10m is not within 1m .. 5m",
-        f"{grid}: policies[1]: qos (its defaults): 0.95 is not among forecaster.quantiles "
+        f"{grid}: policies[1]: policy qos (its defaults; list it under the group's policies "
+        "to change them): quantile: 0.95 is not among forecaster.quantiles "
         "(0.5); add it there (the policy would read another quantile or the mean)",
     ]
     grid.write_text("config: cfg.yaml\npolicies: [target]\nboot_delays: [3m]\n")
     assert len(load_grid(grid)) == 1
+
+
+def test_a_threshold_that_cannot_act_at_the_simulation_step_fails_the_grid(tmp_path: Path) -> None:
+    # the cells' traces are resampled to simulation.step: 3 periods of 30m never fit in
+    # the default 1h lookback, and every threshold cell held at every step
+    (tmp_path / "cfg.yaml").write_text("simulation: {step: 30m}\n")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("config: cfg.yaml\npolicies: [target, threshold]\n")
+    with pytest.raises(ConfigError) as info:
+        load_grid(grid)
+    assert info.value.errors == [
+        f"{grid}: policies[1]: policy threshold (its defaults; list it under the group's "
+        "policies to change them): periods: 3 periods of the 30m step do not fit in "
+        "metric.lookback (1h); the policy would never act"
+    ]
 
 
 @pytest.mark.parametrize(
