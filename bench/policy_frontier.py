@@ -37,7 +37,16 @@ import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from frontier_cells import BOOTS, BUDGETS, DATA, TRACES, cells, run_cell  # noqa: E402
+from frontier_cells import (  # noqa: E402
+    BOOTS,
+    BUDGETS,
+    DATA,
+    HELD_OUT,
+    TRACES,
+    cells,
+    run_cell,
+    steps_per_day,
+)
 
 from autoscaler.sweep.frontier import frontier, interpolate  # noqa: E402
 
@@ -150,7 +159,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--days", type=float, default=14.0, help="first days of each 5-min trace")
     ap.add_argument("--nasa-days", type=float, default=7.0, help="first days of NASA")
-    ap.add_argument("--traces", default=",".join(TRACES))
+    ap.add_argument(
+        "--traces",
+        default=",".join(TRACES),
+        help=f"default: the dev corpus; held out: {', '.join(HELD_OUT)}",
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--png-dir", type=Path, default=Path("."))
     ap.add_argument("--reuse", type=Path, default=None, help="non-qos rows from this --json")
@@ -174,7 +187,7 @@ def main() -> int:
         print(f"error: the real traces are not at {DATA}", file=sys.stderr)
         return 2
     traces = [t for t in args.traces.split(",") if t]
-    unknown = [t for t in traces if t not in TRACES]
+    unknown = [t for t in traces if t not in TRACES and t not in HELD_OUT]
     if unknown:
         print(f"error: --traces: unknown trace(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
@@ -184,7 +197,7 @@ def main() -> int:
         print(f"error: --png-dir {args.png_dir}: {exc.strerror}", file=sys.stderr)
         return 2
     todo = cells(traces, boots, budgets)
-    per_day = {t: 1440 if t == "nasa" else 288 for t in traces}  # NASA is per minute
+    per_day = {t: steps_per_day(t) for t in traces}
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}
     results: dict[tuple[str, int], list[dict]] = {}
