@@ -19,6 +19,7 @@ from datetime import timedelta
 import numpy as np
 
 from autoscaler.config import Config, GroupConfig, PolicyConfig, ServingConfig
+from autoscaler.config.policy_checks import chosen_policy
 from autoscaler.engine import Engine
 from autoscaler.interfaces import ScalingPolicy
 from autoscaler.memory_store import MemoryStateStore
@@ -32,6 +33,8 @@ from autoscaler.simulator.serving.oracle import busy_per_bin, launch_lead_bins
 from autoscaler.simulator.serving.requests import RequestTrace
 
 DEFAULT_SERVING_POLICIES = ("kpa", "target", "predictive_target", "qos", "oracle")
+# a schedule has no meaning on a replayed request trace
+_SERVING_DEFAULTS = {k: v for k, v in POLICY_DEFAULTS.items() if k != "schedule"}
 DAY = 86400.0
 
 
@@ -210,13 +213,12 @@ class ServingRun:
 
 
 def _policy_config(scn: ServingScenario, name: str) -> PolicyConfig:
-    for p in scn.template.policies:
-        if p.kind == name:
-            return p
-    if name not in POLICY_DEFAULTS or name == "schedule":
-        known = ", ".join([*DEFAULT_SERVING_POLICIES])
-        raise ServingScenarioError(f"unknown serving policy {name!r} (known: {known})")
-    return POLICY_DEFAULTS[name]
+    """The template's own configuration of policy ``name``, else its defaults, checked
+    against the template as ``simulate``'s scaling scenario checks them."""
+    try:
+        return chosen_policy(scn.template, name, _SERVING_DEFAULTS)
+    except ValueError as exc:
+        raise ServingScenarioError(str(exc)) from None
 
 
 def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:

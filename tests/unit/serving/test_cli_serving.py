@@ -97,3 +97,25 @@ def test_a_bad_predictive_target_spare_or_react_is_one_error_and_exit_2(tmp_path
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
         errors = [ln for ln in res.stderr.splitlines() if says in ln]
         assert len(errors) == 1, res.stderr
+
+
+def test_a_default_policy_the_template_contradicts_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    # qos run at its defaults (quantile 0.95) on a template that stores only 0.5 and 0.9:
+    # the replay read the 0.9 band instead without a word
+    data = yaml.safe_load(_config(tmp_path).read_text())
+    group = data["groups"][0]
+    group["policies"] = [p for p in group["policies"] if p["kind"] == "kpa"]
+    group["forecaster"]["quantiles"] = [0.5, 0.9]
+    path = tmp_path / "kpa_only.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    res = run("simulate", "--config", str(path), "--policy", "qos", "--out", str(out))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == (
+        "error: policy qos (its defaults; list it under the group's policies to change them): "
+        "quantile: 0.95 is not among forecaster.quantiles (0.5, 0.9); add it there (the "
+        "policy would read another quantile or the mean)"
+    )
+    assert not out.exists()
+    res = run("simulate", "--config", str(path), "--policy", "schedule")
+    assert res.returncode == 2 and res.stderr.startswith("error: unknown policy 'schedule'")
