@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from autoscaler.config import BootDelayConfig, Config, GroupConfig, PolicyConfig, default_group
-from autoscaler.config.policy_checks import chosen_policy
+from autoscaler.config.policy_checks import chosen_policy, spacing_problem
 from autoscaler.decisions import DecisionRow, decision_row
 from autoscaler.durations import format_duration
 from autoscaler.engine import Engine
@@ -194,6 +194,9 @@ def build_scenario(
             f"group {gcfg.name}: interval {format_duration(gcfg.interval)} is not a whole number "
             f"of {format_duration(trace.step)} steps (it would be evaluated every {every})"
         )
+    problem = spacing_problem(gcfg, trace.step)
+    if problem is not None:
+        raise ScenarioError(f"group {gcfg.name}: {problem}")
     try:
         load, factor = scaled_load(
             trace.values, cfg, gcfg, peak_instances=peak_instances, scale=scale

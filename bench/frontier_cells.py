@@ -132,10 +132,14 @@ def run_cell(cell: Cell, max_steps: int) -> dict[str, float | int | str]:
     """One run: violation %, instance-hours and wall time of the cell's policy."""
     t = trace(cell.trace, max_steps)
     group = _group(cell)
-    # a coarse trace (NYC taxi, 30 min) still gives threshold its periods in the window
+    # a coarse trace (NYC taxi, 30 min): threshold's periods fit in the window, and the
+    # newest sample, a step old when read, is not stale
     lookback = max(group.metric.lookback, (ThresholdPolicyConfig().periods + 1) * t.step)
     group = group.model_copy(
-        update={"metric": group.metric.model_copy(update={"lookback": lookback})}
+        update={
+            "metric": group.metric.model_copy(update={"lookback": lookback}),
+            "stale_after": max(group.stale_after, t.step),
+        }
     )
     scn = build_scenario(t, Config(groups=[group]), boot_delay=timedelta(minutes=cell.boot))
     required = required_instances(scn.load, scn.service, scn.spec.max_size)

@@ -103,7 +103,7 @@ def plot(
     paths = []
     colours = {"target": "C0", "threshold": "C2", "qos": "C3", "oracle": "k"}
     for boot in boots:
-        cols = 4
+        cols = min(4, len(traces))  # one trace: one panel, not a row of empty ones
         rows_n = math.ceil(len(traces) / cols)
         fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3.2 * rows_n), squeeze=False)
         for ax, name in zip(axes.flat, traces, strict=False):

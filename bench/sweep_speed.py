@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from proc_cpu import ProcCpu, _reaped_cpu, snapshot  # noqa: E402
 
+from autoscaler.durations import format_duration, parse_duration  # noqa: E402
 from autoscaler.sweep.engines import ray_available, run_cells  # noqa: E402
 from autoscaler.sweep.grid import load_grid  # noqa: E402
 from autoscaler.sweep.table import to_csv  # noqa: E402
@@ -42,7 +44,7 @@ from autoscaler.sweep.table import to_csv  # noqa: E402
 CONFIG = """\
 simulation: {{step: {step}}}
 groups:
-  - {{name: web, min_size: 1, max_size: 20, capacity_per_instance: 100}}
+  - {{name: web, min_size: 1, max_size: 20, capacity_per_instance: 100, stale_after: {stale}}}
 """
 GRID = """\
 config: cfg.yaml
@@ -146,7 +148,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        (Path(d) / "cfg.yaml").write_text(CONFIG.format(step=args.step))
+        # samples a step apart are read a step old: not stale at a coarse step
+        stale = max(parse_duration(args.step), timedelta(minutes=5))
+        (Path(d) / "cfg.yaml").write_text(
+            CONFIG.format(step=args.step, stale=format_duration(stale))
+        )
         (Path(d) / "grid.yaml").write_text(GRID)
         measure(load_grid(Path(d) / "grid.yaml"), args.workers, args.repeat, args.step)
 

@@ -99,3 +99,16 @@ def chosen_policy(
             )
             raise ValueError(f"policy {name}{whose}: {problem[0]}: {problem[1]}")
     return cfg
+
+
+def spacing_problem(group: GroupConfig, step: timedelta) -> str | None:
+    """Why ``group`` cannot scale on samples ``step`` apart (a simulated trace's step), or
+    None: the newest sample is a step old when read, and with ``stale_after`` shorter
+    than that every reading is stale, so the engine would never scale in."""
+    if step > group.stale_after:
+        return (
+            f"samples {format_duration(step)} apart are older than the group's "
+            f"stale_after ({format_duration(group.stale_after)}) when read, and the engine "
+            f"never scales in on stale data; set stale_after to at least {format_duration(step)}"
+        )
+    return None

@@ -114,10 +114,14 @@ class SimulatedWorld:
         """The group's load per second (scaled as ``simulate`` scales it), the trace
         repeated to last ``REPLAY_DAYS`` of real time (at most ``MAX_REPLAY_SAMPLES``):
         a demo left running keeps scaling."""
+        from autoscaler.config.policy_checks import spacing_problem
         from autoscaler.registry import scaled_load
 
         load = self._loads.get(group.name)
         if load is None:
+            problem = spacing_problem(group, self.trace.step)
+            if problem is not None:
+                raise WorldError(problem)
             try:
                 once, _ = scaled_load(self.trace.values, self.config, group)
             except ValueError as exc:

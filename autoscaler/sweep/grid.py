@@ -85,7 +85,7 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
     checked as ``simulate`` checks them, before any cell runs (a cell raising it was a
     traceback at the end of the sweep)."""
     from autoscaler.config import default_group, load_config
-    from autoscaler.config.policy_checks import chosen_policy
+    from autoscaler.config.policy_checks import chosen_policy, spacing_problem
     from autoscaler.registry import POLICY_DEFAULTS
     from autoscaler.simulation import ScenarioError, boot_override
 
@@ -98,6 +98,9 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
         except ScenarioError as exc:
             problems.append(f"{path}: {exc}")
     # the traces are resampled to simulation.step, the spacing of the samples a cell sees
+    spacing = spacing_problem(group, cfg.simulation.step)
+    if spacing is not None:
+        problems.append(f"{path}: config {config}: group {group.name}: {spacing}")
     step = cfg.simulation.step if cfg.simulation.step > group.interval else None
     for i, name in enumerate(grid.policies):
         for part in name.split("+"):

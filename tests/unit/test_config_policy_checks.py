@@ -104,13 +104,22 @@ def _half_hourly(tmp_path: Path, days: int = 3) -> Path:
     return trace
 
 
-def test_a_trace_step_longer_than_the_interval_is_checked_as_the_spacing(tmp_path: Path) -> None:
-    # --step 30m on the default group (1m interval, 1h lookback): threshold's 3 periods
-    # were checked against the 1m interval, passed, and the policy never acted (0 actions,
-    # 73 % violations on NAB's NYC taxi trace) without a word
+def _coarse_group(tmp_path: Path, policies: str, stale_after: str = "30m") -> Path:
     p = tmp_path / "c.yaml"
-    p.write_text(GROUP.replace("lookback: 10m", "lookback: 1h") + "      - kind: threshold\n")
-    cfg = load_config(p)
+    p.write_text(
+        GROUP.replace("lookback: 10m", "lookback: 1h").replace(
+            "    policies:\n", f"    stale_after: {stale_after}\n    policies:\n"
+        )
+        + policies
+    )
+    return p
+
+
+def test_a_trace_step_longer_than_the_interval_is_checked_as_the_spacing(tmp_path: Path) -> None:
+    # a 30m trace on a 1m-interval group with a 1h lookback: threshold's 3 periods were
+    # checked against the 1m interval, passed, and the policy never acted (0 actions,
+    # 73 % violations on NAB's NYC taxi trace) without a word
+    cfg = load_config(_coarse_group(tmp_path, "      - kind: threshold\n      - kind: target\n"))
     scn = build_scenario(load_trace(_half_hourly(tmp_path)), cfg)
     assert scn.step == timedelta(minutes=30)
     with pytest.raises(
@@ -119,36 +128,60 @@ def test_a_trace_step_longer_than_the_interval_is_checked_as_the_spacing(tmp_pat
         r"metric\.lookback \(1h\); the policy would never act$",
     ):
         simulate(scn, ["threshold"])
-    # its defaults are checked the same way; a policy that fits runs
-    bare = build_scenario(load_trace(_half_hourly(tmp_path)))
+    assert simulate(scn, ["target"]).runs["target"].score is not None
+    # its defaults are checked the same way
+    cfg = load_config(_coarse_group(tmp_path, "      - kind: target\n"))
+    scn = build_scenario(load_trace(_half_hourly(tmp_path)), cfg)
     with pytest.raises(ScenarioError, match=r"policy threshold \(its defaults.*30m step"):
-        simulate(bare, ["threshold"])
-    assert simulate(bare, ["target"]).runs["target"].score is not None
+        simulate(scn, ["threshold"])
+
+
+def test_samples_older_than_stale_after_are_refused_before_the_run(tmp_path: Path) -> None:
+    # every reading of a 30m trace is a step old: with stale_after 5m each tick was
+    # stale, the engine never scaled in, and every policy's figures were meaningless
+    cfg = load_config(_coarse_group(tmp_path, "      - kind: target\n", stale_after="5m"))
+    with pytest.raises(
+        ScenarioError,
+        match=r"^group web: samples 30m apart are older than the group's stale_after \(5m\) "
+        r"when read, and the engine never scales in on stale data; set stale_after to at "
+        r"least 30m$",
+    ):
+        build_scenario(load_trace(_half_hourly(tmp_path)), cfg)
+    # a step of exactly stale_after is read fresh (the 5-minute NAB traces)
+    cfg = load_config(_coarse_group(tmp_path, "      - kind: target\n", stale_after="30m"))
+    run = simulate(build_scenario(load_trace(_half_hourly(tmp_path)), cfg), ["target"])
+    assert run.runs["target"].score is not None
+
+
+def test_the_simulated_daemon_refuses_samples_older_than_stale_after(tmp_path: Path) -> None:
+    from autoscaler.daemon.world import WorldError, load_world
+
+    p = tmp_path / "d.yaml"
+    p.write_text(
+        f"cloud: {{kind: simulated}}\nsimulation: {{trace: {_half_hourly(tmp_path)}, step: 30m}}\n"
+        "groups:\n  - {name: web, interval: 30m, metric: {lookback: 3h}}\n"
+    )
+    cfg = load_config(p)
+    world = load_world(cfg)
+    with pytest.raises(WorldError, match=r"^samples 30m apart are older than the group's"):
+        world.source_for(cfg.groups[0])
 
 
 def test_simulate_refuses_the_never_acting_threshold_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "simulate",
-            "--trace",
-            str(_half_hourly(tmp_path)),
-            "--step",
-            "30m",
-            "--policy",
-            "threshold",
-            "--out",
-            str(out),
-        ],
-    )
-    assert res.exit_code == 2
-    assert (
-        res.output.strip()
-        .splitlines()[-1]
-        .startswith(
-            "error: policy threshold (its defaults; list it under the group's policies to change "
-            "them): periods: 3 periods of the 30m step do not fit in metric.lookback (1h)"
-        )
-    )
-    assert "Traceback" not in res.output and not out.exists()
+    for extra, says in (
+        ([], "error: group web: samples 30m apart are older than the group's stale_after (5m)"),
+        (
+            ["--config", str(_coarse_group(tmp_path, "      - kind: target\n"))],
+            "error: policy threshold (its defaults; list it under the group's policies to "
+            "change them): periods: 3 periods of the 30m step do not fit in metric.lookback (1h)",
+        ),
+    ):
+        res = CliRunner().invoke(
+            cli,
+            ["simulate", "--trace", str(_half_hourly(tmp_path)), "--step", "30m",
+             "--policy", "threshold", "--out", str(out), *extra],
+        )  # fmt: skip
+        assert res.exit_code == 2
+        assert res.output.strip().splitlines()[-1].startswith(says)
+        assert "Traceback" not in res.output and not out.exists()

@@ -20,7 +20,7 @@ AUTOSCALER = str(Path(sys.executable).parent / "autoscaler")
 CONFIG = """\
 simulation: {step: 20m}
 groups:
-  - {name: web, min_size: 1, max_size: 20, capacity_per_instance: 100}
+  - {name: web, min_size: 1, max_size: 20, capacity_per_instance: 100, stale_after: 20m}
 """
 GRID = """\
 config: cfg.yaml
@@ -172,9 +172,12 @@ def test_a_threshold_that_cannot_act_at_the_simulation_step_fails_the_grid(tmp_p
     with pytest.raises(ConfigError) as info:
         load_grid(grid)
     assert info.value.errors == [
+        f"{grid}: config {tmp_path / 'cfg.yaml'}: group web: samples 30m apart are older than the group's "
+        "stale_after (5m) when read, and the engine never scales in on stale data; set "
+        "stale_after to at least 30m",
         f"{grid}: policies[1]: policy threshold (its defaults; list it under the group's "
         "policies to change them): periods: 3 periods of the 30m step do not fit in "
-        "metric.lookback (1h); the policy would never act"
+        "metric.lookback (1h); the policy would never act",
     ]
 
 

@@ -26,7 +26,7 @@ from autoscaler.sweep.grid import load_grid
 CONFIG = """\
 simulation: {step: 20m}
 groups:
-  - {name: web, min_size: 1, max_size: 20, capacity_per_instance: 100}
+  - {name: web, min_size: 1, max_size: 20, capacity_per_instance: 100, stale_after: 20m}
 """
 GRID = """\
 config: cfg.yaml
