@@ -59,8 +59,9 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
     for i, c in enumerate(factors):
         if c is None or i >= len(low):
             continue
-        if len(c) < low.shape[1]:
-            c = np.concatenate([c, np.full(low.shape[1] - len(c), c[-1])])
+        if c.shape[-1] < low.shape[1]:  # leads past the pool's: the last lead's stretch
+            pad = [(0, 0)] * (c.ndim - 1) + [(0, low.shape[1] - c.shape[-1])]
+            c = np.pad(c, pad, mode="edge")
         b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c)
         low[i], high[i] = b[0.05], b[0.95]
     return dataclasses.replace(run, low=low, high=high)
