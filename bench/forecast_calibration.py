@@ -28,22 +28,29 @@ from autoscaler.forecasters.conformal import make_pool, replay, stretch
 HORIZON = 12  # the conformal wrapper's default horizon (1 h at 5 minutes)
 TIE = 0.002  # coverage distances closer than this are a tie
 # name -> make_pool settings. The first is the current default (one miss rate, the
-# paper's step, certain leads counted and pooled: feat8's choice); then the ideas of
-# feat10 (fit-time scores ageing out; certain leads moving the miss rate only), each
-# alone and together, the slower-moving first; last, feat8's other LOO pick. Fixed
-# before any of their coverage was looked at.
+# paper's step, certain leads counted and pooled: feat8's choice, kept by feat10's LOO
+# against fit-time scores ageing out and certain leads moving the rate only; that list
+# is in git at 549bbc4). Then feat12's idea, a stretch per edge of the band: each edge
+# at its own 5 % (two one-sided bands, the textbook form), then one rate shared by the
+# edges (a side that cannot miss leaves its share to the other), each alone and with
+# fit-time scores ageing out (feat10's in-sample best). Fixed before any of their
+# coverage was looked at.
 CANDIDATES: dict[str, dict] = {
     "pooled g=0.005 certain": {"per_lead": False, "gamma": 0.005, "certain": True},
-    "pooled certain age=1": {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 1},
-    "pooled certain age=3": {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 3},
-    "pooled rate": {"per_lead": False, "gamma": 0.005, "certain": "rate"},
-    "pooled rate age=1": {"per_lead": False, "gamma": 0.005, "certain": "rate", "age_out": 1},
-    "pooled rate age=3": {"per_lead": False, "gamma": 0.005, "certain": "rate", "age_out": 3},
-    "per-lead g=0.05 certain": {"per_lead": True, "gamma": 0.05, "certain": True},
-    "per-lead g=0.05 rate age=3": {
-        "per_lead": True,
-        "gamma": 0.05,
-        "certain": "rate",
+    "sides own": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "own"},
+    "sides shared": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "shared"},
+    "sides own age=3": {
+        "per_lead": False,
+        "gamma": 0.005,
+        "certain": True,
+        "sides": "own",
+        "age_out": 3,
+    },
+    "sides shared age=3": {
+        "per_lead": False,
+        "gamma": 0.005,
+        "certain": True,
+        "sides": "shared",
         "age_out": 3,
     },
 }
@@ -59,8 +66,9 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
     for i, c in enumerate(factors):
         if c is None or i >= len(low):
             continue
-        if len(c) < low.shape[1]:
-            c = np.concatenate([c, np.full(low.shape[1] - len(c), c[-1])])
+        if c.shape[-1] < low.shape[1]:  # leads past the pool's: the last lead's stretch
+            pad = [(0, 0)] * (c.ndim - 1) + [(0, low.shape[1] - c.shape[-1])]
+            c = np.pad(c, pad, mode="edge")
         b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c)
         low[i], high[i] = b[0.05], b[0.95]
     return dataclasses.replace(run, low=low, high=high)
@@ -127,8 +135,8 @@ def print_calibration(corpus, origins, ours, train_window: int, day: int) -> Non
     models = sorted({m for c in cov.values() for d in c.values() for m in d})
     loo = {s: cov[per[s]][s] for s in group}
     rows = [*((c, cov[c]) for c in CANDIDATES), ("LOO pick", loo)]
-    for g in sorted(set(group.values())):
-        names = [s for s in group if group[s] == g]
+    for g in [*sorted(set(group.values())), "all"]:
+        names = [s for s in group if g in ("all", group[s])]
         print(f"\n[{g}] 90% coverage (width / own band) per model")
         print(f"{'candidate':<18}" + "".join(f"{m[:14]:>16}" for m in models))
         for label, table in rows:

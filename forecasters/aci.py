@@ -24,6 +24,14 @@ With ``leads`` the miss rate is kept per lead (lead ``h`` is moved by lead ``h``
 outcomes only, and lead ``leads`` stands for every later one): a model whose own band
 grows too fast or too slowly with the lead is corrected at each lead, from the one
 pool. Without it one rate serves every lead, as the paper has it.
+
+With ``sides`` the two edges of the band get stretches of their own, each the quantile
+of its side's scores (an outcome on the other side scores 0 there: no stretch of this
+edge is missed by it), so an edge that cannot miss (a lower band clipped at zero under
+outcomes at zero) no longer sets the other edge's stretch. ``"own"``: each edge has
+its own miss rate aiming at half the target miss (two one-sided bands); ``"shared"``:
+one miss rate for the band as a whole, each edge at the ``1 - alpha / 2`` quantile of
+its side, so a side that misses less leaves its share of misses to the other.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from collections import deque
 import numpy as np
 
 MIN_SCORES = 60  # fewer scored outcomes than this: the model's own bands are kept
+SIDES = (False, "own", "shared")
 
 
 class ScorePool:
@@ -47,6 +56,7 @@ class ScorePool:
         leads: int | None,
         certain: bool | str = False,
         age_out: float = 0.0,
+        sides: bool | str = False,
     ) -> None:
         self.target = float(target)
         self.gamma = float(gamma)
@@ -55,14 +65,26 @@ class ScorePool:
             raise ValueError(f"certain must be True, False or 'rate', not {certain!r}")
         self.certain = certain
         self.age_out = max(0.0, float(age_out))
+        if sides not in SIDES:
+            raise ValueError(f"sides must be one of {SIDES}, not {sides!r}")
+        self.sides = sides
         self.scores: deque[float] = deque(maxlen=int(size))
+        self.signs: deque[int] = deque(maxlen=int(size))  # each pooled score's side (sides)
         self.fit_left = 0  # how many of the oldest pooled scores are the fit's
-        self.alphas = np.full(self.leads or 1, 1.0 - self.target)
+        # with sides="own": the lower edge's rates, then the upper's
+        self.alphas = np.full((self.leads or 1) * (2 if sides == "own" else 1), self._start)
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("age_out", 0.0)  # stored before ageing: fit scores stay
         state.setdefault("fit_left", 0)
+        state.setdefault("sides", False)  # stored before sides: one stretch
+        state.setdefault("signs", deque(maxlen=state["scores"].maxlen))
         self.__dict__.update(state)
+
+    @property
+    def _start(self) -> float:
+        """The miss rate a rate starts at (and aims at): per edge with ``"own"``."""
+        return (1.0 - self.target) / (2 if self.sides == "own" else 1)
 
     @property
     def calibrated(self) -> bool:
@@ -70,8 +92,9 @@ class ScorePool:
 
     def clear(self) -> None:
         self.scores.clear()
+        self.signs.clear()
         self.fit_left = 0
-        self.alphas[:] = 1.0 - self.target
+        self.alphas[:] = self._start
 
     def _slots(self, leads: np.ndarray) -> np.ndarray:
         """Each lead's miss rate (leads count from 1; past ``leads``, the last one's)."""
@@ -85,58 +108,95 @@ class ScorePool:
         scores: np.ndarray,
         certain: np.ndarray | None = None,
         fit: bool = False,
+        side: np.ndarray | None = None,
     ) -> None:
         """One forecast's scored outcomes (``scores[i]`` at lead ``leads[i]``; where
         ``certain[i]``, the band had no width there; ``fit``: a held-out forecast of the
-        fit): adapt the miss rates to how the current stretch did on them, then pool them."""
+        fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides``): adapt the
+        miss rates to how the current stretch did on them, then pool them."""
+        if side is None:
+            if self.sides:
+                raise ValueError("a pool with sides needs the side of every score")
+            side = np.zeros(len(scores), dtype=np.int8)
+        scores, side = np.asarray(scores, dtype=float), np.asarray(side)
         pooled = np.ones(len(scores), dtype=bool)
         if certain is not None and self.certain is not True:
             pooled = ~np.asarray(certain, dtype=bool)
             if self.certain is False:
-                leads, scores, pooled = leads[pooled], scores[pooled], pooled[pooled]
+                leads, scores, side = leads[pooled], scores[pooled], side[pooled]
+                pooled = pooled[pooled]
         if not len(scores):
             return
         if self.calibrated:
             slots = self._slots(leads)
-            missed = scores > self.factors_at(slots)
+            rates, missed, aim = slots, scores > self.factors_at(slots), self._start
+            if self.sides:
+                lo, hi = missed  # the edge an outcome is scored against is its side's
+                missed = np.vstack([lo & (side < 0), hi & (side > 0)])
+                if self.sides == "own":  # every outcome moves both edges' rates
+                    rates = np.r_[slots, len(self.alphas) // 2 + slots]
+                    missed = missed.ravel()
+                else:
+                    missed = missed.any(axis=0)
             # one step of Gibbs and Candes' update per scored outcome, as they have it
-            step = np.bincount(
-                slots, weights=(1 - self.target) - missed, minlength=len(self.alphas)
-            )
+            step = np.bincount(rates, weights=aim - missed, minlength=len(self.alphas))
             self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, 0.5)
-        self._pool(np.asarray(scores, dtype=float)[pooled], fit)
+        self._pool(scores[pooled], side[pooled], fit)
 
-    def _pool(self, new: np.ndarray, fit: bool) -> None:
+    def _pool(self, new: np.ndarray, side: np.ndarray, fit: bool) -> None:
         """Append ``new``; the deque drops the oldest (the fit's first) past its size."""
         cap = self.scores.maxlen
         evicted = 0 if cap is None else max(0, len(self.scores) + len(new) - cap)
         self.fit_left = max(0, self.fit_left - evicted)
         self.scores.extend(new.tolist())
+        if self.sides:
+            self.signs.extend(np.sign(side).astype(int).tolist())
         if fit:
             self.fit_left = min(self.fit_left + len(new), len(self.scores))
             return
         drop = min(self.fit_left, int(self.age_out * len(new)), len(self.scores) - MIN_SCORES)
         for _ in range(max(0, drop)):
             self.scores.popleft()
+            if self.sides:
+                self.signs.popleft()
         self.fit_left -= max(0, drop)
 
     def factors_at(self, slots: np.ndarray) -> np.ndarray:
-        """The stretch for each miss-rate slot in ``slots`` (the pool's 1 - alpha quantile)."""
+        """The stretch for each miss-rate slot in ``slots`` (the pool's 1 - alpha
+        quantile); with ``sides`` two rows, the lower edge's and the upper's."""
         pool = np.asarray(self.scores)
-        qs = 1.0 - self.alphas[slots]
-        qs = np.clip(qs, 0.0, 1.0)
-        finite = np.isfinite(pool)
-        if finite.all():
-            return np.quantile(pool, qs)
-        # np.quantile's interpolation over the sorted pool, the infinite scores at its
-        # top: a quantile that falls among them is the largest finite score
-        f = np.sort(pool[finite])
-        if not f.size:
-            return np.ones(len(qs))
-        return np.interp(qs * (len(pool) - 1), np.arange(len(f)), f)
+        if not self.sides:
+            return _quantile(pool, 1.0 - self.alphas[slots])
+        signs = np.asarray(self.signs)
+        if self.sides == "own":
+            a_lo, a_hi = self.alphas[slots], self.alphas[len(self.alphas) // 2 + slots]
+        else:
+            a_lo = a_hi = self.alphas[slots] / 2
+        return np.vstack(
+            [
+                _quantile(np.where(signs < 0, pool, 0.0), 1.0 - a_lo),
+                _quantile(np.where(signs > 0, pool, 0.0), 1.0 - a_hi),
+            ]
+        )
 
     def factors(self, horizon: int) -> np.ndarray | None:
-        """The stretch at each lead 1..``horizon``; None until enough scores are pooled."""
+        """The stretch at each lead 1..``horizon`` (with ``sides``: rows lower, upper);
+        None until enough scores are pooled."""
         if not self.calibrated:
             return None
         return self.factors_at(self._slots(np.arange(1, horizon + 1)))
+
+
+def _quantile(pool: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """The ``qs`` quantiles of ``pool``, whose infinite scores count at its top: a
+    quantile that falls among them is the largest finite score (a stretch is never
+    infinite); 1 where every score is infinite."""
+    qs = np.clip(qs, 0.0, 1.0)
+    finite = np.isfinite(pool)
+    if finite.all():
+        return np.quantile(pool, qs)
+    # np.quantile's interpolation over the sorted pool, the infinite scores at its top
+    f = np.sort(pool[finite])
+    if not f.size:
+        return np.ones(len(qs))
+    return np.interp(qs * (len(pool) - 1), np.arange(len(f)), f)

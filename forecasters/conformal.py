@@ -29,7 +29,8 @@ Candès, 2021) moves the working miss rate by ``gamma`` x (target miss - miss), 
 coverage follows changes in the noise (``aci.ScorePool``); with ``per_lead`` each lead
 of the forecast has its own miss rate. ``span``, ``every`` and ``pool`` are three
 days, an hour and a few days of hourly forecasts: set by reasoning, not chosen on the
-benchmark's series; ``per_lead``, ``gamma`` and ``certain``: ``CALIBRATION``.
+benchmark's series; ``per_lead``, ``gamma``, ``certain``, ``age_out`` and ``sides`` (a
+stretch per edge of the band): ``CALIBRATION``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ CALIBRATION: dict[str, Any] = {
     "gamma": 0.005,
     "certain": True,
     "age_out": 0.0,
+    "sides": False,
 }
 
 
@@ -66,7 +68,7 @@ class ConformalForecaster:
     """Wraps ``inner`` (a forecaster); ``name`` and ``min_history`` are the inner model's.
 
     ``log``, when given, receives every scored forecast as ``(leads, scores, certain,
-    fit)`` and every
+    fit, side)`` (``side``: +1 above the mean, -1 below, 0 on it) and every
     forecast's horizon, in order, from the last fit on: what ``replay`` needs to give the
     bands another ``ScorePool`` would have made (the benchmark's calibration choice)."""
 
@@ -85,6 +87,7 @@ class ConformalForecaster:
         per_lead: bool | None = None,
         certain: bool | str | None = None,
         age_out: float | None = None,
+        sides: bool | str | None = None,
         refit: Callable[[], Any] | None = None,
         log: list | None = None,
     ) -> None:
@@ -108,6 +111,7 @@ class ConformalForecaster:
             per_lead=per_lead,
             certain=certain,
             age_out=age_out,
+            sides=sides,
         )
         self.log = log
         # checkpoint forecasts not yet fully seen: (mean, upper, lower half-width, actuals)
@@ -136,7 +140,8 @@ class ConformalForecaster:
 
     @property
     def alpha(self) -> np.ndarray:
-        """The working miss rate(s): one per lead with ``per_lead``, else one."""
+        """The working miss rate(s): one per lead with ``per_lead``, else one (per edge,
+        lower first, with ``sides="own"``)."""
         return self.pool.alphas.copy()
 
     def fit(self, y: pd.Series) -> ConformalForecaster:
@@ -206,12 +211,14 @@ class ConformalForecaster:
         s = np.where(none, np.where(np.abs(err) <= floor, 0.0, np.inf), np.abs(err) / width)
         certain = (up[ok] <= floor) | (down[ok] <= floor)  # on either side
         leads = np.flatnonzero(ok) + 1
+        side = np.sign(err).astype(np.int8)  # which edge the outcome was scored against
         if self.log is not None:
-            self.log.append((leads, s, certain, fit))
-        self.pool.add(leads, s, certain, fit)
+            self.log.append((leads, s, certain, fit, side))
+        self.pool.add(leads, s, certain, fit, side)
 
     def factors(self, horizon: int) -> np.ndarray | None:
-        """The stretch of the model's band at each lead; None while not calibrated."""
+        """The stretch of the model's band at each lead (rows lower, upper edge with
+        ``sides``); None while not calibrated."""
         return self.pool.factors(horizon)
 
     def update(self, y: pd.Series) -> ConformalForecaster:
@@ -280,6 +287,7 @@ def make_pool(
     per_lead: bool | None = None,
     certain: bool | str | None = None,
     age_out: float | None = None,
+    sides: bool | str | None = None,
 ) -> ScorePool:
     """The score pool of a ``ConformalForecaster`` with these settings (None: the
     default in ``CALIBRATION``)."""
@@ -292,15 +300,18 @@ def make_pool(
         leads=horizon if per_lead else None,
         certain=d["certain"] if certain is None else certain,
         age_out=d["age_out"] if age_out is None else age_out,
+        sides=d["sides"] if sides is None else sides,
     )
 
 
 def stretch(
     mean: np.ndarray, bands: dict[float, np.ndarray], factors: np.ndarray
 ) -> dict[float, np.ndarray]:
-    """The model's bands with every offset from the mean times ``factors`` (per lead),
-    kept at or above zero where the model's were, and monotone."""
-    out = {q: mean + factors * (b - mean) for q, b in bands.items()}
+    """The model's bands with every offset from the mean times ``factors`` (per lead;
+    or two rows, lower and upper: an offset below the mean takes the first, one above
+    the second), kept at or above zero where the model's were, and monotone."""
+    lo, hi = np.broadcast_to(np.atleast_2d(factors), (2, len(mean)))
+    out = {q: mean + np.where(b < mean, lo, hi) * (b - mean) for q, b in bands.items()}
     if bool((mean >= 0).all()) and all(bool((b >= 0).all()) for b in bands.values()):
         out = {q: np.maximum(b, 0.0) for q, b in out.items()}
     return make_monotone(out, mean)
@@ -310,15 +321,18 @@ def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
     ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
     A log written before scores were marked as the fit's has two- or three-item events
-    (no ``certain`` in the oldest): those before its first forecast are the fit's (the bench's runs forecast at the fit's end,
-    before any update)."""
+    (no ``certain`` in the oldest): those before its first forecast are the fit's (the
+    bench's runs forecast at the fit's end, before any update). A log written before
+    the side was kept (four items or fewer) replays only into a pool without ``sides``
+    (``ValueError`` otherwise)."""
     pool.clear()
     out = []
     for event in log:
         if isinstance(event, tuple):
-            leads, scores, *rest = event  # (leads, scores[, certain[, fit]])
+            leads, scores, *rest = event  # (leads, scores[, certain[, fit[, side]]])
             certain = rest[0] if rest else None
-            pool.add(leads, scores, certain, bool(rest[1]) if len(rest) > 1 else not out)
+            fit = bool(rest[1]) if len(rest) > 1 else not out
+            pool.add(leads, scores, certain, fit, rest[2] if len(rest) > 2 else None)
         else:
             out.append(pool.factors(int(event)))
     return out
