@@ -86,6 +86,15 @@ def invertible(ma: np.ndarray, sigma2: float) -> tuple[np.ndarray, float]:
     return np.real(np.poly(roots)[1:]), sigma2 * scale
 
 
+def next_finite(results: Any) -> bool:
+    """Whether fitted statsmodels results forecast a finite next value: ``Z a + d`` at
+    the filter's last predicted state, the number ``results.forecast(1)`` computes
+    (which builds a prediction object first: 5 ms a candidate order)."""
+    f = results.filter_results
+    state = results.predicted_state[:, -1]
+    return bool(np.isfinite(f.design[0, :, -1] @ state + f.obs_intercept[0, -1]))
+
+
 class ArimaForecaster(StateSpaceForecaster):
     """``orders``: candidate (p, q) pairs; ``d``: 0, 1 or None (chosen by KPSS);
     ``polish``: maximum-likelihood iterations after the selection (0 to skip);
@@ -150,7 +159,7 @@ class ArimaForecaster(StateSpaceForecaster):
             except (ValueError, np.linalg.LinAlgError) as exc:
                 errors.append(f"({p},{d},{q}): {exc}")
                 continue
-            usable = np.isfinite(res.aic) and np.isfinite(res.forecast(1)).all()
+            usable = np.isfinite(res.aic) and next_finite(res)
             if usable and res.aic < best_aic:
                 best, best_aic, self.order = (model, start, res), res.aic, (p, d, q)
         if best is None:
@@ -164,7 +173,7 @@ class ArimaForecaster(StateSpaceForecaster):
                 np.isfinite(polished.llf)
                 and polished.llf >= res.llf
                 and stable(polished.arparams)
-                and np.isfinite(polished.forecast(1)).all()
+                and next_finite(polished)
             ):
                 res = polished
         return res
