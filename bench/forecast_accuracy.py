@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import pickle
 import subprocess
 import sys
@@ -44,17 +45,33 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
+from autoscaler.cli import single_thread_blas
+
+# The models run with one BLAS thread, as the daemon has them (``autoscaler.cli.main``
+# sets it before numpy loads): a multi-threaded BLAS spins its threads on the models'
+# small products (L-BFGS-B's, STL's, the ARIMA regressions'), and that CPU counted in
+# the fit times: auto's fit took 1.7x the CPU on 2 busy cores; the forecasts are the
+# same to the last bit (docs/forecast-accuracy.md).
+single_thread_blas(os.environ)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forecast_calibration import print_calibration, rebanded
-from forecast_corpus import GROUPS, STEP, CorpusSeries, load_corpus
-from forecast_report import print_report
-from forecast_scoring import Run, plan_origins, run_model
-from forecast_variants import FAMILIES, NOT_BY_DEFAULT, QUICK_MODELS, QUICK_SERIES, VARIANTS, WIDTHS
+from forecast_calibration import print_calibration, rebanded  # noqa: E402
+from forecast_corpus import GROUPS, STEP, CorpusSeries, load_corpus  # noqa: E402
+from forecast_report import print_report  # noqa: E402
+from forecast_scoring import Run, plan_origins, run_model  # noqa: E402
+from forecast_variants import (  # noqa: E402
+    FAMILIES,
+    NOT_BY_DEFAULT,
+    QUICK_MODELS,
+    QUICK_SERIES,
+    VARIANTS,
+    WIDTHS,
+)
 
-from autoscaler.forecasters.registry import build_forecaster
-from autoscaler.registry import default_calibration
+from autoscaler.forecasters.registry import build_forecaster  # noqa: E402
+from autoscaler.registry import default_calibration  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HMAX, TRAIN_WINDOW, DAY = 12, 2016, 288

@@ -2,12 +2,12 @@
 
 The differencing order comes from a KPSS test (AIC is not comparable across
 differencing orders). Each candidate (p, q), every one with p <= 3 and q <= 2, is
-estimated by Hannan-Rissanen (two least-squares regressions) and scored by the exact
-Gaussian AIC of one Kalman pass at those parameters; the winner's parameters are then
-polished by maximum likelihood (up to ``polish`` iterations). Full MLE of every
-candidate would take several seconds a fit. Daily (and, given two weeks, weekly)
-seasonality is handled by STL/MSTL outside the model: never a seasonal ARIMA with
-s=288.
+estimated by Hannan-Rissanen (least-squares regressions, ``hannan_rissanen``) and
+scored by the exact Gaussian AIC of one Kalman pass at those parameters; the winner's
+parameters are then polished by maximum likelihood (up to ``polish`` iterations).
+Full MLE of every candidate would take several seconds a fit. Daily (and, given two
+weeks, weekly) seasonality is handled by STL/MSTL outside the model: never a seasonal
+ARIMA with s=288.
 
 The grid and the polish were chosen leave-one-series-out on the 33-series benchmark
 (docs/forecast-accuracy.md, issue 13) among the earlier five orders with 5 polish
@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from autoscaler.forecasters.hannan_rissanen import HannanRissanen
 from autoscaler.forecasters.statespace import StateSpaceForecaster
 from autoscaler.model import ForecastError
 
@@ -86,6 +87,15 @@ def invertible(ma: np.ndarray, sigma2: float) -> tuple[np.ndarray, float]:
     return np.real(np.poly(roots)[1:]), sigma2 * scale
 
 
+def next_finite(results: Any) -> bool:
+    """Whether fitted statsmodels results forecast a finite next value: ``Z a + d`` at
+    the filter's last predicted state, the number ``results.forecast(1)`` computes
+    (which builds a prediction object first: 5 ms a candidate order)."""
+    f = results.filter_results
+    state = results.predicted_state[:, -1]
+    return bool(np.isfinite(f.design[0, :, -1] @ state + f.obs_intercept[0, -1]))
+
+
 class ArimaForecaster(StateSpaceForecaster):
     """``orders``: candidate (p, q) pairs; ``d``: 0, 1 or None (chosen by KPSS);
     ``polish``: maximum-likelihood iterations after the selection (0 to skip);
@@ -126,7 +136,6 @@ class ArimaForecaster(StateSpaceForecaster):
         self.order: tuple[int, int, int] | None = None
 
     def _fit_remainder(self, r: np.ndarray) -> Any:
-        from statsmodels.tsa.arima.estimators.hannan_rissanen import hannan_rissanen
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         d = self.d if self.d is not None else int(needs_difference(r))
@@ -135,9 +144,10 @@ class ArimaForecaster(StateSpaceForecaster):
         z = r - self._offset
         w = np.diff(z) if d else z
         best, best_aic, errors = None, math.inf, []
+        estimates = HannanRissanen(w)  # statsmodels' estimates, the long AR shared
         for p, q in self.orders:
             try:
-                hr, _ = hannan_rissanen(w, ar_order=p, ma_order=q, demean=False)
+                hr = estimates.estimate(p, q)
                 if not stable(hr.ar_params):
                     errors.append(f"({p},{d},{q}): unstable estimate")
                     continue
@@ -150,7 +160,7 @@ class ArimaForecaster(StateSpaceForecaster):
             except (ValueError, np.linalg.LinAlgError) as exc:
                 errors.append(f"({p},{d},{q}): {exc}")
                 continue
-            usable = np.isfinite(res.aic) and np.isfinite(res.forecast(1)).all()
+            usable = np.isfinite(res.aic) and next_finite(res)
             if usable and res.aic < best_aic:
                 best, best_aic, self.order = (model, start, res), res.aic, (p, d, q)
         if best is None:
@@ -164,7 +174,7 @@ class ArimaForecaster(StateSpaceForecaster):
                 np.isfinite(polished.llf)
                 and polished.llf >= res.llf
                 and stable(polished.arparams)
-                and np.isfinite(polished.forecast(1)).all()
+                and next_finite(polished)
             ):
                 res = polished
         return res

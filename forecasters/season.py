@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -94,7 +95,34 @@ def strongest_period(
 FINEST_DAY = 288
 
 
+# The last few profiles fitted, with the values and settings they were fitted on: auto's
+# ets and arima members remove the season of the same days one after the other, and
+# the two STL decompositions are about a third of each one's fit. A profile is a pure
+# function of its arguments, so a repeat gets the same object (nothing mutates one).
+_MEMO_SIZE = 4
+_memo: list[tuple[tuple[int, bool, float], np.ndarray, SeasonalProfile]] = []
+_memo_lock = threading.Lock()
+
+
 def fit_profile(
+    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN
+) -> SeasonalProfile:
+    """``estimate_profile(values, day, weekly=weekly, gain=gain)``, remembered for the
+    last ``_MEMO_SIZE`` distinct calls (the values compared element by element)."""
+    values = np.asarray(values, dtype=float)
+    key = (int(day), bool(weekly), float(gain))
+    with _memo_lock:
+        for k, seen, profile in _memo:
+            if k == key and np.array_equal(seen, values):
+                return profile
+    profile = estimate_profile(values, day, weekly=weekly, gain=gain)
+    with _memo_lock:
+        _memo.insert(0, (key, values.copy(), profile))
+        del _memo[_MEMO_SIZE:]
+    return profile
+
+
+def estimate_profile(
     values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN
 ) -> SeasonalProfile:
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
@@ -117,7 +145,7 @@ def fit_profile(
     block = day // FINEST_DAY
     if block > 1 and day % block == 0:
         return _expanded(
-            fit_profile(_block_means(values, block), day // block, weekly=weekly, gain=gain),
+            estimate_profile(_block_means(values, block), day // block, weekly=weekly, gain=gain),
             block,
             n,
         )

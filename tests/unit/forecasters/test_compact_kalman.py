@@ -75,3 +75,57 @@ def test_time_varying_models_are_refused(cpu: np.ndarray) -> None:
         res = SARIMAX(cpu[:300], exog=x, order=(1, 0, 0), mle_regression=False).fit(disp=False)
     with pytest.raises(ValueError, match="time-varying"):
         CompactStateSpace.from_results(res)
+
+
+def _plain_update(k: CompactStateSpace, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kalman recursions written out at every step (the reference for the shortcut)."""
+    a, P = k.a.copy(), k.P.copy()
+    for value in y:
+        if np.isnan(value):
+            a, P = k.T @ a + k.c, k.T @ P @ k.T.T + k.RQR
+            continue
+        PZ = P @ k.Z
+        F = float(k.Z @ PZ) + k.H
+        v = value - float(k.Z @ a) - k.d
+        K = (k.T @ PZ) / F
+        a = k.T @ a + k.c + K * v
+        P = k.T @ P @ k.T.T + k.RQR - np.outer(K, K) * F
+    return a, 0.5 * (P + P.T)
+
+
+def _fixed_point_after(k: CompactStateSpace, steps: int) -> bool:
+    """Whether the covariance recursion reaches an exact fixed point within ``steps``."""
+    P = k.P
+    for _ in range(steps):
+        PZ = P @ k.Z
+        F = float(k.Z @ PZ) + k.H
+        K = (k.T @ PZ) / F
+        after = k.T @ P @ k.T.T + k.RQR - np.outer(K, K) * F
+        if np.array_equal(after, P):
+            return True
+        P = after
+    return False
+
+
+# AR(1) and AR(3) reach an exact fixed point within a few steps here; ARIMA(2,1,1) does
+# not (the last bit alternates), so it takes every step in full
+@pytest.mark.parametrize(
+    ("order", "converges"), [((1, 0, 0), True), ((3, 0, 0), True), ((2, 1, 1), False)]
+)
+def test_a_converged_filter_moves_the_state_exactly_as_every_step_would(
+    cpu, order, converges
+) -> None:
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = SARIMAX(cpu[:1200], order=order, trend="n").fit(disp=False)
+    compact = CompactStateSpace.from_results(res)
+    assert _fixed_point_after(compact, 30) == converges
+    new = cpu[1200:1500].copy()
+    new[[40, 41, 200]] = np.nan  # a missing value unsettles the covariance for a while
+    a, P = _plain_update(compact, new)
+    compact.update(new[:150])  # in two calls, as a daemon's updates come
+    compact.update(new[150:])
+    np.testing.assert_array_equal(compact.a, a)
+    np.testing.assert_array_equal(compact.P, P)

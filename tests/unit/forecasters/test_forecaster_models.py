@@ -293,3 +293,27 @@ def test_a_one_point_update_off_the_grid_is_an_error_that_changes_nothing(nab_cp
         model.update(pd.Series([np.inf], index=nab_cpu.index[100:101]))
     assert model.predict(1).index[0] == nab_cpu.index[100]
     assert model.predict(1).mean[0] == nab_cpu.iloc[99]
+
+
+def test_arimas_finite_check_reads_the_next_forecast_from_the_filter(nab_cpu):
+    import warnings
+    from types import SimpleNamespace
+
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    from autoscaler.forecasters.arima import next_finite
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = SARIMAX(nab_cpu.to_numpy(), order=(2, 0, 1), trend="c").fit(disp=False)
+    f = res.filter_results
+    state = res.predicted_state[:, -1]
+    # the number it checks is the one-step forecast statsmodels gives
+    assert f.design[0, :, -1] @ state + f.obs_intercept[0, -1] == pytest.approx(
+        float(res.forecast(1)[0]), rel=1e-12
+    )
+    assert next_finite(res)
+    for bad in (np.inf, np.nan):
+        broken = SimpleNamespace(filter_results=f, predicted_state=res.predicted_state.copy())
+        broken.predicted_state[0, -1] = bad
+        assert not next_finite(broken)

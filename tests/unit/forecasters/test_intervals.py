@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autoscaler.forecasters.intervals import empirical_bands, make_monotone
+from autoscaler.forecasters.intervals import empirical_bands, make_monotone, sample_quantiles
 
 QS = (0.05, 0.25, 0.5, 0.75, 0.95)
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -53,3 +53,17 @@ def test_empirical_bands_are_each_steps_quantiles_of_its_finite_errors(errors, h
         e = errors[h][np.isfinite(errors[h])]
         for q in QS:
             assert bands[q][h] == mean[h] + np.quantile(e, q)
+
+
+@given(
+    sample=arrays(np.float64, st.integers(1, 300), elements=finite),
+    probs=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5),
+    ties=st.booleans(),
+)
+def test_sample_quantiles_are_numpys_to_the_last_bit(sample, probs, ties):
+    if ties:  # repeated values: the partition's neighbours are equal
+        sample = np.round(sample / 1e5)
+    before = sample.copy()
+    expected = np.quantile(sample, probs)
+    np.testing.assert_array_equal(sample_quantiles(sample, np.array(probs)), expected)
+    np.testing.assert_array_equal(sample, before)  # the sample is left as it was

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from forecast_data import STEP
 
-from autoscaler.forecasters.season import MIN_STRENGTH, decompose, fit_profile
+from autoscaler.forecasters import season
+from autoscaler.forecasters.season import MIN_STRENGTH, decompose, estimate_profile, fit_profile
 from autoscaler.forecasters.series_input import steps_per_day, to_steps
 from autoscaler.model import ForecastError
 from autoscaler.traces import load_trace
@@ -91,3 +92,24 @@ def test_the_gain_a_profile_must_bring_is_a_parameter():
     assert kept.period == 288
     refused = fit_profile(y, 288, gain=0.05)
     assert refused.period == 0 and refused.strength == kept.strength
+
+
+def test_a_repeated_profile_fit_is_remembered_and_equal_to_a_fresh_estimate(nab_cpu):
+    noise = nab_cpu.to_numpy() - nab_cpu.mean()
+    y = 40 * np.sin(2 * np.pi * np.arange(len(noise)) / 288) + 100 + 0.2 * noise
+    first = fit_profile(y, 288)
+    fresh = estimate_profile(y, 288)
+    assert first.period == fresh.period == 288 and first.strength == fresh.strength
+    np.testing.assert_array_equal(first.profile, fresh.profile)
+    assert fit_profile(y.copy(), 288) is first  # equal values: the same profile, not refitted
+    # one value changed, or another setting: estimated again
+    changed = y.copy()
+    changed[100] += 1.0
+    assert fit_profile(changed, 288) is not first
+    assert fit_profile(y, 288, gain=0.05) is not first
+    assert fit_profile(y, 288, weekly=False) is not first
+    # only the last few are kept
+    for k in range(season._MEMO_SIZE):
+        fit_profile(y + k + 1.0, 288)
+    again = fit_profile(y, 288)
+    assert again is not first and again.strength == first.strength
