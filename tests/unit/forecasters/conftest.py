@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from forecast_data import NAB_CPU, NASA, STEP
@@ -48,3 +49,21 @@ def nab_slice_csv(tmp_path: Path, nab_cpu: pd.Series) -> Path:
     frame.index = frame.index.strftime("%Y-%m-%d %H:%M:%S")
     frame.to_csv(path, index_label="timestamp")
     return path
+
+
+@pytest.fixture
+def pool_stored_without():
+    """A ``ScorePool`` with 60 fit scores, as unpickled from a version that lacked
+    ``fields`` (its ``__setstate__`` fills them in)."""
+    from autoscaler.forecasters.aci import ScorePool
+
+    def make(*fields: str) -> ScorePool:
+        pool = ScorePool(leads=None)
+        pool.add(np.arange(1, 61), np.linspace(0, 3, 60))
+        assert set(fields) <= set(pool.__dict__), "not a field of today's ScorePool"
+        state = {k: v for k, v in pool.__dict__.items() if k not in fields}
+        old = ScorePool.__new__(ScorePool)
+        old.__setstate__(state)
+        return old
+
+    return make

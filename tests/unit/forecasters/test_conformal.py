@@ -345,12 +345,7 @@ def test_a_log_without_fit_marks_replays_as_one_with_them() -> None:
         np.testing.assert_array_equal(x, w)
 
 
-def test_a_pool_stored_before_age_out_keeps_its_fit_scores() -> None:
-    pool = ScorePool(leads=None)
-    pool.add(np.arange(1, 61), np.linspace(0, 3, 60))
-    state = dict(pool.__dict__)
-    del state["age_out"], state["fit_left"]
-    old = ScorePool.__new__(ScorePool)
-    old.__setstate__(state)
+def test_a_pool_stored_before_age_out_keeps_its_fit_scores(pool_stored_without) -> None:
+    old = pool_stored_without("age_out", "fit_left")
     old.add(np.arange(1, 13), np.ones(12))
     assert len(old.scores) == 72

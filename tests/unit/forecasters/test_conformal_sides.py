@@ -143,13 +143,8 @@ def test_replayed_sided_scores_give_the_bands_the_model_gave() -> None:
         replay(old, make_pool(12, sides="shared"))
 
 
-def test_a_pool_stored_before_sides_has_one_stretch() -> None:
-    pool = ScorePool(leads=None)
-    pool.add(np.arange(1, 61), np.linspace(0, 3, 60))
-    state = dict(pool.__dict__)
-    del state["sides"], state["signs"]
-    old = ScorePool.__new__(ScorePool)
-    old.__setstate__(state)
+def test_a_pool_stored_before_sides_has_one_stretch(pool_stored_without) -> None:
+    old = pool_stored_without("sides", "signs")
     old.add(np.arange(1, 13), np.ones(12), side=np.ones(12))
     assert old.factors(3).shape == (3,) and isinstance(old.signs, deque)
     with pytest.raises(ValueError):
