@@ -238,10 +238,8 @@ def boot_override(
 def policy_config(scn: Scenario, name: str) -> PolicyConfig:
     """The group's own configuration of policy ``name``, else its defaults. Raises
     ``ScenarioError`` for an unknown one, or one the group contradicts."""
-    # a trace step longer than the interval spaces the samples wider: one tick a step
-    step = scn.step if scn.step > scn.group.interval else None
     try:
-        return chosen_policy(scn.group, name, POLICY_DEFAULTS, step)
+        return chosen_policy(scn.group, name, POLICY_DEFAULTS, scn.step)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
 

@@ -79,16 +79,18 @@ def chosen_policy(
     group: GroupConfig,
     name: str,
     defaults: Mapping[str, PolicyConfig],
-    step: timedelta | None = None,
+    spacing: timedelta | None = None,
 ) -> PolicyConfig:
     """``group``'s own configuration of policy ``name``, else ``defaults[name]``, as a
-    simulation runs it (``step``: see ``policy_problem``). A listed policy was checked at
-    load on the group's interval, so it is checked again only on another ``step``.
+    simulation runs it on samples ``spacing`` apart (None: the group's interval). A
+    simulation evaluates the group once a sample when they are further apart than its
+    interval, so a listed policy, checked at load on the interval, is checked again.
     Raises ``ValueError`` (one line) for an unknown name or a contradicted policy."""
     listed = next((p for p in group.policies if p.kind == name), None)
     if listed is None and name not in defaults:
         raise ValueError(f"unknown policy {name!r} (known: {', '.join(sorted(defaults))})")
     cfg = listed or defaults[name]
+    step = spacing if spacing is not None and spacing > group.interval else None
     if listed is None or step is not None:
         problem = policy_problem(group, cfg, step)
         if problem is not None:

@@ -101,13 +101,12 @@ def _group_problems(path: Path, grid: GridFile, config: str) -> list[str]:
     spacing = spacing_problem(group, cfg.simulation.step)
     if spacing is not None:
         problems.append(f"{path}: config {config}: group {group.name}: {spacing}")
-    step = cfg.simulation.step if cfg.simulation.step > group.interval else None
     for i, name in enumerate(grid.policies):
         for part in name.split("+"):
             if part not in POLICY_DEFAULTS:
                 continue  # the grid's own check names it
             try:
-                chosen_policy(group, part, POLICY_DEFAULTS, step)
+                chosen_policy(group, part, POLICY_DEFAULTS, cfg.simulation.step)
             except ValueError as exc:
                 problems.append(f"{path}: policies[{i}]: {exc}")
     return problems
