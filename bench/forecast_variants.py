@@ -35,6 +35,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # persistence on the held-out day
     "ets x0=estimated": ("ets", {"initial": "estimated"}),
     "ets x0=estimated season<=1": ("ets", {"initial": "estimated", "season_gain": 1.0}),
+    # the season check before 2026-12-03: the errors at 15 and 60 minutes alone, not over
+    # every lead up to them (season.CHECKS); the earlier runs of "ets", "arima" and
+    # "theta season<=0.95" are these
+    "ets season=ends": ("ets", {"season_check": "ends"}),
     # arima's default (issue 13): every (p, q) up to (3, 2), polished by up to 50
     # maximum-likelihood iterations, the polish started from an invertible MA. The
     # candidates it was chosen among (the "narrow" ones: the earlier five orders) ran
@@ -50,6 +54,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "arima narrow season<=1": ("arima", {"orders": NARROW, "polish": 5, "season_gain": 1.0}),
     "arima narrow polish=50": ("arima", {"orders": NARROW, "polish": 50}),
     "arima no season": ("arima", {"seasonal": False}),
+    "arima season=ends": ("arima", {"season_check": "ends"}),  # as "ets season=ends"
     # the ARMA window's candidates (issue 12), chosen on CPU-like series. The fit here sees
     # 1440 points (2016 less the conformal hold-out): 2016 is "all of them"
     "arima arma=720": ("arima", {"arma_window": 720}),
@@ -90,6 +95,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # gain); fixed before any run of them
     "theta season=auto": ("theta", {"season": "auto"}),
     "theta season<=0.95": ("theta", {"season": "auto", "season_gain": 0.95}),
+    "theta season<=0.95 ends": (
+        "theta",
+        {"season": "auto", "season_gain": 0.95, "season_check": "ends"},
+    ),
     # its theta member as it ran (theta's first default); member_params replace auto's
     # default ones, so its arima member's are restated
     "auto theta": (
@@ -156,7 +165,7 @@ QUICK_MODELS = (
     "auto",
 )
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "theta": ("theta", "theta season=auto", "theta season<=0.95"),
+    "theta": ("theta", "theta season=auto", "theta season<=0.95", "theta season<=0.95 ends"),
     "level": ("level", "level a=0.1", "level a=0.5", "level a=1"),
     "ets": (
         "ets",
@@ -165,6 +174,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ets damped",
         "ets x0=estimated",
         "ets x0=estimated season<=1",
+        "ets season=ends",
     ),
     "arima": (
         "arima",
@@ -175,6 +185,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "arima narrow no reflect",
         "arima narrow season<=1",
         "arima narrow polish=50",
+        "arima season=ends",
     ),
     # auto without the break check first (auto before it): the check ties it on every
     # series but one, so on that one the LOO figure is the check's absence

@@ -26,6 +26,26 @@ MIN_STRENGTH = 0.6
 # A profile is kept when persistence on the deseasonalised held-out day errs by at most
 # this share of plain persistence's error (``profile_helps``).
 GAIN = 0.95
+# How ``profile_helps`` reads its leads: "span" (the default) sums the errors over every
+# lead up to each, as a forecast over 15 or 60 minutes is scored; "ends" (before
+# 2026-12-03) compares the errors at those two leads alone. At a lead that is a whole
+# number of the load's own period (an hourly pattern, 60 minutes ahead) plain
+# persistence is already seasonal naive, and "ends" took that for the profile not
+# helping: an auto-scaling group's hourly jobs were modelled without their season.
+CHECKS = ("span", "ends")
+CHECK = "span"
+
+
+def named_check(owner: str, check: str) -> str:
+    """``check`` when it is one of ``CHECKS``; raises ForecastError naming ``owner``'s
+    ``season_check`` otherwise."""
+    if check not in CHECKS:
+        from autoscaler.model import ForecastError
+
+        raise ForecastError(
+            f"{owner}: season_check must be one of {', '.join(CHECKS)}, not {check!r}"
+        )
+    return check
 
 
 @dataclass(frozen=True)
@@ -100,22 +120,23 @@ FINEST_DAY = 288
 # the two STL decompositions are about a third of each one's fit. A profile is a pure
 # function of its arguments, so a repeat gets the same object (nothing mutates one).
 _MEMO_SIZE = 4
-_memo: list[tuple[tuple[int, bool, float], np.ndarray, SeasonalProfile]] = []
+_memo: list[tuple[tuple[int, bool, float, str], np.ndarray, SeasonalProfile]] = []
 _memo_lock = threading.Lock()
 
 
 def fit_profile(
-    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN
+    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN, check: str = CHECK
 ) -> SeasonalProfile:
-    """``estimate_profile(values, day, weekly=weekly, gain=gain)``, remembered for the
-    last ``_MEMO_SIZE`` distinct calls (the values compared element by element)."""
+    """``estimate_profile(values, day, weekly=weekly, gain=gain, check=check)``,
+    remembered for the last ``_MEMO_SIZE`` distinct calls (the values compared element
+    by element)."""
     values = np.asarray(values, dtype=float)
-    key = (int(day), bool(weekly), float(gain))
+    key = (int(day), bool(weekly), float(gain), str(check))
     with _memo_lock:
         for k, seen, profile in _memo:
             if k == key and np.array_equal(seen, values):
                 return profile
-    profile = estimate_profile(values, day, weekly=weekly, gain=gain)
+    profile = estimate_profile(values, day, weekly=weekly, gain=gain, check=check)
     with _memo_lock:
         _memo.insert(0, (key, values.copy(), profile))
         del _memo[_MEMO_SIZE:]
@@ -123,7 +144,7 @@ def fit_profile(
 
 
 def estimate_profile(
-    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN
+    values: np.ndarray, day: int, *, weekly: bool = True, gain: float = GAIN, check: str = CHECK
 ) -> SeasonalProfile:
     """Estimate the seasonal profile of ``values`` (positions 0..n-1).
 
@@ -137,7 +158,8 @@ def estimate_profile(
     can pass for a strong daily pattern (STL's strength of AR(1) noise with
     coefficient 0.9 over four days is about 0.75). With under three days that check
     cannot be made, and no season is modelled: it is decided from the data, never
-    assumed. ``gain``: the error ratio the profile must reach there (``profile_helps``).
+    assumed. ``gain``: the error ratio the profile must reach there, ``check``: how its
+    leads are read (both ``profile_helps``'s).
     """
     n = len(values)
     if n < 3 * day:
@@ -145,7 +167,9 @@ def estimate_profile(
     block = day // FINEST_DAY
     if block > 1 and day % block == 0:
         return _expanded(
-            estimate_profile(_block_means(values, block), day // block, weekly=weekly, gain=gain),
+            estimate_profile(
+                _block_means(values, block), day // block, weekly=weekly, gain=gain, check=check
+            ),
             block,
             n,
         )
@@ -153,7 +177,7 @@ def estimate_profile(
     if profile.period:
         held_out = decompose(values[:-day], day, weekly)
         leads = (min(3, day // 2), min(12, day // 2))
-        if not profile_helps(values, held_out, n - day, leads=leads, gain=gain):
+        if not profile_helps(values, held_out, n - day, leads=leads, gain=gain, check=check):
             return SeasonalProfile(0, np.zeros(0), profile.strength)
     return profile
 
@@ -181,20 +205,26 @@ def profile_helps(
     start: int,
     leads: tuple[int, ...],
     gain: float = GAIN,
+    check: str = CHECK,
 ) -> bool:
     """Whether persistence on the deseasonalised series beats plain persistence after
     ``start``: its mean absolute error at most ``gain`` times plain persistence's.
 
-    Averaged over ``leads`` (15 and 60 minutes at 5-minute steps: what the engine asks).
+    Averaged over ``leads`` (15 and 60 minutes at 5-minute steps: what the engine asks);
+    ``check`` "span": each lead's figure is the errors summed over leads 1 to it
+    (``CHECKS``). Raises ValueError for another ``check``.
     """
+    if check not in CHECKS:
+        raise ValueError(f"check must be one of {', '.join(CHECKS)}, not {check!r}")
     if profile.period == 0:
         return False
     y = values[start:]
     s = profile.at(np.arange(start, len(values)))
     ratios = []
     for lead in leads:
-        plain = np.abs(y[lead:] - y[:-lead]).mean()
-        adjusted = np.abs((y[lead:] - s[lead:]) - (y[:-lead] - s[:-lead])).mean()
+        span = range(1, lead + 1) if check == "span" else (lead,)
+        plain = sum(float(np.abs(y[k:] - y[:-k]).mean()) for k in span)
+        adjusted = sum(float(np.abs((y[k:] - s[k:]) - (y[:-k] - s[:-k])).mean()) for k in span)
         ratios.append(adjusted / plain if plain > 0 else 1.0)
     return bool(np.mean(ratios) < gain)
 

@@ -27,7 +27,14 @@ import numpy as np
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.compact_kalman import CompactStateSpace
 from autoscaler.forecasters.intervals import normal_bands
-from autoscaler.forecasters.season import GAIN, NONE, SeasonalProfile, fit_profile
+from autoscaler.forecasters.season import (
+    CHECK,
+    GAIN,
+    NONE,
+    SeasonalProfile,
+    fit_profile,
+    named_check,
+)
 from autoscaler.forecasters.series_input import to_steps
 
 
@@ -36,9 +43,11 @@ class StateSpaceForecaster(BaseForecaster):
 
     ``seasonal``: whether a season may be modelled (the data decide whether one is);
     ``season_gain``: how much a profile must help on the held-out day to be kept
-    (``season.fit_profile``'s ``gain``)."""
+    (``season.fit_profile``'s ``gain``); ``season_check``: how that day's leads are
+    read (``season.CHECKS``)."""
 
     min_history = 30
+    season_check = CHECK  # what a model stored before the setting existed refits with
 
     def __init__(
         self,
@@ -47,6 +56,7 @@ class StateSpaceForecaster(BaseForecaster):
         seasonal: bool = True,
         arma_window: int | str | None = None,
         season_gain: float = GAIN,
+        season_check: str = CHECK,
         **params: Any,
     ) -> None:
         super().__init__(
@@ -55,8 +65,10 @@ class StateSpaceForecaster(BaseForecaster):
             seasonal=seasonal,
             arma_window=arma_window,
             season_gain=season_gain,
+            season_check=season_check,
             **params,
         )
+        self.season_check = named_check(self.name, season_check)
         self.fit_window = to_steps(fit_window, step, name="fit_window")
         self.arma_window = (
             None if arma_window is None else to_steps(arma_window, step, name="arma_window")
@@ -74,7 +86,9 @@ class StateSpaceForecaster(BaseForecaster):
     def _fit(self, values: np.ndarray) -> None:
         values = values[-self.fit_window :]
         self._season = (
-            fit_profile(values, self.day, gain=self.season_gain) if self.seasonal else NONE
+            fit_profile(values, self.day, gain=self.season_gain, check=self.season_check)
+            if self.seasonal
+            else NONE
         )
         r = values - self._season.at(np.arange(len(values)))
         if self.arma_window is not None:

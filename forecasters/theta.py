@@ -20,8 +20,8 @@ the ``n``-th point is ``level + b / 2 * (k - 1 + 1 / alpha - (1 - alpha) ** n / 
   one: load series reach zero. With ``season_gain`` (a ratio; None: off) the season
   must also pass the check the state-space models make (``season.profile_helps``):
   a profile fitted without the last day, subtracted, must bring persistence's error
-  on that day 3 and 12 steps ahead (15 and 60 minutes at 5-minute steps) to at most ``season_gain`` times plain
-  persistence's.
+  on that day over leads 1-3 and 1-12 (15 and 60 minutes at 5-minute steps;
+  ``season_check``) to at most ``season_gain`` times plain persistence's.
 * Bands: the empirical quantiles of the one-step errors over the fitted history,
   widened by SES's variance growth ``sqrt(1 + (k - 1) * alpha ** 2)`` at lead ``k``.
 
@@ -40,7 +40,7 @@ from scipy.signal import lfilter
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.level import season_steps
-from autoscaler.forecasters.season import SeasonalProfile, profile_helps
+from autoscaler.forecasters.season import CHECK, SeasonalProfile, named_check, profile_helps
 
 # SES's candidate weights: fine near 0 (slow levels), coarse near 1 (persistence).
 ALPHAS = tuple(float(a) for a in np.round(np.geomspace(0.01, 1.0, 24), 4))
@@ -92,15 +92,20 @@ class ThetaForecaster(BaseForecaster):
 
     name = "theta"
     min_history = 4
+    season_check = CHECK  # what a model stored before the setting existed refits with
 
     def __init__(
         self,
         step: timedelta,
         season: int | str | None = None,
         season_gain: float | None = None,
+        season_check: str = CHECK,
         **params: Any,
     ) -> None:
-        super().__init__(step, season=season, season_gain=season_gain, **params)
+        super().__init__(
+            step, season=season, season_gain=season_gain, season_check=season_check, **params
+        )
+        self.season_check = named_check("theta", season_check)
         self.season_setting = season_steps(season, step)
         self.season_gain = None if season_gain is None else float(season_gain)
         self.period = 0  # the modelled season (0: none)
@@ -149,7 +154,9 @@ class ThetaForecaster(BaseForecaster):
             return False
         held_out = SeasonalProfile(period, additive_profile(values[:-period], period), 1.0)
         leads = (min(3, period // 2), min(12, period // 2))
-        return profile_helps(values, held_out, n - period, leads=leads, gain=self.season_gain)
+        return profile_helps(
+            values, held_out, n - period, leads, gain=self.season_gain, check=self.season_check
+        )
 
     def _update(self, new: np.ndarray) -> None:
         a, level, pos = self.alpha, self._level, self._pos
