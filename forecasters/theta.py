@@ -8,10 +8,11 @@ the ``n``-th point is ``level + b / 2 * (k - 1 + 1 / alpha - (1 - alpha) ** n / 
 * ``alpha``: SES's smoothing weight, chosen at fit among ``ALPHAS`` by the one-step
   squared error over the fitted history (each candidate is one linear filter over it:
   the fit costs a few milliseconds, so ``auto`` can hold it as a member for free).
-* ``season`` (``None``/``"none"``, the default; ``"auto"``; or a period in steps or as a
-  duration): none by default, the in-sample pick on the 33-series bench among none,
-  ``"auto"`` and ``"auto"`` with ``season_gain`` 0.95 (docs/forecast-accuracy.md: on
-  the NAB CPU series the test passes on daily profiles that hurt). With ``"auto"`` a
+* ``season`` (``"auto"``, the default; ``None``/``"none"``; or a period in steps or as
+  a duration) and ``season_gain`` (default 0.95): the in-sample pick on the 35-series
+  bench among none, ``"auto"`` alone and ``"auto"`` with the gain (on the 33 series
+  before it, none: docs/forecast-accuracy.md; the test alone passes on NAB CPU series'
+  daily profiles that hurt). With ``"auto"`` a
   daily season is modelled when the series has three days and its
   autocorrelation at one day passes the method's 90 % test (statsforecast's
   ``AutoTheta`` does the same). The season is then a classical additive decomposition
@@ -40,7 +41,7 @@ from scipy.signal import lfilter
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.level import season_steps
-from autoscaler.forecasters.season import CHECK, SeasonalProfile, named_check, profile_helps
+from autoscaler.forecasters.season import CHECK, GAIN, SeasonalProfile, named_check, profile_helps
 
 # SES's candidate weights: fine near 0 (slow levels), coarse near 1 (persistence).
 ALPHAS = tuple(float(a) for a in np.round(np.geomspace(0.01, 1.0, 24), 4))
@@ -97,8 +98,8 @@ class ThetaForecaster(BaseForecaster):
     def __init__(
         self,
         step: timedelta,
-        season: int | str | None = None,
-        season_gain: float | None = None,
+        season: int | str | None = "auto",
+        season_gain: float | None = GAIN,
         season_check: str = CHECK,
         **params: Any,
     ) -> None:
