@@ -29,30 +29,16 @@ HORIZON = 12  # the conformal wrapper's default horizon (1 h at 5 minutes)
 TIE = 0.002  # coverage distances closer than this are a tie
 # name -> make_pool settings. The first is the current default (one miss rate, the
 # paper's step, certain leads counted and pooled: feat8's choice, kept by feat10's LOO
-# against fit-time scores ageing out and certain leads moving the rate only; that list
-# is in git at 549bbc4). Then feat12's idea, a stretch per edge of the band: each edge
-# at its own 5 % (two one-sided bands, the textbook form), then one rate shared by the
-# edges (a side that cannot miss leaves its share to the other), each alone and with
-# fit-time scores ageing out (feat10's in-sample best). Fixed before any of their
-# coverage was looked at.
+# against fit-time scores ageing out and certain leads moving the rate only, and by
+# feat12's against a stretch per edge; those lists are in git at 549bbc4 and fab38d3).
+# Then issue 13's (feat13/fcal): a lower edge the model put at zero kept there under
+# any stretch (its outcomes at zero no longer pin one stretch at 1), alone and with the
+# miss rate free up to 1 instead of 0.5 (where the pool's median is still too wide).
+# Fixed before any of their coverage was looked at.
 CANDIDATES: dict[str, dict] = {
     "pooled g=0.005 certain": {"per_lead": False, "gamma": 0.005, "certain": True},
-    "sides own": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "own"},
-    "sides shared": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "shared"},
-    "sides own age=3": {
-        "per_lead": False,
-        "gamma": 0.005,
-        "certain": True,
-        "sides": "own",
-        "age_out": 3,
-    },
-    "sides shared age=3": {
-        "per_lead": False,
-        "gamma": 0.005,
-        "certain": True,
-        "sides": "shared",
-        "age_out": 3,
-    },
+    "floor": {"per_lead": False, "gamma": 0.005, "certain": True, "floor": True},
+    "floor cap=1": {"per_lead": False, "gamma": 0.005, "certain": True, "floor": True, "cap": 1.0},
 }
 
 
@@ -61,7 +47,8 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
     would have given; a run without a log is returned as it is."""
     if run.calibration_log is None:
         return run
-    factors = replay(run.calibration_log, make_pool(HORIZON, **dict(settings or {})))
+    pool = make_pool(HORIZON, **dict(settings or {}))
+    factors = replay(run.calibration_log, pool)
     low, high = run.raw_low.copy(), run.raw_high.copy()
     for i, c in enumerate(factors):
         if c is None or i >= len(low):
@@ -69,7 +56,7 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
         if c.shape[-1] < low.shape[1]:  # leads past the pool's: the last lead's stretch
             pad = [(0, 0)] * (c.ndim - 1) + [(0, low.shape[1] - c.shape[-1])]
             c = np.pad(c, pad, mode="edge")
-        b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c)
+        b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c, pool.floor)
         low[i], high[i] = b[0.05], b[0.95]
     return dataclasses.replace(run, low=low, high=high)
 

@@ -32,6 +32,14 @@ outcomes at zero) no longer sets the other edge's stretch. ``"own"``: each edge 
 its own miss rate aiming at half the target miss (two one-sided bands); ``"shared"``:
 one miss rate for the band as a whole, each edge at the ``1 - alpha / 2`` quantile of
 its side, so a side that misses less leaves its share of misses to the other.
+
+With ``floor`` a lower edge the model put at zero (a band of a non-negative quantity,
+clipped there) stays at zero under any stretch (``conformal.stretch``): what is left of
+the model's band below the mean is then not a spread but the floor, and an outcome at
+or above it is covered. Its score is 0, so the outcomes that sit at zero (a series that
+is mostly zeros) no longer hold one stretch at 1 and the upper edge keeps its own
+miss rate. The miss rate moves in [0, ``cap``]: 0.5 keeps every stretch at or above
+the pool's median; Gibbs and Candès leave it unbounded (1: down to the smallest score).
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ class ScorePool:
         certain: bool | str = False,
         age_out: float = 0.0,
         sides: bool | str = False,
+        floor: bool = False,
+        cap: float = 0.5,
     ) -> None:
         self.target = float(target)
         self.gamma = float(gamma)
@@ -68,6 +78,10 @@ class ScorePool:
         if sides not in SIDES:
             raise ValueError(f"sides must be one of {SIDES}, not {sides!r}")
         self.sides = sides
+        self.floor = bool(floor)
+        if not 0.0 < float(cap) <= 1.0:
+            raise ValueError(f"cap must be in (0, 1], not {cap!r}")
+        self.cap = float(cap)
         self.scores: deque[float] = deque(maxlen=int(size))
         self.signs: deque[int] = deque(maxlen=int(size))  # each pooled score's side (sides)
         self.fit_left = 0  # how many of the oldest pooled scores are the fit's
@@ -79,6 +93,8 @@ class ScorePool:
         state.setdefault("fit_left", 0)
         state.setdefault("sides", False)  # stored before sides: one stretch
         state.setdefault("signs", deque(maxlen=state["scores"].maxlen))
+        state.setdefault("floor", False)  # stored before the floor: edges at zero move
+        state.setdefault("cap", 0.5)
         self.__dict__.update(state)
 
     @property
@@ -109,16 +125,24 @@ class ScorePool:
         certain: np.ndarray | None = None,
         fit: bool = False,
         side: np.ndarray | None = None,
+        floored: np.ndarray | None = None,
     ) -> None:
         """One forecast's scored outcomes (``scores[i]`` at lead ``leads[i]``; where
         ``certain[i]``, the band had no width there; ``fit``: a held-out forecast of the
-        fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides``): adapt the
-        miss rates to how the current stretch did on them, then pool them."""
+        fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides`` and
+        ``floor``; ``floored[i]``: the model's lower edge was at zero, needed with
+        ``floor``): adapt the miss rates to how the current stretch did on them, then
+        pool them."""
         if side is None:
-            if self.sides:
-                raise ValueError("a pool with sides needs the side of every score")
+            if self.sides or self.floor:
+                raise ValueError("a pool with sides or floor needs the side of every score")
             side = np.zeros(len(scores), dtype=np.int8)
         scores, side = np.asarray(scores, dtype=float), np.asarray(side)
+        if self.floor:
+            if floored is None:
+                raise ValueError("a pool with floor needs to know which edges were at zero")
+            # an edge kept at zero covers every outcome below the mean, whatever the stretch
+            scores = np.where(np.asarray(floored, dtype=bool) & (side < 0), 0.0, scores)
         pooled = np.ones(len(scores), dtype=bool)
         if certain is not None and self.certain is not True:
             pooled = ~np.asarray(certain, dtype=bool)
@@ -140,7 +164,7 @@ class ScorePool:
                     missed = missed.any(axis=0)
             # one step of Gibbs and Candes' update per scored outcome, as they have it
             step = np.bincount(rates, weights=aim - missed, minlength=len(self.alphas))
-            self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, 0.5)
+            self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, self.cap)
         self._pool(scores[pooled], side[pooled], fit)
 
     def _pool(self, new: np.ndarray, side: np.ndarray, fit: bool) -> None:
