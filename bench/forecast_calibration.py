@@ -104,21 +104,32 @@ def print_calibration(corpus, origins, ours, train_window: int, day: int) -> Non
     group = {s.name: s.group for s in corpus}
     cov: dict[str, dict[str, dict[str, float]]] = {c: {} for c in CANDIDATES}
     wid: dict[str, dict[str, dict[str, float]]] = {c: {} for c in CANDIDATES}
+    older: set[str] = set()
     for s, o in zip(corpus, origins, strict=True):
-        for c, settings in CANDIDATES.items():
+        for c in CANDIDATES:
             cov[c][s.name], wid[c][s.name] = {}, {}
-            for m, run in ours[s.name].items():
-                if run.calibration_log is None:
-                    continue
-                r = rebanded(run, settings)
+        for m, run in ours[s.name].items():
+            if run.calibration_log is None:
+                continue
+            try:
+                runs = {c: rebanded(run, settings) for c, settings in CANDIDATES.items()}
+            except ValueError:  # a log older than a candidate's setting: left out
+                older.add(m)
+                continue
+            for c, r in runs.items():
                 cov[c][s.name][m] = score(
                     s.values, o, r.mean, r.low, r.high, 12, train_window, day
                 )[1]
                 wid[c][s.name][m] = width(r)
+    if older:
+        print(f"\ncalibration: left out (logs too old for the candidates): {sorted(older)}")
     pick, per = loo_pick_calibration(cov, group, list(CANDIDATES))
     print(
         f"\nconformal calibration: in-sample pick {pick!r}; LOO picks {sorted(set(per.values()))}"
     )
+    for c in CANDIDATES:
+        if c != next(iter(CANDIDATES)) and c in per.values():
+            print(f"  LOO picks {c!r} on: {', '.join(s for s in group if per[s] == c)}")
     models = sorted({m for c in cov.values() for d in c.values() for m in d})
     loo = {s: cov[per[s]][s] for s in group}
     rows = [*((c, cov[c]) for c in CANDIDATES), ("LOO pick", loo)]
