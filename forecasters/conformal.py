@@ -92,7 +92,7 @@ class ConformalForecaster:
         certain: bool | str | None = None,
         age_out: float | None = None,
         sides: bool | str | None = None,
-        floor: bool | None = None,
+        floor: bool | float | None = None,
         cap: float | None = None,
         refit: Callable[[], Any] | None = None,
         log: list | None = None,
@@ -285,7 +285,7 @@ class ConformalForecaster:
         note = f"bands x{_span(c)} (conformal, alpha {_span(a, 3)})"
         return dataclasses.replace(
             fc,
-            quantiles=stretch(fc.mean, {q: fc.quantiles[q] for q in qs}, c, self.pool.floor),
+            quantiles=stretch(fc.mean, {q: fc.quantiles[q] for q in qs}, c, self.pool.pinned),
             note="; ".join(n for n in (fc.note, note) if n),
         )
 
@@ -300,7 +300,7 @@ def make_pool(
     certain: bool | str | None = None,
     age_out: float | None = None,
     sides: bool | str | None = None,
-    floor: bool | None = None,
+    floor: bool | float | None = None,
     cap: float | None = None,
 ) -> ScorePool:
     """The score pool of a ``ConformalForecaster`` with these settings (None: the
@@ -339,7 +339,7 @@ def stretch(
     return make_monotone(out, mean)
 
 
-def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
+def replay(log: list, pool: ScorePool, pinned: list[bool] | None = None) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
     ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
     A log written before scores were marked as the fit's has two- or three-item events
@@ -347,7 +347,8 @@ def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
     bench's runs forecast at the fit's end, before any update). A log written before
     the side was kept (four items or fewer) replays only into a pool without ``sides``,
     one written before the floor was kept (five or fewer) only into one without
-    ``floor`` (``ValueError`` otherwise)."""
+    ``floor`` (``ValueError`` otherwise). ``pinned``, when given, receives whether the
+    pool kept lower edges at zero at each forecast (``ScorePool.pinned``)."""
     pool.clear()
     out = []
     for event in log:
@@ -359,6 +360,8 @@ def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
             pool.add(leads, scores, certain, fit, side, rest[3] if len(rest) > 3 else None)
         else:
             out.append(pool.factors(int(event)))
+            if pinned is not None:
+                pinned.append(pool.pinned)
     return out
 
 

@@ -34,6 +34,24 @@ def test_outcomes_at_zero_under_an_edge_at_zero_no_longer_hold_the_stretch_at_on
     lo, hi = run(y, band, floor=True)
     assert lo == 0.0 and hi == pytest.approx(0.10, abs=0.02)
     assert run(y, band, floor=True, cap=1.0) == (lo, hi)  # the rate never needed 0.5
+    # kept there only while 5 % of the outcomes under it are zero: here 80 % are
+    assert run(y, band, floor=0.05) == (lo, hi)
+
+
+def test_an_edge_at_zero_that_no_outcome_reaches_moves_unless_always_kept() -> None:
+    # the model's band reaches zero (mean 2, lower edge 0) but the outcomes stay near the
+    # mean: with floor=0.05 the band is calibrated as without the floor, to the bit;
+    # floor=True keeps the lower edge at zero, and the upper edge takes every miss
+    rng = np.random.default_rng(7)
+    y = series(2.0 + rng.normal(0, 0.5, 4500))
+    band = (2.0, 2.0, 2.0)
+    plain = run(y, band)
+    assert plain[0] > 0.02 and run(y, band, floor=0.05) == plain
+    lo, hi = run(y, band, floor=True)
+    assert lo == 0.0 and hi == pytest.approx(0.10, abs=0.025)
+    for bad in (1.0, 0.0, -0.1, "yes"):
+        with pytest.raises((ValueError, TypeError)):
+            ScorePool(leads=None, floor=bad)
 
 
 def test_a_band_off_the_floor_is_calibrated_as_before() -> None:
@@ -92,10 +110,12 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
         logged.predict(12, (0.05, 0.95))
         fc = floored.predict(12, (0.05, 0.95))
         bands.append((fc.quantiles[0.05], fc.quantiles[0.95]))
-    pool = make_pool(12, floor=True)
+    pool, pinned = make_pool(12, floor=True), []
     raw = {0.05: np.zeros(12), 0.95: np.full(12, 3.0)}
-    for c, (low, high) in zip(replay(log, pool), bands, strict=True):
-        out = stretch(np.full(12, 2.0), raw, c, pool.floor)
+    factors = replay(log, pool, pinned)
+    assert len(pinned) == len(factors) and all(pinned)
+    for c, (low, high) in zip(factors, bands, strict=True):
+        out = stretch(np.full(12, 2.0), raw, c, floor=True)
         np.testing.assert_allclose(out[0.05], low)
         np.testing.assert_allclose(out[0.95], high)
     assert high[0] < 2.5  # the upper edge narrowed
