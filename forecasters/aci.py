@@ -151,8 +151,8 @@ class ScorePool:
         """One forecast's scored outcomes (``scores[i]`` at lead ``leads[i]``; where
         ``certain[i]``, the band had no width there; ``fit``: a held-out forecast of the
         fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides`` and
-        ``floor``; ``floored[i]``: the model's lower edge was at zero, needed with
-        ``floor``): adapt the miss rates to how the current stretch did on them, then
+        ``floor``; ``floored[i]``: the model's lower edge was at zero, None: at no lead):
+        adapt the miss rates to how the current stretch did on them, then
         pool them."""
         if side is None:
             if self.sides or self.floor:
@@ -160,9 +160,7 @@ class ScorePool:
             side = np.zeros(len(scores), dtype=np.int8)
         scores, side = np.asarray(scores, dtype=float), np.asarray(side)
         marks = np.zeros(len(scores), dtype=np.int8)
-        if self.floor:
-            if floored is None:
-                raise ValueError("a pool with floor needs to know which edges were at zero")
+        if self.floor and floored is not None:
             marks = _marks(np.asarray(floored, dtype=bool), side, scores)
         pooled = np.ones(len(scores), dtype=bool)
         if certain is not None and self.certain is not True:

@@ -51,18 +51,21 @@ from autoscaler.model import Forecast, ForecastError
 
 REF = (0.05, 0.95)  # the band whose half-widths are the unit of the scores
 # The calibration's defaults (``make_pool``): one miss rate, the paper's step, certain
-# leads counted, fit-time scores kept. Chosen leave-one-series-out on the 33-series bench
-# among one or a per-lead rate, steps 0.005-0.05, certain leads counted or not (feat8),
-# then against fit-time scores ageing out and certain leads in the miss rate only
-# (feat10: LOO kept this), by the worst distance of a model's mean coverage from 0.90
-# on either group (bench/forecast_calibration.py, docs/forecast-accuracy.md)
+# leads counted, fit-time scores kept, a lower edge at zero kept there while 5 % of the
+# outcomes under it are zero. Chosen leave-one-series-out on the 33-series bench among
+# one or a per-lead rate, steps 0.005-0.05, certain leads counted or not (feat8), then
+# against fit-time scores ageing out and certain leads in the miss rate only (feat10),
+# a stretch per edge (feat12: LOO kept these), and an edge at zero kept there always,
+# with the rate free to 1, or while 5 % of its outcomes are zero (feat13: the last), by
+# the worst distance of a model's mean coverage from 0.90 on either group
+# (bench/forecast_calibration.py, docs/forecast-accuracy.md)
 CALIBRATION: dict[str, Any] = {
     "per_lead": False,
     "gamma": 0.005,
     "certain": True,
     "age_out": 0.0,
     "sides": False,
-    "floor": False,
+    "floor": 0.05,
     "cap": 0.5,
 }
 
@@ -357,6 +360,8 @@ def replay(log: list, pool: ScorePool, pinned: list[bool] | None = None) -> list
             certain = rest[0] if rest else None
             fit = bool(rest[1]) if len(rest) > 1 else not out
             side = rest[2] if len(rest) > 2 else None
+            if pool.floor and len(rest) < 4:
+                raise ValueError("a log without the edges at zero cannot replay into a floor")
             pool.add(leads, scores, certain, fit, side, rest[3] if len(rest) > 3 else None)
         else:
             out.append(pool.factors(int(event)))

@@ -27,15 +27,16 @@ def test_outcomes_at_zero_under_an_edge_at_zero_no_longer_hold_the_stretch_at_on
     # scores exactly 1, so one stretch is the pool's 90 % quantile, 1: 99 % coverage
     y = zero_inflated(5)
     band = (2.0, 2.0, 1.0)
-    lo, hi = run(y, band)
+    lo, hi = run(y, band, floor=False)
     assert lo == 0.0 and hi < 0.02
     # the edge kept at zero covers the zeros under any stretch: the upper edge narrows
     # until the band misses its 10 %, all above
     lo, hi = run(y, band, floor=True)
     assert lo == 0.0 and hi == pytest.approx(0.10, abs=0.02)
     assert run(y, band, floor=True, cap=1.0) == (lo, hi)  # the rate never needed 0.5
-    # kept there only while 5 % of the outcomes under it are zero: here 80 % are
-    assert run(y, band, floor=0.05) == (lo, hi)
+    # kept there only while 5 % of the outcomes under it are zero: here 80 % are (the
+    # default)
+    assert run(y, band, floor=0.05) == run(y, band) == (lo, hi)
 
 
 def test_an_edge_at_zero_that_no_outcome_reaches_moves_unless_always_kept() -> None:
@@ -45,7 +46,7 @@ def test_an_edge_at_zero_that_no_outcome_reaches_moves_unless_always_kept() -> N
     rng = np.random.default_rng(7)
     y = series(2.0 + rng.normal(0, 0.5, 4500))
     band = (2.0, 2.0, 2.0)
-    plain = run(y, band)
+    plain = run(y, band, floor=False)
     assert plain[0] > 0.02 and run(y, band, floor=0.05) == plain
     lo, hi = run(y, band, floor=True)
     assert lo == 0.0 and hi == pytest.approx(0.10, abs=0.025)
@@ -121,9 +122,11 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
     assert high[0] < 2.5  # the upper edge narrowed
     # a log written before the floor was kept replays into the default, not the floor
     old = [e[:5] if isinstance(e, tuple) else e for e in log]
-    assert len(replay(old, make_pool(12))) == len(bands)
+    assert len(replay(old, make_pool(12, floor=False))) == len(bands)
     with pytest.raises(ValueError):
         replay(old, make_pool(12, floor=True))
+    with pytest.raises(ValueError):
+        replay(old, make_pool(12))  # the default keeps edges at zero (floor=0.05)
 
 
 def test_the_cap_bounds_the_miss_rate() -> None:
