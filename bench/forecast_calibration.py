@@ -27,22 +27,22 @@ from autoscaler.forecasters.conformal import make_pool, replay, stretch
 
 HORIZON = 12  # the conformal wrapper's default horizon (1 h at 5 minutes)
 TIE = 0.002  # coverage distances closer than this are a tie
-# name -> make_pool settings. The first is the current default (one miss rate, the
-# paper's step, certain leads counted and pooled: feat8's choice, kept by feat10's LOO
-# against fit-time scores ageing out and certain leads moving the rate only, and by
-# feat12's against a stretch per edge; those lists are in git at 549bbc4 and fab38d3).
-# Then issue 13's (feat13/fcal): a lower edge the model put at zero kept there under
-# any stretch (its outcomes at zero no longer pin one stretch at 1), alone and with the
-# miss rate free up to 1 instead of 0.5 (where the pool's median is still too wide);
-# fixed before any of their coverage was looked at. Then, after those results (floor
-# fixed arima but moved linear on fe7f93, where no outcome is zero), the edge kept at
-# zero only while 5 % of the outcomes under it are zero, listed second: it moves fewer
-# bands than the other two (fixed before its coverage was looked at).
+# name -> make_pool settings, the current default first: a lower edge the model put at
+# zero kept there while 5 % of the outcomes under it are zero (feat13/fcal's LOO pick).
+# Then the default before it, every setting explicit (one miss rate, the paper's step,
+# certain leads counted and pooled: feat8's choice, kept by feat10's LOO against
+# fit-time scores ageing out and certain leads moving the rate only, and by feat12's
+# against a stretch per edge; those lists are in git at 549bbc4 and fab38d3), and
+# feat13's other two, fixed before their coverage was looked at: the edge at zero kept
+# there always, and with the miss rate free up to 1 instead of 0.5. "floor 5%" came
+# after those two's results (floor fixed arima but moved linear on fe7f93, where no
+# outcome is zero) and before its own; it was listed after the old default.
+OLD = {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 0.0, "sides": False}
 CANDIDATES: dict[str, dict] = {
-    "pooled g=0.005 certain": {"per_lead": False, "gamma": 0.005, "certain": True},
-    "floor 5%": {"per_lead": False, "gamma": 0.005, "certain": True, "floor": 0.05},
-    "floor": {"per_lead": False, "gamma": 0.005, "certain": True, "floor": True},
-    "floor cap=1": {"per_lead": False, "gamma": 0.005, "certain": True, "floor": True, "cap": 1.0},
+    "floor 5%": {**OLD, "floor": 0.05, "cap": 0.5},
+    "pooled g=0.005 certain": {**OLD, "floor": False, "cap": 0.5},
+    "floor": {**OLD, "floor": True, "cap": 0.5},
+    "floor cap=1": {**OLD, "floor": True, "cap": 1.0},
 }
 
 
