@@ -120,11 +120,17 @@ class ScorePool:
     @property
     def pinned(self) -> bool:
         """Whether a lower edge at zero is kept there now (``floor``)."""
+        return self._pinned(None)
+
+    def _pinned(self, marks: np.ndarray | None) -> bool:
+        """``pinned``, from the pool's marks when the caller has them as an array."""
         if isinstance(self.floor, bool):
             return self.floor
-        marks = np.asarray(self.marks)
-        under = int((marks >= ABOVE).sum())
-        return under > 0 and float((marks == ZERO).sum()) >= self.floor * under
+        if marks is None:
+            marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
+        counts = np.bincount(marks, minlength=ZERO + 1)
+        under = int(counts[ABOVE:].sum())
+        return under > 0 and float(counts[ZERO]) >= self.floor * under
 
     def clear(self) -> None:
         self.scores.clear()
@@ -172,7 +178,7 @@ class ScorePool:
             return
         if self.calibrated:
             slots = self._slots(leads)
-            now = self._kept(scores, marks)
+            now = np.where(marks >= UNDER, 0.0, scores) if self.pinned else scores
             rates, missed, aim = slots, now > self.factors_at(slots), self._start
             if self.sides:
                 lo, hi = missed  # the edge an outcome is scored against is its side's
@@ -186,10 +192,6 @@ class ScorePool:
             step = np.bincount(rates, weights=aim - missed, minlength=len(self.alphas))
             self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, self.cap)
         self._pool(scores[pooled], side[pooled], fit, marks[pooled])
-
-    def _kept(self, scores: np.ndarray, marks: np.ndarray) -> np.ndarray:
-        """The scores as the band now has them: 0 below the mean under an edge kept at zero."""
-        return np.where(marks >= UNDER, 0.0, scores) if self.pinned else scores
 
     def _pool(self, new: np.ndarray, side: np.ndarray, fit: bool, marks: np.ndarray) -> None:
         """Append ``new``; the deque drops the oldest (the fit's first) past its size."""
@@ -218,7 +220,10 @@ class ScorePool:
         quantile); with ``sides`` two rows, the lower edge's and the upper's."""
         pool = np.asarray(self.scores)
         if self.floor:
-            pool = self._kept(pool, np.asarray(self.marks))
+            # the scores as the band now has them: 0 below the mean under an edge at zero
+            marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
+            if self._pinned(marks):
+                pool = np.where(marks >= UNDER, 0.0, pool)
         if not self.sides:
             return _quantile(pool, 1.0 - self.alphas[slots])
         signs = np.asarray(self.signs)

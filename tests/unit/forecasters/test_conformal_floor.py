@@ -102,13 +102,14 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
     log: list = []
     logged = ConformalForecaster(FixedBand(STEP, 2.0, 2.0, 1.0), STEP, log=log)
     floored = ConformalForecaster(FixedBand(STEP, 2.0, 2.0, 1.0), STEP, floor=True)
-    bands = []
+    bands, default = [], []
     for m in (logged, floored):
         m.fit(y.iloc[:1500])
     for pos in range(1500, 2900, 100):
         for m in (logged, floored):
             m.update(y.iloc[pos : pos + 100])
-        logged.predict(12, (0.05, 0.95))
+        own = logged.predict(12, (0.05, 0.95))  # the default: floor=0.05
+        default.append((own.quantiles[0.05], own.quantiles[0.95], logged.pool.pinned))
         fc = floored.predict(12, (0.05, 0.95))
         bands.append((fc.quantiles[0.05], fc.quantiles[0.95]))
     pool, pinned = make_pool(12, floor=True), []
@@ -120,6 +121,14 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
         np.testing.assert_allclose(out[0.05], low)
         np.testing.assert_allclose(out[0.95], high)
     assert high[0] < 2.5  # the upper edge narrowed
+    # the default's own bands, replayed from its log into the default's pool
+    pool, pinned = make_pool(12), []
+    factors = replay(log, pool, pinned)
+    assert pinned == [p for *_, p in default] and all(pinned)  # 80 % of outcomes are 0
+    for c, p, (low, high, _) in zip(factors, pinned, default, strict=True):
+        out = stretch(np.full(12, 2.0), raw, c, floor=p)
+        np.testing.assert_allclose(out[0.05], low)
+        np.testing.assert_allclose(out[0.95], high)
     # a log written before the floor was kept replays into the default, not the floor
     old = [e[:5] if isinstance(e, tuple) else e for e in log]
     assert len(replay(old, make_pool(12, floor=False))) == len(bands)
