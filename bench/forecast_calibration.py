@@ -27,32 +27,22 @@ from autoscaler.forecasters.conformal import make_pool, replay, stretch
 
 HORIZON = 12  # the conformal wrapper's default horizon (1 h at 5 minutes)
 TIE = 0.002  # coverage distances closer than this are a tie
-# name -> make_pool settings. The first is the current default (one miss rate, the
-# paper's step, certain leads counted and pooled: feat8's choice, kept by feat10's LOO
-# against fit-time scores ageing out and certain leads moving the rate only; that list
-# is in git at 549bbc4). Then feat12's idea, a stretch per edge of the band: each edge
-# at its own 5 % (two one-sided bands, the textbook form), then one rate shared by the
-# edges (a side that cannot miss leaves its share to the other), each alone and with
-# fit-time scores ageing out (feat10's in-sample best). Fixed before any of their
-# coverage was looked at.
+# name -> make_pool settings, the current default first: a lower edge the model put at
+# zero kept there while 5 % of the outcomes under it are zero (feat13/fcal's LOO pick).
+# Then the default before it, every setting explicit (one miss rate, the paper's step,
+# certain leads counted and pooled: feat8's choice, kept by feat10's LOO against
+# fit-time scores ageing out and certain leads moving the rate only, and by feat12's
+# against a stretch per edge; those lists are in git at 549bbc4 and fab38d3), and
+# feat13's other two, fixed before their coverage was looked at: the edge at zero kept
+# there always, and with the miss rate free up to 1 instead of 0.5. "floor 5%" came
+# after those two's results (floor fixed arima but moved linear on fe7f93, where no
+# outcome is zero) and before its own; it was listed after the old default.
+OLD = {"per_lead": False, "gamma": 0.005, "certain": True, "age_out": 0.0, "sides": False}
 CANDIDATES: dict[str, dict] = {
-    "pooled g=0.005 certain": {"per_lead": False, "gamma": 0.005, "certain": True},
-    "sides own": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "own"},
-    "sides shared": {"per_lead": False, "gamma": 0.005, "certain": True, "sides": "shared"},
-    "sides own age=3": {
-        "per_lead": False,
-        "gamma": 0.005,
-        "certain": True,
-        "sides": "own",
-        "age_out": 3,
-    },
-    "sides shared age=3": {
-        "per_lead": False,
-        "gamma": 0.005,
-        "certain": True,
-        "sides": "shared",
-        "age_out": 3,
-    },
+    "floor 5%": {**OLD, "floor": 0.05, "cap": 0.5},
+    "pooled g=0.005 certain": {**OLD, "floor": False, "cap": 0.5},
+    "floor": {**OLD, "floor": True, "cap": 0.5},
+    "floor cap=1": {**OLD, "floor": True, "cap": 1.0},
 }
 
 
@@ -61,7 +51,9 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
     would have given; a run without a log is returned as it is."""
     if run.calibration_log is None:
         return run
-    factors = replay(run.calibration_log, make_pool(HORIZON, **dict(settings or {})))
+    pool = make_pool(HORIZON, **dict(settings or {}))
+    pinned: list[bool] = []
+    factors = replay(run.calibration_log, pool, pinned)
     low, high = run.raw_low.copy(), run.raw_high.copy()
     for i, c in enumerate(factors):
         if c is None or i >= len(low):
@@ -69,7 +61,7 @@ def rebanded(run: Run, settings: Mapping | None = None) -> Run:
         if c.shape[-1] < low.shape[1]:  # leads past the pool's: the last lead's stretch
             pad = [(0, 0)] * (c.ndim - 1) + [(0, low.shape[1] - c.shape[-1])]
             c = np.pad(c, pad, mode="edge")
-        b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c)
+        b = stretch(run.mean[i], {0.05: run.raw_low[i], 0.95: run.raw_high[i]}, c, pinned[i])
         low[i], high[i] = b[0.05], b[0.95]
     return dataclasses.replace(run, low=low, high=high)
 
@@ -117,21 +109,32 @@ def print_calibration(corpus, origins, ours, train_window: int, day: int) -> Non
     group = {s.name: s.group for s in corpus}
     cov: dict[str, dict[str, dict[str, float]]] = {c: {} for c in CANDIDATES}
     wid: dict[str, dict[str, dict[str, float]]] = {c: {} for c in CANDIDATES}
+    older: set[str] = set()
     for s, o in zip(corpus, origins, strict=True):
-        for c, settings in CANDIDATES.items():
+        for c in CANDIDATES:
             cov[c][s.name], wid[c][s.name] = {}, {}
-            for m, run in ours[s.name].items():
-                if run.calibration_log is None:
-                    continue
-                r = rebanded(run, settings)
+        for m, run in ours[s.name].items():
+            if run.calibration_log is None:
+                continue
+            try:
+                runs = {c: rebanded(run, settings) for c, settings in CANDIDATES.items()}
+            except ValueError:  # a log older than a candidate's setting: left out
+                older.add(m)
+                continue
+            for c, r in runs.items():
                 cov[c][s.name][m] = score(
                     s.values, o, r.mean, r.low, r.high, 12, train_window, day
                 )[1]
                 wid[c][s.name][m] = width(r)
+    if older:
+        print(f"\ncalibration: left out (logs too old for the candidates): {sorted(older)}")
     pick, per = loo_pick_calibration(cov, group, list(CANDIDATES))
     print(
         f"\nconformal calibration: in-sample pick {pick!r}; LOO picks {sorted(set(per.values()))}"
     )
+    for c in CANDIDATES:
+        if c != next(iter(CANDIDATES)) and c in per.values():
+            print(f"  LOO picks {c!r} on: {', '.join(s for s in group if per[s] == c)}")
     models = sorted({m for c in cov.values() for d in c.values() for m in d})
     loo = {s: cov[per[s]][s] for s in group}
     rows = [*((c, cov[c]) for c in CANDIDATES), ("LOO pick", loo)]

@@ -32,6 +32,18 @@ outcomes at zero) no longer sets the other edge's stretch. ``"own"``: each edge 
 its own miss rate aiming at half the target miss (two one-sided bands); ``"shared"``:
 one miss rate for the band as a whole, each edge at the ``1 - alpha / 2`` quantile of
 its side, so a side that misses less leaves its share of misses to the other.
+
+With ``floor`` a lower edge the model put at zero (a band of a non-negative quantity,
+clipped there) stays at zero under any stretch (``conformal.stretch``): what is left of
+the model's band below the mean is then not a spread but the floor, and an outcome at
+or above it is covered. Its score is 0, so the outcomes that sit at zero (a series that
+is mostly zeros) no longer hold one stretch at 1 and the upper edge keeps its own
+miss rate. ``floor=True`` keeps every such edge; a share ``floor`` in (0, 1) keeps them
+only while at least that share of the pooled outcomes scored under an edge at zero
+were zero (the band's lower edge is a 5 % quantile: it belongs at zero when at least
+5 % of the outcomes are), and otherwise calibrates as without ``floor``; the scores
+are pooled as they came, so the switch applies to the whole pool at once. The miss rate moves in [0, ``cap``]: 0.5 keeps every stretch at or above
+the pool's median; Gibbs and Candès leave it unbounded (1: down to the smallest score).
 """
 
 from __future__ import annotations
@@ -42,6 +54,9 @@ import numpy as np
 
 MIN_SCORES = 60  # fewer scored outcomes than this: the model's own bands are kept
 SIDES = (False, "own", "shared")
+# MARK of a pooled score (``floor``): the model's lower edge was not at zero; it was, and
+# the outcome fell above the mean (or on it); below the mean; at zero
+ABOVE, UNDER, ZERO = 1, 2, 3
 
 
 class ScorePool:
@@ -57,6 +72,8 @@ class ScorePool:
         certain: bool | str = False,
         age_out: float = 0.0,
         sides: bool | str = False,
+        floor: bool | float = False,
+        cap: float = 0.5,
     ) -> None:
         self.target = float(target)
         self.gamma = float(gamma)
@@ -68,8 +85,15 @@ class ScorePool:
         if sides not in SIDES:
             raise ValueError(f"sides must be one of {SIDES}, not {sides!r}")
         self.sides = sides
+        if not (isinstance(floor, bool) or 0.0 < float(floor) < 1.0):
+            raise ValueError(f"floor must be True, False or a share in (0, 1), not {floor!r}")
+        self.floor = floor
+        if not 0.0 < float(cap) <= 1.0:
+            raise ValueError(f"cap must be in (0, 1], not {cap!r}")
+        self.cap = float(cap)
         self.scores: deque[float] = deque(maxlen=int(size))
         self.signs: deque[int] = deque(maxlen=int(size))  # each pooled score's side (sides)
+        self.marks: deque[int] = deque(maxlen=int(size))  # each pooled score's mark (floor)
         self.fit_left = 0  # how many of the oldest pooled scores are the fit's
         # with sides="own": the lower edge's rates, then the upper's
         self.alphas = np.full((self.leads or 1) * (2 if sides == "own" else 1), self._start)
@@ -79,6 +103,9 @@ class ScorePool:
         state.setdefault("fit_left", 0)
         state.setdefault("sides", False)  # stored before sides: one stretch
         state.setdefault("signs", deque(maxlen=state["scores"].maxlen))
+        state.setdefault("floor", False)  # stored before the floor: edges at zero move
+        state.setdefault("cap", 0.5)
+        state.setdefault("marks", deque(maxlen=state["scores"].maxlen))
         self.__dict__.update(state)
 
     @property
@@ -90,9 +117,25 @@ class ScorePool:
     def calibrated(self) -> bool:
         return len(self.scores) >= MIN_SCORES
 
+    @property
+    def pinned(self) -> bool:
+        """Whether a lower edge at zero is kept there now (``floor``)."""
+        return self._pinned(None)
+
+    def _pinned(self, marks: np.ndarray | None) -> bool:
+        """``pinned``, from the pool's marks when the caller has them as an array."""
+        if isinstance(self.floor, bool):
+            return self.floor
+        if marks is None:
+            marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
+        counts = np.bincount(marks, minlength=ZERO + 1)
+        under = int(counts[ABOVE:].sum())
+        return under > 0 and float(counts[ZERO]) >= self.floor * under
+
     def clear(self) -> None:
         self.scores.clear()
         self.signs.clear()
+        self.marks.clear()
         self.fit_left = 0
         self.alphas[:] = self._start
 
@@ -109,27 +152,34 @@ class ScorePool:
         certain: np.ndarray | None = None,
         fit: bool = False,
         side: np.ndarray | None = None,
+        floored: np.ndarray | None = None,
     ) -> None:
         """One forecast's scored outcomes (``scores[i]`` at lead ``leads[i]``; where
         ``certain[i]``, the band had no width there; ``fit``: a held-out forecast of the
-        fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides``): adapt the
-        miss rates to how the current stretch did on them, then pool them."""
+        fit; ``side[i]``: +1 above the mean, -1 below, needed with ``sides`` and
+        ``floor``; ``floored[i]``: the model's lower edge was at zero, None: at no lead):
+        adapt the miss rates to how the current stretch did on them, then
+        pool them."""
         if side is None:
-            if self.sides:
-                raise ValueError("a pool with sides needs the side of every score")
+            if self.sides or self.floor:
+                raise ValueError("a pool with sides or floor needs the side of every score")
             side = np.zeros(len(scores), dtype=np.int8)
         scores, side = np.asarray(scores, dtype=float), np.asarray(side)
+        marks = np.zeros(len(scores), dtype=np.int8)
+        if self.floor and floored is not None:
+            marks = _marks(np.asarray(floored, dtype=bool), side, scores)
         pooled = np.ones(len(scores), dtype=bool)
         if certain is not None and self.certain is not True:
             pooled = ~np.asarray(certain, dtype=bool)
             if self.certain is False:
                 leads, scores, side = leads[pooled], scores[pooled], side[pooled]
-                pooled = pooled[pooled]
+                marks, pooled = marks[pooled], pooled[pooled]
         if not len(scores):
             return
         if self.calibrated:
             slots = self._slots(leads)
-            rates, missed, aim = slots, scores > self.factors_at(slots), self._start
+            now = np.where(marks >= UNDER, 0.0, scores) if self.pinned else scores
+            rates, missed, aim = slots, now > self.factors_at(slots), self._start
             if self.sides:
                 lo, hi = missed  # the edge an outcome is scored against is its side's
                 missed = np.vstack([lo & (side < 0), hi & (side > 0)])
@@ -140,10 +190,10 @@ class ScorePool:
                     missed = missed.any(axis=0)
             # one step of Gibbs and Candes' update per scored outcome, as they have it
             step = np.bincount(rates, weights=aim - missed, minlength=len(self.alphas))
-            self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, 0.5)
-        self._pool(scores[pooled], side[pooled], fit)
+            self.alphas = np.clip(self.alphas + self.gamma * step, 0.0, self.cap)
+        self._pool(scores[pooled], side[pooled], fit, marks[pooled])
 
-    def _pool(self, new: np.ndarray, side: np.ndarray, fit: bool) -> None:
+    def _pool(self, new: np.ndarray, side: np.ndarray, fit: bool, marks: np.ndarray) -> None:
         """Append ``new``; the deque drops the oldest (the fit's first) past its size."""
         cap = self.scores.maxlen
         evicted = 0 if cap is None else max(0, len(self.scores) + len(new) - cap)
@@ -151,6 +201,8 @@ class ScorePool:
         self.scores.extend(new.tolist())
         if self.sides:
             self.signs.extend(np.sign(side).astype(int).tolist())
+        if self.floor:
+            self.marks.extend(marks.astype(int).tolist())
         if fit:
             self.fit_left = min(self.fit_left + len(new), len(self.scores))
             return
@@ -159,12 +211,19 @@ class ScorePool:
             self.scores.popleft()
             if self.sides:
                 self.signs.popleft()
+            if self.floor:
+                self.marks.popleft()
         self.fit_left -= max(0, drop)
 
     def factors_at(self, slots: np.ndarray) -> np.ndarray:
         """The stretch for each miss-rate slot in ``slots`` (the pool's 1 - alpha
         quantile); with ``sides`` two rows, the lower edge's and the upper's."""
         pool = np.asarray(self.scores)
+        if self.floor:
+            # the scores as the band now has them: 0 below the mean under an edge at zero
+            marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
+            if self._pinned(marks):
+                pool = np.where(marks >= UNDER, 0.0, pool)
         if not self.sides:
             return _quantile(pool, 1.0 - self.alphas[slots])
         signs = np.asarray(self.signs)
@@ -185,6 +244,14 @@ class ScorePool:
         if not self.calibrated:
             return None
         return self.factors_at(self._slots(np.arange(1, horizon + 1)))
+
+
+def _marks(floored: np.ndarray, side: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each outcome's ``MARK``: under an edge at zero, below the mean, and at zero (its
+    score against an edge at zero, (mean - y) / mean, is then exactly 1)."""
+    below = floored & (side < 0)
+    at_zero = below & (np.abs(scores - 1.0) <= 1e-9)
+    return np.where(at_zero, ZERO, np.where(below, UNDER, np.where(floored, ABOVE, 0)))
 
 
 def _quantile(pool: np.ndarray, qs: np.ndarray) -> np.ndarray:

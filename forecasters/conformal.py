@@ -29,8 +29,9 @@ Candès, 2021) moves the working miss rate by ``gamma`` x (target miss - miss), 
 coverage follows changes in the noise (``aci.ScorePool``); with ``per_lead`` each lead
 of the forecast has its own miss rate. ``span``, ``every`` and ``pool`` are three
 days, an hour and a few days of hourly forecasts: set by reasoning, not chosen on the
-benchmark's series; ``per_lead``, ``gamma``, ``certain``, ``age_out`` and ``sides`` (a
-stretch per edge of the band): ``CALIBRATION``.
+benchmark's series; ``per_lead``, ``gamma``, ``certain``, ``age_out``, ``sides`` (a
+stretch per edge of the band), ``floor`` (a lower edge at zero kept there) and ``cap``
+(the miss rate's bound): ``CALIBRATION``.
 """
 
 from __future__ import annotations
@@ -50,17 +51,22 @@ from autoscaler.model import Forecast, ForecastError
 
 REF = (0.05, 0.95)  # the band whose half-widths are the unit of the scores
 # The calibration's defaults (``make_pool``): one miss rate, the paper's step, certain
-# leads counted, fit-time scores kept. Chosen leave-one-series-out on the 33-series bench
-# among one or a per-lead rate, steps 0.005-0.05, certain leads counted or not (feat8),
-# then against fit-time scores ageing out and certain leads in the miss rate only
-# (feat10: LOO kept this), by the worst distance of a model's mean coverage from 0.90
-# on either group (bench/forecast_calibration.py, docs/forecast-accuracy.md)
+# leads counted, fit-time scores kept, a lower edge at zero kept there while 5 % of the
+# outcomes under it are zero. Chosen leave-one-series-out on the 33-series bench among
+# one or a per-lead rate, steps 0.005-0.05, certain leads counted or not (feat8), then
+# against fit-time scores ageing out and certain leads in the miss rate only (feat10),
+# a stretch per edge (feat12: LOO kept these), and an edge at zero kept there always,
+# with the rate free to 1, or while 5 % of its outcomes are zero (feat13: the last), by
+# the worst distance of a model's mean coverage from 0.90 on either group
+# (bench/forecast_calibration.py, docs/forecast-accuracy.md)
 CALIBRATION: dict[str, Any] = {
     "per_lead": False,
     "gamma": 0.005,
     "certain": True,
     "age_out": 0.0,
     "sides": False,
+    "floor": 0.05,
+    "cap": 0.5,
 }
 
 
@@ -68,7 +74,8 @@ class ConformalForecaster:
     """Wraps ``inner`` (a forecaster); ``name`` and ``min_history`` are the inner model's.
 
     ``log``, when given, receives every scored forecast as ``(leads, scores, certain,
-    fit, side)`` (``side``: +1 above the mean, -1 below, 0 on it) and every
+    fit, side, floored)`` (``side``: +1 above the mean, -1 below, 0 on it; ``floored``:
+    the model's lower edge was at zero, the outcome not below it) and every
     forecast's horizon, in order, from the last fit on: what ``replay`` needs to give the
     bands another ``ScorePool`` would have made (the benchmark's calibration choice)."""
 
@@ -88,6 +95,8 @@ class ConformalForecaster:
         certain: bool | str | None = None,
         age_out: float | None = None,
         sides: bool | str | None = None,
+        floor: bool | float | None = None,
+        cap: float | None = None,
         refit: Callable[[], Any] | None = None,
         log: list | None = None,
     ) -> None:
@@ -112,6 +121,8 @@ class ConformalForecaster:
             certain=certain,
             age_out=age_out,
             sides=sides,
+            floor=floor,
+            cap=cap,
         )
         self.log = log
         # checkpoint forecasts not yet fully seen: (mean, upper, lower half-width, actuals)
@@ -212,9 +223,13 @@ class ConformalForecaster:
         certain = (up[ok] <= floor) | (down[ok] <= floor)  # on either side
         leads = np.flatnonzero(ok) + 1
         side = np.sign(err).astype(np.int8)  # which edge the outcome was scored against
+        # the model put the lower edge at zero (a non-negative band clipped there) and the
+        # outcome is not below it: covered under any stretch that keeps the edge there
+        lower = mean[ok] - down[ok]
+        floored = (np.abs(lower) <= floor) & (mean[ok] > floor) & (actual[ok] >= 0)
         if self.log is not None:
-            self.log.append((leads, s, certain, fit, side))
-        self.pool.add(leads, s, certain, fit, side)
+            self.log.append((leads, s, certain, fit, side, floored))
+        self.pool.add(leads, s, certain, fit, side, floored)
 
     def factors(self, horizon: int) -> np.ndarray | None:
         """The stretch of the model's band at each lead (rows lower, upper edge with
@@ -273,7 +288,7 @@ class ConformalForecaster:
         note = f"bands x{_span(c)} (conformal, alpha {_span(a, 3)})"
         return dataclasses.replace(
             fc,
-            quantiles=stretch(fc.mean, {q: fc.quantiles[q] for q in qs}, c),
+            quantiles=stretch(fc.mean, {q: fc.quantiles[q] for q in qs}, c, self.pool.pinned),
             note="; ".join(n for n in (fc.note, note) if n),
         )
 
@@ -288,6 +303,8 @@ def make_pool(
     certain: bool | str | None = None,
     age_out: float | None = None,
     sides: bool | str | None = None,
+    floor: bool | float | None = None,
+    cap: float | None = None,
 ) -> ScorePool:
     """The score pool of a ``ConformalForecaster`` with these settings (None: the
     default in ``CALIBRATION``)."""
@@ -301,30 +318,40 @@ def make_pool(
         certain=d["certain"] if certain is None else certain,
         age_out=d["age_out"] if age_out is None else age_out,
         sides=d["sides"] if sides is None else sides,
+        floor=d["floor"] if floor is None else floor,
+        cap=d["cap"] if cap is None else cap,
     )
 
 
 def stretch(
-    mean: np.ndarray, bands: dict[float, np.ndarray], factors: np.ndarray
+    mean: np.ndarray,
+    bands: dict[float, np.ndarray],
+    factors: np.ndarray,
+    floor: bool = False,
 ) -> dict[float, np.ndarray]:
     """The model's bands with every offset from the mean times ``factors`` (per lead;
     or two rows, lower and upper: an offset below the mean takes the first, one above
-    the second), kept at or above zero where the model's were, and monotone."""
+    the second), kept at or above zero where the model's were, and monotone. With
+    ``floor``, a band the model put at zero under a positive mean stays there."""
     lo, hi = np.broadcast_to(np.atleast_2d(factors), (2, len(mean)))
     out = {q: mean + np.where(b < mean, lo, hi) * (b - mean) for q, b in bands.items()}
     if bool((mean >= 0).all()) and all(bool((b >= 0).all()) for b in bands.values()):
         out = {q: np.maximum(b, 0.0) for q, b in out.items()}
+        if floor:
+            out = {q: np.where((bands[q] <= 0) & (bands[q] < mean), 0.0, b) for q, b in out.items()}
     return make_monotone(out, mean)
 
 
-def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
+def replay(log: list, pool: ScorePool, pinned: list[bool] | None = None) -> list[np.ndarray | None]:
     """The stretches ``pool`` would have given at each forecast in ``log`` (a
     ``ConformalForecaster``'s, from its fit on): the same scores, another calibration.
     A log written before scores were marked as the fit's has two- or three-item events
     (no ``certain`` in the oldest): those before its first forecast are the fit's (the
     bench's runs forecast at the fit's end, before any update). A log written before
-    the side was kept (four items or fewer) replays only into a pool without ``sides``
-    (``ValueError`` otherwise)."""
+    the side was kept (four items or fewer) replays only into a pool without ``sides``,
+    one written before the floor was kept (five or fewer) only into one without
+    ``floor`` (``ValueError`` otherwise). ``pinned``, when given, receives whether the
+    pool kept lower edges at zero at each forecast (``ScorePool.pinned``)."""
     pool.clear()
     out = []
     for event in log:
@@ -332,9 +359,14 @@ def replay(log: list, pool: ScorePool) -> list[np.ndarray | None]:
             leads, scores, *rest = event  # (leads, scores[, certain[, fit[, side]]])
             certain = rest[0] if rest else None
             fit = bool(rest[1]) if len(rest) > 1 else not out
-            pool.add(leads, scores, certain, fit, rest[2] if len(rest) > 2 else None)
+            side = rest[2] if len(rest) > 2 else None
+            if pool.floor and len(rest) < 4:
+                raise ValueError("a log without the edges at zero cannot replay into a floor")
+            pool.add(leads, scores, certain, fit, side, rest[3] if len(rest) > 3 else None)
         else:
             out.append(pool.factors(int(event)))
+            if pinned is not None:
+                pinned.append(pool.pinned)
     return out
 
 
