@@ -34,8 +34,8 @@ def test_outcomes_at_zero_under_an_edge_at_zero_no_longer_hold_the_stretch_at_on
     lo, hi = run(y, band, floor=True)
     assert lo == 0.0 and hi == pytest.approx(0.10, abs=0.02)
     assert run(y, band, floor=True, cap=1.0) == (lo, hi)  # the rate never needed 0.5
-    # kept there only while 5 % of the outcomes under it are zero: here 80 % are (the
-    # default)
+    # kept there only while 5 % of the outcomes under it are zero: here 80 % are; the
+    # default keeps it always
     assert run(y, band, floor=0.05) == run(y, band) == (lo, hi)
 
 
@@ -100,7 +100,7 @@ def test_a_band_of_a_quantity_that_may_be_negative_has_no_floor() -> None:
 def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
     y = zero_inflated(9, 3000)
     log: list = []
-    logged = ConformalForecaster(FixedBand(STEP, 2.0, 2.0, 1.0), STEP, log=log)
+    logged = ConformalForecaster(FixedBand(STEP, 2.0, 2.0, 1.0), STEP, log=log, floor=0.05)
     floored = ConformalForecaster(FixedBand(STEP, 2.0, 2.0, 1.0), STEP, floor=True)
     bands, default = [], []
     for m in (logged, floored):
@@ -108,7 +108,7 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
     for pos in range(1500, 2900, 100):
         for m in (logged, floored):
             m.update(y.iloc[pos : pos + 100])
-        own = logged.predict(12, (0.05, 0.95))  # the default: floor=0.05
+        own = logged.predict(12, (0.05, 0.95))
         default.append((own.quantiles[0.05], own.quantiles[0.95], logged.pool.pinned))
         fc = floored.predict(12, (0.05, 0.95))
         bands.append((fc.quantiles[0.05], fc.quantiles[0.95]))
@@ -121,8 +121,8 @@ def test_replayed_floor_scores_give_the_bands_the_model_gave() -> None:
         np.testing.assert_allclose(out[0.05], low)
         np.testing.assert_allclose(out[0.95], high)
     assert high[0] < 2.5  # the upper edge narrowed
-    # the default's own bands, replayed from its log into the default's pool
-    pool, pinned = make_pool(12), []
+    # floor=0.05's own bands, replayed from its log into a pool of the same settings
+    pool, pinned = make_pool(12, floor=0.05), []
     factors = replay(log, pool, pinned)
     assert pinned == [p for *_, p in default] and all(pinned)  # 80 % of outcomes are 0
     for c, p, (low, high, _) in zip(factors, pinned, default, strict=True):
