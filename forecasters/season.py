@@ -176,7 +176,7 @@ def estimate_profile(
     profile = decompose(values, day, weekly)
     if profile.period:
         held_out = decompose(values[:-day], day, weekly)
-        leads = (min(3, day // 2), min(12, day // 2))
+        leads = check_leads(day)
         if not profile_helps(values, held_out, n - day, leads=leads, gain=gain, check=check):
             return SeasonalProfile(0, np.zeros(0), profile.strength)
     return profile
@@ -219,14 +219,22 @@ def profile_helps(
     if profile.period == 0:
         return False
     y = values[start:]
-    s = profile.at(np.arange(start, len(values)))
+    r = y - profile.at(np.arange(start, len(values)))
+    # each lead's mean absolute error once, plain and deseasonalised (leads 1..max)
+    plain = [0.0] + [float(np.abs(y[k:] - y[:-k]).mean()) for k in range(1, max(leads) + 1)]
+    adjusted = [0.0] + [float(np.abs(r[k:] - r[:-k]).mean()) for k in range(1, max(leads) + 1)]
     ratios = []
     for lead in leads:
         span = range(1, lead + 1) if check == "span" else (lead,)
-        plain = sum(float(np.abs(y[k:] - y[:-k]).mean()) for k in span)
-        adjusted = sum(float(np.abs((y[k:] - s[k:]) - (y[:-k] - s[:-k])).mean()) for k in span)
-        ratios.append(adjusted / plain if plain > 0 else 1.0)
+        p, a = sum(plain[k] for k in span), sum(adjusted[k] for k in span)
+        ratios.append(a / p if p > 0 else 1.0)
     return bool(np.mean(ratios) < gain)
+
+
+def check_leads(period: int) -> tuple[int, int]:
+    """The leads ``profile_helps`` reads on a held-out period: 15 and 60 minutes at
+    5-minute steps, at most half the period."""
+    return (min(3, period // 2), min(12, period // 2))
 
 
 def decompose(values: np.ndarray, day: int, weekly: bool) -> SeasonalProfile:

@@ -41,7 +41,14 @@ from scipy.signal import lfilter
 
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.level import season_steps
-from autoscaler.forecasters.season import CHECK, GAIN, SeasonalProfile, named_check, profile_helps
+from autoscaler.forecasters.season import (
+    CHECK,
+    GAIN,
+    SeasonalProfile,
+    check_leads,
+    named_check,
+    profile_helps,
+)
 
 # SES's candidate weights: fine near 0 (slow levels), coarse near 1 (persistence).
 ALPHAS = tuple(float(a) for a in np.round(np.geomspace(0.01, 1.0, 24), 4))
@@ -106,7 +113,7 @@ class ThetaForecaster(BaseForecaster):
         super().__init__(
             step, season=season, season_gain=season_gain, season_check=season_check, **params
         )
-        self.season_check = named_check("theta", season_check)
+        self.season_check = named_check(self.name, season_check)
         self.season_setting = season_steps(season, step)
         self.season_gain = None if season_gain is None else float(season_gain)
         self.period = 0  # the modelled season (0: none)
@@ -154,9 +161,13 @@ class ThetaForecaster(BaseForecaster):
         if n < 3 * period:  # two periods to fit the held-out profile on, one to check
             return False
         held_out = SeasonalProfile(period, additive_profile(values[:-period], period), 1.0)
-        leads = (min(3, period // 2), min(12, period // 2))
         return profile_helps(
-            values, held_out, n - period, leads, gain=self.season_gain, check=self.season_check
+            values,
+            held_out,
+            n - period,
+            check_leads(period),
+            gain=self.season_gain,
+            check=self.season_check,
         )
 
     def _update(self, new: np.ndarray) -> None:
