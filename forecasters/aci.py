@@ -178,8 +178,9 @@ class ScorePool:
             return
         if self.calibrated:
             slots = self._slots(leads)
-            now = np.where(marks >= UNDER, 0.0, scores) if self.pinned else scores
-            rates, missed, aim = slots, now > self.factors_at(slots), self._start
+            pool, pinned = self._current()
+            now = np.where(marks >= UNDER, 0.0, scores) if pinned else scores
+            rates, missed, aim = slots, now > self._factors(pool, slots), self._start
             if self.sides:
                 lo, hi = missed  # the edge an outcome is scored against is its side's
                 missed = np.vstack([lo & (side < 0), hi & (side > 0)])
@@ -215,15 +216,24 @@ class ScorePool:
                 self.marks.popleft()
         self.fit_left -= max(0, drop)
 
+    def _current(self) -> tuple[np.ndarray, bool]:
+        """The pooled scores as the band now has them (0 below the mean under an edge
+        kept at zero) and whether such edges are kept (``pinned``)."""
+        pool = np.asarray(self.scores)
+        if not self.floor:
+            return pool, False
+        marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
+        if not self._pinned(marks):
+            return pool, False
+        return np.where(marks >= UNDER, 0.0, pool), True
+
     def factors_at(self, slots: np.ndarray) -> np.ndarray:
         """The stretch for each miss-rate slot in ``slots`` (the pool's 1 - alpha
         quantile); with ``sides`` two rows, the lower edge's and the upper's."""
-        pool = np.asarray(self.scores)
-        if self.floor:
-            # the scores as the band now has them: 0 below the mean under an edge at zero
-            marks = np.fromiter(self.marks, dtype=np.int8, count=len(self.marks))
-            if self._pinned(marks):
-                pool = np.where(marks >= UNDER, 0.0, pool)
+        return self._factors(self._current()[0], slots)
+
+    def _factors(self, pool: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """``factors_at`` on ``pool``, the scores as ``_current`` gives them."""
         if not self.sides:
             return _quantile(pool, 1.0 - self.alphas[slots])
         signs = np.asarray(self.signs)

@@ -175,8 +175,8 @@ class ConformalForecaster:
             # The model validates itself on held-out data (auto, ensemble): start from that.
             self.inner.fit(y)
             for actual, mean, lo, hi in self.inner.validation_forecasts or []:
-                floor = 1e-6 * (np.abs(mean) + 1.0)
-                up, down = np.maximum(hi - mean, floor), np.maximum(mean - lo, floor)
+                tiny = _no_width(mean)
+                up, down = np.maximum(hi - mean, tiny), np.maximum(mean - lo, tiny)
                 self._score(actual, mean, up, down, fit=True)
             return
         if span <= h or first + 1 < self.min_history:
@@ -213,21 +213,20 @@ class ConformalForecaster:
         score is 0 (the outcome was the mean) or infinite (no stretch covers it): a
         finite distance in units of no width would stretch every later band. A lead
         without width on either side is "certain" (``aci.ScorePool``)."""
-        floor = 1e-6 * (np.abs(mean) + 1.0)
         ok = np.isfinite(actual)
         if not ok.any():
             return
-        err, floor = actual[ok] - mean[ok], floor[ok]
+        err, tiny = actual[ok] - mean[ok], _no_width(mean)[ok]
         width = np.where(err >= 0, up[ok], down[ok])
-        none = width <= floor  # no width on the outcome's side
-        s = np.where(none, np.where(np.abs(err) <= floor, 0.0, np.inf), np.abs(err) / width)
-        certain = (up[ok] <= floor) | (down[ok] <= floor)  # on either side
+        none = width <= tiny  # no width on the outcome's side
+        s = np.where(none, np.where(np.abs(err) <= tiny, 0.0, np.inf), np.abs(err) / width)
+        certain = (up[ok] <= tiny) | (down[ok] <= tiny)  # on either side
         leads = np.flatnonzero(ok) + 1
         side = np.sign(err).astype(np.int8)  # which edge the outcome was scored against
         # the model put the lower edge at zero (a non-negative band clipped there) and the
         # outcome is not below it: covered under any stretch that keeps the edge there
         lower = mean[ok] - down[ok]
-        floored = (np.abs(lower) <= floor) & (mean[ok] > floor) & (actual[ok] >= 0)
+        floored = (np.abs(lower) <= tiny) & (mean[ok] > tiny) & (actual[ok] >= 0)
         if self.log is not None:
             self.log.append((leads, s, certain, fit, side, floored))
         self.pool.add(leads, s, certain, fit, side, floored)
@@ -382,7 +381,12 @@ def _span(x: np.ndarray, digits: int = 2) -> str:
 
 def _half_widths(fc: Forecast) -> tuple[np.ndarray, np.ndarray]:
     """Distances from the mean to the reference band's edges, floored away from zero."""
-    floor = 1e-6 * (np.abs(fc.mean) + 1.0)
-    up = np.maximum(fc.quantiles[REF[1]] - fc.mean, floor)
-    down = np.maximum(fc.mean - fc.quantiles[REF[0]], floor)
+    tiny = _no_width(fc.mean)
+    up = np.maximum(fc.quantiles[REF[1]] - fc.mean, tiny)
+    down = np.maximum(fc.mean - fc.quantiles[REF[0]], tiny)
     return up, down
+
+
+def _no_width(mean: np.ndarray) -> np.ndarray:
+    """Half-widths at or under this, next to ``mean``, count as none (rounding)."""
+    return 1e-6 * (np.abs(mean) + 1.0)
