@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from autoscaler.durations import parse_duration
 from autoscaler.forecasters.base import BaseForecaster
 from autoscaler.forecasters.intervals import empirical_bands
 from autoscaler.forecasters.season import strongest_period
@@ -84,24 +85,32 @@ class SeasonalNaiveForecaster(BaseForecaster):
         return mean, empirical_bands(mean, errors, quantiles)
 
 
+LINEAR_LOOKBACK = "4h"  # LinearForecaster's default
+
+
 class LinearForecaster(BaseForecaster):
     """Least-squares line through the last ``lookback`` points, extrapolated.
 
-    The Monasca predictive-scaling baseline: ``lookback`` defaults to 20 minutes
-    (at least 3 points). Refit on every update: it is closed-form and cheap.
+    Monasca's predictive-scaling baseline, whose 20 minutes (``lookback="20m"``) extrapolate
+    the slope of four 5-minute points over an hour. ``lookback`` defaults to 4 hours
+    (at least 3 points), the leave-one-series-out pick of bench/forecast_accuracy.py
+    among 20 minutes to 8 hours (docs/forecast-accuracy.md). Refit on every update: it
+    is closed-form and cheap.
     """
 
     name = "linear"
 
-    def __init__(self, step: timedelta, lookback: int | str = "20m", **params: Any) -> None:
+    def __init__(
+        self, step: timedelta, lookback: int | str = LINEAR_LOOKBACK, **params: Any
+    ) -> None:
         super().__init__(step, lookback=lookback, **params)
         try:
             n = to_steps(lookback, step, name="lookback")
         except ForecastError:
-            # A step that does not divide 20 minutes: round to whole steps.
-            if lookback != "20m":
+            # A step that does not divide the default: round to whole steps.
+            if lookback != LINEAR_LOOKBACK:
                 raise
-            n = round(timedelta(minutes=20) / step)
+            n = round(parse_duration(LINEAR_LOOKBACK) / step)
         self.lookback = max(3, n)
         self.min_history = self.lookback + 1
         x = np.arange(self.lookback, dtype=float)

@@ -43,12 +43,15 @@ def test_seasonal_naive_takes_a_configured_season(nasa_5m):
     np.testing.assert_array_equal(model.predict(12).mean, nasa_5m.to_numpy()[-12:])
 
 
-def test_linear_extrapolates_the_last_twenty_minutes(nab_cpu):
-    model = LinearForecaster(STEP).fit(nab_cpu)
-    assert model.lookback == 4
-    v = nab_cpu.to_numpy()[-4:]
-    slope, intercept = np.polyfit(np.arange(4), v, 1)
-    expected = np.maximum(intercept + slope * np.arange(4, 10), 0)
+@pytest.mark.parametrize(("lookback", "points"), [(None, 48), ("20m", 4)])
+def test_linear_extrapolates_the_line_through_its_lookback(nab_cpu, lookback, points):
+    # the default is four hours (48 five-minute points); Monasca's 20 minutes on request
+    model = LinearForecaster(STEP, **({} if lookback is None else {"lookback": lookback}))
+    model.fit(nab_cpu)
+    assert model.lookback == points
+    v = nab_cpu.to_numpy()[-points:]
+    slope, intercept = np.polyfit(np.arange(points), v, 1)
+    expected = np.maximum(intercept + slope * np.arange(points, points + 6), 0)
     np.testing.assert_allclose(model.predict(6).mean, expected)
 
 

@@ -29,7 +29,7 @@ def test_versions_and_current_pointer(saved, nab_cpu):
     model.update(nab_cpu.iloc[:0])
     meta = store.save("web", model)
     assert meta.version == "v000002" and store.current("web") == "v000002"
-    assert meta.kind == "linear" and meta.params["lookback"] == "20m"
+    assert meta.kind == "linear" and meta.params["lookback"] == "4h"
     assert meta.trained_to == str(nab_cpu.index[-1]) and meta.trained_from == str(nab_cpu.index[0])
     assert {"python", "numpy", "pandas"} <= set(meta.libraries)
     old, _ = store.load("web", "v000001")
