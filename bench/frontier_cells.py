@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from autoscaler.config import (
     Config,
@@ -23,7 +24,7 @@ from autoscaler.config import (
     ThresholdPolicyConfig,
     default_group,
 )
-from autoscaler.simulation import build_scenario, run_policy
+from autoscaler.simulation import Scenario, build_scenario, run_policy
 from autoscaler.simulator.scoring import required_instances
 from autoscaler.traces import Trace, load_trace
 
@@ -62,6 +63,8 @@ class Cell:
     boot: int  # minutes
     family: str  # target, threshold, qos, oracle
     setting: float | tuple[float, float] | None  # utilisation, (upper, lower), budget %
+    # qos settings other than the defaults, as (name, YAML value) pairs (--qos-set)
+    qos: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -79,12 +82,13 @@ def cells(
     traces: list[str],
     boots: tuple[int, ...] = BOOTS,
     budgets: tuple[float, ...] = BUDGETS,
+    qos: tuple[tuple[str, str], ...] = (),
 ) -> list[Cell]:
     """Every variant on every trace and boot delay; qos first (the slowest cells)."""
     out = []
     for name in traces:
         for boot in boots:
-            out += [Cell(name, boot, "qos", b) for b in budgets]
+            out += [Cell(name, boot, "qos", b, qos) for b in budgets]
             out += [Cell(name, boot, "target", u) for u in TARGETS]
             out += [Cell(name, boot, "threshold", t) for t in THRESHOLDS]
             out.append(Cell(name, boot, "oracle", None))
@@ -111,6 +115,12 @@ def trace(name: str, max_steps: int) -> Trace:
     return t
 
 
+def qos_config(settings: tuple[tuple[str, str], ...]) -> QosPolicyConfig:
+    """qos's config with these (name, YAML value) settings; raises pydantic's
+    ``ValidationError`` on an unknown name or a bad value."""
+    return QosPolicyConfig.model_validate({k: yaml.safe_load(v) for k, v in settings})
+
+
 def _group(cell: Cell) -> GroupConfig:
     base = default_group()
     if cell.family == "target":
@@ -121,15 +131,15 @@ def _group(cell: Cell) -> GroupConfig:
     if cell.family == "qos":
         return base.model_copy(
             update={
-                "policies": [QosPolicyConfig()],
+                "policies": [qos_config(cell.qos)],
                 "slo": SloConfig(target_violation_pct=cell.setting),
             }
         )
     return base
 
 
-def run_cell(cell: Cell, max_steps: int) -> dict[str, float | int | str]:
-    """One run: violation %, instance-hours and wall time of the cell's policy."""
+def scenario(cell: Cell, max_steps: int) -> Scenario:
+    """The cell's scenario: its trace cut to ``max_steps``, the group with its policy."""
     t = trace(cell.trace, max_steps)
     group = _group(cell)
     # a coarse trace (NYC taxi, 30 min): threshold's periods fit in the window, and the
@@ -141,7 +151,12 @@ def run_cell(cell: Cell, max_steps: int) -> dict[str, float | int | str]:
             "stale_after": max(group.stale_after, t.step),
         }
     )
-    scn = build_scenario(t, Config(groups=[group]), boot_delay=timedelta(minutes=cell.boot))
+    return build_scenario(t, Config(groups=[group]), boot_delay=timedelta(minutes=cell.boot))
+
+
+def run_cell(cell: Cell, max_steps: int) -> dict[str, float | int | str]:
+    """One run: violation %, instance-hours and wall time of the cell's policy."""
+    scn = scenario(cell, max_steps)
     required = required_instances(scn.load, scn.service, scn.spec.max_size)
     run = run_policy(scn, cell.family, required)
     return {

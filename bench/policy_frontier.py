@@ -14,7 +14,9 @@ one curve per family) as PNGs.
 ``--days`` (default 14) and ``--nasa-days`` (default 7) cut each trace to its first
 days so that the whole grid (476 runs) finishes in about half an hour on 2 cores.
 ``--reuse FILE`` takes the target, threshold and oracle rows from an earlier run's
-``--json`` (same cuts) and runs only qos: for a change to qos alone. ``--rows FILE``
+``--json`` (same cuts) and runs only qos: for a change to qos alone. ``--qos-set
+NAME=VALUE`` (repeatable; VALUE in YAML, e.g. ``band_levels=[2,4]``) runs qos with that
+setting instead of its default. ``--rows FILE``
 (repeatable) takes rows from earlier ``--partial`` files and runs only the cells they lack.
 """
 
@@ -44,6 +46,7 @@ from frontier_cells import (  # noqa: E402
     HELD_OUT,
     TRACES,
     cells,
+    qos_config,
     run_cell,
     steps_per_day,
 )
@@ -169,6 +172,9 @@ def main() -> int:
     ap.add_argument("--reuse", type=Path, default=None, help="non-qos rows from this --json")
     ap.add_argument("--boots", default="2,10", help="boot delays, minutes")
     ap.add_argument("--budgets", default="0.5,1,2,5", help="qos violation budgets, %%")
+    ap.add_argument(
+        "--qos-set", action="append", default=[], help="NAME=VALUE: a qos setting (repeatable)"
+    )
     ap.add_argument("--partial", type=Path, default=None, help="append each row here (JSONL)")
     ap.add_argument(
         "--rows",
@@ -196,7 +202,15 @@ def main() -> int:
     except OSError as exc:
         print(f"error: --png-dir {args.png_dir}: {exc.strerror}", file=sys.stderr)
         return 2
-    todo = cells(traces, boots, budgets)
+    qos = tuple(tuple(kv.split("=", 1)) for kv in args.qos_set)
+    try:
+        if any(len(kv) != 2 for kv in qos):
+            raise ValueError("takes NAME=VALUE")
+        qos_config(qos)  # type: ignore[arg-type]
+    except ValueError as exc:  # pydantic's ValidationError is one
+        print(f"error: --qos-set: {exc}", file=sys.stderr)
+        return 2
+    todo = cells(traces, boots, budgets, qos)  # type: ignore[arg-type]
     per_day = {t: steps_per_day(t) for t in traces}
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}
@@ -268,6 +282,7 @@ def main() -> int:
         doc = {
             "wall_seconds": wall,
             "limits": limits,
+            "qos_settings": dict(qos),
             "runs": [r for rs in results.values() for r in rs],
             "verdicts": verdicts,
         }
