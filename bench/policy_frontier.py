@@ -15,7 +15,7 @@ one curve per family) as PNGs.
 days so that the whole grid (476 runs) finishes in about half an hour on 2 cores.
 ``--reuse FILE`` takes the target, threshold and oracle rows from an earlier run's
 ``--json`` (same cuts) and runs only qos: for a change to qos alone. ``--qos-set
-NAME=VALUE`` (repeatable; VALUE in YAML, e.g. ``band_levels=[2,4]``) runs qos with that
+NAME=VALUE`` (repeatable; VALUE in YAML, e.g. ``panic_window=30m``) runs qos with that
 setting instead of its default. ``--rows FILE``
 (repeatable) takes rows from earlier ``--partial`` files and runs only the cells they lack.
 """
@@ -207,8 +207,14 @@ def main() -> int:
         if any(len(kv) != 2 for kv in qos):
             raise ValueError("takes NAME=VALUE")
         qos_config(qos)  # type: ignore[arg-type]
-    except ValueError as exc:  # pydantic's ValidationError is one
-        print(f"error: --qos-set: {exc}", file=sys.stderr)
+    except ValueError as exc:  # pydantic's ValidationError is one: one line per problem
+        errors = getattr(exc, "errors", None)
+        text = (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
+            if callable(errors)
+            else str(exc)
+        )
+        print(f"error: --qos-set: {text}", file=sys.stderr)
         return 2
     todo = cells(traces, boots, budgets, qos)  # type: ignore[arg-type]
     per_day = {t: steps_per_day(t) for t in traces}
