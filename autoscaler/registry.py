@@ -295,7 +295,8 @@ def build_binding(
     built only when a policy reads forecasts; ``refit_inline`` False leaves its refits
     to a worker thread; ``model_store`` keeps its fitted models across restarts.
     The measured p95 latency (``group.metric.latency``) is read from ``latency_source``,
-    by default the group's own source; ``record_plan`` keeps the rebalance plans of a
+    by default the group's own source (a ``latency_source`` given without that metric
+    is read too); ``record_plan`` keeps the rebalance plans of a
     group that live-migrates (Nova with Placement hosts). Raises ``ValueError`` for a policy that cannot run here (the oracle outside the
     simulator)."""
     configs = list(group.policies if policy_configs is None else policy_configs)
@@ -326,7 +327,8 @@ def build_binding(
         utilization_metric=group.metric.unit == "utilization",
         placement=placement,
         flavor=flavor,
-        latency_source=(latency_source or source) if latency is not None else None,
+        # an explicit source serves even without ``metric.latency`` (the serving replay)
+        latency_source=(latency_source or source) if latency is not None else latency_source,
         latency_query=latency_query(latency) if latency is not None else "",
         rebalancer=(
             build_rebalancer(config, group, record_plan) if record_plan is not None else None

@@ -259,6 +259,7 @@ def run_serving_policy(scn: ServingScenario, name: str) -> ServingRun:
             scn.template,
             source=wiring.source(cluster, gname),
             cloud=cluster,
+            latency_source=wiring.latency_source(cluster, gname),
             policy_configs=cfgs,
             policies=ready_made,
             spec=spec,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from autoscaler.config import GroupConfig, ServingConfig
 from autoscaler.model import GroupSpec
 from autoscaler.simulator.serving.cluster import ServingCluster
+from autoscaler.simulator.serving.latency import ServingLatencySource
 from autoscaler.simulator.serving.source import ServingSource
 
 # the policies that size with the M/M/c model on an arrival rate
@@ -29,17 +30,27 @@ RATE_POLICIES = frozenset({"qos"})
 @dataclass(frozen=True)
 class ServingWiring:
     """One group's serving metric (``ServingSource.METRICS``), the spec its policies
-    plan with, the arrival rate's trailing window in intervals and the mean GPU time (s)."""
+    plan with, the arrival rate's trailing window in intervals and the mean GPU time (s);
+    with ``latency_delay`` (seconds; None: off) the measured wait is delivered too,
+    ``latency_offset`` added to put it on the scale of the spec's SLO."""
 
     metric: str
     spec: GroupSpec
     rate_bins: int
     mean_service: float
+    latency_delay: float | None = None
+    latency_offset: float = 0.0
 
     def source(self, cluster: ServingCluster, group: str) -> ServingSource:
         return ServingSource(
             cluster, group, self.metric, rate_bins=self.rate_bins, mean_service=self.mean_service
         )
+
+    def latency_source(self, cluster: ServingCluster, group: str) -> ServingLatencySource | None:
+        """The measured p95 wait per interval (``serving.measured_latency``), else None."""
+        if self.latency_delay is None:
+            return None
+        return ServingLatencySource(cluster, group, self.latency_delay, self.latency_offset)
 
 
 def serving_wiring(
@@ -70,4 +81,7 @@ def serving_wiring(
     interval = template.interval.total_seconds()
     # the arrival rate's trailing window in whole intervals (0s: each interval's own)
     rate_bins = max(1, round(serving.rate_window.total_seconds() / interval))
-    return ServingWiring(metric, spec, rate_bins, mean_service)
+    delay = serving.latency_delay.total_seconds() if serving.measured_latency else None
+    # the wait is measured; a response-time SLO (on the rate) allows the service on top
+    offset = spec.slo_p95_seconds - slo
+    return ServingWiring(metric, spec, rate_bins, mean_service, delay, offset)

@@ -74,6 +74,11 @@ class ServingConfig(FrozenModel):
     # the rate qos sizes on: arrivals (per interval, or over rate_window), or little:
     # requests in the group over the mean GPU time (Little's law; docs/genai-serving.md)
     qos_rate: Literal["arrivals", "little"] = "arrivals"
+    # a measured latency for the policies (qos closes its fast loop on it): per interval,
+    # the p95 wait of the requests that started in it, readable latency_delay after the
+    # interval ends (a scrape's delay); off: qos infers its violations from the M/M/c model
+    measured_latency: bool = False
+    latency_delay: Span = timedelta(seconds=15)
     plot_day: int | None = Field(
         None, ge=0, le=100_000
     )  # day of the replay to plot (default: busiest)

@@ -92,12 +92,15 @@ def build_group(
     cloud = ObservedCloud(world.cloud_for(cfg), on_call=on_cloud_call)
     # a world whose metric changes what an instance serves (the serving cloud) says so
     spec_for = getattr(world, "spec_for", None)
+    # and one that measures a latency the config's metric does not name (serving) too
+    latency_for = getattr(world, "latency_source_for", None)
     binding = build_binding(
         config,
         cfg,
         source=source,
         cloud=cloud,
         spec=spec_for(cfg) if spec_for is not None else None,
+        latency_source=latency_for(cfg) if latency_for is not None else None,
         refit_inline=inline,
         model_store=models,
         record_plan=record_plan,

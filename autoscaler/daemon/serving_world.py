@@ -81,6 +81,11 @@ class ServingWorld:
         """The metric ``simulate`` gives these policies (``serving_wiring``)."""
         return self._wiring(group).source(self.cluster, group.name)
 
+    def latency_source_for(self, group: GroupConfig) -> MetricSource | None:
+        """The measured wait ``simulate`` gives these policies (``serving.measured_latency``;
+        None when off)."""
+        return self._wiring(group).latency_source(self.cluster, group.name)
+
     def spec_for(self, group: GroupConfig) -> GroupSpec:
         """The spec ``simulate`` plans these policies with: on concurrency one replica is
         one request; on the arrival rate it serves 1 / (mean GPU time) a second."""

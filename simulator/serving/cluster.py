@@ -91,6 +91,7 @@ class ServingCluster:
         self._req_group = self.req_group.tolist()
         n = len(trace)
         self.started = np.full(n, np.nan)
+        self.start_order: list[int] = []  # requests in the order they started (by time)
         self.behind_cold = np.zeros(n, dtype=bool)
         self.next_request = 0
         self.t = 0.0
@@ -189,6 +190,7 @@ class ServingCluster:
     def _start(self, r: int, rep: Replica, t: float, behind_cold: bool) -> None:
         rep.state = BUSY
         self.started[r] = t
+        self.start_order.append(r)
         self.behind_cold[r] = behind_cold
         g = self.groups[rep.group]
         g.exec_seconds += self._exec[r]

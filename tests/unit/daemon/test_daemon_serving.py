@@ -50,6 +50,8 @@ class _Monotonic:
         ("qos", {}),
         ("qos", {"rate_window": "30s"}),
         ("qos", {"qos_rate": "little"}),
+        # and closes its loop on the measured wait in both
+        ("qos", {"rate_window": "60s", "measured_latency": True}),
         # a group that mixes them reads concurrency, in both
         ("kpa+qos", {}),
     ],

@@ -166,3 +166,15 @@ def test_the_rate_settings_reach_qos_only(data) -> None:
         other = run(**setting)
         assert other["policies"]["kpa"] == plain["policies"]["kpa"], setting
         assert other["policies"]["qos"]["gpu_hours"] != plain["policies"]["qos"]["gpu_hours"]
+
+
+def test_the_measured_latency_reaches_qos_only(data) -> None:
+    # kpa never reads a latency: the same replay with the setting on. qos closes its fast
+    # loop on it: on a trailing 60 s rate its inferred violations differ from the
+    # measured ones, and so does its replay (the setting reaches qos only through them)
+    def run(**serving: object) -> dict:
+        return _strip(simulate_serving(_scenario(data, **serving), ["kpa", "qos"]).summary())
+
+    plain, measured = run(rate_window="60s"), run(rate_window="60s", measured_latency=True)
+    assert measured["policies"]["kpa"] == plain["policies"]["kpa"]
+    assert measured["policies"]["qos"]["gpu_hours"] != plain["policies"]["qos"]["gpu_hours"]
