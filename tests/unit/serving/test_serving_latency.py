@@ -4,9 +4,8 @@ hand-computed cases: 2 s bins, every cold start 10 s, one replica from time 0.""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from autoscaler.config import parse_config
@@ -14,24 +13,14 @@ from autoscaler.model import ScaleAction
 from autoscaler.serving_wiring import serving_wiring
 from autoscaler.simulator.serving.cluster import ServingCluster
 from autoscaler.simulator.serving.latency import ServingLatencySource
-from autoscaler.simulator.serving.requests import RequestTrace
+from tests.unit.serving.one_model import T0, one_model_cluster
 
-T0 = datetime(2024, 11, 15, tzinfo=UTC)
 STEP = timedelta(seconds=2)
 NAN = float("nan")
 
 
 def _cluster(arrival: list[float], exec_seconds: list[float]) -> ServingCluster:
-    n = len(arrival)
-    trace = RequestTrace(
-        T0,
-        np.asarray(arrival, dtype=float),
-        np.zeros(n, dtype=np.int64),
-        np.asarray(exec_seconds, dtype=float),
-        np.ones(n, dtype=bool),
-        ("A",),
-    )
-    c = ServingCluster(trace, ("g",), np.array([0]), np.array([10.0]), horizon=40.0)
+    c = one_model_cluster(arrival, exec_seconds)
     c.scale(ScaleAction("g", "up", T0, 0, 1, "test"))  # ready at 10 s
     return c
 

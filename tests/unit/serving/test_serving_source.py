@@ -3,32 +3,17 @@ cold start 10 s."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
 from autoscaler.config import ConfigError, parse_config
 from autoscaler.model import ScaleAction
-from autoscaler.simulator.serving.cluster import ServingCluster
-from autoscaler.simulator.serving.requests import RequestTrace
 from autoscaler.simulator.serving.source import ServingSource, trailing_mean
+from tests.unit.serving.one_model import T0, one_model_cluster
 
-T0 = datetime(2024, 11, 15, tzinfo=UTC)
 STEP = timedelta(seconds=2)
-
-
-def _cluster(arrival: list[float], exec_seconds: list[float]) -> ServingCluster:
-    n = len(arrival)
-    trace = RequestTrace(
-        T0,
-        np.asarray(arrival, dtype=float),
-        np.zeros(n, dtype=np.int64),
-        np.asarray(exec_seconds, dtype=float),
-        np.ones(n, dtype=bool),
-        ("A",),
-    )
-    return ServingCluster(trace, ("g",), np.array([0]), np.array([10.0]), horizon=40.0)
 
 
 def _window(src: ServingSource, t: float, span_s: float = 40.0) -> list[float]:
@@ -46,7 +31,7 @@ def test_trailing_mean_by_hand() -> None:
 
 def test_arrival_rate_over_a_trailing_window() -> None:
     # arrivals at 1 s, 2.5 s, 3 s and 9 s: per 2 s bin 1, 2, 0, 0, 1
-    c = _cluster([1.0, 2.5, 3.0, 9.0], [1.0] * 4)
+    c = one_model_cluster([1.0, 2.5, 3.0, 9.0], [1.0] * 4)
     per_bin = ServingSource(c, "g", "arrival_rate")
     windowed = ServingSource(c, "g", "arrival_rate", rate_bins=2)
     c.advance(10.0)
@@ -57,8 +42,8 @@ def test_arrival_rate_over_a_trailing_window() -> None:
 
 def test_the_rate_never_reads_a_bin_that_is_not_over() -> None:
     # the same arrivals until 11 s; the second trace has a burst from 11 s on
-    quiet = _cluster([1.0, 5.0], [1.0, 1.0])
-    burst = _cluster([1.0, 5.0, 11.0, 11.5, 12.0], [1.0] * 5)
+    quiet = one_model_cluster([1.0, 5.0], [1.0, 1.0])
+    burst = one_model_cluster([1.0, 5.0, 11.0, 11.5, 12.0], [1.0] * 5)
     for k in (1, 3):
         a = ServingSource(quiet, "g", "arrival_rate", rate_bins=k)
         b = ServingSource(burst, "g", "arrival_rate", rate_bins=k)
@@ -70,7 +55,7 @@ def test_the_rate_never_reads_a_bin_that_is_not_over() -> None:
 
 def test_little_rate_is_the_concurrency_over_the_mean_service_time() -> None:
     # one request in the system from 1 s (it waits for the cold start until 10 s) to 15 s
-    c = _cluster([1.0], [5.0])
+    c = one_model_cluster([1.0], [5.0])
     src = ServingSource(c, "g", "little_rate", mean_service=4.0)
     conc = ServingSource(c, "g", "concurrency")
     c.scale(ScaleAction("g", "up", T0, 0, 1, "test"))
@@ -90,7 +75,7 @@ def test_little_rate_is_the_concurrency_over_the_mean_service_time() -> None:
 )
 def test_the_source_rejects_bad_arguments(kwargs: dict, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        ServingSource(_cluster([1.0], [1.0]), "g", **kwargs)
+        ServingSource(one_model_cluster([1.0], [1.0]), "g", **kwargs)
 
 
 @pytest.mark.parametrize(
