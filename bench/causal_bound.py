@@ -26,7 +26,7 @@ import pandas as pd
 from autoscaler.config import Config, default_group
 from autoscaler.durations import parse_duration
 from autoscaler.queueing import SloCapacity, slo_capacity
-from autoscaler.simulation import build_scenario, run_policy
+from autoscaler.simulation import Scenario, build_scenario, run_policy
 from autoscaler.simulator.scoring import required_instances
 from autoscaler.traces import load_trace
 
@@ -53,6 +53,21 @@ def tune(
     return hi, (prov < required).mean() * 100, prov
 
 
+def hindsight_inputs(scn: Scenario) -> tuple[np.ndarray, float, SloCapacity, int, pd.Series]:
+    """What the rules are tuned against on ``scn``: the instances each step needs (at
+    most ``max_size``), the oracle's instance-hours, the SLO capacity table, the lag in
+    steps from a decision's sample to a new instance serving (boot + 1), and the load a
+    decision at each step had seen (that lag back; NaN before the trace)."""
+    spec = scn.spec
+    required = np.minimum(required_instances(scn.load, scn.service, spec.max_size), spec.max_size)
+    oracle = run_policy(scn, "oracle", required).score.instance_hours
+    table = slo_capacity(
+        scn.service.mu, scn.service.slo_seconds, spec.max_size, scn.service.quantile
+    )
+    lag = math.ceil(scn.spec.boot_delay / scn.step) + 1
+    return required, oracle, table, lag, pd.Series(scn.load).shift(lag)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trace", default=None, help="CSV trace (default: the NASA week)")
@@ -68,15 +83,9 @@ def main() -> int:
     cfg = Config(groups=[default_group()])
     scn = build_scenario(trace, cfg, boot_delay=boot)
     spec = scn.spec
-    required = np.minimum(required_instances(scn.load, scn.service, spec.max_size), spec.max_size)
-    oracle = run_policy(scn, "oracle", required).score.instance_hours
-    table = slo_capacity(
-        scn.service.mu, scn.service.slo_seconds, spec.max_size, scn.service.quantile
-    )
+    required, oracle, table, _, past = hindsight_inputs(scn)
     hours = scn.step / timedelta(hours=1)
-    lag = math.ceil(boot / scn.step) + 1
     load = pd.Series(scn.load)
-    past = load.shift(lag)
     per_day = round(timedelta(days=1) / scn.step)
     day_ago = load.shift(per_day).fillna(0.0)
     windows = (2, 6, 12, 24) if scn.step >= timedelta(minutes=5) else (5, 10, 30, 60)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from autoscaler.config import (
     Config,
@@ -119,6 +120,22 @@ def qos_config(settings: tuple[tuple[str, str], ...]) -> QosPolicyConfig:
     """qos's config with these (name, YAML value) settings; raises pydantic's
     ``ValidationError`` on an unknown name or a bad value."""
     return QosPolicyConfig.model_validate({k: yaml.safe_load(v) for k, v in settings})
+
+
+def qos_settings(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--qos-set`` values (NAME=VALUE, VALUE in YAML) as (name, value) pairs, checked
+    against qos's config; ``ValueError`` with one line naming every problem."""
+    pairs = [tuple(kv.split("=", 1)) for kv in values]
+    if any(len(kv) != 2 for kv in pairs):
+        raise ValueError("takes NAME=VALUE")
+    settings: tuple[tuple[str, str], ...] = tuple(pairs)  # type: ignore[arg-type]
+    try:
+        qos_config(settings)
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
+    return settings
 
 
 def _group(cell: Cell) -> GroupConfig:

@@ -46,7 +46,7 @@ from frontier_cells import (  # noqa: E402
     HELD_OUT,
     TRACES,
     cells,
-    qos_config,
+    qos_settings,
     run_cell,
     steps_per_day,
 )
@@ -202,21 +202,12 @@ def main() -> int:
     except OSError as exc:
         print(f"error: --png-dir {args.png_dir}: {exc.strerror}", file=sys.stderr)
         return 2
-    qos = tuple(tuple(kv.split("=", 1)) for kv in args.qos_set)
     try:
-        if any(len(kv) != 2 for kv in qos):
-            raise ValueError("takes NAME=VALUE")
-        qos_config(qos)  # type: ignore[arg-type]
-    except ValueError as exc:  # pydantic's ValidationError is one: one line per problem
-        errors = getattr(exc, "errors", None)
-        text = (
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
-            if callable(errors)
-            else str(exc)
-        )
-        print(f"error: --qos-set: {text}", file=sys.stderr)
+        qos = qos_settings(args.qos_set)
+    except ValueError as exc:
+        print(f"error: --qos-set: {exc}", file=sys.stderr)
         return 2
-    todo = cells(traces, boots, budgets, qos)  # type: ignore[arg-type]
+    todo = cells(traces, boots, budgets, qos)
     per_day = {t: steps_per_day(t) for t in traces}
     days = {t: args.nasa_days if t == "nasa" else args.days for t in traces}
     limits = {t: int(days[t] * per_day[t]) for t in traces}

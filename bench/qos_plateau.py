@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from causal_bound import tune
-from frontier_cells import HELD_OUT, TRACES, Cell, qos_config, scenario, steps_per_day
+from causal_bound import hindsight_inputs, tune
+from frontier_cells import HELD_OUT, TRACES, Cell, qos_settings, scenario, steps_per_day
 
-from autoscaler.queueing import slo_capacity
 from autoscaler.simulation import run_policy
-from autoscaler.simulator.scoring import required_instances
 
 LEVELS = ((0, 2), (2, 4), (4, 8), (8, 16), (16, 10**6))  # ready instances
 HOLDS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2))
@@ -54,17 +53,17 @@ def main() -> int:
     ap.add_argument("--days", type=float, default=14.0)
     ap.add_argument("--qos-set", action="append", default=[], help="NAME=VALUE (repeatable)")
     args = ap.parse_args()
-    qos = tuple(tuple(kv.split("=", 1)) for kv in args.qos_set)
-    qos_config(qos)  # type: ignore[arg-type]  # a bad setting fails here, not mid-run
+    try:  # a bad setting fails here, not mid-run
+        qos = qos_settings(args.qos_set)
+    except ValueError as exc:
+        print(f"error: --qos-set: {exc}", file=sys.stderr)
+        return 2
     limit = int(args.days * steps_per_day(args.trace))
     budgets = [float(b) for b in args.budgets.split(",")]
     base = scenario(Cell(args.trace, args.boot, "oracle", None), limit)
     spec, step = base.spec, base.step
-    required = np.minimum(required_instances(base.load, base.service, spec.max_size), spec.max_size)
-    oracle = run_policy(base, "oracle", required).score.instance_hours
-    table = slo_capacity(base.service.mu, base.service.slo_seconds, spec.max_size)
-    lag = math.ceil(timedelta(minutes=args.boot) / step) + 1  # decision's sample to service
-    past = pd.Series(base.load).shift(lag).fillna(0.0)
+    required, oracle, table, lag, past = hindsight_inputs(base)
+    past = past.fillna(0.0)
     seen = np.minimum(table.required(past.to_numpy()), spec.max_size)
     jump = required >= 2 * np.maximum(seen, 1) + 1
     print(
@@ -75,7 +74,7 @@ def main() -> int:
     per_hour = timedelta(hours=1) / step
     half = len(required) // 2
     for budget in budgets:
-        scn = scenario(Cell(args.trace, args.boot, "qos", budget, qos), limit)  # type: ignore[arg-type]
+        scn = scenario(Cell(args.trace, args.boot, "qos", budget, qos), limit)
         run = run_policy(scn, "qos", required)
         ready, bad = run.ready, run.ready < required
         steps = np.flatnonzero(bad)
