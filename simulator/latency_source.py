@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
-from autoscaler.model import MetricWindow
 from autoscaler.queueing import response_quantile
 from autoscaler.simulator.scoring import ServiceModel, step_latency
+from autoscaler.simulator.source import StepSamples
 
 # The p95 of each group size is tabulated on a grid of u = -log(1 - utilisation), fine
 # where the latency climbs steeply near saturation; one decision reads one sample, and
@@ -34,13 +33,12 @@ def _p95_table(mu: float, q: float, max_servers: int) -> np.ndarray:
     return response_quantile(c.ravel(), lam.ravel(), mu, q).reshape(lam.shape)
 
 
-class ScoredLatencySource:
+class ScoredLatencySource(StepSamples):
     """Sample ``i`` is the p95 (seconds) of the step [start + i*step, start + (i+1)*step),
     served by ``ready[i]`` instances, visible from its end plus ``delay``.
 
     ``ready`` is the simulation's own per-step array, filled as the run advances; a
     sample is computed the first time it is visible (by then its ready count is final).
-    The query string is ignored (one group, one latency metric).
     """
 
     def __init__(
@@ -60,7 +58,7 @@ class ScoredLatencySource:
         self.model = model
         self.delay = delay
         self._table = _p95_table(model.mu, model.quantile, max(1, max_servers))
-        self._p95 = np.full(len(self.demand), np.nan)
+        self.values = np.full(len(self.demand), np.nan)
         self._done = 0
 
     def p95(self, ready: int, demand: float) -> float:
@@ -83,17 +81,6 @@ class ScoredLatencySource:
         seen = int((now - self.delay - self.start) / self.step)
         hi = max(0, min(len(self.demand), seen))
         for i in range(self._done, hi):
-            self._p95[i] = self.p95(int(self.ready[i]), float(self.demand[i]))
+            self.values[i] = self.p95(int(self.ready[i]), float(self.demand[i]))
         self._done = max(self._done, hi)
         return hi
-
-    def window(self, query: str, end: datetime, span: timedelta, step: timedelta) -> MetricWindow:
-        hi = self._visible(end)
-        lo = max(0, hi - max(1, int(span / self.step)))
-        return MetricWindow(self.start + (hi - 1) * self.step, self.step, self._p95[lo:hi])
-
-    def query(self, query: str, start: datetime, end: datetime, step: timedelta) -> pd.Series:
-        hi = self._visible(end)
-        lo = max(0, int((start - self.start) / self.step))
-        idx = pd.date_range(self.start + lo * self.step, periods=max(0, hi - lo), freq=self.step)
-        return pd.Series(self._p95[lo:hi], index=idx)

@@ -22,14 +22,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
-import pandas as pd
 
-from autoscaler.model import MetricWindow
 from autoscaler.simulator.serving.cluster import ServingCluster
+from autoscaler.simulator.source import StepSamples
 
 
-class ServingLatencySource:
-    """One group's measured p95 wait per bin (seconds); the query string is ignored."""
+class ServingLatencySource(StepSamples):
+    """One group's measured p95 wait per bin (seconds)."""
 
     def __init__(
         self, cluster: ServingCluster, group: str, delay: float, offset: float = 0.0
@@ -40,8 +39,9 @@ class ServingLatencySource:
         self.group = cluster.index[group]
         self.delay = delay
         self.offset = offset
+        self.start = cluster.start
         self.step = timedelta(seconds=cluster.bin_seconds)
-        self._p95 = np.full(len(cluster.arrivals[self.group]), np.nan)
+        self.values = np.full(len(cluster.arrivals[self.group]), np.nan)
         self._done = 0  # bins whose sample is computed
         self._cursor = 0  # into cluster.start_order
         self._arrival = cluster.trace.arrival
@@ -54,7 +54,7 @@ class ServingLatencySource:
         w = c.bin_seconds
         # never a bin the cluster has not run past: its starts are not all known yet
         until = min(c.seconds(end) - self.delay, c.t)
-        hi = max(0, min(len(self._p95), int(until // w)))
+        hi = max(0, min(len(self.values), int(until // w)))
         if hi <= self._done:
             return hi
         order, started, limit = c.start_order, c.started, hi * w
@@ -70,19 +70,6 @@ class ServingLatencySource:
             i += 1
         self._cursor = i
         for k, v in waits.items():
-            self._p95[k] = (v[0] if len(v) == 1 else float(np.percentile(v, 95))) + self.offset
+            self.values[k] = (v[0] if len(v) == 1 else float(np.percentile(v, 95))) + self.offset
         self._done = hi
         return hi
-
-    def window(self, query: str, end: datetime, span: timedelta, step: timedelta) -> MetricWindow:
-        hi = self._visible(end)
-        lo = max(0, hi - max(1, int(span / self.step)))
-        return MetricWindow(self.cluster.start + (hi - 1) * self.step, self.step, self._p95[lo:hi])
-
-    def query(self, query: str, start: datetime, end: datetime, step: timedelta) -> pd.Series:
-        hi = self._visible(end)
-        lo = max(0, int(self.cluster.seconds(start) // self.cluster.bin_seconds))
-        idx = pd.date_range(
-            self.cluster.start + lo * self.step, periods=max(0, hi - lo), freq=self.step
-        )
-        return pd.Series(self._p95[lo:hi], index=idx)
