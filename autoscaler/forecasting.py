@@ -76,7 +76,7 @@ class ServedModel:
         return model if hasattr(model, "fell_back") else FallbackForecaster(model, step)
 
 
-def _own_model(model: Any) -> Any:
+def own_model(model: Any) -> Any:
     """The model inside the wrappers (conformal, fallback), whose needs count."""
     while True:
         inner = getattr(model, "inner", None) or getattr(model, "primary", None)
@@ -279,7 +279,7 @@ class RetrainingForecastProvider(StoredHistory):
         except Exception as exc:
             self._stand_in(st, f"model unavailable: {exc}")
             return
-        need = int(getattr(_own_model(model), "min_history", 2))
+        need = int(getattr(own_model(model), "min_history", 2))
         n = int(np.isfinite(st.history).sum())
         if n < need:
             self._stand_in(st, f"{model.name} needs {need} samples, has {n}")

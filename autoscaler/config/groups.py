@@ -228,17 +228,23 @@ class GroupConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
-    def _forecaster_params(self) -> GroupConfig:
-        # Built once here (unfitted, at the group's interval): a parameter the model
-        # rejects used to pass the load and make every refit fall back without a word.
-        if self.forecaster.params:
-            from autoscaler.model import ForecastError
-            from autoscaler.registry import build_forecaster
+    def _forecaster_builds(self) -> GroupConfig:
+        # Built once here (unfitted, at the group's interval, the step the engine reads
+        # the metric at): a parameter the model rejects, or a train_window shorter than
+        # the history the model needs, used to pass the load and leave every refit on
+        # the fallback or the stand-in without a word.
+        from autoscaler.config.policy_checks import history_problem
+        from autoscaler.model import ForecastError
+        from autoscaler.registry import build_forecaster
 
-            try:
-                build_forecaster(self.forecaster.model, self.interval, dict(self.forecaster.params))
-            except (ForecastError, TypeError) as exc:
-                raise ValueError(f"forecaster.params: {exc}") from None
+        fc = self.forecaster
+        try:
+            model = build_forecaster(fc.model, self.interval, dict(fc.params))
+        except (ForecastError, TypeError) as exc:
+            raise ValueError(f"forecaster.params: {exc}") from None
+        problem = history_problem(fc, model, self.interval)
+        if problem is not None:
+            raise ValueError(f"forecaster.train_window: {problem}")
         return self
 
     def spec(self) -> GroupSpec:

@@ -18,7 +18,7 @@ from autoscaler.config.policies import (
 from autoscaler.durations import format_duration
 
 if TYPE_CHECKING:
-    from autoscaler.config.groups import GroupConfig
+    from autoscaler.config.groups import ForecasterConfig, GroupConfig
 
 
 def policy_problem(
@@ -106,11 +106,40 @@ def chosen_policy(
 def spacing_problem(group: GroupConfig, step: timedelta) -> str | None:
     """Why ``group`` cannot scale on samples ``step`` apart (a simulated trace's step), or
     None: the newest sample is a step old when read, and with ``stale_after`` shorter
-    than that every reading is stale, so the engine would never scale in."""
+    than that every reading is stale, so the engine would never scale in; and a
+    ``train_window`` holding fewer such samples than the model needs never trains it.
+    Raises ``ForecastError`` if the model cannot be built at ``step``."""
     if step > group.stale_after:
         return (
             f"samples {format_duration(step)} apart are older than the group's "
             f"stale_after ({format_duration(group.stale_after)}) when read, and the engine "
             f"never scales in on stale data; set stale_after to at least {format_duration(step)}"
         )
+    if step != group.interval:  # the config's own check counted samples at the interval
+        from autoscaler.registry import build_forecaster
+
+        fc = group.forecaster
+        model = build_forecaster(fc.model, step, dict(fc.params))
+        problem = history_problem(fc, model, step)
+        if problem is not None:
+            return f"forecaster.train_window: {problem}"
     return None
+
+
+def history_problem(fc: ForecasterConfig, model: object, step: timedelta) -> str | None:
+    """Why ``fc``'s ``train_window`` of samples ``step`` apart can never train ``model``
+    (an unfitted forecaster, wrappers included), or None: the refit reads only that
+    window back, so a model needing more points would never be fitted and the
+    stand-in would serve forever."""
+    from autoscaler.forecasting import own_model
+
+    need = int(getattr(own_model(model), "min_history", 2))
+    have = max(2, int(fc.train_window / step))
+    if have >= need:
+        return None
+    return (
+        f"{format_duration(fc.train_window)} holds {have} samples "
+        f"{format_duration(step)} apart, and {fc.model} needs at least {need} to be "
+        f"fitted (a stand-in would serve forever); set train_window to at least "
+        f"{format_duration(step * need)}"
+    )
