@@ -13,7 +13,7 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S[:SPARE:REACT:TOL][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
+       [--extra-predictive T:Q:S[:SPARE:REACT:TOL[:ABOVE:KEEP]][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -101,16 +101,22 @@ def _report(job: tuple[float, str, str | None], row: dict) -> None:
 
 def with_predictive(cfg: Config, setting: str) -> Config:
     """``cfg`` with predictive_target's (target, quantile, stabilisation) = ``T:Q:S``, or
-    with its spare, react (on/off) and tolerance too: ``T:Q:S:SPARE:REACT:TOL``; the
+    with its spare, react (on/off) and tolerance too: ``T:Q:S:SPARE:REACT:TOL``, or with
+    its spare_above and keep_warm as well: ``T:Q:S:SPARE:REACT:TOL:ABOVE:KEEP``; the
     options not given at their defaults."""
     fields = setting.split(":")
     target, quantile, stab = fields[:3]
     values: dict = {"target": float(target), "quantile": float(quantile)}
     values["stabilization_down"] = stab
-    if len(fields) == 6:
+    if len(fields) in (6, 8):
         values.update(spare=float(fields[3]), react=fields[4] == "on", tolerance=float(fields[5]))
-    elif len(fields) != 3:
-        raise SystemExit(f"--extra-predictive: {setting!r} is not T:Q:S or T:Q:S:SPARE:REACT:TOL")
+    if len(fields) == 8:
+        values.update(spare_above=float(fields[6]), keep_warm=fields[7])
+    elif len(fields) not in (3, 6):
+        raise SystemExit(
+            f"--extra-predictive: {setting!r} is not T:Q:S, T:Q:S:SPARE:REACT:TOL or "
+            "T:Q:S:SPARE:REACT:TOL:ABOVE:KEEP"
+        )
     return with_predictive_config(cfg, PredictiveTargetPolicyConfig.model_validate(values))
 
 
@@ -176,8 +182,9 @@ def main() -> None:
     ap.add_argument(
         "--extra-predictive",
         default=None,
-        help="also run predictive_target at T:Q:S (target:quantile:stabilisation) or "
-        "T:Q:S:SPARE:REACT:TOL (react on/off), a row of its own; several: comma-separated",
+        help="also run predictive_target at T:Q:S (target:quantile:stabilisation), "
+        "T:Q:S:SPARE:REACT:TOL (react on/off) or T:Q:S:SPARE:REACT:TOL:ABOVE:KEEP "
+        "(spare_above, keep_warm), a row of its own; several: comma-separated",
     )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")

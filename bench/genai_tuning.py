@@ -9,11 +9,13 @@ same warm set; if none, the most goodput per GPU-hour (and it is said so).
 
 Usage: python bench/genai_tuning.py [--speedup 20] [--days 0-7] [--warm-sets lru,popular]
        [--targets 0.7,0.85,1.0] [--quantiles 0.5,0.9] [--stabilisation 0s,20s,60s]
-       [--spares 0] [--react off] [--tolerances 0.1]
+       [--spares 0] [--react off] [--tolerances 0.1] [--spare-above 0] [--keep-warm 0s]
 
 ``--spares`` (square-root headroom), ``--react`` (scale out on the observed load too:
 off, on or off,on) and ``--tolerances`` add predictive_target's options to the grid; their
-defaults are the policy's, so without them the grid is the earlier one.
+defaults are the policy's, so without them the grid is the earlier one; so do
+``--spare-above`` (no spare on a load of at most that many replicas) and ``--keep-warm``
+(a scale-in keeps what the largest sample of that long needs).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def main() -> None:
     ap.add_argument("--spares", default="0")
     ap.add_argument("--react", default="off", help="off, on or off,on")
     ap.add_argument("--tolerances", default="0.1")
+    ap.add_argument("--spare-above", default="0")
+    ap.add_argument("--keep-warm", default="0s")
     args = ap.parse_args()
     first, last = (int(x) for x in args.days.split("-"))
     cfg = load_config(args.config)
@@ -81,6 +85,9 @@ def main() -> None:
     spares = [float(x) for x in args.spares.split(",")]
     reacts = [x == "on" for x in args.react.split(",")]
     tolerances = [float(x) for x in args.tolerances.split(",")]
+    aboves = [float(x) for x in args.spare_above.split(",")]
+    keeps = args.keep_warm.split(",")
+    alone = args.spare_above != "0" or args.keep_warm != "0s"
     print(f"tuning days {first}-{last} at {args.speedup:g}x, pooled")
     print(
         f"{'warm set':<15} {'policy':<48} {'GPU-h':>7} {'good/GPU-h':>10} {'vs kpa':>6} "
@@ -94,8 +101,10 @@ def main() -> None:
         scn = build_serving_scenario(base, trace, latencies, speedup=args.speedup)
         kpa = simulate_serving(scn, ["kpa"]).summary()["policies"]["kpa"]
         rows = [("kpa", kpa)]
-        grid = itertools.product(targets, quantiles, stabs, spares, reacts, tolerances)
-        for target, q, stab, spare, react, tol in grid:
+        grid = itertools.product(
+            targets, quantiles, stabs, spares, reacts, tolerances, aboves, keeps
+        )
+        for target, q, stab, spare, react, tol, above, keep in grid:
             pt = PredictiveTargetPolicyConfig.model_validate(
                 {
                     "target": target,
@@ -104,6 +113,8 @@ def main() -> None:
                     "spare": spare,
                     "react": react,
                     "tolerance": tol,
+                    "spare_above": above,
+                    "keep_warm": keep,
                 }
             )
             scn = build_serving_scenario(
@@ -111,8 +122,10 @@ def main() -> None:
             )
             d = simulate_serving(scn, ["predictive_target"]).summary()["policies"]
             label = f"pt t={target} q={q} stab={stab}"
-            if args.spares != "0" or args.react != "off" or args.tolerances != "0.1":
+            if args.spares != "0" or args.react != "off" or args.tolerances != "0.1" or alone:
                 label += f" spare={spare:g} react={'on' if react else 'off'} tol={tol:g}"
+            if alone:
+                label += f" above={above:g} keep={keep}"
             rows.append((label, d["predictive_target"]))
         for label, d in rows:
             ratio = d["slo_goodput_per_gpu_hour"] / kpa["slo_goodput_per_gpu_hour"]

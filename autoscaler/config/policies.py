@@ -109,6 +109,10 @@ class PredictiveTargetPolicyConfig(FrozenModel):
     spare: float = Field(0.0, ge=0, le=10.0)
     # scale out on the larger of the forecast and the last observed sample
     react: bool = False
+    # no spare on a load of at most this many instances' worth (1: none for a lone request)
+    spare_above: float = Field(0.0, ge=0, le=MAX_GROUP_SIZE)
+    # on a scale-in, keep what the largest observed sample of this long needs (0: off)
+    keep_warm: Span = timedelta(0)
 
 
 class QosPolicyConfig(FrozenModel):

@@ -35,6 +35,8 @@ def policy_problem(
       with fewer it held at every tick ("fewer than N valid samples");
     - predictive_threshold (linear) fits its line to ``lookback`` of the metric window,
       which holds only ``metric.lookback``: a longer one was silently cut;
+    - predictive_target's ``keep_warm`` reads its peak from the metric window, which
+      holds only ``metric.lookback``: a longer one was silently cut;
     - a schedule minimum above ``max_size`` was clamped to it.
     """
     if isinstance(cfg, QosPolicyConfig | PredictiveTargetPolicyConfig):
@@ -64,6 +66,12 @@ def policy_problem(
             "lookback",
             f"{format_duration(cfg.lookback)} is longer than metric.lookback "
             f"({format_duration(lookback)}), the window the line is fitted to",
+        )
+    if isinstance(cfg, PredictiveTargetPolicyConfig) and cfg.keep_warm > lookback:
+        return (
+            "keep_warm",
+            f"{format_duration(cfg.keep_warm)} is longer than metric.lookback "
+            f"({format_duration(lookback)}), the window its peak is read from",
         )
     if isinstance(cfg, SchedulePolicyConfig):
         for i, entry in enumerate(cfg.entries):

@@ -27,6 +27,14 @@ class PredictiveTargetPolicy:
     scales out on the larger of the forecast and the last observed sample, so a load the
     smoothed forecast has not caught up with yet is served now (on GPU serving the
     forecast of requests in the system lags every arrival).
+
+    Two options for load that comes one request at a time (both off by default, the
+    counts then unchanged): ``spare_above`` gives the spare only to a load of more than
+    that many instances' worth (1: none for a lone request, whose spare replica would
+    load a model the next request rarely asks for); ``keep_warm`` keeps, on a scale-in,
+    the instances that the largest observed sample of the last ``keep_warm`` needs (no
+    spare): the replicas that just served stay warm that long for the same users' next
+    requests, however fast the smoothed forecast falls.
     """
 
     target: float = 0.7
@@ -35,6 +43,8 @@ class PredictiveTargetPolicy:
     stabilization_down: timedelta = timedelta(minutes=5)
     spare: float = 0.0
     react: bool = False
+    spare_above: float = 0.0
+    keep_warm: timedelta = timedelta(0)
     name: str = "predictive_target"
 
     def decide(self, ctx: PolicyContext) -> Decision:
@@ -57,14 +67,18 @@ class PredictiveTargetPolicy:
                 up_load = max(up_load, observed)
             keep_load = max(whole.value, 0.0 if math.isnan(observed) else observed)
             source = f"q{self.quantile:g} forecast" + (f" ({ahead.note})" if ahead.note else "")
-        up = instances_for(up_load, spec, self.target, self.spare)
-        keep = instances_for(keep_load, spec, self.target, self.spare)
+        up = instances_for(up_load, spec, self.target, self.spare, self.spare_above)
+        keep = instances_for(keep_load, spec, self.target, self.spare, self.spare_above)
+        if self.keep_warm:
+            keep = max(keep, instances_for(_recent_peak(ctx, self.keep_warm), spec, self.target))
         now = ctx.now.timestamp()
         history = _recent(ctx.memory, now - self.stabilization_down.total_seconds())
         history.append([now, max(up, keep)])
         if current > 0:
             if self.spare:
-                ratio = staffed(up_load, spec, self.spare) / (current * self.target)
+                ratio = staffed(up_load, spec, self.spare, self.spare_above) / (
+                    current * self.target
+                )
             else:
                 ratio = up_load / (current * spec.capacity_per_instance * self.target)
             if abs(ratio - 1.0) <= self.tolerance:
@@ -85,6 +99,13 @@ class PredictiveTargetPolicy:
             self.name,
             history,
         )
+
+
+def _recent_peak(ctx: PolicyContext, span: timedelta) -> float:
+    """The largest observed sample no older than ``span`` (NaN when there is none)."""
+    values = ctx.load.tail(math.floor(span / ctx.load.step) + 1)
+    finite = [v for v in values.tolist() if math.isfinite(v)]
+    return max(finite) if finite else math.nan
 
 
 def _recent(memory: object, since: float) -> list[list[float]]:

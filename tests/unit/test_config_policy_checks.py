@@ -46,6 +46,10 @@ def write(tmp_path: Path, policies: str) -> Path:
         ("      - {kind: predictive_threshold, lookback: 20m}\n",
          r"c\.yaml:7: groups\[0\]\.policies\[0\]\.lookback: 20m is longer than "
          r"metric\.lookback \(10m\)"),
+        # the peak was read from the 10m window only, whatever keep_warm said
+        ("      - {kind: predictive_target, quantile: 0.5, keep_warm: 11m}\n",
+         r"c\.yaml:7: groups\[0\]\.policies\[0\]\.keep_warm: 11m is longer than "
+         r"metric\.lookback \(10m\), the window its peak is read from"),
         ("      - kind: schedule\n        entries: [{cron: '* * * * *', min: 41}]\n",
          r"c\.yaml:8: groups\[0\]\.policies\[0\]\.entries\[0\]\.min: 41 exceeds the "
          r"group's max_size \(40\)"),
@@ -62,7 +66,7 @@ def test_the_limits_themselves_are_accepted(tmp_path: Path) -> None:
     cfg = load_config(
         write(
             tmp_path,
-            "      - {kind: predictive_target, quantile: 0.9}\n"
+            "      - {kind: predictive_target, quantile: 0.9, keep_warm: 10m}\n"
             "      - {kind: threshold, periods: 10}\n"
             "      - {kind: predictive_threshold, lookback: 10m}\n"
             "      - {kind: predictive_threshold, model: forecast, lookback: 1h}\n"

@@ -87,6 +87,11 @@ def test_a_bad_predictive_target_spare_or_react_is_one_error_and_exit_2(tmp_path
         ("spare", -1, "spare"),
         ("spare", 11, "spare"),
         ("react", "x", "react"),
+        ("spare_above", -0.5, "spare_above"),
+        ("spare_above", "x", "spare_above"),
+        ("keep_warm", "-30s", "keep_warm"),
+        ("keep_warm", "a while", "keep_warm"),
+        ("keep_warm", "3m", "keep_warm"),  # longer than the group's metric.lookback (2m)
     ):
         data = yaml.safe_load((REPO / "etc" / "genai-serving.yaml").read_text())
         pt = next(p for p in data["groups"][0]["policies"] if p["kind"] == "predictive_target")
