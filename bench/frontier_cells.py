@@ -7,6 +7,7 @@ worker process and returns plain numbers, so cells can go to a process pool.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -116,21 +117,28 @@ def trace(name: str, max_steps: int) -> Trace:
     return t
 
 
-def qos_config(settings: tuple[tuple[str, str], ...]) -> QosPolicyConfig:
-    """qos's config with these (name, YAML value) settings; raises pydantic's
-    ``ValidationError`` on an unknown name or a bad value."""
-    return QosPolicyConfig.model_validate({k: yaml.safe_load(v) for k, v in settings})
+def qos_config(
+    settings: tuple[tuple[str, str], ...], base: Mapping[str, object] | None = None
+) -> QosPolicyConfig:
+    """qos's config with these (name, YAML value) settings over ``base`` (a qos config's
+    values; None: qos's defaults); raises pydantic's ``ValidationError`` on an unknown
+    name or a bad value."""
+    values = {**(base or {}), **{k: yaml.safe_load(v) for k, v in settings}}
+    return QosPolicyConfig.model_validate(values)
 
 
-def qos_settings(values: list[str]) -> tuple[tuple[str, str], ...]:
+def qos_settings(
+    values: list[str], base: Mapping[str, object] | None = None
+) -> tuple[tuple[str, str], ...]:
     """``--qos-set`` values (NAME=VALUE, VALUE in YAML) as (name, value) pairs, checked
-    against qos's config; ``ValueError`` with one line naming every problem."""
+    against qos's config (over ``base``, as ``qos_config``); ``ValueError`` with one line
+    naming every problem."""
     pairs = [tuple(kv.split("=", 1)) for kv in values]
     if any(len(kv) != 2 for kv in pairs):
         raise ValueError("takes NAME=VALUE")
     settings: tuple[tuple[str, str], ...] = tuple(pairs)  # type: ignore[arg-type]
     try:
-        qos_config(settings)
+        qos_config(settings, base)
     except ValidationError as exc:
         raise ValueError(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

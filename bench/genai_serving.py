@@ -13,7 +13,8 @@ the run's wall seconds).
 
 Usage: python bench/genai_serving.py [--config etc/genai-serving.yaml] [--speedups 1,5,20]
        [--policies kpa,target,...] [--start-day N] [--days N] [--layout L] [--out DIR]
-       [--extra-predictive T:Q:S[:SPARE:REACT:TOL[:ABOVE:KEEP]][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
+       [--extra-predictive T:Q:S[:SPARE:REACT:TOL[:ABOVE:KEEP]][,...]]
+       [--extra-qos NAME=VALUE[+...][,...]] [--jobs N] [--serving KEY=JSON ...] [--profile POLICY]
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autoscaler.config import Config, PredictiveTargetPolicyConfig, ServingConfig, load_config
+from autoscaler.config import (
+    Config,
+    PolicyConfig,
+    PredictiveTargetPolicyConfig,
+    QosPolicyConfig,
+    ServingConfig,
+    load_config,
+)
 from autoscaler.config.policy_checks import policy_problem
 from autoscaler.model import ScaleAction
 from autoscaler.serving_simulation import (
@@ -40,6 +48,11 @@ from autoscaler.serving_simulation import (
 )
 from autoscaler.simulator.serving.report import busiest_day, format_table, plot_day
 from autoscaler.simulator.serving.requests import load_latencies, load_requests
+
+# the bench's own modules, also when this file is loaded by its path (its tests)
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from frontier_cells import qos_config, qos_settings
 
 REPO = Path(__file__).resolve().parents[1]
 GOODPUT_RATIO, ORACLE_RATIO, SPEED = 1.3, 1.3, 50_000.0
@@ -65,7 +78,7 @@ def _job(speedup: float, name: str, setting: str | None) -> tuple[dict, list, np
     """One replay: its summary row (before the oracle ratio), replica log and latencies."""
     cfg, trace, latencies = _INPUTS
     if setting is not None:
-        cfg = with_predictive(cfg, setting)
+        cfg = with_qos(cfg, setting) if name == "qos" else with_predictive(cfg, setting)
     scn = build_serving_scenario(cfg, trace, latencies, speedup=speedup)
     run = run_serving_policy(scn, name)
     return run.summary(scn.serving.slo.total_seconds(), None), run.cluster.replica_log, run.latency
@@ -120,16 +133,30 @@ def with_predictive(cfg: Config, setting: str) -> Config:
     return with_predictive_config(cfg, PredictiveTargetPolicyConfig.model_validate(values))
 
 
-def with_predictive_config(cfg: Config, pt: PredictiveTargetPolicyConfig) -> Config:
-    """``cfg`` with its first group's predictive_target replaced by ``pt``. Raises
-    ``SystemExit(2)`` (after one line) when the group contradicts ``pt`` (a quantile its forecast
-    does not hold): ``model_copy`` skips the config's own checks."""
+def with_qos(cfg: Config, setting: str) -> Config:
+    """``cfg`` with its first group's qos given the settings ``NAME=VALUE[+NAME=VALUE...]``
+    (VALUE in YAML) over the group's own qos; ``SystemExit`` with one line on a bad one."""
+    group = cfg.groups[0]
+    listed = next((p for p in group.policies if p.kind == "qos"), QosPolicyConfig())
+    base = listed.model_dump(mode="json")
+    try:
+        settings = qos_settings(setting.split("+"), base)
+    except ValueError as exc:
+        raise SystemExit(f"--extra-qos: {exc}") from None
+    return with_predictive_config(cfg, qos_config(settings, base))
+
+
+def with_predictive_config(cfg: Config, pt: PolicyConfig) -> Config:
+    """``cfg`` with its first group's policy of ``pt``'s kind (predictive_target, qos)
+    replaced by ``pt``. Raises ``SystemExit(2)`` (after one line) when the group
+    contradicts ``pt`` (a quantile its forecast does not hold): ``model_copy`` skips the
+    config's own checks."""
     group = cfg.groups[0]
     problem = policy_problem(group, pt)
     if problem is not None:
-        print(f"error: predictive_target {problem[0]}: {problem[1]}", file=sys.stderr)
+        print(f"error: {pt.kind} {problem[0]}: {problem[1]}", file=sys.stderr)
         raise SystemExit(2)
-    policies = [p for p in group.policies if p.kind != "predictive_target"] + [pt]
+    policies = [p for p in group.policies if p.kind != pt.kind] + [pt]
     groups = [group.model_copy(update={"policies": policies}), *cfg.groups[1:]]
     return cfg.model_copy(update={"groups": groups})
 
@@ -186,6 +213,12 @@ def main() -> None:
         "T:Q:S:SPARE:REACT:TOL (react on/off) or T:Q:S:SPARE:REACT:TOL:ABOVE:KEEP "
         "(spare_above, keep_warm), a row of its own; several: comma-separated",
     )
+    ap.add_argument(
+        "--extra-qos",
+        default=None,
+        help="also run qos with NAME=VALUE settings (joined by +, e.g. "
+        "panic_window=1m+scale_in_window=2m), a row of its own; several: comma-separated",
+    )
     ap.add_argument("--out", type=Path, default=None, help="summary and day plot per speedup")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (processes)")
     ap.add_argument(
@@ -226,6 +259,10 @@ def main() -> None:
     if args.extra_predictive:
         extras = args.extra_predictive.split(",")
         jobs += [(sp, "predictive_target", x) for sp in speedups for x in extras]
+    if args.extra_qos:
+        for x in args.extra_qos.split(","):
+            with_qos(cfg, x)  # a bad setting stops the run before any replay
+        jobs += [(sp, "qos", x) for sp in speedups for x in args.extra_qos.split(",")]
     # the slowest first, so that a pool is not left waiting on one long replay at the end
     jobs.sort(key=lambda j: (j[0], j[1] not in ("qos", "predictive_target")))
     t0 = time.perf_counter()
@@ -239,7 +276,7 @@ def main() -> None:
         summary = ServingResult(scn, {}).summary()
         pols = summary["policies"]
         for (_, name, setting), (row, _, _) in mine.items():
-            pols[name if setting is None else f"predictive_target@{setting}"] = row
+            pols[name if setting is None else f"{name}@{setting}"] = row
         pols = summary["policies"] = {k: pols[k] for k in [*names, *pols] if k in pols}
         oracle = pols.get("oracle")
         if oracle is not None:

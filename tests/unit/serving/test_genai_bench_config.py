@@ -1,4 +1,4 @@
-"""bench/genai_serving.py's predictive_target override checks the policy against its group."""
+"""bench/genai_serving.py's predictive_target and qos overrides check the policy against its group."""
 
 from __future__ import annotations
 
@@ -37,3 +37,18 @@ def test_a_quantile_the_forecast_does_not_hold_is_refused_in_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "quantile: 0.8 is not among forecaster.quantiles (0.5, 0.9, 0.95)" in err
+
+
+def test_extra_qos_settings_replace_the_groups_qos_and_bad_ones_stop_in_one_line() -> None:
+    cfg = load_config(_REPO / "etc" / "genai-serving.yaml")
+    out = bench.with_qos(cfg, "panic_window=1m+scale_in_window=2m")
+    (qos,) = [p for p in out.groups[0].policies if p.kind == "qos"]
+    assert (qos.panic_window.total_seconds(), qos.scale_in_window.total_seconds()) == (60, 120)
+    assert qos.quantile == 0.95  # what the setting does not name stays the group's
+    assert [p.kind for p in out.groups[0].policies].count("qos") == 1
+    with pytest.raises(
+        SystemExit, match=r"^--extra-qos: panic_window: .*invalid duration \"soon\""
+    ):
+        bench.with_qos(cfg, "panic_window=soon")
+    with pytest.raises(SystemExit, match=r"^--extra-qos: takes NAME=VALUE$"):
+        bench.with_qos(cfg, "panic_window")
